@@ -1,0 +1,21 @@
+//! laicai-core: the pure domain of the laicai trading engine.
+//!
+//! No actix, no sockets, no clocks: every function that needs the time is
+//! handed it (`now_ms`). Money is `rust_decimal::Decimal` everywhere.
+
+pub mod balance;
+pub mod error;
+pub mod feed;
+pub mod ids;
+pub mod matching;
+pub mod num;
+pub mod order;
+pub mod order_book;
+pub mod pair;
+pub mod paper;
+pub mod position;
+pub mod protocol;
+pub mod risk;
+pub mod time;
+
+pub use rust_decimal::Decimal;

@@ -1,0 +1,158 @@
+//! Exact decimals on the wire: written as JSON numbers digit for digit,
+//! read from JSON numbers or numeric strings without passing through
+//! binary floating point arithmetic.
+//!
+//! Use with `#[serde(with = "crate::num")]` (or `num::opt` for options).
+
+use rust_decimal::Decimal;
+use serde::{de, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// Parses `"0.15"`, `"52000"`, `"-3.5"` or `"1e-7"` into an exact decimal.
+pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty number".into());
+    }
+    Decimal::from_str(t)
+        .or_else(|_| Decimal::from_scientific(t))
+        .map_err(|_| format!("`{t}` is not a decimal number in range"))
+}
+
+/// Converts a float that came from a JSON or TOML number back into the
+/// decimal the writer meant: Rust prints the shortest text that round-trips
+/// the float, which is the text the writer typed for up to 15 significant
+/// digits.
+pub fn decimal_from_f64(v: f64) -> Result<Decimal, String> {
+    if !v.is_finite() {
+        return Err("number is not finite".into());
+    }
+    parse_decimal(&format!("{v}"))
+}
+
+/// The JSON text of a decimal: shortest exact form, `-0` written as `0`.
+pub fn to_json_text(d: &Decimal) -> String {
+    d.normalize().to_string()
+}
+
+pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    match serde_json::value::RawValue::from_string(to_json_text(d)) {
+        Ok(raw) => raw.serialize(s),
+        Err(e) => Err(serde::ser::Error::custom(e)),
+    }
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    d.deserialize_any(DecimalVisitor)
+}
+
+struct DecimalVisitor;
+
+impl de::Visitor<'_> for DecimalVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decimal number or a numeric string")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+        decimal_from_f64(v).map_err(E::custom)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+        parse_decimal(v).map_err(E::custom)
+    }
+}
+
+/// `Option<Decimal>`: `null` or absent is `None`.
+pub mod opt {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(v) => super::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        d.deserialize_option(OptVisitor)
+    }
+
+    struct OptVisitor;
+
+    impl<'de> de::Visitor<'de> for OptVisitor {
+        type Value = Option<Decimal>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a decimal number, a numeric string or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            super::deserialize(d).map(Some)
+        }
+    }
+}
+
+/// A price level `[price, size]` as the protocol writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Level(
+    #[serde(with = "crate::num")] pub Decimal,
+    #[serde(with = "crate::num")] pub Decimal,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct W {
+        #[serde(with = "crate::num")]
+        v: Decimal,
+        #[serde(with = "crate::num::opt", default)]
+        o: Option<Decimal>,
+    }
+
+    #[test]
+    fn writes_exact_digits_as_json_numbers() {
+        let w = W {
+            v: Decimal::from_str("52000.123456789012345678").unwrap(),
+            o: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&w).unwrap(),
+            r#"{"v":52000.123456789012345678,"o":null}"#
+        );
+        let z = W {
+            v: Decimal::from_str("-0.000").unwrap(),
+            o: Some(Decimal::from_str("1.50").unwrap()),
+        };
+        assert_eq!(serde_json::to_string(&z).unwrap(), r#"{"v":0,"o":1.5}"#);
+    }
+
+    #[test]
+    fn reads_numbers_and_strings_exactly() {
+        let w: W = serde_json::from_str(r#"{"v":0.15,"o":"0.1"}"#).unwrap();
+        assert_eq!(w.v, Decimal::from_str("0.15").unwrap());
+        assert_eq!(w.o, Some(Decimal::from_str("0.1").unwrap()));
+        let w: W = serde_json::from_str(r#"{"v":1e-7}"#).unwrap();
+        assert_eq!(w.v, Decimal::from_str("0.0000001").unwrap());
+        assert!(serde_json::from_str::<W>(r#"{"v":"abc"}"#).is_err());
+        assert!(serde_json::from_str::<W>(r#"{"v":true}"#).is_err());
+    }
+
+    #[test]
+    fn level_is_a_two_element_array() {
+        let l = Level(Decimal::from(52000), Decimal::from_str("0.5").unwrap());
+        assert_eq!(serde_json::to_string(&l).unwrap(), "[52000,0.5]");
+    }
+}

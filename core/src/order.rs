@@ -1,0 +1,278 @@
+//! Orders: what a client asks for (`OrderRequest`), and an order's one
+//! lifecycle (`Order`, `OrderStatus`) with the transitions it may take.
+
+use crate::ids::OrderId;
+use crate::pair::Symbol;
+use crate::time::TimestampMs;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let lower = s.to_ascii_lowercase();
+                $name::ALL.iter().copied().find(|v| v.as_str() == lower).ok_or_else(|| {
+                    let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("must be one of {}", names.join(", "))
+                })
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+wire_enum!(Side { Buy => "buy", Sell => "sell" });
+wire_enum!(OrderType { Market => "market", Limit => "limit" });
+wire_enum!(TimeInForce { Gtc => "gtc", Ioc => "ioc", Fok => "fok" });
+wire_enum!(
+    /// An order's status as the protocol names it.
+    OrderStatus {
+        Pending => "pending",
+        Open => "open",
+        PartiallyFilled => "partially_filled",
+        Filled => "filled",
+        Canceled => "canceled",
+        Rejected => "rejected",
+        Expired => "expired",
+    }
+);
+
+impl Side {
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+impl OrderStatus {
+    /// No transition leaves a terminal status.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Filled
+                | OrderStatus::Canceled
+                | OrderStatus::Rejected
+                | OrderStatus::Expired
+        )
+    }
+
+    /// Open on the book: can still fill or be canceled.
+    pub fn is_open(self) -> bool {
+        matches!(self, OrderStatus::Open | OrderStatus::PartiallyFilled)
+    }
+
+    /// The lifecycle: pending → open → partially_filled → filled, with
+    /// canceled / expired from any live state and rejected only from pending.
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        match (self, next) {
+            (Pending, Open | PartiallyFilled | Filled | Canceled | Rejected | Expired) => true,
+            (Open, PartiallyFilled | Filled | Canceled | Expired) => true,
+            (PartiallyFilled, PartiallyFilled | Filled | Canceled | Expired) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A validated request to place an order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRequest {
+    pub symbol: Symbol,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub size: Decimal,
+    /// Required for limit orders, `None` for market orders.
+    pub price: Option<Decimal>,
+    pub time_in_force: TimeInForce,
+    pub post_only: bool,
+    pub client_order_id: Option<String>,
+    /// The exchange connection; `None` means the default (paper).
+    pub exchange: Option<String>,
+    /// The owning strategy, `None` for a client's manual order.
+    pub strategy: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("order {id}: {from} cannot become {to}")]
+    BadTransition {
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+    },
+    #[error("order {id}: fill of {qty} exceeds remaining {remaining}")]
+    Overfill {
+        id: OrderId,
+        qty: Decimal,
+        remaining: Decimal,
+    },
+}
+
+/// One order and its lifecycle. Only `fill` and `transition` change it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    pub id: OrderId,
+    pub request: OrderRequest,
+    pub exchange: String,
+    pub status: OrderStatus,
+    pub filled: Decimal,
+    /// Sum of price × quantity over fills, for the average fill price.
+    pub filled_quote: Decimal,
+    pub fees: Decimal,
+    pub reason: Option<String>,
+    pub created_ms: TimestampMs,
+    pub updated_ms: TimestampMs,
+}
+
+impl Order {
+    pub fn new(id: OrderId, request: OrderRequest, exchange: &str, now_ms: TimestampMs) -> Self {
+        Order {
+            id,
+            request,
+            exchange: exchange.to_string(),
+            status: OrderStatus::Pending,
+            filled: Decimal::ZERO,
+            filled_quote: Decimal::ZERO,
+            fees: Decimal::ZERO,
+            reason: None,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+        }
+    }
+
+    pub fn remaining(&self) -> Decimal {
+        self.request.size - self.filled
+    }
+
+    pub fn average_price(&self) -> Option<Decimal> {
+        (!self.filled.is_zero()).then(|| self.filled_quote / self.filled)
+    }
+
+    /// Moves to `next`, refusing any transition the lifecycle forbids.
+    pub fn transition(
+        &mut self,
+        next: OrderStatus,
+        now_ms: TimestampMs,
+    ) -> Result<(), LifecycleError> {
+        if !self.status.can_become(next) {
+            return Err(LifecycleError::BadTransition {
+                id: self.id.clone(),
+                from: self.status,
+                to: next,
+            });
+        }
+        self.status = next;
+        self.updated_ms = now_ms;
+        Ok(())
+    }
+
+    /// Records a fill and moves to partially_filled or filled.
+    pub fn fill(
+        &mut self,
+        qty: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        now_ms: TimestampMs,
+    ) -> Result<(), LifecycleError> {
+        if qty > self.remaining() || qty <= Decimal::ZERO {
+            return Err(LifecycleError::Overfill {
+                id: self.id.clone(),
+                qty,
+                remaining: self.remaining(),
+            });
+        }
+        let next = if qty == self.remaining() {
+            OrderStatus::Filled
+        } else {
+            OrderStatus::PartiallyFilled
+        };
+        self.transition(next, now_ms)?;
+        self.filled += qty;
+        self.filled_quote += qty * price;
+        self.fees += fee;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn order() -> Order {
+        let req = OrderRequest {
+            symbol: Symbol::parse("BTC-USDT").unwrap(),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            size: d("1"),
+            price: Some(d("100")),
+            time_in_force: TimeInForce::Gtc,
+            post_only: false,
+            client_order_id: None,
+            exchange: None,
+            strategy: None,
+        };
+        Order::new(OrderId::from("ORD-1"), req, "paper", 0)
+    }
+
+    #[test]
+    fn fills_walk_the_lifecycle() {
+        let mut o = order();
+        o.transition(OrderStatus::Open, 1).unwrap();
+        o.fill(d("0.4"), d("100"), d("0.04"), 2).unwrap();
+        assert_eq!(o.status, OrderStatus::PartiallyFilled);
+        o.fill(d("0.6"), d("99"), d("0.0594"), 3).unwrap();
+        assert_eq!(o.status, OrderStatus::Filled);
+        assert_eq!(o.remaining(), Decimal::ZERO);
+        assert_eq!(o.average_price(), Some(d("99.4")));
+        assert!(o.fill(d("0.1"), d("99"), Decimal::ZERO, 4).is_err());
+        assert!(o.transition(OrderStatus::Canceled, 5).is_err());
+    }
+
+    #[test]
+    fn overfill_and_illegal_transitions_are_refused() {
+        let mut o = order();
+        assert!(o.fill(d("1.5"), d("100"), Decimal::ZERO, 1).is_err());
+        o.transition(OrderStatus::Open, 1).unwrap();
+        assert!(o.transition(OrderStatus::Rejected, 2).is_err());
+        assert!(o.transition(OrderStatus::Pending, 2).is_err());
+        o.transition(OrderStatus::Canceled, 2).unwrap();
+        assert!(o.status.is_terminal());
+    }
+
+    #[test]
+    fn wire_names_parse_case_insensitively() {
+        assert_eq!(Side::from_str("BUY").unwrap(), Side::Buy);
+        assert_eq!(TimeInForce::from_str("ioc").unwrap(), TimeInForce::Ioc);
+        assert!(OrderType::from_str("stop")
+            .unwrap_err()
+            .contains("market, limit"));
+    }
+}

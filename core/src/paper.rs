@@ -1,0 +1,825 @@
+//! `PaperExchange`: the embedded simulated venue. One account trading
+//! against a simulated market through a real `MatchingEngine` per pair.
+//!
+//! Placing reserves funds; each fill settles the reservation, moves both
+//! assets and updates the position exactly once; the end of an order
+//! releases what it still holds. Every change comes back as protocol events
+//! for the caller to publish. The market's liquidity is re-laid every tick
+//! as orders of `Owner::Market`, so a client's resting order fills when the
+//! market's quotes move through it or its prints hit it.
+
+use crate::balance::{BalanceError, Balances};
+use crate::feed::MarketTick;
+use crate::ids::OrderId;
+use crate::matching::{Incoming, MatchEnd, MatchingEngine, OrderRef, Owner};
+use crate::num::Level;
+use crate::order::{Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use crate::pair::Symbol;
+use crate::position::Position;
+use crate::protocol::commands::OrderFilter;
+use crate::protocol::events::*;
+use crate::time::{iso8601_ms, TimestampMs};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// The paper account's owner id in the matching engines.
+const ACCOUNT: Owner = Owner::Account(0);
+/// Synthetic liquidity uses references from here up, clients' orders below.
+const SYNTHETIC_BASE: OrderRef = 1 << 62;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperConfig {
+    /// This venue's name in events (`paper`).
+    pub exchange: String,
+    pub maker_fee: Decimal,
+    pub taker_fee: Decimal,
+    /// Finished orders and trades kept in memory for `get_orders`/`get_trades`.
+    pub history_limit: usize,
+}
+
+/// A pair's trading rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairSpec {
+    pub symbol: Symbol,
+    pub tick_size: Decimal,
+    pub step_size: Decimal,
+    /// Smallest price × size of a limit order.
+    pub min_notional: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlaceError {
+    #[error("invalid `{field}`: {reason}")]
+    InvalidParams { field: &'static str, reason: String },
+    #[error("{0}")]
+    Insufficient(BalanceError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CancelError {
+    #[error("no order {0}")]
+    NotFound(OrderId),
+    #[error("order {0} is {1}, not open")]
+    NotOpen(OrderId, OrderStatus),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// An order after a command, and the events the command caused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub order: OrderView,
+    pub events: Vec<Event>,
+}
+
+/// The current minute's OHLCV of the simulated market's prints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Candle {
+    pub minute: i64,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: Decimal,
+}
+
+impl Candle {
+    fn add(&mut self, price: Decimal, qty: Decimal, now_ms: TimestampMs) {
+        let minute = now_ms.div_euclid(60_000);
+        if minute != self.minute || self.volume.is_zero() {
+            *self = Candle {
+                minute,
+                open: price,
+                high: price,
+                low: price,
+                close: price,
+                volume: Decimal::ZERO,
+            };
+        }
+        self.high = self.high.max(price);
+        self.low = self.low.min(price);
+        self.close = price;
+        self.volume += qty;
+    }
+}
+
+/// Account-wide trading statistics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountStats {
+    pub total_trades: u64,
+    pub realized_pnl: Decimal,
+    pub fees: Decimal,
+    /// Fills that reduced a position.
+    pub closing_trades: u64,
+    /// Closing fills whose realized PnL beat their fee.
+    pub winning_trades: u64,
+}
+
+impl AccountStats {
+    pub fn success_rate(&self) -> Decimal {
+        if self.closing_trades == 0 {
+            return Decimal::ZERO;
+        }
+        (Decimal::from(self.winning_trades) * Decimal::ONE_HUNDRED
+            / Decimal::from(self.closing_trades))
+        .round_dp(2)
+    }
+}
+
+struct Market {
+    spec: PairSpec,
+    engine: MatchingEngine,
+    synthetic: Vec<OrderRef>,
+    last_price: Option<Decimal>,
+    candle: Candle,
+}
+
+impl Market {
+    fn mark(&self) -> Option<Decimal> {
+        match (self.engine.best_bid(), self.engine.best_ask()) {
+            (Some(b), Some(a)) => Some((b + a) / Decimal::TWO),
+            _ => self.last_price,
+        }
+    }
+}
+
+/// A client order with the funds it holds.
+struct Live {
+    order: Order,
+    /// Still reserved, in the quote asset for buys, the base asset for sells.
+    reserved: Decimal,
+    /// Reserved per unit of size; `None` for a market buy, which reserves
+    /// exactly what its fills cost.
+    reserve_per_unit: Option<Decimal>,
+}
+
+pub struct PaperExchange {
+    cfg: PaperConfig,
+    markets: BTreeMap<Symbol, Market>,
+    balances: Balances,
+    positions: BTreeMap<(Symbol, Option<String>), Position>,
+    orders: HashMap<OrderRef, Live>,
+    finished: VecDeque<OrderRef>,
+    open_client_ids: HashMap<String, OrderRef>,
+    trades: VecDeque<TradeView>,
+    next_order: OrderRef,
+    next_trade: u64,
+    next_synthetic: OrderRef,
+    stats: AccountStats,
+}
+
+impl PaperExchange {
+    pub fn new(
+        cfg: PaperConfig,
+        pairs: Vec<PairSpec>,
+        balances: &[(String, Decimal)],
+    ) -> Result<Self, BalanceError> {
+        let mut b = Balances::new();
+        for (asset, amount) in balances {
+            b.credit(asset, *amount)?;
+        }
+        let markets = pairs
+            .into_iter()
+            .map(|spec| {
+                let m = Market {
+                    spec: spec.clone(),
+                    engine: MatchingEngine::new(),
+                    synthetic: Vec::new(),
+                    last_price: None,
+                    candle: Candle::default(),
+                };
+                (spec.symbol, m)
+            })
+            .collect();
+        Ok(PaperExchange {
+            cfg,
+            markets,
+            balances: b,
+            positions: BTreeMap::new(),
+            orders: HashMap::new(),
+            finished: VecDeque::new(),
+            open_client_ids: HashMap::new(),
+            trades: VecDeque::new(),
+            next_order: 1,
+            next_trade: 1,
+            next_synthetic: SYNTHETIC_BASE,
+            stats: AccountStats::default(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.exchange
+    }
+
+    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+        self.markets.keys()
+    }
+
+    // ----- orders -------------------------------------------------------
+
+    pub fn place(&mut self, req: OrderRequest, now: TimestampMs) -> Result<Outcome, PlaceError> {
+        let invalid = |field, reason: String| PlaceError::InvalidParams { field, reason };
+        let market = self.markets.get(&req.symbol).ok_or_else(|| {
+            invalid(
+                "symbol",
+                format!("{} does not trade {}", self.cfg.exchange, req.symbol),
+            )
+        })?;
+        let spec = &market.spec;
+        if !(req.size % spec.step_size).is_zero() {
+            return Err(invalid(
+                "size",
+                format!("must be a multiple of the step size {}", spec.step_size),
+            ));
+        }
+        if let Some(price) = req.price {
+            if !(price % spec.tick_size).is_zero() {
+                return Err(invalid(
+                    "price",
+                    format!("must be a multiple of the tick size {}", spec.tick_size),
+                ));
+            }
+            if price * req.size < spec.min_notional {
+                return Err(invalid(
+                    "size",
+                    format!("price × size must be at least {}", spec.min_notional),
+                ));
+            }
+        }
+        if let Some(cid) = &req.client_order_id {
+            if self.open_client_ids.contains_key(cid) {
+                return Err(invalid(
+                    "client_order_id",
+                    format!("`{cid}` is already used by an open order"),
+                ));
+            }
+        }
+        let (base, quote) = (
+            req.symbol.base().to_string(),
+            req.symbol.quote().to_string(),
+        );
+        let (asset, reserve, per_unit) = match (req.side, req.order_type, req.price) {
+            (Side::Sell, _, _) => (base, req.size, Some(Decimal::ONE)),
+            (Side::Buy, OrderType::Limit, Some(price)) => {
+                let rate = if req.post_only {
+                    self.cfg.maker_fee
+                } else {
+                    self.cfg.maker_fee.max(self.cfg.taker_fee)
+                };
+                let per = price * (Decimal::ONE + rate);
+                (quote, per * req.size, Some(per))
+            }
+            (Side::Buy, _, _) => {
+                let (_, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
+                (quote, cost * (Decimal::ONE + self.cfg.taker_fee), None)
+            }
+        };
+        self.balances
+            .reserve(&asset, reserve)
+            .map_err(PlaceError::Insufficient)?;
+
+        let oref = self.next_order;
+        self.next_order += 1;
+        let id = OrderId(format!("ORD-{oref}"));
+        let incoming = Incoming {
+            id: oref,
+            owner: ACCOUNT,
+            side: req.side,
+            limit: req.price,
+            qty: req.size,
+            time_in_force: req.time_in_force,
+            post_only: req.post_only,
+        };
+        if let Some(cid) = &req.client_order_id {
+            self.open_client_ids.insert(cid.clone(), oref);
+        }
+        let order = Order::new(id, req, &self.cfg.exchange, now);
+        self.orders.insert(
+            oref,
+            Live {
+                order,
+                reserved: reserve,
+                reserve_per_unit: per_unit,
+            },
+        );
+        let mut events = vec![self.balance_event(&asset)];
+
+        let symbol = self.orders[&oref].order.request.symbol.clone();
+        let result = match self.markets.get_mut(&symbol) {
+            Some(m) => m.engine.submit(incoming),
+            None => return Err(PlaceError::Internal(format!("market {symbol} vanished"))),
+        };
+        for fill in &result.fills {
+            self.apply_fill(
+                oref,
+                fill.qty,
+                fill.price,
+                Liquidity::Taker,
+                now,
+                &mut events,
+            )
+            .map_err(PlaceError::Internal)?;
+            if fill.maker_owner == ACCOUNT {
+                self.apply_fill(
+                    fill.maker,
+                    fill.qty,
+                    fill.price,
+                    Liquidity::Maker,
+                    now,
+                    &mut events,
+                )
+                .map_err(PlaceError::Internal)?;
+            }
+        }
+        let ending = match result.end {
+            MatchEnd::Filled => None,
+            MatchEnd::Rested if result.fills.is_empty() => Some((OrderStatus::Open, None)),
+            MatchEnd::Rested => None,
+            MatchEnd::RemainderExpired if result.fills.is_empty() => Some((
+                OrderStatus::Expired,
+                Some("no liquidity at an acceptable price"),
+            )),
+            MatchEnd::RemainderExpired => Some((
+                OrderStatus::Expired,
+                Some("remainder expired (immediate or cancel)"),
+            )),
+            MatchEnd::SelfTradePrevented => Some((
+                OrderStatus::Expired,
+                Some("self-trade prevention: would trade with own resting order"),
+            )),
+            MatchEnd::FillOrKillUnfillable => Some((
+                OrderStatus::Expired,
+                Some("fill or kill: not enough liquidity"),
+            )),
+            MatchEnd::PostOnlyWouldCross => Some((
+                OrderStatus::Rejected,
+                Some("post-only order would take liquidity"),
+            )),
+        };
+        if let Some((status, reason)) = ending {
+            let live = self
+                .orders
+                .get_mut(&oref)
+                .ok_or_else(|| PlaceError::Internal("order vanished".into()))?;
+            live.order.reason = reason.map(str::to_string);
+            live.order
+                .transition(status, now)
+                .map_err(|e| PlaceError::Internal(e.to_string()))?;
+            if status.is_terminal() {
+                self.finish(oref, &mut events)
+                    .map_err(PlaceError::Internal)?;
+            }
+            events.push(Event::OrderUpdate(
+                self.order_view(oref).map_err(PlaceError::Internal)?,
+            ));
+        }
+        Ok(Outcome {
+            order: self.order_view(oref).map_err(PlaceError::Internal)?,
+            events,
+        })
+    }
+
+    pub fn cancel(&mut self, id: &OrderId, now: TimestampMs) -> Result<Outcome, CancelError> {
+        let oref = Self::parse_ref(id)
+            .filter(|r| self.orders.contains_key(r))
+            .ok_or_else(|| CancelError::NotFound(id.clone()))?;
+        let live = &self.orders[&oref];
+        if !live.order.status.is_open() {
+            return Err(CancelError::NotOpen(id.clone(), live.order.status));
+        }
+        let symbol = live.order.request.symbol.clone();
+        if let Some(m) = self.markets.get_mut(&symbol) {
+            m.engine.cancel(oref);
+        }
+        let mut events = Vec::new();
+        let live = self
+            .orders
+            .get_mut(&oref)
+            .ok_or_else(|| CancelError::NotFound(id.clone()))?;
+        live.order
+            .transition(OrderStatus::Canceled, now)
+            .map_err(|e| CancelError::Internal(e.to_string()))?;
+        self.finish(oref, &mut events)
+            .map_err(CancelError::Internal)?;
+        let view = self.order_view(oref).map_err(CancelError::Internal)?;
+        events.push(Event::OrderUpdate(view.clone()));
+        Ok(Outcome {
+            order: view,
+            events,
+        })
+    }
+
+    /// Cancels every open order that matches; returns how many and the events.
+    pub fn cancel_all(&mut self, filter: &OrderFilter, now: TimestampMs) -> (usize, Vec<Event>) {
+        let mut ids: Vec<(OrderRef, OrderId)> = self
+            .orders
+            .iter()
+            .filter(|(_, l)| {
+                l.order.status.is_open() && Self::matches(&l.order, filter, &self.cfg.exchange)
+            })
+            .map(|(r, l)| (*r, l.order.id.clone()))
+            .collect();
+        ids.sort();
+        let mut events = Vec::new();
+        let mut count = 0;
+        for (_, id) in ids {
+            if let Ok(out) = self.cancel(&id, now) {
+                count += 1;
+                events.extend(out.events);
+            }
+        }
+        (count, events)
+    }
+
+    fn parse_ref(id: &OrderId) -> Option<OrderRef> {
+        id.0.strip_prefix("ORD-")?.parse().ok()
+    }
+
+    /// Settles one fill of a client order.
+    fn apply_fill(
+        &mut self,
+        oref: OrderRef,
+        qty: Decimal,
+        price: Decimal,
+        liquidity: Liquidity,
+        now: TimestampMs,
+        events: &mut Vec<Event>,
+    ) -> Result<(), String> {
+        let fee_rate = match liquidity {
+            Liquidity::Maker => self.cfg.maker_fee,
+            Liquidity::Taker => self.cfg.taker_fee,
+        };
+        let notional = price * qty;
+        let fee = notional * fee_rate;
+        let live = self
+            .orders
+            .get_mut(&oref)
+            .ok_or_else(|| format!("fill for unknown order {oref}"))?;
+        live.order
+            .fill(qty, price, fee, now)
+            .map_err(|e| e.to_string())?;
+        let last = live.order.remaining().is_zero();
+        let req = live.order.request.clone();
+        let (base, quote) = (req.symbol.base(), req.symbol.quote());
+        let release = if last {
+            live.reserved
+        } else {
+            match live.reserve_per_unit {
+                Some(per) => per * qty,
+                None => notional + fee,
+            }
+        };
+        live.reserved -= release;
+        let settled = match req.side {
+            Side::Buy => self
+                .balances
+                .settle(quote, release, notional + fee)
+                .and_then(|_| self.balances.credit(base, qty)),
+            Side::Sell => self
+                .balances
+                .settle(base, release, qty)
+                .and_then(|_| self.balances.credit(quote, notional - fee)),
+        };
+        settled.map_err(|e| format!("settling {}: {e}", req.symbol))?;
+
+        let position = self
+            .positions
+            .entry((req.symbol.clone(), req.strategy.clone()))
+            .or_default();
+        let realized = position.apply_fill(req.side, qty, price);
+        self.stats.total_trades += 1;
+        self.stats.realized_pnl += realized;
+        self.stats.fees += fee;
+        if !realized.is_zero() {
+            self.stats.closing_trades += 1;
+            if realized > fee {
+                self.stats.winning_trades += 1;
+            }
+        }
+        let trade = TradeView {
+            trade_id: format!("TRD-{}", self.next_trade),
+            order_id: live_id(&self.orders, oref),
+            symbol: req.symbol.to_string(),
+            price,
+            amount: qty,
+            side: req.side,
+            fee,
+            fee_asset: quote.to_string(),
+            liquidity,
+            strategy: req.strategy.clone(),
+            exchange: self.cfg.exchange.clone(),
+            time: iso8601_ms(now),
+        };
+        self.next_trade += 1;
+        self.trades.push_back(trade.clone());
+        while self.trades.len() > self.cfg.history_limit {
+            self.trades.pop_front();
+        }
+
+        events.push(Event::OrderUpdate(self.order_view(oref)?));
+        events.push(Event::Trade(trade));
+        events.push(self.balance_event(quote));
+        events.push(self.balance_event(base));
+        if let Some(p) = self.position_view(&req.symbol, &req.strategy) {
+            events.push(Event::Position(p));
+        }
+        if last {
+            self.finish(oref, events)?;
+        }
+        Ok(())
+    }
+
+    /// An order reached a terminal status: release what it still holds and
+    /// move it to the bounded history.
+    fn finish(&mut self, oref: OrderRef, events: &mut Vec<Event>) -> Result<(), String> {
+        let live = self
+            .orders
+            .get_mut(&oref)
+            .ok_or_else(|| format!("finish unknown order {oref}"))?;
+        let req = &live.order.request;
+        let asset = match req.side {
+            Side::Buy => req.symbol.quote().to_string(),
+            Side::Sell => req.symbol.base().to_string(),
+        };
+        if let Some(cid) = &req.client_order_id {
+            self.open_client_ids.remove(cid);
+        }
+        let held = std::mem::take(&mut live.reserved);
+        if !held.is_zero() {
+            self.balances
+                .settle(&asset, held, Decimal::ZERO)
+                .map_err(|e| e.to_string())?;
+            events.push(self.balance_event(&asset));
+        }
+        self.finished.push_back(oref);
+        while self.finished.len() > self.cfg.history_limit {
+            if let Some(old) = self.finished.pop_front() {
+                self.orders.remove(&old);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- the simulated market ------------------------------------------
+
+    /// Lays the market's new liquidity and runs its prints; returns the
+    /// events of any client fills this caused.
+    pub fn apply_tick(
+        &mut self,
+        symbol: &Symbol,
+        tick: &MarketTick,
+        now: TimestampMs,
+    ) -> Vec<Event> {
+        let Some(market) = self.markets.get_mut(symbol) else {
+            return Vec::new();
+        };
+        for id in market.synthetic.drain(..) {
+            market.engine.cancel(id);
+        }
+        let mut client_fills: Vec<(OrderRef, Decimal, Decimal)> = Vec::new();
+        let mut next = self.next_synthetic;
+        let sides = [(Side::Sell, &tick.asks), (Side::Buy, &tick.bids)];
+        for (side, levels) in sides {
+            for Level(price, qty) in levels.iter().copied() {
+                next += 1;
+                let r = market.engine.submit(Incoming {
+                    id: next,
+                    owner: Owner::Market,
+                    side,
+                    limit: Some(price),
+                    qty,
+                    time_in_force: TimeInForce::Gtc,
+                    post_only: false,
+                });
+                for f in &r.fills {
+                    if f.maker_owner == ACCOUNT {
+                        client_fills.push((f.maker, f.qty, f.price));
+                    }
+                    market.last_price = Some(f.price);
+                    market.candle.add(f.price, f.qty, now);
+                }
+                if r.end == MatchEnd::Rested {
+                    market.synthetic.push(next);
+                }
+            }
+        }
+        for print in &tick.prints {
+            next += 1;
+            let r = market.engine.submit(Incoming {
+                id: next,
+                owner: Owner::Market,
+                side: print.side,
+                limit: None,
+                qty: print.qty,
+                time_in_force: TimeInForce::Ioc,
+                post_only: false,
+            });
+            for f in &r.fills {
+                if f.maker_owner == ACCOUNT {
+                    client_fills.push((f.maker, f.qty, f.price));
+                }
+                market.last_price = Some(f.price);
+                market.candle.add(f.price, f.qty, now);
+            }
+        }
+        self.next_synthetic = next;
+        let mut events = Vec::new();
+        for (oref, qty, price) in client_fills {
+            if let Err(e) = self.apply_fill(oref, qty, price, Liquidity::Maker, now, &mut events) {
+                events.push(Event::log(
+                    LogLevel::Error,
+                    format!("paper fill failed: {e}"),
+                    "paper",
+                ));
+            }
+        }
+        events
+    }
+
+    // ----- views ----------------------------------------------------------
+
+    pub fn price_update(&self, symbol: &Symbol) -> Option<PriceUpdate> {
+        let m = self.markets.get(symbol)?;
+        let (bid, ask) = (m.engine.best_bid(), m.engine.best_ask());
+        Some(PriceUpdate {
+            symbol: symbol.to_string(),
+            price: m.last_price.or(m.mark())?,
+            bid,
+            ask,
+            exchange: self.cfg.exchange.clone(),
+        })
+    }
+
+    pub fn market_data(&self, symbol: &Symbol, now: TimestampMs) -> Option<MarketData> {
+        let m = self.markets.get(symbol)?;
+        let price = m.last_price.or(m.mark())?;
+        let c = &m.candle;
+        let (open, high, low) = if c.volume.is_zero() {
+            (price, price, price)
+        } else {
+            (c.open, c.high, c.low)
+        };
+        Some(MarketData {
+            symbol: symbol.to_string(),
+            exchange: self.cfg.exchange.clone(),
+            data: MarketDataBody {
+                timestamp: now as f64 / 1000.0,
+                price,
+                open,
+                high,
+                low,
+                volume: c.volume,
+            },
+        })
+    }
+
+    /// The aggregated book (market liquidity and client orders), best first.
+    pub fn depth(&self, symbol: &Symbol, levels: usize) -> Option<(Vec<Level>, Vec<Level>)> {
+        Some(self.markets.get(symbol)?.engine.depth(levels))
+    }
+
+    fn order_view(&self, oref: OrderRef) -> Result<OrderView, String> {
+        let o = &self
+            .orders
+            .get(&oref)
+            .ok_or_else(|| format!("no order {oref}"))?
+            .order;
+        Ok(view_of(o))
+    }
+
+    fn matches(o: &Order, f: &OrderFilter, exchange: &str) -> bool {
+        f.symbol.as_ref().is_none_or(|s| *s == o.request.symbol)
+            && f.status.is_none_or(|s| s == o.status)
+            && f.strategy
+                .as_ref()
+                .is_none_or(|s| o.request.strategy.as_ref() == Some(s))
+            && f.exchange.as_ref().is_none_or(|e| e == exchange)
+    }
+
+    /// Orders matching the filter, newest first.
+    pub fn orders(&self, filter: &OrderFilter) -> Vec<OrderView> {
+        let mut refs: Vec<&OrderRef> = self
+            .orders
+            .iter()
+            .filter(|(_, l)| Self::matches(&l.order, filter, &self.cfg.exchange))
+            .map(|(r, _)| r)
+            .collect();
+        refs.sort_unstable_by(|a, b| b.cmp(a));
+        refs.into_iter()
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .map(|r| view_of(&self.orders[r].order))
+            .collect()
+    }
+
+    /// Trades matching the filter, newest first.
+    pub fn trades(&self, filter: &OrderFilter) -> Vec<TradeView> {
+        self.trades
+            .iter()
+            .rev()
+            .filter(|t| {
+                filter
+                    .symbol
+                    .as_ref()
+                    .is_none_or(|s| s.as_str() == t.symbol)
+                    && filter
+                        .strategy
+                        .as_ref()
+                        .is_none_or(|s| t.strategy.as_ref() == Some(s))
+                    && filter.exchange.as_ref().is_none_or(|e| *e == t.exchange)
+            })
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
+    fn balance_event(&self, asset: &str) -> Event {
+        Event::Balance(self.balance_view(asset))
+    }
+
+    fn balance_view(&self, asset: &str) -> BalanceView {
+        let b = self.balances.get(asset);
+        BalanceView {
+            asset: asset.to_string(),
+            free: b.free,
+            used: b.used,
+            total: b.total(),
+            exchange: self.cfg.exchange.clone(),
+        }
+    }
+
+    pub fn balances(&self) -> Vec<BalanceView> {
+        self.balances
+            .iter()
+            .map(|(a, _)| self.balance_view(a))
+            .collect()
+    }
+
+    fn position_view(&self, symbol: &Symbol, strategy: &Option<String>) -> Option<PositionView> {
+        let p = self.positions.get(&(symbol.clone(), strategy.clone()))?;
+        let mark = self
+            .markets
+            .get(symbol)
+            .and_then(Market::mark)
+            .unwrap_or(p.entry_price);
+        Some(PositionView {
+            symbol: symbol.to_string(),
+            size: p.size,
+            entry_price: p.entry_price,
+            current_price: mark,
+            pnl: p.unrealized_pnl(mark),
+            pnl_percent: p.pnl_percent(mark),
+            side: p.side().to_string(),
+            strategy: strategy.clone(),
+            exchange: self.cfg.exchange.clone(),
+            realized_pnl: p.realized_pnl,
+        })
+    }
+
+    pub fn positions(&self) -> Vec<PositionView> {
+        self.positions
+            .keys()
+            .filter_map(|(s, strat)| self.position_view(s, strat))
+            .collect()
+    }
+
+    pub fn stats(&self) -> AccountStats {
+        self.stats.clone()
+    }
+}
+
+fn live_id(orders: &HashMap<OrderRef, Live>, oref: OrderRef) -> String {
+    orders
+        .get(&oref)
+        .map(|l| l.order.id.0.clone())
+        .unwrap_or_default()
+}
+
+fn view_of(o: &Order) -> OrderView {
+    let r = &o.request;
+    OrderView {
+        order_id: o.id.0.clone(),
+        client_order_id: r.client_order_id.clone(),
+        status: o.status,
+        filled: o.filled,
+        remaining: o.remaining(),
+        price: r.price.or_else(|| o.average_price()),
+        symbol: r.symbol.to_string(),
+        side: r.side,
+        order_type: r.order_type,
+        strategy: r.strategy.clone(),
+        exchange: o.exchange.clone(),
+        reason: o.reason.clone(),
+        size: r.size,
+        avg_price: o.average_price(),
+        fees: o.fees,
+        time_in_force: r.time_in_force,
+        post_only: r.post_only,
+        created_at: iso8601_ms(o.created_ms),
+        updated_at: iso8601_ms(o.updated_ms),
+    }
+}
+
+#[cfg(test)]
+mod tests;

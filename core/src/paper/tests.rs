@@ -1,0 +1,383 @@
+use super::*;
+use crate::feed::{FeedParams, Print, Rng, SyntheticMarket};
+use std::str::FromStr;
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn btc() -> Symbol {
+    Symbol::parse("BTC-USDT").unwrap()
+}
+
+fn exchange() -> PaperExchange {
+    let cfg = PaperConfig {
+        exchange: "paper".into(),
+        maker_fee: d("0.001"),
+        taker_fee: d("0.002"),
+        history_limit: 1000,
+    };
+    let spec = PairSpec {
+        symbol: btc(),
+        tick_size: d("0.01"),
+        step_size: d("0.0001"),
+        min_notional: d("1"),
+    };
+    PaperExchange::new(
+        cfg,
+        vec![spec],
+        &[("USDT".into(), d("100000")), ("BTC".into(), d("1"))],
+    )
+    .unwrap()
+}
+
+/// Asks at 100, 101, 102 (1 BTC each); bids at 99, 98, 97.
+fn book(prints: Vec<Print>) -> MarketTick {
+    MarketTick {
+        asks: vec![
+            Level(d("100"), d("1")),
+            Level(d("101"), d("1")),
+            Level(d("102"), d("1")),
+        ],
+        bids: vec![
+            Level(d("99"), d("1")),
+            Level(d("98"), d("1")),
+            Level(d("97"), d("1")),
+        ],
+        prints,
+    }
+}
+
+fn order(side: Side, order_type: OrderType, size: &str, price: Option<&str>) -> OrderRequest {
+    OrderRequest {
+        symbol: btc(),
+        side,
+        order_type,
+        size: d(size),
+        price: price.map(d),
+        time_in_force: if order_type == OrderType::Market {
+            TimeInForce::Ioc
+        } else {
+            TimeInForce::Gtc
+        },
+        post_only: false,
+        client_order_id: None,
+        exchange: None,
+        strategy: None,
+    }
+}
+
+fn bal(x: &PaperExchange, asset: &str) -> (Decimal, Decimal) {
+    let b = x.balances.get(asset);
+    (b.free, b.used)
+}
+
+#[test]
+fn resting_limit_reserves_and_cancel_restores_exactly() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    let out = x
+        .place(order(Side::Buy, OrderType::Limit, "0.5", Some("98.5")), 1)
+        .unwrap();
+    assert_eq!(out.order.status, OrderStatus::Open);
+    // 0.5 × 98.5 × (1 + 0.002) = 49.3485 reserved.
+    assert_eq!(bal(&x, "USDT"), (d("99950.6515"), d("49.3485")));
+    assert_eq!(x.depth(&btc(), 1).unwrap().0, vec![Level(d("99"), d("1"))]);
+    assert_eq!(
+        x.orders(&OrderFilter {
+            status: Some(OrderStatus::Open),
+            ..Default::default()
+        })
+        .len(),
+        1
+    );
+    let out = x.cancel(&OrderId::from("ORD-1"), 2).unwrap();
+    assert_eq!(out.order.status, OrderStatus::Canceled);
+    assert_eq!(bal(&x, "USDT"), (d("100000"), Decimal::ZERO));
+    assert!(matches!(
+        x.cancel(&OrderId::from("ORD-1"), 3),
+        Err(CancelError::NotOpen(..))
+    ));
+    assert!(matches!(
+        x.cancel(&OrderId::from("ORD-99"), 3),
+        Err(CancelError::NotFound(..))
+    ));
+}
+
+#[test]
+fn market_buy_walks_the_book_with_exact_fees() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    let out = x
+        .place(order(Side::Buy, OrderType::Market, "1.5", None), 1)
+        .unwrap();
+    assert_eq!(out.order.status, OrderStatus::Filled);
+    assert_eq!(out.order.avg_price, Some(d("150.5") / d("1.5")));
+    // 1 @ 100 + 0.5 @ 101 = 150.5; taker fee 0.2% = 0.301.
+    assert_eq!(
+        bal(&x, "USDT"),
+        (d("100000") - d("150.5") - d("0.301"), Decimal::ZERO)
+    );
+    assert_eq!(bal(&x, "BTC"), (d("2.5"), Decimal::ZERO));
+    let trades: Vec<_> = out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(trades.len(), 2);
+    assert_eq!(
+        (trades[0].price, trades[0].amount, trades[0].fee),
+        (d("100"), d("1"), d("0.2"))
+    );
+    assert_eq!(
+        (trades[1].price, trades[1].amount, trades[1].fee),
+        (d("101"), d("0.5"), d("0.101"))
+    );
+    let pos = x.positions();
+    assert_eq!((pos[0].size, pos[0].side.as_str()), (d("1.5"), "long"));
+    assert_eq!(pos[0].entry_price * d("1.5"), d("150.5"));
+    assert_eq!(x.stats().total_trades, 2);
+}
+
+#[test]
+fn resting_order_fills_from_prints_partially_then_fully() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    // Inside the spread: the best bid.
+    x.place(order(Side::Buy, OrderType::Limit, "0.5", Some("99.5")), 1)
+        .unwrap();
+    let sell = |q: &str| {
+        vec![Print {
+            side: Side::Sell,
+            qty: d(q),
+        }]
+    };
+    let ev = x.apply_tick(&btc(), &book(sell("0.2")), 2);
+    let updates: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::OrderUpdate(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.last().unwrap().status, OrderStatus::PartiallyFilled);
+    assert_eq!(updates.last().unwrap().filled, d("0.2"));
+    // A print larger than the rest fills it (0.3) and the book takes the remainder.
+    let ev = x.apply_tick(&btc(), &book(sell("0.7")), 3);
+    let last = ev
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::OrderUpdate(o) => Some(o),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        (last.status, last.filled, last.remaining),
+        (OrderStatus::Filled, d("0.5"), Decimal::ZERO)
+    );
+    // Maker fee 0.1% on 49.75 = 0.04975; the reservation at 0.2% is released in full.
+    assert_eq!(
+        bal(&x, "USDT"),
+        (d("100000") - d("49.75") - d("0.04975"), Decimal::ZERO)
+    );
+    assert_eq!(bal(&x, "BTC"), (d("1.5"), Decimal::ZERO));
+}
+
+#[test]
+fn market_moving_through_a_resting_order_fills_it_at_its_price() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    x.place(order(Side::Sell, OrderType::Limit, "0.5", Some("100.5")), 1)
+        .unwrap();
+    assert_eq!(bal(&x, "BTC"), (d("0.5"), d("0.5")));
+    // The market jumps: its bids now start at 101, above our ask.
+    let up = MarketTick {
+        bids: vec![Level(d("101"), d("0.3")), Level(d("100.8"), d("1"))],
+        asks: vec![Level(d("102"), d("1"))],
+        prints: vec![],
+    };
+    let ev = x.apply_tick(&btc(), &up, 2);
+    let fills: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade(t) => Some((t.price, t.amount, t.liquidity)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fills,
+        vec![
+            (d("100.5"), d("0.3"), Liquidity::Maker),
+            (d("100.5"), d("0.2"), Liquidity::Maker)
+        ]
+    );
+    assert_eq!(bal(&x, "BTC"), (d("0.5"), Decimal::ZERO));
+    assert_eq!(
+        bal(&x, "USDT"),
+        (d("100000") + d("50.25") - d("0.05025"), Decimal::ZERO)
+    );
+    let pos = x.positions();
+    assert_eq!((pos[0].size, pos[0].side.as_str()), (d("-0.5"), "short"));
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    let before = (x.balances(), x.orders(&OrderFilter::default()));
+    let too_big = x.place(order(Side::Buy, OrderType::Limit, "2000", Some("99")), 1);
+    assert!(matches!(too_big, Err(PlaceError::Insufficient(_))));
+    let too_much_btc = x.place(order(Side::Sell, OrderType::Market, "1.5", None), 1);
+    assert!(matches!(too_much_btc, Err(PlaceError::Insufficient(_))));
+    let off_tick = x.place(order(Side::Buy, OrderType::Limit, "0.1", Some("99.001")), 1);
+    assert!(matches!(
+        off_tick,
+        Err(PlaceError::InvalidParams { field: "price", .. })
+    ));
+    let off_step = x.place(order(Side::Buy, OrderType::Limit, "0.00001", Some("99")), 1);
+    assert!(matches!(
+        off_step,
+        Err(PlaceError::InvalidParams { field: "size", .. })
+    ));
+    let mut eth = order(Side::Buy, OrderType::Limit, "1", Some("1"));
+    eth.symbol = Symbol::parse("ETH-USDT").unwrap();
+    assert!(matches!(
+        x.place(eth, 1),
+        Err(PlaceError::InvalidParams {
+            field: "symbol",
+            ..
+        })
+    ));
+    assert_eq!(before, (x.balances(), x.orders(&OrderFilter::default())));
+}
+
+#[test]
+fn post_only_fok_and_ioc_outcomes_release_funds() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    let mut po = order(Side::Buy, OrderType::Limit, "0.1", Some("100"));
+    po.post_only = true;
+    let out = x.place(po, 1).unwrap();
+    assert_eq!(out.order.status, OrderStatus::Rejected);
+    let mut fok = order(Side::Buy, OrderType::Limit, "5", Some("102"));
+    fok.time_in_force = TimeInForce::Fok;
+    assert_eq!(x.place(fok, 1).unwrap().order.status, OrderStatus::Expired);
+    assert_eq!(bal(&x, "USDT"), (d("100000"), Decimal::ZERO));
+    let mut ioc = order(Side::Buy, OrderType::Limit, "1.5", Some("100"));
+    ioc.time_in_force = TimeInForce::Ioc;
+    let out = x.place(ioc, 1).unwrap();
+    assert_eq!(
+        (out.order.status, out.order.filled),
+        (OrderStatus::Expired, d("1"))
+    );
+    assert_eq!(
+        bal(&x, "USDT"),
+        (d("100000") - d("100") - d("0.2"), Decimal::ZERO)
+    );
+}
+
+/// Thousands of random orders, cancels and market ticks: balances never go
+/// negative, `used` always equals what open orders hold, and every asset's
+/// total equals the start plus the sum of its trades.
+#[test]
+fn random_sessions_conserve_every_unit() {
+    let params = FeedParams {
+        start_price: d("100"),
+        tick_size: d("0.01"),
+        step_size: d("0.0001"),
+        spread_bps: 10.0,
+        volatility_bps: 20.0,
+        level_spacing_bps: 5.0,
+        depth_levels: 5,
+        level_size: d("0.5"),
+        trade_probability: 0.8,
+        trade_size: d("0.3"),
+    };
+    let mut market = SyntheticMarket::new(params, 99);
+    let mut rng = Rng::new(5);
+    let mut x = exchange();
+    let (mut usdt, mut btc_units) = (d("100000"), d("1"));
+    let mut seen_trades = std::collections::HashSet::new();
+    let mut fills_by_kind = [0usize; 2];
+    for step in 0..4000i64 {
+        let mut events = x.apply_tick(&btc(), &market.next_tick(), step);
+        let roll = rng.uniform();
+        if roll < 0.5 {
+            let side = if rng.uniform() < 0.5 {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            let mid = x.price_update(&btc()).map(|p| p.price).unwrap_or(d("100"));
+            let offset = Decimal::from((rng.uniform() * 200.0) as i64 - 100) * d("0.01");
+            let size = Decimal::from(1 + (rng.uniform() * 5000.0) as i64) * d("0.0001");
+            let kind = if rng.uniform() < 0.2 {
+                OrderType::Market
+            } else {
+                OrderType::Limit
+            };
+            let price = (kind == OrderType::Limit).then(|| (mid + offset).round_dp(2).to_string());
+            if let Ok(out) = x.place(order(side, kind, &size.to_string(), price.as_deref()), step) {
+                events.extend(out.events);
+            }
+        } else if roll < 0.7 {
+            let open = x.orders(&OrderFilter {
+                status: Some(OrderStatus::Open),
+                ..Default::default()
+            });
+            if let Some(o) = open.first() {
+                events.extend(x.cancel(&OrderId(o.order_id.clone()), step).unwrap().events);
+            }
+        }
+        for e in &events {
+            if let Event::Trade(t) = e {
+                assert!(
+                    seen_trades.insert(t.trade_id.clone()),
+                    "trade applied twice"
+                );
+                fills_by_kind[(t.liquidity == Liquidity::Maker) as usize] += 1;
+                let notional = t.price * t.amount;
+                match t.side {
+                    Side::Buy => {
+                        usdt -= notional + t.fee;
+                        btc_units += t.amount;
+                    }
+                    Side::Sell => {
+                        usdt += notional - t.fee;
+                        btc_units -= t.amount;
+                    }
+                }
+            }
+        }
+        let (u, b) = (x.balances.get("USDT"), x.balances.get("BTC"));
+        assert!(
+            u.free >= Decimal::ZERO
+                && u.used >= Decimal::ZERO
+                && b.free >= Decimal::ZERO
+                && b.used >= Decimal::ZERO
+        );
+        assert_eq!((u.total(), b.total()), (usdt, btc_units), "step {step}");
+        let held: Decimal = x
+            .orders
+            .values()
+            .filter(|l| l.order.status.is_open() && l.order.request.side == Side::Buy)
+            .map(|l| l.reserved)
+            .sum();
+        assert_eq!(u.used, held);
+        let held: Decimal = x
+            .orders
+            .values()
+            .filter(|l| l.order.status.is_open() && l.order.request.side == Side::Sell)
+            .map(|l| l.reserved)
+            .sum();
+        assert_eq!(b.used, held);
+    }
+    assert!(
+        fills_by_kind[0] > 50 && fills_by_kind[1] > 50,
+        "both takers and makers filled: {fills_by_kind:?}"
+    );
+}

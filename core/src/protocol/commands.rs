@@ -1,0 +1,444 @@
+//! Client → server messages (PROTOCOL §3): parsing a text frame into a
+//! command or a subscription message, with errors that name the field.
+
+use super::subscription::SubscriptionRequest;
+use crate::error::ErrorCode;
+use crate::ids::OrderId;
+use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use crate::pair::Symbol;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+use std::str::FromStr;
+
+/// A command frame before its parameters are checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandEnvelope {
+    pub cmd: String,
+    /// Echoed as given (string or number).
+    pub request_id: Option<Value>,
+    pub params: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientMessage {
+    Command(CommandEnvelope),
+    Subscribe(SubscriptionRequest),
+    Unsubscribe(SubscriptionRequest),
+    Ping { timestamp: Option<Value> },
+}
+
+/// A frame that is not a well-formed message: answered with an `error` event.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrameError {
+    #[error("message must be valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("message must be a JSON object")]
+    NotObject,
+    #[error("message needs a `cmd` or a `type` field")]
+    NoKind,
+    #[error("`cmd` must be a string")]
+    CmdNotString,
+    #[error("unsupported message type: {0}")]
+    UnsupportedType(String),
+    #[error("{0}")]
+    InvalidParams(String),
+}
+
+impl FrameError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            FrameError::UnsupportedType(_) => ErrorCode::UnsupportedMessageType,
+            FrameError::InvalidParams(_) => ErrorCode::InvalidParams,
+            _ => ErrorCode::InvalidMessageFormat,
+        }
+    }
+}
+
+pub fn parse_client_message(text: &str) -> Result<ClientMessage, FrameError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
+    let Value::Object(mut map) = value else {
+        return Err(FrameError::NotObject);
+    };
+    if let Some(cmd) = map.remove("cmd") {
+        let Value::String(cmd) = cmd else {
+            return Err(FrameError::CmdNotString);
+        };
+        let request_id = map.remove("request_id").filter(|v| !v.is_null());
+        return Ok(ClientMessage::Command(CommandEnvelope {
+            cmd,
+            request_id,
+            params: map,
+        }));
+    }
+    let kind = match map.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(other) => return Err(FrameError::UnsupportedType(other.to_string())),
+        None => return Err(FrameError::NoKind),
+    };
+    match kind.as_str() {
+        "subscribe" => SubscriptionRequest::parse(&map).map(ClientMessage::Subscribe),
+        "unsubscribe" => SubscriptionRequest::parse(&map).map(ClientMessage::Unsubscribe),
+        "ping" => Ok(ClientMessage::Ping {
+            timestamp: map.get("timestamp").cloned(),
+        }),
+        _ => Err(FrameError::UnsupportedType(kind)),
+    }
+}
+
+/// Why a command was refused before it ran.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown command: {0}")]
+    Unknown(String),
+    #[error("{0} is not available in this version of laicai")]
+    NotImplemented(String),
+    #[error("invalid `{field}`: {reason}")]
+    InvalidParams { field: String, reason: String },
+}
+
+impl CommandError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CommandError::Unknown(_) => ErrorCode::UnknownCommand,
+            CommandError::NotImplemented(_) => ErrorCode::NotImplemented,
+            CommandError::InvalidParams { .. } => ErrorCode::InvalidParams,
+        }
+    }
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> CommandError {
+    CommandError::InvalidParams {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Filters shared by `get_orders`, `get_trades` and `cancel_all_orders`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderFilter {
+    pub symbol: Option<Symbol>,
+    pub status: Option<OrderStatus>,
+    pub strategy: Option<String>,
+    pub exchange: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    PlaceOrder(OrderRequest),
+    CancelOrder {
+        order_id: OrderId,
+        exchange: Option<String>,
+    },
+    CancelAllOrders(OrderFilter),
+    GetOrders(OrderFilter),
+    GetTrades(OrderFilter),
+    GetPositions {
+        exchange: Option<String>,
+    },
+    GetBalances {
+        exchange: Option<String>,
+    },
+    GetOrderBook {
+        symbol: Symbol,
+        exchange: Option<String>,
+        depth: usize,
+    },
+    GetSystemStatus,
+    StartEngine,
+    StopEngine,
+}
+
+/// Commands of the protocol that later parts of laicai implement.
+const NOT_YET: &[&str] = &[
+    "create_strategy",
+    "start_strategy",
+    "stop_strategy",
+    "pause_strategy",
+    "resume_strategy",
+    "delete_strategy",
+    "get_strategies",
+    "create_connection",
+    "delete_connection",
+    "test_connection",
+    "get_connections",
+    "get_agents",
+    "start_backtest",
+    "get_backtest",
+    "cancel_backtest",
+    "replay",
+];
+
+/// Typed access to a command's parameters; every error names its field.
+struct Params<'a>(&'a Map<String, Value>);
+
+impl<'a> Params<'a> {
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    fn opt_str(&self, field: &str) -> Result<Option<&'a str>, CommandError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(invalid(field, "must be a string")),
+        }
+    }
+
+    fn str(&self, field: &str) -> Result<&'a str, CommandError> {
+        self.opt_str(field)?
+            .ok_or_else(|| invalid(field, "is required"))
+    }
+
+    fn opt_string(&self, field: &str) -> Result<Option<String>, CommandError> {
+        Ok(self.opt_str(field)?.map(str::to_string))
+    }
+
+    fn opt_parse<T: FromStr<Err = String>>(&self, field: &str) -> Result<Option<T>, CommandError> {
+        self.opt_str(field)?
+            .map(|s| T::from_str(s).map_err(|e| invalid(field, e)))
+            .transpose()
+    }
+
+    fn opt_symbol(&self, field: &str) -> Result<Option<Symbol>, CommandError> {
+        self.opt_str(field)?
+            .map(|s| Symbol::parse(s).map_err(|e| invalid(field, e.to_string())))
+            .transpose()
+    }
+
+    fn opt_bool(&self, field: &str) -> Result<Option<bool>, CommandError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(invalid(field, "must be true or false")),
+        }
+    }
+
+    fn opt_count(&self, field: &str, max: u64) -> Result<Option<usize>, CommandError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n) if n >= 1 && n <= max => Ok(Some(n as usize)),
+                _ => Err(invalid(
+                    field,
+                    format!("must be a whole number from 1 to {max}"),
+                )),
+            },
+        }
+    }
+
+    /// A strictly positive exact decimal, from a JSON number or a numeric string.
+    fn opt_positive(&self, field: &str) -> Result<Option<Decimal>, CommandError> {
+        let Some(v) = self.get(field) else {
+            return Ok(None);
+        };
+        let d = match v {
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Ok(Decimal::from(i)),
+                (_, Some(u), _) => Ok(Decimal::from(u)),
+                (_, _, Some(f)) => crate::num::decimal_from_f64(f),
+                _ => Err("is not a number".to_string()),
+            },
+            Value::String(s) => crate::num::parse_decimal(s),
+            _ => Err("must be a number".to_string()),
+        }
+        .map_err(|e| invalid(field, e))?;
+        if d <= Decimal::ZERO {
+            return Err(invalid(field, "must be greater than zero"));
+        }
+        Ok(Some(d))
+    }
+
+    fn filter(&self) -> Result<OrderFilter, CommandError> {
+        Ok(OrderFilter {
+            symbol: self.opt_symbol("symbol")?,
+            status: self.opt_parse("status")?,
+            strategy: self.opt_string("strategy")?,
+            exchange: self.opt_string("exchange")?,
+            limit: self.opt_count("limit", 100_000)?,
+        })
+    }
+}
+
+impl Command {
+    pub fn parse(env: &CommandEnvelope) -> Result<Command, CommandError> {
+        let p = Params(&env.params);
+        Ok(match env.cmd.as_str() {
+            "place_order" => Command::PlaceOrder(parse_order(&p)?),
+            "cancel_order" => Command::CancelOrder {
+                order_id: OrderId(p.str("order_id")?.to_string()),
+                exchange: p.opt_string("exchange")?,
+            },
+            "cancel_all_orders" => Command::CancelAllOrders(p.filter()?),
+            "get_orders" => Command::GetOrders(p.filter()?),
+            "get_trades" => Command::GetTrades(p.filter()?),
+            "get_positions" => Command::GetPositions {
+                exchange: p.opt_string("exchange")?,
+            },
+            "get_balances" => Command::GetBalances {
+                exchange: p.opt_string("exchange")?,
+            },
+            "get_order_book" => Command::GetOrderBook {
+                symbol: p
+                    .opt_symbol("symbol")?
+                    .ok_or_else(|| invalid("symbol", "is required"))?,
+                exchange: p.opt_string("exchange")?,
+                depth: p.opt_count("depth", 1000)?.unwrap_or(20),
+            },
+            "get_system_status" => Command::GetSystemStatus,
+            "start_engine" => Command::StartEngine,
+            "stop_engine" => Command::StopEngine,
+            other if NOT_YET.contains(&other) => {
+                return Err(CommandError::NotImplemented(other.to_string()))
+            }
+            other => return Err(CommandError::Unknown(other.to_string())),
+        })
+    }
+}
+
+fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
+    let symbol = p
+        .opt_symbol("symbol")?
+        .ok_or_else(|| invalid("symbol", "is required"))?;
+    let side: Side = p
+        .opt_parse("side")?
+        .ok_or_else(|| invalid("side", "is required"))?;
+    let order_type: OrderType = p
+        .opt_parse("type")?
+        .ok_or_else(|| invalid("type", "is required"))?;
+    let size = p
+        .opt_positive("size")?
+        .ok_or_else(|| invalid("size", "is required"))?;
+    let price = p.opt_positive("price")?;
+    let post_only = p.opt_bool("post_only")?.unwrap_or(false);
+    let tif: Option<TimeInForce> = p.opt_parse("time_in_force")?;
+    let price = match order_type {
+        OrderType::Limit => {
+            Some(price.ok_or_else(|| invalid("price", "is required for limit orders"))?)
+        }
+        // A market order takes the book; a price sent along is ignored.
+        OrderType::Market => None,
+    };
+    let time_in_force = match (order_type, tif) {
+        (OrderType::Market, Some(TimeInForce::Gtc)) => {
+            return Err(invalid(
+                "time_in_force",
+                "a market order cannot rest: use ioc or fok",
+            ))
+        }
+        (OrderType::Market, t) => t.unwrap_or(TimeInForce::Ioc),
+        (OrderType::Limit, t) => t.unwrap_or(TimeInForce::Gtc),
+    };
+    if post_only && (order_type == OrderType::Market || time_in_force != TimeInForce::Gtc) {
+        return Err(invalid(
+            "post_only",
+            "only a gtc limit order can be post-only",
+        ));
+    }
+    let client_order_id = p.opt_string("client_order_id")?;
+    if let Some(id) = &client_order_id {
+        if id.is_empty() || id.len() > 64 {
+            return Err(invalid("client_order_id", "must be 1 to 64 characters"));
+        }
+    }
+    Ok(OrderRequest {
+        symbol,
+        side,
+        order_type,
+        size,
+        price,
+        time_in_force,
+        post_only,
+        client_order_id,
+        exchange: p.opt_string("exchange")?,
+        strategy: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(text: &str) -> Result<Command, CommandError> {
+        match parse_client_message(text).unwrap() {
+            ClientMessage::Command(env) => Command::parse(&env),
+            other => panic!("not a command: {other:?}"),
+        }
+    }
+
+    fn field_of(e: CommandError) -> String {
+        match e {
+            CommandError::InvalidParams { field, .. } => field,
+            other => panic!("not invalid_params: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_limit_order_exactly() {
+        let c = command(r#"{"cmd":"place_order","symbol":"btc-usdt","side":"buy","type":"limit","price":52000.1,"size":"0.15","request_id":"r-1"}"#).unwrap();
+        let Command::PlaceOrder(o) = c else { panic!() };
+        assert_eq!(o.symbol.as_str(), "BTC-USDT");
+        assert_eq!(o.price, Some(Decimal::from_str("52000.1").unwrap()));
+        assert_eq!(o.size, Decimal::from_str("0.15").unwrap());
+        assert_eq!(o.time_in_force, TimeInForce::Gtc);
+    }
+
+    #[test]
+    fn bad_params_name_their_field() {
+        let base = |extra: &str| {
+            format!(
+                r#"{{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"limit","price":1,"size":1{extra}}}"#
+            )
+        };
+        let cases = [
+            (
+                r#"{"cmd":"place_order","side":"buy","type":"market","size":1}"#.to_string(),
+                "symbol",
+            ),
+            (base(r#","size":-1"#), "size"),
+            (base(r#","size":0"#), "size"),
+            (base(r#","size":"x""#), "size"),
+            (base(r#","size":true"#), "size"),
+            (base(r#","price":null"#), "price"),
+            (base(r#","side":"up""#), "side"),
+            (base(r#","type":"stop""#), "type"),
+            (base(r#","time_in_force":"day""#), "time_in_force"),
+            (base(r#","post_only":"yes""#), "post_only"),
+            (base(r#","symbol":"BTCUSDT""#), "symbol"),
+        ];
+        for (text, field) in cases {
+            assert_eq!(field_of(command(&text).unwrap_err()), field, "{text}");
+        }
+    }
+
+    #[test]
+    fn frames_that_are_not_messages() {
+        assert!(matches!(
+            parse_client_message("{nope"),
+            Err(FrameError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            parse_client_message("[1]"),
+            Err(FrameError::NotObject)
+        ));
+        assert_eq!(
+            parse_client_message(r#"{"type":"foo"}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::UnsupportedMessageType
+        );
+        assert!(matches!(
+            command(r#"{"cmd":"fly"}"#),
+            Err(CommandError::Unknown(_))
+        ));
+        assert!(matches!(
+            command(r#"{"cmd":"replay","since_seq":1}"#),
+            Err(CommandError::NotImplemented(_))
+        ));
+        assert!(matches!(
+            parse_client_message(r#"{"type":"ping","timestamp":1.5}"#),
+            Ok(ClientMessage::Ping { .. })
+        ));
+    }
+}

@@ -1,0 +1,354 @@
+//! Server → client events (PROTOCOL §4), with exactly the seeds' field
+//! names, and `encode`, which writes one as a frame with `timestamp` and
+//! `seq`.
+
+use crate::num::Level;
+use crate::order::{wire_enum, OrderStatus, OrderType, Side, TimeInForce};
+use crate::time::{iso8601_ms, TimestampMs};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+wire_enum!(BotStatus { Running => "running", Stopped => "stopped" });
+wire_enum!(LogLevel { Debug => "debug", Info => "info", Warning => "warning", Error => "error" });
+wire_enum!(Liquidity { Maker => "maker", Taker => "taker" });
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    pub uptime: u64,
+    pub bot_status: BotStatus,
+    pub active_strategies: u32,
+    #[serde(with = "crate::num")]
+    pub total_profit: Decimal,
+    pub total_trades: u64,
+    /// Percent of position-reducing trades that made money after fees.
+    #[serde(with = "crate::num")]
+    pub success_rate: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriceUpdate {
+    pub symbol: String,
+    #[serde(with = "crate::num")]
+    pub price: Decimal,
+    #[serde(with = "crate::num::opt")]
+    pub bid: Option<Decimal>,
+    #[serde(with = "crate::num::opt")]
+    pub ask: Option<Decimal>,
+    pub exchange: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketDataBody {
+    /// Epoch seconds.
+    pub timestamp: f64,
+    #[serde(with = "crate::num")]
+    pub price: Decimal,
+    #[serde(with = "crate::num")]
+    pub open: Decimal,
+    #[serde(with = "crate::num")]
+    pub high: Decimal,
+    #[serde(with = "crate::num")]
+    pub low: Decimal,
+    #[serde(with = "crate::num")]
+    pub volume: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketData {
+    pub symbol: String,
+    pub exchange: String,
+    pub data: MarketDataBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderbookUpdate {
+    pub symbol: String,
+    pub exchange: String,
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+    pub sequence: u64,
+}
+
+/// An order as events and `get_orders` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    #[serde(rename = "orderId")]
+    pub order_id: String,
+    pub client_order_id: Option<String>,
+    pub status: OrderStatus,
+    #[serde(with = "crate::num")]
+    pub filled: Decimal,
+    #[serde(with = "crate::num")]
+    pub remaining: Decimal,
+    /// The limit price; for a market order, its average fill price.
+    #[serde(with = "crate::num::opt")]
+    pub price: Option<Decimal>,
+    pub symbol: String,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub strategy: Option<String>,
+    pub exchange: String,
+    pub reason: Option<String>,
+    #[serde(with = "crate::num")]
+    pub size: Decimal,
+    #[serde(with = "crate::num::opt")]
+    pub avg_price: Option<Decimal>,
+    #[serde(with = "crate::num")]
+    pub fees: Decimal,
+    pub time_in_force: TimeInForce,
+    pub post_only: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A fill as `trade` events and `get_trades` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TradeView {
+    pub trade_id: String,
+    pub order_id: String,
+    pub symbol: String,
+    #[serde(with = "crate::num")]
+    pub price: Decimal,
+    #[serde(with = "crate::num")]
+    pub amount: Decimal,
+    pub side: Side,
+    #[serde(with = "crate::num")]
+    pub fee: Decimal,
+    pub fee_asset: String,
+    pub liquidity: Liquidity,
+    pub strategy: Option<String>,
+    pub exchange: String,
+    pub time: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionView {
+    pub symbol: String,
+    #[serde(with = "crate::num")]
+    pub size: Decimal,
+    #[serde(with = "crate::num")]
+    pub entry_price: Decimal,
+    #[serde(with = "crate::num")]
+    pub current_price: Decimal,
+    /// Unrealized PnL at `current_price`, in quote units.
+    #[serde(with = "crate::num")]
+    pub pnl: Decimal,
+    #[serde(with = "crate::num")]
+    pub pnl_percent: Decimal,
+    pub side: String,
+    pub strategy: Option<String>,
+    pub exchange: String,
+    #[serde(with = "crate::num")]
+    pub realized_pnl: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalanceView {
+    pub asset: String,
+    #[serde(with = "crate::num")]
+    pub free: Decimal,
+    #[serde(with = "crate::num")]
+    pub used: Decimal,
+    #[serde(with = "crate::num")]
+    pub total: Decimal,
+    pub exchange: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub msg: String,
+    pub source: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub level: LogLevel,
+    pub message: String,
+    /// Epoch seconds.
+    pub timestamp: f64,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    pub error: String,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub system: SystemStatus,
+    pub strategies: Vec<serde_json::Value>,
+    pub orders: Vec<OrderView>,
+    pub positions: Vec<PositionView>,
+    pub balances: Vec<BalanceView>,
+    pub connections: Vec<serde_json::Value>,
+}
+
+/// Every event the engine sends. `type` is the variant's name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Snapshot(Snapshot),
+    Connected {},
+    Disconnected { reason: String },
+    SystemStatus(SystemStatus),
+    Price(PriceUpdate),
+    MarketData(MarketData),
+    Orderbook(OrderbookUpdate),
+    OrderUpdate(OrderView),
+    Trade(TradeView),
+    Position(PositionView),
+    Balance(BalanceView),
+    Log(LogLine),
+    Alerts { data: Alert },
+    Error(ErrorEvent),
+}
+
+impl Event {
+    /// The event's `type`, which is also its channel name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Snapshot(_) => "snapshot",
+            Event::Connected {} => "connected",
+            Event::Disconnected { .. } => "disconnected",
+            Event::SystemStatus(_) => "system_status",
+            Event::Price(_) => "price",
+            Event::MarketData(_) => "market_data",
+            Event::Orderbook(_) => "orderbook",
+            Event::OrderUpdate(_) => "order_update",
+            Event::Trade(_) => "trade",
+            Event::Position(_) => "position",
+            Event::Balance(_) => "balance",
+            Event::Log(_) => "log",
+            Event::Alerts { .. } => "alerts",
+            Event::Error(_) => "error",
+        }
+    }
+
+    /// The trading pair the event is about, if it is about one.
+    pub fn symbol(&self) -> Option<&str> {
+        match self {
+            Event::Price(e) => Some(&e.symbol),
+            Event::MarketData(e) => Some(&e.symbol),
+            Event::Orderbook(e) => Some(&e.symbol),
+            Event::OrderUpdate(e) => Some(&e.symbol),
+            Event::Trade(e) => Some(&e.symbol),
+            Event::Position(e) => Some(&e.symbol),
+            _ => None,
+        }
+    }
+
+    /// Market data may be conflated (latest per symbol wins) for a slow
+    /// client; everything else must be delivered.
+    pub fn is_market_data(&self) -> bool {
+        matches!(
+            self,
+            Event::Price(_) | Event::MarketData(_) | Event::Orderbook(_)
+        )
+    }
+
+    pub fn error(code: crate::error::ErrorCode, detail: impl Into<String>) -> Event {
+        Event::Error(ErrorEvent {
+            error: code.as_str().to_string(),
+            detail: detail.into(),
+        })
+    }
+
+    pub fn log(level: LogLevel, msg: impl Into<String>, source: &str) -> Event {
+        Event::Log(LogLine {
+            level,
+            msg: msg.into(),
+            source: Some(source.to_string()),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct FrameOut<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    timestamp: String,
+    seq: u64,
+}
+
+/// Writes `event` as one JSON frame with its `timestamp` and `seq`.
+pub fn encode(event: &Event, at_ms: TimestampMs, seq: u64) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&FrameOut {
+        event,
+        timestamp: iso8601_ms(at_ms),
+        seq,
+    })
+}
+
+/// A received frame: the event with its envelope.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Envelope {
+    pub seq: u64,
+    pub timestamp: String,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_carry_type_fields_timestamp_and_seq() {
+        let e = Event::Price(PriceUpdate {
+            symbol: "BTC-USDT".into(),
+            price: Decimal::from_str("52345.01").unwrap(),
+            bid: Some(Decimal::from(52340)),
+            ask: None,
+            exchange: "paper".into(),
+        });
+        let text = encode(&e, 1_708_177_600_000, 42).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"price","symbol":"BTC-USDT","price":52345.01,"bid":52340,"ask":null,"exchange":"paper","timestamp":"2024-02-17T13:46:40.000Z","seq":42}"#
+        );
+        let back: Envelope = serde_json::from_str(&text).unwrap();
+        assert_eq!((back.seq, back.event), (42, e));
+        let c = encode(&Event::Connected {}, 0, 1).unwrap();
+        assert_eq!(
+            c,
+            r#"{"type":"connected","timestamp":"1970-01-01T00:00:00.000Z","seq":1}"#
+        );
+    }
+
+    #[test]
+    fn order_update_uses_the_seed_field_names() {
+        let v = OrderView {
+            order_id: "ORD-1".into(),
+            client_order_id: None,
+            status: OrderStatus::Filled,
+            filled: Decimal::from_str("0.15").unwrap(),
+            remaining: Decimal::ZERO,
+            price: Some(Decimal::from(52345)),
+            symbol: "BTC-USDT".into(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            strategy: None,
+            exchange: "paper".into(),
+            reason: None,
+            size: Decimal::from_str("0.15").unwrap(),
+            avg_price: Some(Decimal::from(52345)),
+            fees: Decimal::ZERO,
+            time_in_force: TimeInForce::Ioc,
+            post_only: false,
+            created_at: "x".into(),
+            updated_at: "x".into(),
+        };
+        let text = encode(&Event::OrderUpdate(v), 0, 3).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["type"], "order_update");
+        assert_eq!(json["orderId"], "ORD-1");
+        assert_eq!(json["order_type"], "market");
+        assert_eq!(json["status"], "filled");
+        assert_eq!(json["filled"].to_string(), "0.15");
+    }
+}

@@ -1,0 +1,18 @@
+//! The wire protocol (PROTOCOL.md): events the engine sends, commands and
+//! subscription messages clients send, responses, and the state view the
+//! registry keeps to answer every new session with an exact `snapshot`.
+
+pub mod commands;
+pub mod events;
+pub mod response;
+pub mod subscription;
+pub mod view;
+
+pub use commands::{
+    parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, FrameError,
+    OrderFilter,
+};
+pub use events::*;
+pub use response::Response;
+pub use subscription::{SubscriptionRequest, SubscriptionSet, Topic};
+pub use view::StateView;

@@ -1,0 +1,138 @@
+//! `StateView`: the client-visible state rebuilt from the event stream
+//! alone (system status, open orders, positions, balances). The registry
+//! applies every event to it in `seq` order, so a `snapshot` taken from it
+//! reflects exactly the events up to its `seq`.
+
+use super::events::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Clone, Debug)]
+pub struct StateView {
+    system: SystemStatus,
+    /// Open orders by arrival, with an index from (exchange, id).
+    orders: BTreeMap<u64, OrderView>,
+    order_index: HashMap<(String, String), u64>,
+    next_order: u64,
+    positions: BTreeMap<(String, String, Option<String>), PositionView>,
+    balances: BTreeMap<(String, String), BalanceView>,
+}
+
+impl Default for StateView {
+    fn default() -> Self {
+        StateView {
+            system: SystemStatus {
+                uptime: 0,
+                bot_status: BotStatus::Stopped,
+                active_strategies: 0,
+                total_profit: Decimal::ZERO,
+                total_trades: 0,
+                success_rate: Decimal::ZERO,
+            },
+            orders: BTreeMap::new(),
+            order_index: HashMap::new(),
+            next_order: 0,
+            positions: BTreeMap::new(),
+            balances: BTreeMap::new(),
+        }
+    }
+}
+
+impl StateView {
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::SystemStatus(s) => self.system = s.clone(),
+            Event::Connected {} => self.system.bot_status = BotStatus::Running,
+            Event::Disconnected { .. } => self.system.bot_status = BotStatus::Stopped,
+            Event::OrderUpdate(o) => {
+                let key = (o.exchange.clone(), o.order_id.clone());
+                if o.status.is_terminal() {
+                    if let Some(slot) = self.order_index.remove(&key) {
+                        self.orders.remove(&slot);
+                    }
+                } else {
+                    let slot = *self.order_index.entry(key).or_insert_with(|| {
+                        self.next_order += 1;
+                        self.next_order
+                    });
+                    self.orders.insert(slot, o.clone());
+                }
+            }
+            Event::Position(p) => {
+                let key = (p.exchange.clone(), p.symbol.clone(), p.strategy.clone());
+                self.positions.insert(key, p.clone());
+            }
+            Event::Balance(b) => {
+                self.balances
+                    .insert((b.exchange.clone(), b.asset.clone()), b.clone());
+            }
+            _ => {}
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            system: self.system.clone(),
+            strategies: Vec::new(),
+            orders: self.orders.values().cloned().collect(),
+            positions: self.positions.values().cloned().collect(),
+            balances: self.balances.values().cloned().collect(),
+            connections: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{OrderStatus, OrderType, Side, TimeInForce};
+
+    fn order(id: &str, status: OrderStatus) -> Event {
+        Event::OrderUpdate(OrderView {
+            order_id: id.into(),
+            client_order_id: None,
+            status,
+            filled: Decimal::ZERO,
+            remaining: Decimal::ONE,
+            price: Some(Decimal::ONE),
+            symbol: "BTC-USDT".into(),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            strategy: None,
+            exchange: "paper".into(),
+            reason: None,
+            size: Decimal::ONE,
+            avg_price: None,
+            fees: Decimal::ZERO,
+            time_in_force: TimeInForce::Gtc,
+            post_only: false,
+            created_at: String::new(),
+            updated_at: String::new(),
+        })
+    }
+
+    #[test]
+    fn keeps_only_open_orders_in_arrival_order() {
+        let mut v = StateView::default();
+        v.apply(&order("ORD-2", OrderStatus::Open));
+        v.apply(&order("ORD-1", OrderStatus::Open));
+        v.apply(&order("ORD-2", OrderStatus::PartiallyFilled));
+        let ids: Vec<_> = v
+            .snapshot()
+            .orders
+            .into_iter()
+            .map(|o| (o.order_id, o.status))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("ORD-2".into(), OrderStatus::PartiallyFilled),
+                ("ORD-1".into(), OrderStatus::Open)
+            ]
+        );
+        v.apply(&order("ORD-2", OrderStatus::Filled));
+        assert_eq!(v.snapshot().orders.len(), 1);
+        v.apply(&Event::Connected {});
+        assert_eq!(v.snapshot().system.bot_status, BotStatus::Running);
+    }
+}
