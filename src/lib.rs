@@ -1,1 +1,257 @@
+//! The `laicai` binary's library: configuration, process wiring (which
+//! actors exist and who talks to whom) and the HTTP/WebSocket routes.
 
+pub mod config;
+
+use actix::prelude::*;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use config::Config;
+use laicai_actors::engine::{EngineActor, EngineConfig};
+use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
+use laicai_actors::feed::{MarketFeedActor, PairFeed};
+use laicai_actors::order_book::OrderBookActor;
+use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
+use laicai_actors::session::{start_session, Endpoint, SessionDeps, SessionLimits};
+use laicai_actors::venues::Venues;
+use laicai_core::feed::{FeedParams, SyntheticMarket};
+use laicai_core::pair::Symbol;
+use laicai_core::paper::{PairSpec, PaperConfig, PaperExchange};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const PAPER: &str = "paper";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("paper exchange: {0}")]
+    Paper(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A started engine: its address and the HTTP server to await or stop.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub server: actix_web::dev::Server,
+}
+
+#[derive(Clone)]
+struct AppState {
+    deps: SessionDeps,
+    started: Instant,
+}
+
+/// Starts every actor and the HTTP server. Call inside an actix system.
+pub async fn start(cfg: Config) -> Result<Running, StartError> {
+    let s = &cfg.server;
+    let registry = RegistryActor::new(RegistryConfig {
+        mailbox: s.registry_mailbox,
+        backlog_limit: s.session_backlog,
+        subscription_limit: s.subscription_limit,
+    })
+    .start();
+
+    let p = &cfg.paper;
+    let mut specs = Vec::new();
+    let mut feeds = Vec::new();
+    let mut books = HashMap::new();
+    for (i, pair) in p.pairs.iter().enumerate() {
+        let symbol = Symbol::parse(&pair.symbol).map_err(|e| StartError::Paper(e.to_string()))?;
+        specs.push(PairSpec {
+            symbol: symbol.clone(),
+            tick_size: pair.tick_size,
+            step_size: pair.step_size,
+            min_notional: pair.min_notional,
+        });
+        let params = FeedParams {
+            start_price: pair.start_price,
+            tick_size: pair.tick_size,
+            step_size: pair.step_size,
+            spread_bps: pair.spread_bps,
+            volatility_bps: pair.volatility_bps,
+            level_spacing_bps: pair.level_spacing_bps,
+            depth_levels: pair.depth_levels,
+            level_size: pair.level_size,
+            trade_probability: pair.trade_probability,
+            trade_size: pair.trade_size,
+        };
+        let seed = p.seed.wrapping_add(i as u64);
+        feeds.push(PairFeed::new(
+            symbol.clone(),
+            SyntheticMarket::new(params, seed),
+            pair.ticks_per_sec,
+        ));
+        let book = OrderBookActor::new(
+            PAPER,
+            symbol.as_str(),
+            registry.clone(),
+            p.book_depth,
+            p.orderbook_interval_ms,
+        )
+        .start();
+        books.insert(symbol, book);
+    }
+    let balances: Vec<(String, rust_decimal::Decimal)> =
+        p.balances.iter().map(|(a, v)| (a.clone(), v.0)).collect();
+    let venue = PaperExchange::new(
+        PaperConfig {
+            exchange: PAPER.into(),
+            maker_fee: p.maker_fee,
+            taker_fee: p.taker_fee,
+            history_limit: p.history_limit,
+        },
+        specs,
+        &balances,
+    )
+    .map_err(|e| StartError::Paper(e.to_string()))?;
+    let venue_books: HashMap<(String, String), _> = books
+        .iter()
+        .map(|(sym, addr)| ((PAPER.to_string(), sym.to_string()), addr.clone()))
+        .collect();
+    let exchange = ExchangeActor::new(
+        venue,
+        ExchangeConfig {
+            mailbox: 4096,
+            book_depth: p.book_depth,
+            market_data_interval_ms: p.market_data_interval_ms,
+            position_refresh_ms: p.position_refresh_ms,
+        },
+        registry.clone(),
+        books,
+    )
+    .start();
+    MarketFeedActor::new(exchange.clone(), feeds).start();
+
+    let venues = Venues::new(
+        PAPER,
+        BTreeMap::from([(PAPER.to_string(), exchange)]),
+        venue_books,
+    );
+    let command_timeout = Duration::from_millis(s.command_timeout_ms);
+    let engine = EngineActor::new(
+        EngineConfig {
+            start_running: cfg.engine.start_running,
+            status_interval: Duration::from_millis(cfg.engine.status_interval_ms),
+            risk: cfg.risk.clone(),
+            venue_timeout: command_timeout,
+        },
+        registry.clone(),
+        venues.clone(),
+    )
+    .start();
+
+    let state = AppState {
+        deps: SessionDeps {
+            registry,
+            engine,
+            venues,
+            limits: SessionLimits {
+                mailbox: s.session_mailbox,
+                max_frame_bytes: s.max_frame_bytes,
+                heartbeat: Duration::from_secs(s.heartbeat_s),
+                idle_timeout: Duration::from_secs(s.idle_timeout_s),
+                command_timeout,
+            },
+        },
+        started: Instant::now(),
+    };
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .route("/api/stream", web::get().to(ws_stream))
+            .route("/ws", web::get().to(ws_general))
+            .route("/ws/logs", web::get().to(ws_logs))
+            .route("/api/v1/websocket", web::get().to(ws_subscription))
+            .route("/api/health", web::get().to(health))
+            .route("/metrics", web::get().to(metrics))
+    })
+    .disable_signals();
+    if s.workers > 0 {
+        server = server.workers(s.workers);
+    }
+    let server = server.bind(&s.bind).map_err(|source| StartError::Bind {
+        addr: s.bind.clone(),
+        source,
+    })?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| StartError::Bind {
+            addr: s.bind.clone(),
+            source: std::io::Error::other("no address bound"),
+        })?;
+    let server = server.run();
+    tracing::info!(%addr, "laicai listening: ws://{addr}/api/stream");
+    Ok(Running { addr, server })
+}
+
+async fn ws_stream(
+    req: HttpRequest,
+    body: web::Payload,
+    st: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    start_session(&req, body, st.deps.clone(), Endpoint::Stream)
+}
+
+async fn ws_general(
+    req: HttpRequest,
+    body: web::Payload,
+    st: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    start_session(&req, body, st.deps.clone(), Endpoint::General)
+}
+
+async fn ws_logs(
+    req: HttpRequest,
+    body: web::Payload,
+    st: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    start_session(&req, body, st.deps.clone(), Endpoint::Logs)
+}
+
+async fn ws_subscription(
+    req: HttpRequest,
+    body: web::Payload,
+    st: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    start_session(&req, body, st.deps.clone(), Endpoint::Subscription)
+}
+
+async fn health(st: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "uptime": st.started.elapsed().as_secs(),
+        "version": VERSION,
+    }))
+}
+
+async fn metrics(st: web::Data<AppState>) -> HttpResponse {
+    let Ok(stats) = st.deps.registry.send(GetRegistryStats).await else {
+        return HttpResponse::ServiceUnavailable().body("registry unavailable\n");
+    };
+    let body = format!(
+        "# TYPE laicai_uptime_seconds gauge\nlaicai_uptime_seconds {}\n\
+         # TYPE laicai_sessions gauge\nlaicai_sessions {}\n\
+         # TYPE laicai_events_published_total counter\nlaicai_events_published_total {}\n\
+         # TYPE laicai_frames_delivered_total counter\nlaicai_frames_delivered_total {}\n\
+         # TYPE laicai_frames_conflated_total counter\nlaicai_frames_conflated_total {}\n\
+         # TYPE laicai_sessions_evicted_total counter\nlaicai_sessions_evicted_total {}\n",
+        st.started.elapsed().as_secs(),
+        stats.sessions,
+        stats.seq,
+        stats.delivered,
+        stats.conflated,
+        stats.evicted
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}

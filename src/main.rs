@@ -1,1 +1,106 @@
-fn main() {}
+//! `laicai`: the command line. With no subcommand it serves.
+
+use clap::{Parser, Subcommand};
+use laicai::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "laicai",
+    version,
+    about = "An actor-model trading engine with a WebSocket API"
+)]
+struct Cli {
+    /// TOML config laid over the built-in defaults.
+    #[arg(long, env = "LAICAI_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// HTTP/WebSocket listen address.
+    #[arg(long, env = "LAICAI_BIND", global = true)]
+    bind: Option<String>,
+    /// Database and key files (used from the persistence release on).
+    #[arg(long, env = "LAICAI_STATE_DIR", global = true, default_value = "state")]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the engine (the default).
+    Serve,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config_path = cli.config.clone().or_else(|| {
+        let default = PathBuf::from("configs/default.toml");
+        default.exists().then_some(default)
+    });
+    let mut config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("laicai: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(bind) = cli.bind {
+        config.server.bind = bind;
+        if let Err(e) = config.validate() {
+            eprintln!("laicai: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let _ = cli.state_dir;
+    match cli.command.unwrap_or(Cmd::Serve) {
+        Cmd::Serve => serve(config),
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    let system = actix::System::new();
+    let result: Result<(), String> = system.block_on(async move {
+        let running = laicai::start(config).await.map_err(|e| e.to_string())?;
+        let handle = running.server.handle();
+        actix::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
+        running.server.await.map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("laicai: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = actix_rt::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use actix_rt::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio_select(ctrl_c, async move {
+                term.recv().await;
+            })
+            .await;
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}
+
+/// Waits for whichever of two futures finishes first.
+async fn tokio_select(a: impl std::future::Future, b: impl std::future::Future) {
+    futures_util::future::select(std::pin::pin!(a), std::pin::pin!(b)).await;
+}

@@ -103,6 +103,11 @@ pub mod opt {
     }
 }
 
+/// A decimal that serializes as an exact JSON number on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Exact(#[serde(with = "crate::num")] pub Decimal);
+
 /// A price level `[price, size]` as the protocol writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Level(

@@ -1,0 +1,102 @@
+//! `MarketFeedActor`: drives the paper exchange's simulated markets. Each
+//! pair's `SyntheticMarket` steps at its configured rate; every step goes
+//! to the exchange as an `ApplyTick`. Steps the exchange has no room for
+//! are dropped (the simulated market moves on), never queued without bound.
+
+use crate::clock::now_ms;
+use crate::exchange::{ApplyTick, ExchangeActor};
+use actix::prelude::*;
+use laicai_core::feed::SyntheticMarket;
+use laicai_core::pair::Symbol;
+use std::time::{Duration, Instant};
+
+pub struct PairFeed {
+    pub symbol: Symbol,
+    pub market: SyntheticMarket,
+    pub ticks_per_sec: f64,
+    emitted: u64,
+}
+
+impl PairFeed {
+    pub fn new(symbol: Symbol, market: SyntheticMarket, ticks_per_sec: f64) -> Self {
+        PairFeed {
+            symbol,
+            market,
+            ticks_per_sec,
+            emitted: 0,
+        }
+    }
+}
+
+/// Most steps one pair may catch up in one timer firing.
+const MAX_BURST: u64 = 1000;
+
+pub struct MarketFeedActor {
+    exchange: Addr<ExchangeActor>,
+    pairs: Vec<PairFeed>,
+    started: Instant,
+    dropped: u64,
+}
+
+impl MarketFeedActor {
+    pub fn new(exchange: Addr<ExchangeActor>, pairs: Vec<PairFeed>) -> Self {
+        MarketFeedActor {
+            exchange,
+            pairs,
+            started: Instant::now(),
+            dropped: 0,
+        }
+    }
+
+    fn step(&mut self) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let at_ms = now_ms();
+        for pair in &mut self.pairs {
+            let due = (elapsed * pair.ticks_per_sec) as u64;
+            if due.saturating_sub(pair.emitted) > MAX_BURST {
+                pair.emitted = due - MAX_BURST;
+            }
+            while pair.emitted < due {
+                pair.emitted += 1;
+                let tick = pair.market.next_tick();
+                let msg = ApplyTick {
+                    symbol: pair.symbol.clone(),
+                    tick,
+                    at_ms,
+                };
+                if self.exchange.try_send(msg).is_err() {
+                    self.dropped += 1;
+                    if self.dropped.is_power_of_two() {
+                        tracing::warn!(
+                            dropped = self.dropped,
+                            "exchange busy: market ticks dropped"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Actor for MarketFeedActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let fastest = self
+            .pairs
+            .iter()
+            .map(|p| p.ticks_per_sec)
+            .fold(0.0_f64, f64::max);
+        if fastest <= 0.0 {
+            return;
+        }
+        let period = Duration::from_secs_f64((1.0 / fastest).clamp(0.001, 1.0));
+        self.started = Instant::now();
+        ctx.run_interval(period, |act, _| act.step());
+        tracing::info!(
+            pairs = self.pairs.len(),
+            period_ms = period.as_secs_f64() * 1000.0,
+            "market feed started"
+        );
+    }
+}

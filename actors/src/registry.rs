@@ -1,0 +1,474 @@
+//! `RegistryActor`: owns the global `seq`, every session's subscriptions
+//! and the client-visible `StateView`; fans each event out to the sessions
+//! that subscribed.
+//!
+//! Each event is serialized once; sessions share the bytes. Delivery uses
+//! `try_send` against each session's bounded mailbox. When a session's
+//! mailbox is full its frames wait in a bounded per-session backlog, in
+//! order, where market data is conflated (the newest `price`/`market_data`/
+//! `orderbook` per symbol replaces the older one); order, trade, balance
+//! and position events are never dropped. A session whose backlog exceeds
+//! its bound is evicted: it is flagged to close with 1013 and an `alerts`
+//! event says so.
+
+use crate::clock::now_ms;
+use actix::prelude::*;
+use bytestring::ByteString;
+use laicai_core::ids::SessionId;
+use laicai_core::protocol::events::{encode, Alert, Event, LogLevel};
+use laicai_core::protocol::subscription::SubscriptionLimit;
+use laicai_core::protocol::{StateView, SubscriptionSet, Topic};
+use laicai_core::time::TimestampMs;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One serialized frame for a session to write.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Outbound(pub ByteString);
+
+/// An event from its owner, to number and fan out.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub event: Event,
+    pub at_ms: TimestampMs,
+}
+
+impl Publish {
+    pub fn now(event: Event) -> Self {
+        Publish {
+            event,
+            at_ms: now_ms(),
+        }
+    }
+}
+
+/// An event for one session only (its protocol errors), numbered in the
+/// same sequence as everything else it receives.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Direct {
+    pub session: SessionId,
+    pub event: Event,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    pub session: SessionId,
+    pub sink: Recipient<Outbound>,
+    pub subscriptions: SubscriptionSet,
+    /// Set by the registry when it evicts the session as too slow.
+    pub evicted: Arc<AtomicBool>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deregister(pub SessionId);
+
+/// Adds topics; answers the session's subscription count.
+#[derive(Message)]
+#[rtype(result = "Result<usize, SubscriptionLimit>")]
+pub struct Subscribe {
+    pub session: SessionId,
+    pub topics: Vec<Topic>,
+    pub subscription_id: Option<String>,
+}
+
+/// Removes topics (or a subscription id's topics); answers how many.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Unsubscribe {
+    pub session: SessionId,
+    pub topics: Vec<Topic>,
+    pub subscription_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryStats {
+    pub sessions: usize,
+    pub seq: u64,
+    pub delivered: u64,
+    pub conflated: u64,
+    pub evicted: u64,
+}
+
+#[derive(Message)]
+#[rtype(result = "RegistryStats")]
+pub struct GetRegistryStats;
+
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    /// The registry's own mailbox.
+    pub mailbox: usize,
+    /// Frames a slow session may have waiting before it is evicted.
+    pub backlog_limit: usize,
+    pub subscription_limit: usize,
+}
+
+type ConflationKey = (&'static str, String);
+
+/// Frames waiting for a full session mailbox, oldest first.
+#[derive(Default)]
+struct Backlog {
+    queue: VecDeque<Option<(ByteString, Option<ConflationKey>)>>,
+    /// Absolute position of the newest market-data frame per key.
+    latest: HashMap<ConflationKey, u64>,
+    /// Absolute position of `queue[0]`.
+    head: u64,
+    live: usize,
+}
+
+impl Backlog {
+    fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Queues a frame; returns true if it replaced an older market-data frame.
+    fn push(&mut self, frame: ByteString, key: Option<ConflationKey>) -> bool {
+        let mut conflated = false;
+        let pos = self.head + self.queue.len() as u64;
+        if let Some(k) = &key {
+            if let Some(old) = self.latest.insert(k.clone(), pos) {
+                let index = old.checked_sub(self.head).map(|i| i as usize);
+                if let Some(slot) = index.and_then(|i| self.queue.get_mut(i)) {
+                    if slot.take().is_some() {
+                        self.live -= 1;
+                        conflated = true;
+                    }
+                }
+            }
+        }
+        self.queue.push_back(Some((frame, key)));
+        self.live += 1;
+        conflated
+    }
+
+    fn pop(&mut self) -> Option<(ByteString, Option<ConflationKey>)> {
+        while let Some(slot) = self.queue.pop_front() {
+            let pos = self.head;
+            self.head += 1;
+            if let Some((frame, key)) = slot {
+                self.live -= 1;
+                if let Some(k) = &key {
+                    if self.latest.get(k) == Some(&pos) {
+                        self.latest.remove(k);
+                    }
+                }
+                return Some((frame, key));
+            }
+        }
+        None
+    }
+
+    /// Puts back a frame `pop` returned (its mailbox was still full).
+    fn unpop(&mut self, frame: ByteString, key: Option<ConflationKey>) {
+        self.head -= 1;
+        if let Some(k) = &key {
+            self.latest.entry(k.clone()).or_insert(self.head);
+        }
+        self.queue.push_front(Some((frame, key)));
+        self.live += 1;
+    }
+}
+
+struct Slot {
+    sink: Recipient<Outbound>,
+    subscriptions: SubscriptionSet,
+    backlog: Backlog,
+    evicted: Arc<AtomicBool>,
+}
+
+enum Delivery {
+    Sent,
+    Queued,
+    Gone,
+    Overflow,
+}
+
+impl Slot {
+    fn deliver(
+        &mut self,
+        frame: ByteString,
+        key: Option<ConflationKey>,
+        limit: usize,
+        stats: &mut RegistryStats,
+    ) -> Delivery {
+        if self.backlog.is_empty() {
+            match self.sink.try_send(Outbound(frame)) {
+                Ok(()) => {
+                    stats.delivered += 1;
+                    return Delivery::Sent;
+                }
+                Err(SendError::Closed(_)) => return Delivery::Gone,
+                Err(SendError::Full(Outbound(frame))) => {
+                    self.backlog.push(frame, key);
+                }
+            }
+        } else if self.backlog.push(frame, key) {
+            stats.conflated += 1;
+        }
+        if self.backlog.live > limit {
+            Delivery::Overflow
+        } else {
+            Delivery::Queued
+        }
+    }
+
+    /// Moves backlog into the mailbox while it has room.
+    fn drain(&mut self, stats: &mut RegistryStats) -> Delivery {
+        while let Some((frame, key)) = self.backlog.pop() {
+            match self.sink.try_send(Outbound(frame)) {
+                Ok(()) => stats.delivered += 1,
+                Err(SendError::Closed(_)) => return Delivery::Gone,
+                Err(SendError::Full(Outbound(frame))) => {
+                    self.backlog.unpop(frame, key);
+                    return Delivery::Queued;
+                }
+            }
+        }
+        Delivery::Sent
+    }
+}
+
+pub struct RegistryActor {
+    cfg: RegistryConfig,
+    seq: u64,
+    view: StateView,
+    sessions: HashMap<SessionId, Slot>,
+    drain_scheduled: bool,
+    stats: RegistryStats,
+}
+
+impl RegistryActor {
+    pub fn new(cfg: RegistryConfig) -> Self {
+        RegistryActor {
+            cfg,
+            seq: 0,
+            view: StateView::default(),
+            sessions: HashMap::new(),
+            drain_scheduled: false,
+            stats: RegistryStats::default(),
+        }
+    }
+
+    fn encode(&self, event: &Event, at_ms: TimestampMs, seq: u64) -> Option<ByteString> {
+        match encode(event, at_ms, seq) {
+            Ok(text) => Some(ByteString::from(text)),
+            Err(e) => {
+                tracing::error!(event = event.name(), error = %e, "cannot encode event");
+                None
+            }
+        }
+    }
+
+    fn publish(&mut self, event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
+        self.view.apply(&event);
+        self.seq += 1;
+        let Some(frame) = self.encode(&event, at_ms, self.seq) else {
+            return;
+        };
+        let (name, symbol) = (event.name(), event.symbol());
+        let key = event
+            .is_market_data()
+            .then(|| (name, symbol.unwrap_or_default().to_string()));
+        let mut outcomes = Vec::new();
+        for (id, slot) in self.sessions.iter_mut() {
+            if slot.subscriptions.matches(name, symbol) {
+                let d = slot.deliver(
+                    frame.clone(),
+                    key.clone(),
+                    self.cfg.backlog_limit,
+                    &mut self.stats,
+                );
+                outcomes.push((*id, d));
+            }
+        }
+        self.settle(outcomes, ctx);
+    }
+
+    fn settle(&mut self, outcomes: Vec<(SessionId, Delivery)>, ctx: &mut Context<Self>) {
+        for (id, d) in outcomes {
+            match d {
+                Delivery::Sent => {}
+                Delivery::Queued => self.schedule_drain(ctx),
+                Delivery::Gone => {
+                    self.sessions.remove(&id);
+                }
+                Delivery::Overflow => self.evict(id, ctx),
+            }
+        }
+    }
+
+    fn evict(&mut self, id: SessionId, ctx: &mut Context<Self>) {
+        let Some(slot) = self.sessions.remove(&id) else {
+            return;
+        };
+        slot.evicted.store(true, Ordering::Release);
+        self.stats.evicted += 1;
+        let message = format!("{id} closed: it fell {} frames behind", slot.backlog.live);
+        tracing::warn!(session = %id, backlog = slot.backlog.live, "evicting slow session");
+        let alert = Event::Alerts {
+            data: Alert {
+                level: LogLevel::Warning,
+                message,
+                timestamp: now_ms() as f64 / 1000.0,
+                source: "registry".into(),
+            },
+        };
+        self.publish(alert, now_ms(), ctx);
+    }
+
+    fn schedule_drain(&mut self, ctx: &mut Context<Self>) {
+        if self.drain_scheduled {
+            return;
+        }
+        self.drain_scheduled = true;
+        ctx.run_later(Duration::from_millis(2), |act, ctx| {
+            act.drain_scheduled = false;
+            let mut outcomes = Vec::new();
+            for (id, slot) in act.sessions.iter_mut() {
+                if !slot.backlog.is_empty() {
+                    outcomes.push((*id, slot.drain(&mut act.stats)));
+                }
+            }
+            act.settle(outcomes, ctx);
+        });
+    }
+}
+
+impl Actor for RegistryActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.cfg.mailbox);
+    }
+}
+
+impl Handler<Publish> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: Publish, ctx: &mut Self::Context) {
+        self.publish(msg.event, msg.at_ms, ctx);
+    }
+}
+
+impl Handler<Direct> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: Direct, ctx: &mut Self::Context) {
+        if !self.sessions.contains_key(&msg.session) {
+            return;
+        }
+        self.seq += 1;
+        let Some(frame) = self.encode(&msg.event, now_ms(), self.seq) else {
+            return;
+        };
+        let (limit, stats) = (self.cfg.backlog_limit, &mut self.stats);
+        if let Some(slot) = self.sessions.get_mut(&msg.session) {
+            let d = slot.deliver(frame, None, limit, stats);
+            self.settle(vec![(msg.session, d)], ctx);
+        }
+    }
+}
+
+impl Handler<Register> for RegistryActor {
+    type Result = ();
+    /// The session's first frame is a `snapshot` of the state as of the
+    /// current `seq`; every later event it receives has a higher `seq`.
+    fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
+        let snapshot = Event::Snapshot(self.view.snapshot());
+        let Some(frame) = self.encode(&snapshot, now_ms(), self.seq) else {
+            return;
+        };
+        let mut slot = Slot {
+            sink: msg.sink,
+            subscriptions: msg.subscriptions,
+            backlog: Backlog::default(),
+            evicted: msg.evicted,
+        };
+        let d = slot.deliver(frame, None, self.cfg.backlog_limit, &mut self.stats);
+        self.sessions.insert(msg.session, slot);
+        self.settle(vec![(msg.session, d)], ctx);
+        tracing::debug!(session = %msg.session, sessions = self.sessions.len(), "session registered");
+    }
+}
+
+impl Handler<Deregister> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: Deregister, _: &mut Self::Context) {
+        self.sessions.remove(&msg.0);
+        tracing::debug!(session = %msg.0, sessions = self.sessions.len(), "session deregistered");
+    }
+}
+
+impl Handler<Subscribe> for RegistryActor {
+    type Result = Result<usize, SubscriptionLimit>;
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
+        let limit = self.cfg.subscription_limit;
+        let slot = self
+            .sessions
+            .get_mut(&msg.session)
+            .ok_or(SubscriptionLimit { limit: 0 })?;
+        slot.subscriptions
+            .add(&msg.topics, msg.subscription_id.as_deref(), limit)?;
+        Ok(slot.subscriptions.len())
+    }
+}
+
+impl Handler<Unsubscribe> for RegistryActor {
+    type Result = usize;
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) -> usize {
+        self.sessions
+            .get_mut(&msg.session)
+            .map(|s| {
+                s.subscriptions
+                    .remove(&msg.topics, msg.subscription_id.as_deref())
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Handler<GetRegistryStats> for RegistryActor {
+    type Result = MessageResult<GetRegistryStats>;
+    fn handle(&mut self, _: GetRegistryStats, _: &mut Self::Context) -> Self::Result {
+        MessageResult(RegistryStats {
+            sessions: self.sessions.len(),
+            seq: self.seq,
+            ..self.stats.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(s: &str) -> ByteString {
+        ByteString::from(s.to_string())
+    }
+
+    #[test]
+    fn backlog_keeps_order_and_conflates_market_data() {
+        let mut b = Backlog::default();
+        let k = |s: &str| Some(("price", s.to_string()));
+        b.push(frame("p1"), k("BTC"));
+        b.push(frame("o1"), None);
+        assert!(b.push(frame("p2"), k("BTC")));
+        b.push(frame("e1"), k("ETH"));
+        b.push(frame("o2"), None);
+        assert_eq!(b.live, 4);
+        let (f, key) = b.pop().unwrap();
+        assert_eq!(f, "o1");
+        b.unpop(f, key);
+        let order: Vec<String> = std::iter::from_fn(|| b.pop())
+            .map(|(f, _)| f.to_string())
+            .collect();
+        assert_eq!(order, vec!["o1", "p2", "e1", "o2"]);
+        assert!(b.is_empty());
+        b.push(frame("p3"), k("BTC"));
+        assert!(!b.push(frame("o3"), None));
+        assert_eq!(b.pop().unwrap().0, "p3");
+    }
+}

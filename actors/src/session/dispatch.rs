@@ -1,0 +1,234 @@
+//! Executes one command for a session and builds its one `Response`.
+//! Transport-agnostic: it talks to actors and returns a value.
+
+use super::SessionDeps;
+use crate::engine::{GetSystemStatus, OrderError, StartEngine, StopEngine, SubmitOrder};
+use crate::exchange::{
+    CancelAll, CancelOrder, GetBalances, GetOrders, GetPositions, GetTrades, VenueError,
+};
+use crate::order_book::GetBook;
+use actix::dev::ToEnvelope;
+use actix::prelude::*;
+use futures_util::future::join_all;
+use laicai_core::error::ErrorCode;
+use laicai_core::num::Exact;
+use laicai_core::order::OrderStatus;
+use laicai_core::protocol::{Command, CommandEnvelope, Response};
+use serde_json::Value;
+
+/// Runs the command in `env` and answers it.
+pub async fn execute(deps: SessionDeps, env: CommandEnvelope) -> Response {
+    let cmd = env.cmd.clone();
+    let rid = env.request_id.clone();
+    match Command::parse(&env) {
+        Ok(command) => run(&deps, &cmd, rid.clone(), command)
+            .await
+            .unwrap_or_else(|(code, message)| Response::fail(&cmd, rid, code, message)),
+        Err(e) => Response::fail(&cmd, rid, e.code(), e.to_string()),
+    }
+}
+
+type Failure = (ErrorCode, String);
+
+/// Sends `msg` and waits at most the command timeout.
+async fn ask<A, M>(deps: &SessionDeps, addr: &Addr<A>, msg: M) -> Result<M::Result, Failure>
+where
+    A: Actor + Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    addr.send(msg)
+        .timeout(deps.limits.command_timeout)
+        .await
+        .map_err(|e| match e {
+            MailboxError::Timeout => (
+                ErrorCode::Timeout,
+                "the engine did not answer in time".to_string(),
+            ),
+            MailboxError::Closed => (
+                ErrorCode::Internal,
+                "the engine is shutting down".to_string(),
+            ),
+        })
+}
+
+/// Asks every selected venue and concatenates their answers.
+async fn ask_venues<M, T>(
+    deps: &SessionDeps,
+    exchange: Option<&str>,
+    make: impl Fn() -> M,
+) -> Result<Vec<T>, Failure>
+where
+    M: Message<Result = Vec<T>> + Send + 'static,
+    T: Send + 'static,
+    crate::exchange::ExchangeActor: Handler<M>,
+{
+    let venues = deps.venues.select(exchange);
+    if venues.is_empty() {
+        return Err((
+            ErrorCode::InvalidParams,
+            format!(
+                "invalid `exchange`: no exchange `{}`",
+                exchange.unwrap_or_default()
+            ),
+        ));
+    }
+    let answers = join_all(venues.iter().map(|v| ask(deps, v, make()))).await;
+    let mut all = Vec::new();
+    for a in answers {
+        all.extend(a?);
+    }
+    Ok(all)
+}
+
+fn venue_failure(e: VenueError) -> Failure {
+    (e.code(), e.to_string())
+}
+
+async fn run(
+    deps: &SessionDeps,
+    cmd: &str,
+    rid: Option<Value>,
+    command: Command,
+) -> Result<Response, Failure> {
+    let ok = |message: String| Response::ok(cmd, rid.clone(), message);
+    Ok(match command {
+        Command::PlaceOrder(req) => {
+            let placed = ask(deps, &deps.engine, SubmitOrder(req)).await?;
+            let order = placed.map_err(|e: OrderError| (e.code(), e.to_string()))?;
+            if order.status == OrderStatus::Rejected {
+                let reason = order.reason.clone().unwrap_or_else(|| "rejected".into());
+                Response::fail(
+                    cmd,
+                    rid,
+                    ErrorCode::OrderRejected,
+                    format!("Order {} rejected: {reason}", order.order_id),
+                )
+                .with("order_id", &order.order_id)
+                .with("order", &order)
+            } else {
+                ok("Order placed".into())
+                    .with("order_id", &order.order_id)
+                    .with("order", &order)
+            }
+        }
+        Command::CancelOrder { order_id, exchange } => {
+            let (_, venue) = deps.venues.exchange(exchange.as_deref()).ok_or((
+                ErrorCode::InvalidParams,
+                "invalid `exchange`: no such exchange".to_string(),
+            ))?;
+            let order = ask(deps, &venue, CancelOrder(order_id))
+                .await?
+                .map_err(venue_failure)?;
+            ok(format!("Order {} cancelled", order.order_id))
+                .with("order_id", &order.order_id)
+                .with("order", &order)
+        }
+        Command::CancelAllOrders(filter) => {
+            let venues = deps.venues.select(filter.exchange.as_deref());
+            let counts = join_all(
+                venues
+                    .iter()
+                    .map(|v| ask(deps, v, CancelAll(filter.clone()))),
+            )
+            .await;
+            let mut count = 0;
+            for c in counts {
+                count += c?;
+            }
+            ok(format!("Cancelled {count} orders")).with("cancelled_count", &count)
+        }
+        Command::GetOrders(filter) => {
+            let mut orders = ask_venues(deps, filter.exchange.as_deref(), || {
+                GetOrders(filter.clone())
+            })
+            .await?;
+            orders.truncate(filter.limit.unwrap_or(usize::MAX));
+            ok(format!("{} orders", orders.len()))
+                .with("count", &orders.len())
+                .with("orders", &orders)
+        }
+        Command::GetTrades(filter) => {
+            let mut trades = ask_venues(deps, filter.exchange.as_deref(), || {
+                GetTrades(filter.clone())
+            })
+            .await?;
+            trades.truncate(filter.limit.unwrap_or(usize::MAX));
+            ok(format!("{} trades", trades.len()))
+                .with("count", &trades.len())
+                .with("trades", &trades)
+        }
+        Command::GetPositions { exchange } => {
+            let positions = ask_venues(deps, exchange.as_deref(), || GetPositions).await?;
+            ok(format!("{} positions", positions.len()))
+                .with("count", &positions.len())
+                .with("positions", &positions)
+        }
+        Command::GetBalances { exchange } => {
+            let balances = ask_venues(deps, exchange.as_deref(), || GetBalances).await?;
+            ok(format!("{} balances", balances.len()))
+                .with("count", &balances.len())
+                .with("balances", &balances)
+        }
+        Command::GetOrderBook {
+            symbol,
+            exchange,
+            depth,
+        } => {
+            let book = deps
+                .venues
+                .book(exchange.as_deref(), symbol.as_str())
+                .ok_or_else(|| {
+                    (
+                        ErrorCode::NotFound,
+                        format!(
+                            "no order book for {symbol} on {}",
+                            exchange.as_deref().unwrap_or("the default exchange")
+                        ),
+                    )
+                })?;
+            let view = ask(deps, &book, GetBook { depth }).await?;
+            ok(format!("Order book for {symbol}"))
+                .with("symbol", &symbol)
+                .with("bids", &view.bids)
+                .with("asks", &view.asks)
+                .with("sequence", &view.sequence)
+        }
+        Command::GetSystemStatus => {
+            let s = ask(deps, &deps.engine, GetSystemStatus).await?;
+            ok("System status".into())
+                .with("uptime", &s.uptime)
+                .with("bot_status", &s.bot_status)
+                .with("active_strategies", &s.active_strategies)
+                .with("total_profit", &Exact(s.total_profit))
+                .with("total_trades", &s.total_trades)
+                .with("success_rate", &Exact(s.success_rate))
+        }
+        Command::StartEngine => {
+            let changed = ask(deps, &deps.engine, StartEngine).await?;
+            ok(if changed {
+                "Engine started"
+            } else {
+                "Engine already running"
+            }
+            .into())
+        }
+        Command::StopEngine => {
+            let changed = ask(
+                deps,
+                &deps.engine,
+                StopEngine {
+                    reason: "stop_engine command".into(),
+                },
+            )
+            .await?;
+            ok(if changed {
+                "Engine stopped"
+            } else {
+                "Engine already stopped"
+            }
+            .into())
+        }
+    })
+}

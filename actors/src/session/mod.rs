@@ -1,0 +1,60 @@
+//! WebSocket sessions: one `SessionActor` per connection.
+//!
+//! `dispatch` executes commands and knows nothing of the transport;
+//! `transport` is the only module that touches actix-web-actors, so moving
+//! to another WebSocket library is a change to that one file.
+
+pub mod dispatch;
+pub mod transport;
+
+use crate::engine::EngineActor;
+use crate::registry::RegistryActor;
+use crate::venues::Venues;
+use actix::Addr;
+use laicai_core::protocol::SubscriptionSet;
+use std::time::Duration;
+
+pub use transport::{start_session, SessionActor};
+
+/// Limits every session enforces.
+#[derive(Clone, Debug)]
+pub struct SessionLimits {
+    /// Frames waiting in a session's mailbox before the registry backs off.
+    pub mailbox: usize,
+    pub max_frame_bytes: usize,
+    pub heartbeat: Duration,
+    pub idle_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+/// What a session needs to serve its client.
+#[derive(Clone)]
+pub struct SessionDeps {
+    pub registry: Addr<RegistryActor>,
+    pub engine: Addr<EngineActor>,
+    pub venues: Venues,
+    pub limits: SessionLimits,
+}
+
+/// Which URL the client connected to; decides its first subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/api/stream`
+    Stream,
+    /// `/ws`
+    General,
+    /// `/ws/logs`
+    Logs,
+    /// `/api/v1/websocket`
+    Subscription,
+}
+
+impl Endpoint {
+    pub fn initial_subscriptions(self) -> SubscriptionSet {
+        match self {
+            Endpoint::Stream | Endpoint::General => SubscriptionSet::only("*"),
+            Endpoint::Logs => SubscriptionSet::only("log"),
+            Endpoint::Subscription => SubscriptionSet::empty(),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! `SessionActor` on actix-web-actors: the WebSocket handshake, frames in
+//! and out, heartbeat and idle timeout. The only module of laicai that
+//! knows the WebSocket library.
+
+use super::dispatch::execute;
+use super::{Endpoint, SessionDeps};
+use crate::clock::now_ms;
+use crate::registry::{Deregister, Direct, Outbound, Register, Subscribe, Unsubscribe};
+use actix::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use laicai_core::error::ErrorCode;
+use laicai_core::ids::SessionId;
+use laicai_core::protocol::events::Event;
+use laicai_core::protocol::{parse_client_message, ClientMessage, SubscriptionRequest};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// Upgrades the request and starts a session serving `endpoint`.
+pub fn start_session(
+    req: &HttpRequest,
+    payload: web::Payload,
+    deps: SessionDeps,
+    endpoint: Endpoint,
+) -> Result<HttpResponse, actix_web::Error> {
+    let max_frame = deps.limits.max_frame_bytes;
+    let session = SessionActor {
+        id: SessionId(NEXT_SESSION.fetch_add(1, Ordering::Relaxed)),
+        deps,
+        endpoint,
+        last_heard: Instant::now(),
+        evicted: Arc::new(AtomicBool::new(false)),
+    };
+    ws::WsResponseBuilder::new(session, req, payload)
+        .frame_size(max_frame)
+        .start()
+}
+
+pub struct SessionActor {
+    id: SessionId,
+    deps: SessionDeps,
+    endpoint: Endpoint,
+    last_heard: Instant,
+    evicted: Arc<AtomicBool>,
+}
+
+type Ctx = ws::WebsocketContext<SessionActor>;
+
+impl SessionActor {
+    /// A protocol error for this client, numbered with its other events.
+    fn error(&self, code: ErrorCode, detail: impl Into<String>) {
+        self.deps.registry.do_send(Direct {
+            session: self.id,
+            event: Event::error(code, detail),
+        });
+    }
+
+    fn close(&self, ctx: &mut Ctx, code: ws::CloseCode, why: &str) {
+        tracing::info!(session = %self.id, ?code, why, "closing session");
+        ctx.close(Some(ws::CloseReason {
+            code,
+            description: Some(why.to_string()),
+        }));
+        ctx.stop();
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut Ctx) {
+        let message = match parse_client_message(text) {
+            Ok(m) => m,
+            Err(e) => return self.error(e.code(), e.to_string()),
+        };
+        match message {
+            ClientMessage::Command(env) => {
+                let fut = execute(self.deps.clone(), env);
+                ctx.spawn(fut.into_actor(self).map(|response, _, ctx| {
+                    ctx.text(response.encode(now_ms()));
+                }));
+            }
+            ClientMessage::Subscribe(req) => self.subscribe(req, ctx),
+            ClientMessage::Unsubscribe(req) => self.unsubscribe(req, ctx),
+            ClientMessage::Ping { timestamp } => {
+                let pong = json!({
+                    "type": "pong",
+                    "timestamp": timestamp.unwrap_or(Value::Null),
+                    "server_time": now_ms() as f64 / 1000.0,
+                });
+                ctx.text(pong.to_string());
+            }
+        }
+    }
+
+    fn ack(kind: &str, req: &SubscriptionRequest, count: usize) -> String {
+        let mut ack = json!({ "type": kind, "count": count });
+        if let Some(id) = &req.subscription_id {
+            ack["subscription_id"] = json!(id);
+        }
+        if let Some(channel) = &req.channel {
+            ack["channel"] = json!(channel);
+            ack["symbol"] = json!(req.symbol);
+        }
+        ack.to_string()
+    }
+
+    fn subscribe(&mut self, req: SubscriptionRequest, ctx: &mut Ctx) {
+        let msg = Subscribe {
+            session: self.id,
+            topics: req.topics.clone(),
+            subscription_id: req.subscription_id.clone(),
+        };
+        let ask = self.deps.registry.send(msg);
+        ctx.spawn(
+            ask.into_actor(self)
+                .map(move |answer, act, ctx| match answer {
+                    Ok(Ok(count)) => ctx.text(Self::ack("subscribed", &req, count)),
+                    Ok(Err(limit)) => act.error(ErrorCode::SubscriptionLimit, limit.to_string()),
+                    Err(e) => act.error(ErrorCode::Internal, e.to_string()),
+                }),
+        );
+    }
+
+    fn unsubscribe(&mut self, req: SubscriptionRequest, ctx: &mut Ctx) {
+        let msg = Unsubscribe {
+            session: self.id,
+            topics: req.topics.clone(),
+            subscription_id: req.subscription_id.clone(),
+        };
+        let ask = self.deps.registry.send(msg);
+        ctx.spawn(
+            ask.into_actor(self)
+                .map(move |answer, act, ctx| match answer {
+                    Ok(removed) => ctx.text(Self::ack("unsubscribed", &req, removed)),
+                    Err(e) => act.error(ErrorCode::Internal, e.to_string()),
+                }),
+        );
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Ctx;
+
+    fn started(&mut self, ctx: &mut Ctx) {
+        ctx.set_mailbox_capacity(self.deps.limits.mailbox);
+        self.deps.registry.do_send(Register {
+            session: self.id,
+            sink: ctx.address().recipient(),
+            subscriptions: self.endpoint.initial_subscriptions(),
+            evicted: self.evicted.clone(),
+        });
+        let limits = self.deps.limits.clone();
+        ctx.run_interval(limits.heartbeat, move |act, ctx| {
+            if act.last_heard.elapsed() > limits.idle_timeout {
+                act.close(ctx, ws::CloseCode::Away, "idle timeout");
+            } else {
+                ctx.ping(b"laicai");
+            }
+        });
+        ctx.run_interval(Duration::from_millis(250), |act, ctx| {
+            if act.evicted.load(Ordering::Acquire) {
+                act.close(ctx, ws::CloseCode::Again, "too slow: outbound queue full");
+            }
+        });
+        tracing::info!(session = %self.id, endpoint = ?self.endpoint, "session started");
+    }
+
+    fn stopping(&mut self, _: &mut Ctx) -> Running {
+        self.deps.registry.do_send(Deregister(self.id));
+        tracing::info!(session = %self.id, "session stopped");
+        Running::Stop
+    }
+}
+
+impl Handler<Outbound> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Outbound, ctx: &mut Ctx) {
+        ctx.text(msg.0);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SessionActor {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Ctx) {
+        let msg = match item {
+            Ok(m) => m,
+            Err(ws::ProtocolError::Overflow) => {
+                return self.close(ctx, ws::CloseCode::Size, "frame larger than the limit");
+            }
+            Err(e) => {
+                tracing::debug!(session = %self.id, error = %e, "websocket protocol error");
+                return self.close(ctx, ws::CloseCode::Protocol, "websocket protocol error");
+            }
+        };
+        self.last_heard = Instant::now();
+        match msg {
+            ws::Message::Text(text) => self.on_text(&text, ctx),
+            ws::Message::Binary(_) => self.error(
+                ErrorCode::InvalidMessageFormat,
+                "binary frames are not supported: send JSON text",
+            ),
+            ws::Message::Ping(bytes) => ctx.pong(&bytes),
+            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Continuation(_) => self.error(
+                ErrorCode::InvalidMessageFormat,
+                "fragmented frames are not supported",
+            ),
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The engine's configuration: `configs/default.toml` (embedded, so the
+//! binary runs from anywhere), a user file laid over it, then flags and
+//! environment. `validate` reports every bad field by its path.
+
+use laicai_core::pair::Symbol;
+use laicai_core::risk::RiskLimits;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The shipped defaults, compiled in.
+pub const DEFAULT_TOML: &str = include_str!("../configs/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub engine: EngineSection,
+    #[serde(default)]
+    pub risk: RiskLimits,
+    pub paper: PaperSection,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub workers: usize,
+    pub max_frame_bytes: usize,
+    pub session_mailbox: usize,
+    pub session_backlog: usize,
+    pub subscription_limit: usize,
+    pub heartbeat_s: u64,
+    pub idle_timeout_s: u64,
+    pub command_timeout_ms: u64,
+    pub registry_mailbox: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    pub start_running: bool,
+    pub status_interval_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperSection {
+    #[serde(with = "laicai_core::num")]
+    pub maker_fee: Decimal,
+    #[serde(with = "laicai_core::num")]
+    pub taker_fee: Decimal,
+    pub history_limit: usize,
+    pub book_depth: usize,
+    pub orderbook_interval_ms: i64,
+    pub market_data_interval_ms: i64,
+    pub position_refresh_ms: u64,
+    pub seed: u64,
+    pub balances: BTreeMap<String, DecimalValue>,
+    pub pairs: Vec<PairConfig>,
+}
+
+/// A decimal in a map (serde's `with` cannot reach map values).
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct DecimalValue(#[serde(with = "laicai_core::num")] pub Decimal);
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairConfig {
+    pub symbol: String,
+    #[serde(with = "laicai_core::num")]
+    pub start_price: Decimal,
+    #[serde(with = "laicai_core::num")]
+    pub tick_size: Decimal,
+    #[serde(with = "laicai_core::num")]
+    pub step_size: Decimal,
+    #[serde(with = "laicai_core::num")]
+    pub min_notional: Decimal,
+    pub ticks_per_sec: f64,
+    pub volatility_bps: f64,
+    pub spread_bps: f64,
+    pub level_spacing_bps: f64,
+    pub depth_levels: usize,
+    #[serde(with = "laicai_core::num")]
+    pub level_size: Decimal,
+    pub trade_probability: f64,
+    #[serde(with = "laicai_core::num")]
+    pub trade_size: Decimal,
+}
+
+/// Lays `top` over `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Value, top: toml::Value) {
+    match (base, top) {
+        (toml::Value::Table(b), toml::Value::Table(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, t) => *b = t,
+    }
+}
+
+impl Config {
+    /// The defaults with `user` (TOML text from `path`) laid over them.
+    pub fn from_toml(user: Option<(&str, &str)>) -> Result<Config, ConfigError> {
+        let parse = |path: &str, text: &str| {
+            text.parse::<toml::Value>().map_err(|e| ConfigError::Parse {
+                path: path.to_string(),
+                message: e.to_string(),
+            })
+        };
+        let mut value = parse("<built-in defaults>", DEFAULT_TOML)?;
+        let path = match user {
+            Some((path, text)) => {
+                merge(&mut value, parse(path, text)?);
+                path
+            }
+            None => "<built-in defaults>",
+        };
+        let config: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path.to_string(),
+                message: e.to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Config::from_toml(None),
+            Some(p) => {
+                let shown = p.display().to_string();
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: shown.clone(),
+                    source,
+                })?;
+                Config::from_toml(Some((&shown, &text)))
+            }
+        }
+    }
+
+    /// Every field that is out of range, by its path.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut bad = Vec::new();
+        let s = &self.server;
+        if s.bind.parse::<SocketAddr>().is_err() {
+            bad.push(format!(
+                "server.bind: `{}` is not an address like 127.0.0.1:8000",
+                s.bind
+            ));
+        }
+        for (name, v) in [
+            ("max_frame_bytes", s.max_frame_bytes),
+            ("session_mailbox", s.session_mailbox),
+            ("session_backlog", s.session_backlog),
+            ("subscription_limit", s.subscription_limit),
+            ("registry_mailbox", s.registry_mailbox),
+        ] {
+            if v == 0 {
+                bad.push(format!("server.{name}: must be at least 1"));
+            }
+        }
+        if s.heartbeat_s == 0 || s.idle_timeout_s <= s.heartbeat_s {
+            bad.push(
+                "server.idle_timeout_s: must be longer than heartbeat_s, which must be at least 1"
+                    .into(),
+            );
+        }
+        if s.command_timeout_ms == 0 {
+            bad.push("server.command_timeout_ms: must be at least 1".into());
+        }
+        if self.engine.status_interval_ms < 100 {
+            bad.push("engine.status_interval_ms: must be at least 100".into());
+        }
+        let p = &self.paper;
+        for (name, fee) in [("maker_fee", p.maker_fee), ("taker_fee", p.taker_fee)] {
+            if fee < Decimal::ZERO || fee >= Decimal::ONE {
+                bad.push(format!(
+                    "paper.{name}: must be from 0 up to (not including) 1"
+                ));
+            }
+        }
+        if p.history_limit == 0 || p.book_depth == 0 {
+            bad.push("paper.history_limit and paper.book_depth: must be at least 1".into());
+        }
+        for (asset, amount) in &p.balances {
+            if amount.0 < Decimal::ZERO {
+                bad.push(format!("paper.balances.{asset}: must not be negative"));
+            }
+        }
+        if p.pairs.is_empty() {
+            bad.push("paper.pairs: at least one pair is needed".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, pair) in p.pairs.iter().enumerate() {
+            let at = |field: &str| format!("paper.pairs[{i}].{field}");
+            match Symbol::parse(&pair.symbol) {
+                Ok(sym) if !seen.insert(sym.clone()) => {
+                    bad.push(format!("{}: {sym} is listed twice", at("symbol")))
+                }
+                Ok(_) => {}
+                Err(e) => bad.push(format!("{}: {e}", at("symbol"))),
+            }
+            for (name, v) in [
+                ("start_price", pair.start_price),
+                ("tick_size", pair.tick_size),
+                ("step_size", pair.step_size),
+                ("level_size", pair.level_size),
+                ("trade_size", pair.trade_size),
+            ] {
+                if v <= Decimal::ZERO {
+                    bad.push(format!("{}: must be greater than zero", at(name)));
+                }
+            }
+            if pair.min_notional < Decimal::ZERO {
+                bad.push(format!("{}: must not be negative", at("min_notional")));
+            }
+            if !(0.0..=100_000.0).contains(&pair.ticks_per_sec) {
+                bad.push(format!("{}: must be from 0 to 100000", at("ticks_per_sec")));
+            }
+            for (name, v) in [
+                ("volatility_bps", pair.volatility_bps),
+                ("level_spacing_bps", pair.level_spacing_bps),
+                ("spread_bps", pair.spread_bps),
+            ] {
+                if !v.is_finite() || v < 0.0 {
+                    bad.push(format!("{}: must be a number ≥ 0", at(name)));
+                }
+            }
+            if !(0.0..=1.0).contains(&pair.trade_probability) {
+                bad.push(format!("{}: must be from 0 to 1", at("trade_probability")));
+            }
+            if pair.depth_levels == 0 || pair.depth_levels > 1000 {
+                bad.push(format!("{}: must be from 1 to 1000", at("depth_levels")));
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let c = Config::from_toml(None).unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:8000");
+        assert_eq!(c.paper.pairs.len(), 2);
+        assert_eq!(c.paper.maker_fee, Decimal::new(1, 3));
+    }
+
+    #[test]
+    fn user_file_overrides_and_merges() {
+        let c = Config::from_toml(Some((
+            "u.toml",
+            "[server]\nbind = \"127.0.0.1:0\"\n[paper.balances]\nUSDT = 5\n",
+        )))
+        .unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:0");
+        assert_eq!(c.server.heartbeat_s, 10, "untouched fields keep defaults");
+        assert_eq!(c.paper.balances["USDT"].0, Decimal::from(5));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let unknown = Config::from_toml(Some(("u.toml", "[server]\nbindd = \"x\"\n")))
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("bindd"), "{unknown}");
+        let typed = Config::from_toml(Some(("u.toml", "[paper]\nmaker_fee = \"abc\"\n")))
+            .unwrap_err()
+            .to_string();
+        assert!(typed.contains("maker_fee"), "{typed}");
+        let ranged = Config::from_toml(Some((
+            "u.toml",
+            "[server]\nbind = \"nowhere\"\n[[paper.pairs]]\nsymbol = \"BTCUSDT\"\nstart_price = 1\ntick_size = 0\nstep_size = 1\nmin_notional = 0\nticks_per_sec = 1\nvolatility_bps = 1\nspread_bps = 1\nlevel_spacing_bps = 1\ndepth_levels = 5\nlevel_size = 1\ntrade_probability = 2\ntrade_size = 1\n",
+        )))
+        .unwrap_err()
+        .to_string();
+        for field in [
+            "server.bind",
+            "paper.pairs[0].symbol",
+            "paper.pairs[0].tick_size",
+            "paper.pairs[0].trade_probability",
+        ] {
+            assert!(ranged.contains(field), "{field} missing from: {ranged}");
+        }
+    }
+}
