@@ -124,6 +124,12 @@ fn merge(base: &mut toml::Value, top: toml::Value) {
 impl Config {
     /// The defaults with `user` (TOML text from `path`) laid over them.
     pub fn from_toml(user: Option<(&str, &str)>) -> Result<Config, ConfigError> {
+        Config::from_layers(user.as_slice())
+    }
+
+    /// The defaults with each `(path, text)` layer laid over the one
+    /// before: tables merge key by key, arrays (like `paper.pairs`) replace.
+    pub fn from_layers(layers: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let parse = |path: &str, text: &str| {
             text.parse::<toml::Value>().map_err(|e| ConfigError::Parse {
                 path: path.to_string(),
@@ -131,13 +137,11 @@ impl Config {
             })
         };
         let mut value = parse("<built-in defaults>", DEFAULT_TOML)?;
-        let path = match user {
-            Some((path, text)) => {
-                merge(&mut value, parse(path, text)?);
-                path
-            }
-            None => "<built-in defaults>",
-        };
+        let mut path = "<built-in defaults>";
+        for (p, text) in layers {
+            merge(&mut value, parse(p, text)?);
+            path = p;
+        }
         let config: Config = value
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {

@@ -52,7 +52,9 @@ impl MarketFeedActor {
         let elapsed = self.started.elapsed().as_secs_f64();
         let at_ms = now_ms();
         for pair in &mut self.pairs {
-            let due = (elapsed * pair.ticks_per_sec) as u64;
+            // The first step is due at once, so the market has liquidity
+            // from the moment the engine starts.
+            let due = (elapsed * pair.ticks_per_sec) as u64 + 1;
             if due.saturating_sub(pair.emitted) > MAX_BURST {
                 pair.emitted = due - MAX_BURST;
             }
@@ -92,6 +94,7 @@ impl Actor for MarketFeedActor {
         }
         let period = Duration::from_secs_f64((1.0 / fastest).clamp(0.001, 1.0));
         self.started = Instant::now();
+        self.step();
         ctx.run_interval(period, |act, _| act.step());
         tracing::info!(
             pairs = self.pairs.len(),

@@ -88,12 +88,16 @@ impl OrderStatus {
     /// canceled / expired from any live state and rejected only from pending.
     pub fn can_become(self, next: OrderStatus) -> bool {
         use OrderStatus::*;
-        match (self, next) {
-            (Pending, Open | PartiallyFilled | Filled | Canceled | Rejected | Expired) => true,
-            (Open, PartiallyFilled | Filled | Canceled | Expired) => true,
-            (PartiallyFilled, PartiallyFilled | Filled | Canceled | Expired) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (
+                Pending,
+                Open | PartiallyFilled | Filled | Canceled | Rejected | Expired
+            ) | (
+                Open | PartiallyFilled,
+                PartiallyFilled | Filled | Canceled | Expired
+            )
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use crate::order::{OrderRequest, OrderType};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskLimits {
     /// Largest size of one order, in base units.
@@ -15,15 +15,6 @@ pub struct RiskLimits {
     /// Largest price × size of one limit order, in quote units.
     #[serde(with = "crate::num::opt", default)]
     pub max_order_notional: Option<Decimal>,
-}
-
-impl Default for RiskLimits {
-    fn default() -> Self {
-        RiskLimits {
-            max_order_size: None,
-            max_order_notional: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,258 @@
+//! Shared helpers for integration tests: a real engine on a free loopback
+//! port and a real WebSocket client that talks the protocol.
+#![allow(dead_code)]
+
+use awc::ws;
+use futures_util::{SinkExt, StreamExt};
+use laicai::config::Config;
+use laicai_core::Decimal;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// The base of every test server: fast markets, one worker, loopback.
+pub const TEST_CONFIG: &str = r#"
+[server]
+bind = "127.0.0.1:0"
+workers = 1
+[[paper.pairs]]
+symbol = "BTC-USDT"
+start_price = "52000"
+tick_size = "0.01"
+step_size = "0.00001"
+min_notional = "5"
+ticks_per_sec = 20.0
+volatility_bps = 1.0
+spread_bps = 1.0
+level_spacing_bps = 0.5
+depth_levels = 20
+level_size = "0.4"
+trade_probability = 0.6
+trade_size = "0.05"
+[[paper.pairs]]
+symbol = "ETH-USDT"
+start_price = "2800"
+tick_size = "0.01"
+step_size = "0.0001"
+min_notional = "5"
+ticks_per_sec = 20.0
+volatility_bps = 2.0
+spread_bps = 1.5
+level_spacing_bps = 0.8
+depth_levels = 20
+level_size = "5"
+trade_probability = 0.6
+trade_size = "0.8"
+"#;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestServer {
+    /// Starts the engine with `TEST_CONFIG`, then `overrides` laid over it
+    /// (tables merge; a `[[paper.pairs]]` list replaces the test pairs).
+    pub async fn start(overrides: &str) -> TestServer {
+        let config =
+            Config::from_layers(&[("test.toml", TEST_CONFIG), ("overrides.toml", overrides)])
+                .expect("test config is valid");
+        let running = laicai::start(config).await.expect("engine starts");
+        let handle = running.server.handle();
+        actix_rt::spawn(running.server);
+        TestServer {
+            addr: running.addr,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub async fn client(&self, path: &str) -> Client {
+        Client::connect(&self.url(path)).await
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+pub struct Client {
+    conn: Conn,
+    /// Frames received but not yet taken by a `wait_for`.
+    pending: VecDeque<Value>,
+    next_request: u64,
+    pub closed: Option<Option<ws::CloseReason>>,
+}
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+impl Client {
+    pub async fn connect(url: &str) -> Client {
+        let (_, conn) = awc::Client::new()
+            .ws(url)
+            .max_frame_size(64 << 20)
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        Client {
+            conn,
+            pending: VecDeque::new(),
+            next_request: 0,
+            closed: None,
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.conn
+            .send(ws::Message::Text(text.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.conn
+            .send(ws::Message::Binary(bytes.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.conn.send(ws::Message::Close(None)).await;
+    }
+
+    /// The next JSON frame from the socket, answering pings on the way.
+    async fn read(&mut self, deadline: Instant) -> Option<Value> {
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let frame = match actix_rt::time::timeout(left, self.conn.next()).await {
+                Err(_) => return None,
+                Ok(None) => {
+                    self.closed.get_or_insert(None);
+                    return None;
+                }
+                Ok(Some(Err(e))) => panic!("websocket error: {e}"),
+                Ok(Some(Ok(f))) => f,
+            };
+            match frame {
+                ws::Frame::Text(bytes) => {
+                    let text = std::str::from_utf8(&bytes).expect("utf-8 text frame");
+                    return Some(
+                        serde_json::from_str(text)
+                            .unwrap_or_else(|e| panic!("bad JSON from server ({e}): {text}")),
+                    );
+                }
+                ws::Frame::Ping(p) => {
+                    let _ = self.conn.send(ws::Message::Pong(p)).await;
+                }
+                ws::Frame::Close(reason) => {
+                    self.closed = Some(reason);
+                    return None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The next frame in arrival order (pending ones first).
+    pub async fn next(&mut self, within: Duration) -> Option<Value> {
+        if let Some(v) = self.pending.pop_front() {
+            return Some(v);
+        }
+        self.read(Instant::now() + within).await
+    }
+
+    /// The first frame (pending or new) that satisfies `pred`; frames
+    /// skipped on the way stay pending for later calls.
+    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.try_wait_for(WAIT, pred).await.unwrap_or_else(|| {
+            panic!(
+                "no {what} within {WAIT:?}; pending: {:?}",
+                self.pending.iter().rev().take(5).collect::<Vec<_>>()
+            )
+        })
+    }
+
+    pub async fn try_wait_for(
+        &mut self,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        if let Some(i) = self.pending.iter().position(&pred) {
+            return self.pending.remove(i);
+        }
+        let deadline = Instant::now() + within;
+        while let Some(v) = self.read(deadline).await {
+            if pred(&v) {
+                return Some(v);
+            }
+            self.pending.push_back(v);
+            if self.pending.len() > 100_000 {
+                self.pending.pop_front();
+            }
+        }
+        None
+    }
+
+    /// Takes the oldest pending frame without reading the socket.
+    pub fn pending_pop(&mut self) -> Option<Value> {
+        self.pending.pop_front()
+    }
+
+    /// Drops frames received so far.
+    pub fn forget(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Sends a command with a fresh `request_id` and returns its response.
+    pub async fn command(&mut self, mut cmd: Value) -> Value {
+        self.next_request += 1;
+        let rid = format!("t-{}", self.next_request);
+        cmd["request_id"] = json!(rid);
+        self.send_text(&cmd.to_string()).await;
+        let name = format!("response to {cmd}");
+        self.wait_for(&name, |v| {
+            v["type"] == "response" && v["request_id"] == json!(rid)
+        })
+        .await
+    }
+
+    /// A command that must succeed; returns its response.
+    pub async fn ok(&mut self, cmd: Value) -> Value {
+        let r = self.command(cmd.clone()).await;
+        assert_eq!(r["success"], true, "command {cmd} failed: {r}");
+        r
+    }
+}
+
+/// A JSON number (or numeric string) as an exact decimal.
+pub fn dec(v: &Value) -> Decimal {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("not a number: {other}"),
+    };
+    laicai_core::num::parse_decimal(&text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn d(s: &str) -> Decimal {
+    laicai_core::num::parse_decimal(s).unwrap()
+}
+
+/// (free, used, total) of `asset` from a `get_balances` response.
+pub fn balance(resp: &Value, asset: &str) -> (Decimal, Decimal, Decimal) {
+    let b = resp["balances"]
+        .as_array()
+        .and_then(|l| l.iter().find(|b| b["asset"] == asset))
+        .unwrap_or_else(|| panic!("no {asset} in {resp}"));
+    (dec(&b["free"]), dec(&b["used"]), dec(&b["total"]))
+}
+
+pub fn best(book: &Value, side: &str) -> Decimal {
+    dec(&book[side][0][0])
+}
