@@ -282,6 +282,18 @@ mod tests {
     }
 
     #[test]
+    fn shipped_config_files_are_valid() {
+        for path in ["configs/default.toml", "configs/fast-feed.toml"] {
+            let c = Config::load(Some(Path::new(path))).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(c.paper.pairs.len(), 2, "{path}");
+        }
+        let missing = Config::load(Some(Path::new("configs/nope.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("configs/nope.toml"), "{missing}");
+    }
+
+    #[test]
     fn user_file_overrides_and_merges() {
         let c = Config::from_toml(Some((
             "u.toml",

@@ -118,7 +118,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let exchange = ExchangeActor::new(
         venue,
         ExchangeConfig {
-            mailbox: 4096,
+            // Short on purpose: market ticks are dropped when it is full,
+            // and commands never wait behind more than this many ticks.
+            mailbox: 256,
             book_depth: p.book_depth,
             market_data_interval_ms: p.market_data_interval_ms,
             position_refresh_ms: p.position_refresh_ms,

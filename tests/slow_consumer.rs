@@ -1,0 +1,95 @@
+//! One client that stops reading must not slow or disturb the others; once
+//! its backlog of undroppable events passes the bound it is closed (1013)
+//! and an `alerts` event says so.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[actix_rt::test]
+async fn a_stalled_client_is_evicted_and_the_others_keep_flowing() {
+    // Big, frequent order book frames fill the stalled socket quickly.
+    let server = TestServer::start(
+        r#"
+[server]
+session_mailbox = 16
+session_backlog = 100
+[paper]
+book_depth = 100
+orderbook_interval_ms = 1
+[[paper.pairs]]
+symbol = "BTC-USDT"
+start_price = "52000"
+tick_size = "0.01"
+step_size = "0.00001"
+min_notional = "5"
+ticks_per_sec = 200.0
+volatility_bps = 0.5
+spread_bps = 1.0
+level_spacing_bps = 0.5
+depth_levels = 100
+level_size = "0.4"
+trade_probability = 0.5
+trade_size = "0.05"
+"#,
+    )
+    .await;
+    let mut stalled = server.client("/api/stream").await;
+    assert_eq!(stalled.next(WAIT).await.unwrap()["type"], "snapshot");
+    // From here on `stalled` reads nothing until the end.
+    let mut active = server.client("/api/stream").await;
+    active.wait_for("price", |e| e["type"] == "price").await;
+    let book = active
+        .ok(json!({"cmd": "get_order_book", "symbol": "BTC-USDT"}))
+        .await;
+    let price = (best(&book, "bids") * d("0.9")).round_dp(2).to_string();
+
+    // Undroppable events: every order placed and canceled makes four.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut alert = None;
+    let mut cycles = 0;
+    while alert.is_none() && Instant::now() < deadline {
+        let placed = active
+            .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": price, "size": "0.001"}))
+            .await;
+        active
+            .ok(json!({"cmd": "cancel_order", "order_id": placed["order_id"]}))
+            .await;
+        cycles += 1;
+        alert = active
+            .try_wait_for(Duration::from_millis(1), |e| e["type"] == "alerts")
+            .await;
+        active.forget();
+    }
+    let alert = alert.unwrap_or_else(|| panic!("no alerts event after {cycles} order cycles"));
+    assert_eq!(alert["data"]["source"], "registry");
+    assert!(
+        alert["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("behind"),
+        "{alert}"
+    );
+
+    // The active client was never held up: it still trades and streams.
+    active.ok(json!({"cmd": "get_system_status"})).await;
+    for _ in 0..20 {
+        active.wait_for("price", |e| e["type"] == "price").await;
+    }
+
+    // When the stalled client reads again it finds its stream closed with 1013.
+    let until = Instant::now() + Duration::from_secs(20);
+    while stalled.closed.is_none() && Instant::now() < until {
+        if stalled.next(Duration::from_secs(5)).await.is_none() {
+            break;
+        }
+    }
+    let reason = stalled
+        .closed
+        .clone()
+        .expect("the stalled session was closed");
+    assert_eq!(reason.map(|r| u16::from(r.code)), Some(1013));
+    server.stop().await;
+}
