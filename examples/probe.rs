@@ -84,17 +84,15 @@ async fn main() {
         conn.send(ws::Message::Text(cmd.to_string().into()))
             .await
             .expect("send");
-        let mut order_id = None;
-        loop {
+        let order_id = loop {
             let Some(e) = next_json(&mut conn).await else {
                 panic!("connection closed")
             };
             if e["type"] == "order_update" && e["client_order_id"] == json!(rid) {
                 rtts.push(sent.elapsed());
-                order_id = e["orderId"].as_str().map(str::to_string);
-                break;
+                break e["orderId"].as_str().map(str::to_string);
             }
-        }
+        };
         let cancel =
             json!({"cmd": "cancel_order", "order_id": order_id, "request_id": format!("c-{i}")});
         conn.send(ws::Message::Text(cancel.to_string().into()))
