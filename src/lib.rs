@@ -174,6 +174,15 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .route("/api/health", web::get().to(health))
             .route("/metrics", web::get().to(metrics))
     })
+    // Small frames (an order update, a response) go out at once instead of
+    // waiting up to 40 ms for the client's delayed ACK (Nagle's algorithm).
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        }
+    })
     .disable_signals();
     if s.workers > 0 {
         server = server.workers(s.workers);
