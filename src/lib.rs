@@ -167,10 +167,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
-            .route("/api/stream", web::get().to(ws_stream))
-            .route("/ws", web::get().to(ws_general))
-            .route("/ws/logs", web::get().to(ws_logs))
-            .route("/api/v1/websocket", web::get().to(ws_subscription))
+            .route("/api/stream", ws_route(Endpoint::Stream))
+            .route("/ws", ws_route(Endpoint::General))
+            .route("/ws/logs", ws_route(Endpoint::Logs))
+            .route("/api/v1/websocket", ws_route(Endpoint::Subscription))
             .route("/api/health", web::get().to(health))
             .route("/metrics", web::get().to(metrics))
     })
@@ -204,36 +204,13 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     Ok(Running { addr, server })
 }
 
-async fn ws_stream(
-    req: HttpRequest,
-    body: web::Payload,
-    st: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    start_session(&req, body, st.deps.clone(), Endpoint::Stream)
-}
-
-async fn ws_general(
-    req: HttpRequest,
-    body: web::Payload,
-    st: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    start_session(&req, body, st.deps.clone(), Endpoint::General)
-}
-
-async fn ws_logs(
-    req: HttpRequest,
-    body: web::Payload,
-    st: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    start_session(&req, body, st.deps.clone(), Endpoint::Logs)
-}
-
-async fn ws_subscription(
-    req: HttpRequest,
-    body: web::Payload,
-    st: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    start_session(&req, body, st.deps.clone(), Endpoint::Subscription)
+/// A WebSocket route that starts sessions for `endpoint`.
+fn ws_route(endpoint: Endpoint) -> actix_web::Route {
+    web::get().to(
+        move |req: HttpRequest, body: web::Payload, st: web::Data<AppState>| async move {
+            start_session(&req, body, st.deps.clone(), endpoint)
+        },
+    )
 }
 
 async fn health(st: web::Data<AppState>) -> HttpResponse {
