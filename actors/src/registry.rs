@@ -193,10 +193,11 @@ impl Slot {
     fn deliver(
         &mut self,
         frame: ByteString,
-        key: Option<ConflationKey>,
+        key: Option<&ConflationKey>,
         limit: usize,
         stats: &mut RegistryStats,
     ) -> Delivery {
+        // The key is copied only for a frame that has to wait.
         if self.backlog.is_empty() {
             match self.sink.try_send(Outbound(frame)) {
                 Ok(()) => {
@@ -205,10 +206,10 @@ impl Slot {
                 }
                 Err(SendError::Closed(_)) => return Delivery::Gone,
                 Err(SendError::Full(Outbound(frame))) => {
-                    self.backlog.push(frame, key);
+                    self.backlog.push(frame, key.cloned());
                 }
             }
-        } else if self.backlog.push(frame, key) {
+        } else if self.backlog.push(frame, key.cloned()) {
             stats.conflated += 1;
         }
         if self.backlog.live > limit {
@@ -280,11 +281,13 @@ impl RegistryActor {
             if slot.subscriptions.matches(name, symbol) {
                 let d = slot.deliver(
                     frame.clone(),
-                    key.clone(),
+                    key.as_ref(),
                     self.cfg.backlog_limit,
                     &mut self.stats,
                 );
-                outcomes.push((*id, d));
+                if !matches!(d, Delivery::Sent) {
+                    outcomes.push((*id, d));
+                }
             }
         }
         self.settle(outcomes, ctx);
