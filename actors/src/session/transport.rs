@@ -112,14 +112,9 @@ impl SessionActor {
             subscription_id: req.subscription_id.clone(),
         };
         let ask = self.deps.registry.send(msg);
-        ctx.spawn(
-            ask.into_actor(self)
-                .map(move |answer, act, ctx| match answer {
-                    Ok(Ok(count)) => ctx.text(Self::ack("subscribed", &req, count)),
-                    Ok(Err(limit)) => act.error(ErrorCode::SubscriptionLimit, limit.to_string()),
-                    Err(e) => act.error(ErrorCode::Internal, e.to_string()),
-                }),
-        );
+        self.answer(ctx, ask, "subscribed", req, |r| {
+            r.map_err(|limit| (ErrorCode::SubscriptionLimit, limit.to_string()))
+        });
     }
 
     fn unsubscribe(&mut self, req: SubscriptionRequest, ctx: &mut Ctx) {
@@ -129,13 +124,28 @@ impl SessionActor {
             subscription_id: req.subscription_id.clone(),
         };
         let ask = self.deps.registry.send(msg);
-        ctx.spawn(
-            ask.into_actor(self)
-                .map(move |answer, act, ctx| match answer {
-                    Ok(removed) => ctx.text(Self::ack("unsubscribed", &req, removed)),
-                    Err(e) => act.error(ErrorCode::Internal, e.to_string()),
-                }),
-        );
+        self.answer(ctx, ask, "unsubscribed", req, Ok);
+    }
+
+    /// Waits for the registry's answer to a (un)subscribe, then acks it
+    /// with the topic count or sends the error.
+    fn answer<R>(
+        &mut self,
+        ctx: &mut Ctx,
+        ask: impl std::future::Future<Output = Result<R, MailboxError>> + 'static,
+        kind: &'static str,
+        req: SubscriptionRequest,
+        count: impl FnOnce(R) -> Result<usize, (ErrorCode, String)> + 'static,
+    ) {
+        ctx.spawn(ask.into_actor(self).map(move |answer, act, ctx| {
+            match answer
+                .map_err(|e| (ErrorCode::Internal, e.to_string()))
+                .and_then(count)
+            {
+                Ok(n) => ctx.text(Self::ack(kind, &req, n)),
+                Err((code, detail)) => act.error(code, detail),
+            }
+        }));
     }
 }
 
