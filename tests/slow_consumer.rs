@@ -11,31 +11,14 @@ use std::time::{Duration, Instant};
 #[actix_rt::test]
 async fn a_stalled_client_is_evicted_and_the_others_keep_flowing() {
     // Big, frequent order book frames fill the stalled socket quickly.
-    let server = TestServer::start(
-        r#"
-[server]
-session_mailbox = 16
-session_backlog = 100
-[paper]
-book_depth = 100
-orderbook_interval_ms = 1
-[[paper.pairs]]
-symbol = "BTC-USDT"
-start_price = "52000"
-tick_size = "0.01"
-step_size = "0.00001"
-min_notional = "5"
-ticks_per_sec = 200.0
-volatility_bps = 0.5
-spread_bps = 1.0
-level_spacing_bps = 0.5
-depth_levels = 100
-level_size = "0.4"
-trade_probability = 0.5
-trade_size = "0.05"
-"#,
-    )
-    .await;
+    let limits = "[server]\nsession_mailbox = 16\nsession_backlog = 100\n[paper]\nbook_depth = 100\norderbook_interval_ms = 1\n";
+    let pairs = btc_pair(
+        "ticks_per_sec = 200.0
+         volatility_bps = 0.5
+         depth_levels = 100
+         trade_probability = 0.5",
+    );
+    let server = TestServer::start(&format!("{limits}{pairs}")).await;
     let mut stalled = server.client("/api/stream").await;
     assert_eq!(stalled.next(WAIT).await.unwrap()["type"], "snapshot");
     // From here on `stalled` reads nothing until the end.

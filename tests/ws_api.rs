@@ -216,25 +216,17 @@ async fn market_buy_fills_with_exact_trade_balance_and_position_events() {
 async fn resting_order_fills_partially_then_fully_as_the_market_trades_through_it() {
     // A still market (no drift) with a print every step: sell prints hit
     // the best bid, which is ours.
-    let server = TestServer::start(
-        r#"
-[[paper.pairs]]
-symbol = "BTC-USDT"
-start_price = "52000"
-tick_size = "0.01"
-step_size = "0.00001"
-min_notional = "5"
-ticks_per_sec = 50.0
-volatility_bps = 0.0
-spread_bps = 1.0
-level_spacing_bps = 0.5
-depth_levels = 10
-level_size = "0.4"
-trade_probability = 1.0
-trade_size = "0.05"
-"#,
-    )
-    .await;
+    let pairs = btc_pair(
+        "ticks_per_sec = 50.0
+         volatility_bps = 0.0
+         depth_levels = 10
+         trade_probability = 1.0",
+    );
+    assert!(
+        pairs.contains("volatility_bps = 0.0") && !pairs.contains("volatility_bps = 1.0"),
+        "{pairs}"
+    );
+    let server = TestServer::start(&pairs).await;
     let mut c = server.client("/api/stream").await;
     let before = c.ok(json!({"cmd": "get_balances"})).await;
     let (usdt0, btc0) = (balance(&before, "USDT").2, balance(&before, "BTC").2);

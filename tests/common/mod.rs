@@ -11,13 +11,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// The base of every test server: fast markets, one worker, loopback.
-pub const TEST_CONFIG: &str = r#"
-[server]
-bind = "127.0.0.1:0"
-workers = 1
-[[paper.pairs]]
-symbol = "BTC-USDT"
+const BTC_PAIR: &str = r#"symbol = "BTC-USDT"
 start_price = "52000"
 tick_size = "0.01"
 step_size = "0.00001"
@@ -29,9 +23,9 @@ level_spacing_bps = 0.5
 depth_levels = 20
 level_size = "0.4"
 trade_probability = 0.6
-trade_size = "0.05"
-[[paper.pairs]]
-symbol = "ETH-USDT"
+trade_size = "0.05""#;
+
+const ETH_PAIR: &str = r#"symbol = "ETH-USDT"
 start_price = "2800"
 tick_size = "0.01"
 step_size = "0.0001"
@@ -43,8 +37,60 @@ level_spacing_bps = 0.8
 depth_levels = 20
 level_size = "5"
 trade_probability = 0.6
-trade_size = "0.8"
-"#;
+trade_size = "0.8""#;
+
+/// A `[[paper.pairs]]` table: `base` with each `key = value` line of
+/// `changes` replacing the base's line for that key.
+fn pair(base: &str, changes: &str) -> String {
+    let key = |line: &str| {
+        line.split('=')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let changed: Vec<&str> = changes
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    for c in &changed {
+        assert!(
+            base.lines().any(|b| key(b) == key(c)),
+            "no pair field `{}`",
+            key(c)
+        );
+    }
+    let lines: Vec<&str> = base
+        .lines()
+        .map(|b| {
+            changed
+                .iter()
+                .copied()
+                .find(|c| key(c) == key(b))
+                .unwrap_or(b)
+        })
+        .collect();
+    format!("[[paper.pairs]]\n{}\n", lines.join("\n"))
+}
+
+/// The test BTC-USDT pair with some fields changed (`"ticks_per_sec = 50.0"`).
+pub fn btc_pair(changes: &str) -> String {
+    pair(BTC_PAIR, changes)
+}
+
+pub fn eth_pair(changes: &str) -> String {
+    pair(ETH_PAIR, changes)
+}
+
+/// The base of every test server: fast markets, one worker, loopback.
+fn test_config() -> String {
+    format!(
+        "[server]\nbind = \"127.0.0.1:0\"\nworkers = 1\n{}{}",
+        btc_pair(""),
+        eth_pair("")
+    )
+}
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -52,12 +98,13 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts the engine with `TEST_CONFIG`, then `overrides` laid over it
-    /// (tables merge; a `[[paper.pairs]]` list replaces the test pairs).
+    /// Starts the engine with the test config, then `overrides` laid over
+    /// it (tables merge; a `[[paper.pairs]]` list replaces the test pairs,
+    /// see `btc_pair`).
     pub async fn start(overrides: &str) -> TestServer {
-        let config =
-            Config::from_layers(&[("test.toml", TEST_CONFIG), ("overrides.toml", overrides)])
-                .expect("test config is valid");
+        let base = test_config();
+        let config = Config::from_layers(&[("test.toml", &base), ("overrides.toml", overrides)])
+            .expect("test config is valid");
         let running = laicai::start(config).await.expect("engine starts");
         let handle = running.server.handle();
         actix_rt::spawn(running.server);
