@@ -84,23 +84,16 @@ fn serve(config: Config) -> ExitCode {
     }
 }
 
+/// Resolves on SIGINT (Ctrl+C) or, on Unix, SIGTERM.
 async fn shutdown_signal() {
-    let ctrl_c = actix_rt::signal::ctrl_c();
+    let ctrl_c = std::pin::pin!(actix_rt::signal::ctrl_c());
     #[cfg(unix)]
+    if let Ok(mut term) =
+        actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::terminate())
     {
-        use actix_rt::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio_select(ctrl_c, async move {
-                term.recv().await;
-            })
-            .await;
-            return;
-        }
+        let term = std::pin::pin!(term.recv());
+        futures_util::future::select(ctrl_c, term).await;
+        return;
     }
     let _ = ctrl_c.await;
-}
-
-/// Waits for whichever of two futures finishes first.
-async fn tokio_select(a: impl std::future::Future, b: impl std::future::Future) {
-    futures_util::future::select(std::pin::pin!(a), std::pin::pin!(b)).await;
 }

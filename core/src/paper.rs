@@ -461,7 +461,7 @@ impl PaperExchange {
             .fill(qty, price, fee, now)
             .map_err(|e| e.to_string())?;
         let last = live.order.remaining().is_zero();
-        let req = live.order.request.clone();
+        let (req, order_id) = (live.order.request.clone(), live.order.id.0.clone());
         let (base, quote) = (req.symbol.base(), req.symbol.quote());
         let release = if last {
             live.reserved
@@ -500,7 +500,7 @@ impl PaperExchange {
         }
         let trade = TradeView {
             trade_id: format!("TRD-{}", self.next_trade),
-            order_id: live_id(&self.orders, oref),
+            order_id,
             symbol: req.symbol.to_string(),
             price,
             amount: qty,
@@ -787,13 +787,6 @@ impl PaperExchange {
     pub fn stats(&self) -> AccountStats {
         self.stats.clone()
     }
-}
-
-fn live_id(orders: &HashMap<OrderRef, Live>, oref: OrderRef) -> String {
-    orders
-        .get(&oref)
-        .map(|l| l.order.id.0.clone())
-        .unwrap_or_default()
 }
 
 fn view_of(o: &Order) -> OrderView {
