@@ -49,19 +49,21 @@ struct AppState {
 }
 
 /// Starts every actor and the HTTP server. Call inside an actix system.
+///
+/// Everything that can fail (the listening socket, the paper venue) is done
+/// before the first actor starts, so a failed start leaves nothing running.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let s = &cfg.server;
-    let registry = RegistryActor::new(RegistryConfig {
-        mailbox: s.registry_mailbox,
-        backlog_limit: s.session_backlog,
-        subscription_limit: s.subscription_limit,
-    })
-    .start();
+    let bind_error = |source| StartError::Bind {
+        addr: s.bind.clone(),
+        source,
+    };
+    let listener = std::net::TcpListener::bind(&s.bind).map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
 
     let p = &cfg.paper;
     let mut specs = Vec::new();
     let mut feeds = Vec::new();
-    let mut books = HashMap::new();
     for (i, pair) in p.pairs.iter().enumerate() {
         let symbol = Symbol::parse(&pair.symbol).map_err(|e| StartError::Paper(e.to_string()))?;
         specs.push(PairSpec {
@@ -88,15 +90,6 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             SyntheticMarket::new(params, seed),
             pair.ticks_per_sec,
         ));
-        let book = OrderBookActor::new(
-            PAPER,
-            symbol.as_str(),
-            registry.clone(),
-            p.book_depth,
-            p.orderbook_interval_ms,
-        )
-        .start();
-        books.insert(symbol, book);
     }
     let balances: Vec<(String, rust_decimal::Decimal)> =
         p.balances.iter().map(|(a, v)| (a.clone(), v.0)).collect();
@@ -111,6 +104,27 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         &balances,
     )
     .map_err(|e| StartError::Paper(e.to_string()))?;
+
+    // From here on nothing fails: start the actors.
+    let registry = RegistryActor::new(RegistryConfig {
+        mailbox: s.registry_mailbox,
+        backlog_limit: s.session_backlog,
+        subscription_limit: s.subscription_limit,
+    })
+    .start();
+    let books: HashMap<Symbol, _> = venue
+        .symbols()
+        .map(|symbol| {
+            let book = OrderBookActor::new(
+                PAPER,
+                symbol.as_str(),
+                registry.clone(),
+                p.book_depth,
+                p.orderbook_interval_ms,
+            );
+            (symbol.clone(), book.start())
+        })
+        .collect();
     let venue_books: HashMap<(String, String), _> = books
         .iter()
         .map(|(sym, addr)| ((PAPER.to_string(), sym.to_string()), addr.clone()))
@@ -187,19 +201,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     if s.workers > 0 {
         server = server.workers(s.workers);
     }
-    let server = server.bind(&s.bind).map_err(|source| StartError::Bind {
-        addr: s.bind.clone(),
-        source,
-    })?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| StartError::Bind {
-            addr: s.bind.clone(),
-            source: std::io::Error::other("no address bound"),
-        })?;
-    let server = server.run();
+    let server = server.listen(listener).map_err(bind_error)?.run();
     tracing::info!(%addr, "laicai listening: ws://{addr}/api/stream");
     Ok(Running { addr, server })
 }
