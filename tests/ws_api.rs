@@ -509,3 +509,39 @@ async fn endpoints_start_with_their_subscriptions_and_health_answers() {
     assert!(health["version"].is_string() && health["uptime"].is_u64());
     server.stop().await;
 }
+
+#[actix_rt::test]
+async fn market_data_is_at_most_ten_per_second_per_symbol_even_on_a_fast_feed() {
+    let fast = format!(
+        "{}{}",
+        btc_pair("ticks_per_sec = 300.0"),
+        eth_pair("ticks_per_sec = 300.0")
+    );
+    let server = TestServer::start(&fast).await;
+    let mut c = server.client("/api/v1/websocket").await;
+    c.next(WAIT).await.expect("snapshot");
+    c.send_text(r#"{"type":"subscribe","channel":"market_data"}"#)
+        .await;
+    c.wait_for("subscribed", |e| e["type"] == "subscribed")
+        .await;
+    c.forget();
+    let window = Duration::from_secs(3);
+    let start = std::time::Instant::now();
+    let (mut prices, mut md_btc, mut md_eth) = (0, 0, 0);
+    while let Some(e) = c.next(window.saturating_sub(start.elapsed())).await {
+        match (e["type"].as_str(), e["symbol"].as_str()) {
+            (Some("price"), _) => prices += 1,
+            (Some("market_data"), Some("BTC-USDT")) => md_btc += 1,
+            (Some("market_data"), Some("ETH-USDT")) => md_eth += 1,
+            _ => {}
+        }
+    }
+    assert!(prices > 600, "the feed is fast: {prices} prices in 3 s");
+    for (symbol, n) in [("BTC-USDT", md_btc), ("ETH-USDT", md_eth)] {
+        assert!(
+            (20..=31).contains(&n),
+            "{symbol}: {n} market_data in 3 s, want about 30 and never more than 10/s"
+        );
+    }
+    server.stop().await;
+}
