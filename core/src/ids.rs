@@ -32,6 +32,10 @@ string_id!(
     /// A fill's id (`TRD-5`).
     TradeId
 );
+string_id!(
+    /// A strategy instance's id (`str-001`).
+    StrategyId
+);
 
 /// One WebSocket session, unique for the life of the process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

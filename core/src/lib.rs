@@ -13,9 +13,11 @@ pub mod order;
 pub mod order_book;
 pub mod pair;
 pub mod paper;
+pub mod pnl;
 pub mod position;
 pub mod protocol;
 pub mod risk;
+pub mod strategy;
 pub mod time;
 
 pub use rust_decimal::Decimal;

@@ -1,18 +1,18 @@
 //! Orders: what a client asks for (`OrderRequest`), and an order's one
 //! lifecycle (`Order`, `OrderStatus`) with the transitions it may take.
 
-use crate::ids::OrderId;
+use crate::ids::{OrderId, StrategyId};
 use crate::pair::Symbol;
 use crate::time::TimestampMs;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+
 use std::fmt;
 use std::str::FromStr;
 
 macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
@@ -116,7 +116,22 @@ pub struct OrderRequest {
     /// The exchange connection; `None` means the default (paper).
     pub exchange: Option<String>,
     /// The owning strategy, `None` for a client's manual order.
-    pub strategy: Option<String>,
+    pub strategy: Option<StrategyTag>,
+}
+
+/// Which strategy instance owns an order: its unique id, and its name as
+/// the seeds' `strategy` field shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StrategyTag {
+    pub id: StrategyId,
+    pub name: String,
+}
+
+impl StrategyTag {
+    /// A filter value names a strategy by its id or its name.
+    pub fn is_named(&self, key: &str) -> bool {
+        self.id.0 == key || self.name == key
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,8 +1,91 @@
 //! Assets and trading pairs: `BTC-USDT` is base `BTC`, quote `USDT`.
 
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+
+/// A pair's trading rules on one venue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairSpec {
+    pub symbol: Symbol,
+    pub tick_size: Decimal,
+    pub step_size: Decimal,
+    /// Smallest price × size of a limit order.
+    pub min_notional: Decimal,
+}
+
+impl PairSpec {
+    /// Checks an order's price and size against the rules; the error names
+    /// the offending field.
+    pub fn check(
+        &self,
+        price: Option<Decimal>,
+        size: Decimal,
+    ) -> Result<(), (&'static str, String)> {
+        if !(size % self.step_size).is_zero() {
+            return Err((
+                "size",
+                format!("must be a multiple of the step size {}", self.step_size),
+            ));
+        }
+        if let Some(price) = price {
+            if !(price % self.tick_size).is_zero() {
+                return Err((
+                    "price",
+                    format!("must be a multiple of the tick size {}", self.tick_size),
+                ));
+            }
+            if price * size < self.min_notional {
+                return Err((
+                    "size",
+                    format!("price × size must be at least {}", self.min_notional),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The nearest valid price a passive order may quote: bids round down,
+    /// asks round up, so rounding never makes a quote more aggressive.
+    pub fn passive_price(&self, price: Decimal, bid: bool) -> Decimal {
+        let strategy = if bid {
+            RoundingStrategy::ToNegativeInfinity
+        } else {
+            RoundingStrategy::ToPositiveInfinity
+        };
+        round_to(price, self.tick_size, strategy)
+    }
+
+    /// The nearest valid price.
+    pub fn nearest_price(&self, price: Decimal) -> Decimal {
+        round_to(
+            price,
+            self.tick_size,
+            RoundingStrategy::MidpointAwayFromZero,
+        )
+    }
+
+    /// The largest valid size not above `size`.
+    pub fn floor_size(&self, size: Decimal) -> Decimal {
+        round_to(size, self.step_size, RoundingStrategy::ToZero)
+    }
+
+    /// Whether a limit order of this price and size would pass `check`
+    /// once rounded (a positive size meeting the minimum notional).
+    pub fn is_tradable(&self, price: Decimal, size: Decimal) -> bool {
+        size > Decimal::ZERO && price > Decimal::ZERO && price * size >= self.min_notional
+    }
+}
+
+/// `value` rounded to a multiple of `increment` (a zero increment leaves
+/// it as it is).
+fn round_to(value: Decimal, increment: Decimal, strategy: RoundingStrategy) -> Decimal {
+    if increment.is_zero() {
+        return value;
+    }
+    ((value / increment).round_dp_with_strategy(0, strategy) * increment).normalize()
+}
 
 /// A trading pair written `BASE-QUOTE` in upper case.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -70,6 +153,30 @@ impl From<Symbol> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_never_makes_a_quote_more_aggressive() {
+        let spec = PairSpec {
+            symbol: Symbol::parse("BTC-USDT").unwrap(),
+            tick_size: Decimal::new(5, 1),
+            step_size: Decimal::new(1, 3),
+            min_notional: Decimal::from(5),
+        };
+        let p = Decimal::new(1003_27, 2);
+        assert_eq!(spec.passive_price(p, true), Decimal::new(1003_0, 1));
+        assert_eq!(spec.passive_price(p, false), Decimal::new(1003_5, 1));
+        assert_eq!(spec.nearest_price(p), Decimal::new(1003_5, 1));
+        assert_eq!(
+            spec.floor_size(Decimal::new(12_999, 4)),
+            Decimal::new(1_299, 3)
+        );
+        assert!(spec
+            .check(Some(Decimal::new(1003_5, 1)), Decimal::new(1_299, 3))
+            .is_ok());
+        assert_eq!(spec.check(Some(p), Decimal::ONE).unwrap_err().0, "price");
+        assert_eq!(spec.check(None, Decimal::new(1, 4)).unwrap_err().0, "size");
+        assert!(!spec.is_tradable(Decimal::from(1000), Decimal::new(1, 3)));
+    }
 
     #[test]
     fn parses_and_splits() {

@@ -13,7 +13,8 @@ use crate::feed::MarketTick;
 use crate::ids::OrderId;
 use crate::matching::{Incoming, MatchEnd, MatchingEngine, OrderRef, Owner};
 use crate::num::Level;
-use crate::order::{Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use crate::order::{Order, OrderRequest, OrderStatus, OrderType, Side, StrategyTag, TimeInForce};
+pub use crate::pair::PairSpec;
 use crate::pair::Symbol;
 use crate::position::Position;
 use crate::protocol::commands::OrderFilter;
@@ -35,16 +36,6 @@ pub struct PaperConfig {
     pub taker_fee: Decimal,
     /// Finished orders and trades kept in memory for `get_orders`/`get_trades`.
     pub history_limit: usize,
-}
-
-/// A pair's trading rules.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PairSpec {
-    pub symbol: Symbol,
-    pub tick_size: Decimal,
-    pub step_size: Decimal,
-    /// Smallest price × size of a limit order.
-    pub min_notional: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -159,7 +150,7 @@ pub struct PaperExchange {
     cfg: PaperConfig,
     markets: BTreeMap<Symbol, Market>,
     balances: Balances,
-    positions: BTreeMap<(Symbol, Option<String>), Position>,
+    positions: BTreeMap<(Symbol, Option<StrategyTag>), Position>,
     orders: HashMap<OrderRef, Live>,
     finished: VecDeque<OrderRef>,
     open_client_ids: HashMap<String, OrderRef>,
@@ -227,27 +218,10 @@ impl PaperExchange {
                 format!("{} does not trade {}", self.cfg.exchange, req.symbol),
             )
         })?;
-        let spec = &market.spec;
-        if !(req.size % spec.step_size).is_zero() {
-            return Err(invalid(
-                "size",
-                format!("must be a multiple of the step size {}", spec.step_size),
-            ));
-        }
-        if let Some(price) = req.price {
-            if !(price % spec.tick_size).is_zero() {
-                return Err(invalid(
-                    "price",
-                    format!("must be a multiple of the tick size {}", spec.tick_size),
-                ));
-            }
-            if price * req.size < spec.min_notional {
-                return Err(invalid(
-                    "size",
-                    format!("price × size must be at least {}", spec.min_notional),
-                ));
-            }
-        }
+        market
+            .spec
+            .check(req.price, req.size)
+            .map_err(|(field, reason)| invalid(field, reason))?;
         if let Some(cid) = &req.client_order_id {
             if self.open_client_ids.contains_key(cid) {
                 return Err(invalid(
@@ -508,7 +482,8 @@ impl PaperExchange {
             fee,
             fee_asset: quote.to_string(),
             liquidity,
-            strategy: req.strategy.clone(),
+            strategy: req.strategy.as_ref().map(|t| t.name.clone()),
+            strategy_id: req.strategy.as_ref().map(|t| t.id.0.clone()),
             exchange: self.cfg.exchange.clone(),
             time: iso8601_ms(now),
         };
@@ -694,7 +669,7 @@ impl PaperExchange {
             && f.status.is_none_or(|s| s == o.status)
             && f.strategy
                 .as_ref()
-                .is_none_or(|s| o.request.strategy.as_ref() == Some(s))
+                .is_none_or(|s| o.request.strategy.as_ref().is_some_and(|t| t.is_named(s)))
             && f.exchange.as_ref().is_none_or(|e| e == exchange)
     }
 
@@ -723,10 +698,9 @@ impl PaperExchange {
                     .symbol
                     .as_ref()
                     .is_none_or(|s| s.as_str() == t.symbol)
-                    && filter
-                        .strategy
-                        .as_ref()
-                        .is_none_or(|s| t.strategy.as_ref() == Some(s))
+                    && filter.strategy.as_ref().is_none_or(|s| {
+                        t.strategy.as_ref() == Some(s) || t.strategy_id.as_ref() == Some(s)
+                    })
                     && filter.exchange.as_ref().is_none_or(|e| *e == t.exchange)
             })
             .take(filter.limit.unwrap_or(usize::MAX))
@@ -756,7 +730,11 @@ impl PaperExchange {
             .collect()
     }
 
-    fn position_view(&self, symbol: &Symbol, strategy: &Option<String>) -> Option<PositionView> {
+    fn position_view(
+        &self,
+        symbol: &Symbol,
+        strategy: &Option<StrategyTag>,
+    ) -> Option<PositionView> {
         let p = self.positions.get(&(symbol.clone(), strategy.clone()))?;
         let mark = self
             .markets
@@ -771,7 +749,8 @@ impl PaperExchange {
             pnl: p.unrealized_pnl(mark),
             pnl_percent: p.pnl_percent(mark),
             side: p.side().to_string(),
-            strategy: strategy.clone(),
+            strategy: strategy.as_ref().map(|t| t.name.clone()),
+            strategy_id: strategy.as_ref().map(|t| t.id.0.clone()),
             exchange: self.cfg.exchange.clone(),
             realized_pnl: p.realized_pnl,
         })
@@ -801,7 +780,8 @@ fn view_of(o: &Order) -> OrderView {
         symbol: r.symbol.to_string(),
         side: r.side,
         order_type: r.order_type,
-        strategy: r.strategy.clone(),
+        strategy: r.strategy.as_ref().map(|t| t.name.clone()),
+        strategy_id: r.strategy.as_ref().map(|t| t.id.0.clone()),
         exchange: o.exchange.clone(),
         reason: o.reason.clone(),
         size: r.size,

@@ -88,7 +88,11 @@ pub struct OrderView {
     pub symbol: String,
     pub side: Side,
     pub order_type: OrderType,
+    /// The owning strategy's name (`None` for manual orders)…
     pub strategy: Option<String>,
+    /// …and its instance id.
+    #[serde(default)]
+    pub strategy_id: Option<String>,
     pub exchange: String,
     pub reason: Option<String>,
     #[serde(with = "crate::num")]
@@ -118,7 +122,11 @@ pub struct TradeView {
     pub fee: Decimal,
     pub fee_asset: String,
     pub liquidity: Liquidity,
+    /// The owning strategy's name (`None` for manual orders)…
     pub strategy: Option<String>,
+    /// …and its instance id.
+    #[serde(default)]
+    pub strategy_id: Option<String>,
     pub exchange: String,
     pub time: String,
 }
@@ -138,7 +146,11 @@ pub struct PositionView {
     #[serde(with = "crate::num")]
     pub pnl_percent: Decimal,
     pub side: String,
+    /// The owning strategy's name (`None` for manual orders)…
     pub strategy: Option<String>,
+    /// …and its instance id.
+    #[serde(default)]
+    pub strategy_id: Option<String>,
     pub exchange: String,
     #[serde(with = "crate::num")]
     pub realized_pnl: Decimal,
@@ -333,6 +345,7 @@ mod tests {
             side: Side::Buy,
             order_type: OrderType::Market,
             strategy: None,
+            strategy_id: None,
             exchange: "paper".into(),
             reason: None,
             size: Decimal::from_str("0.15").unwrap(),

@@ -59,7 +59,7 @@ impl StateView {
                 }
             }
             Event::Position(p) => {
-                let key = (p.exchange.clone(), p.symbol.clone(), p.strategy.clone());
+                let key = (p.exchange.clone(), p.symbol.clone(), p.strategy_id.clone());
                 self.positions.insert(key, p.clone());
             }
             Event::Balance(b) => {
@@ -99,6 +99,7 @@ mod tests {
             side: Side::Buy,
             order_type: OrderType::Limit,
             strategy: None,
+            strategy_id: None,
             exchange: "paper".into(),
             reason: None,
             size: Decimal::ONE,
