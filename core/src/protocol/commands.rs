@@ -6,6 +6,8 @@ use crate::error::ErrorCode;
 use crate::ids::OrderId;
 use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 use crate::pair::Symbol;
+use crate::risk::KillMode;
+use crate::strategy::{StrategyParams, StrategyType};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -148,17 +150,56 @@ pub enum Command {
     GetSystemStatus,
     StartEngine,
     StopEngine,
+    CreateStrategy(NewStrategy),
+    ControlStrategy {
+        id: String,
+        action: StrategyAction,
+    },
+    GetStrategies,
+    KillSwitch {
+        mode: KillMode,
+        reason: Option<String>,
+    },
+    ResetKillSwitch,
+    GetRiskLimits,
+}
+
+/// `create_strategy`'s parameters, the config parsed and validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewStrategy {
+    pub name: String,
+    pub params: StrategyParams,
+    /// `None`: the default exchange.
+    pub exchange: Option<String>,
+    pub pair: Symbol,
+    pub connection_id: Option<String>,
+}
+
+/// What `start_strategy` … `delete_strategy` ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyAction {
+    Start,
+    Stop,
+    Pause,
+    Resume,
+    Delete,
+}
+
+impl StrategyAction {
+    /// As in "Strategy str-001 started".
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            StrategyAction::Start => "started",
+            StrategyAction::Stop => "stopped",
+            StrategyAction::Pause => "paused",
+            StrategyAction::Resume => "resumed",
+            StrategyAction::Delete => "deleted",
+        }
+    }
 }
 
 /// Commands of the protocol that later parts of laicai implement.
 const NOT_YET: &[&str] = &[
-    "create_strategy",
-    "start_strategy",
-    "stop_strategy",
-    "pause_strategy",
-    "resume_strategy",
-    "delete_strategy",
-    "get_strategies",
     "create_connection",
     "delete_connection",
     "test_connection",
@@ -287,6 +328,32 @@ impl Command {
                 depth: p.opt_count("depth", 1000)?.unwrap_or(20),
             },
             "get_system_status" => Command::GetSystemStatus,
+            "create_strategy" => Command::CreateStrategy(parse_new_strategy(&p)?),
+            "start_strategy" | "stop_strategy" | "pause_strategy" | "resume_strategy"
+            | "delete_strategy" => {
+                let action = match env.cmd.as_str() {
+                    "start_strategy" => StrategyAction::Start,
+                    "stop_strategy" => StrategyAction::Stop,
+                    "pause_strategy" => StrategyAction::Pause,
+                    "resume_strategy" => StrategyAction::Resume,
+                    _ => StrategyAction::Delete,
+                };
+                let id = p
+                    .opt_str("id")?
+                    .or(p.opt_str("instance_id")?)
+                    .ok_or_else(|| invalid("id", "is required"))?;
+                Command::ControlStrategy {
+                    id: id.to_string(),
+                    action,
+                }
+            }
+            "get_strategies" => Command::GetStrategies,
+            "kill_switch" => Command::KillSwitch {
+                mode: p.opt_parse("mode")?.unwrap_or(KillMode::Stop),
+                reason: p.opt_string("reason")?,
+            },
+            "reset_kill_switch" => Command::ResetKillSwitch,
+            "get_risk_limits" => Command::GetRiskLimits,
             "start_engine" => Command::StartEngine,
             "stop_engine" => Command::StopEngine,
             other if NOT_YET.contains(&other) => {
@@ -295,6 +362,33 @@ impl Command {
             other => return Err(CommandError::Unknown(other.to_string())),
         })
     }
+}
+
+fn parse_new_strategy(p: &Params) -> Result<NewStrategy, CommandError> {
+    let name = p.str("name")?.trim().to_string();
+    if name.is_empty() || name.len() > 64 {
+        return Err(invalid("name", "must be 1 to 64 characters"));
+    }
+    let kind: StrategyType = p
+        .opt_parse("type")?
+        .or(p.opt_parse("strategy_type")?)
+        .ok_or_else(|| invalid("type", "is required"))?;
+    let pair = p
+        .opt_symbol("pair")?
+        .or(p.opt_symbol("symbol")?)
+        .ok_or_else(|| invalid("pair", "is required"))?;
+    let config = p.get("config").cloned().unwrap_or(Value::Null);
+    let params = StrategyParams::parse(kind, &config).map_err(|e| CommandError::InvalidParams {
+        field: e.field,
+        reason: e.reason,
+    })?;
+    Ok(NewStrategy {
+        name,
+        params,
+        exchange: p.opt_string("exchange")?,
+        pair,
+        connection_id: p.opt_string("connection_id")?,
+    })
 }
 
 fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
@@ -410,6 +504,50 @@ mod tests {
         for (text, field) in cases {
             assert_eq!(field_of(command(&text).unwrap_err()), field, "{text}");
         }
+    }
+
+    #[test]
+    fn strategy_commands() {
+        let c = command(r#"{"cmd":"create_strategy","name":"My Strategy","type":"pmm","exchange":"paper","pair":"BTC-USDT","config":{"bid_spread":0.2}}"#).unwrap();
+        let Command::CreateStrategy(n) = c else {
+            panic!()
+        };
+        assert_eq!(
+            (n.name.as_str(), n.pair.as_str()),
+            ("My Strategy", "BTC-USDT")
+        );
+        assert_eq!(n.params.kind(), StrategyType::Pmm);
+        let err = |t: &str| field_of(command(t).unwrap_err());
+        assert_eq!(
+            err(r#"{"cmd":"create_strategy","name":"x","type":"magic","pair":"BTC-USDT"}"#),
+            "type"
+        );
+        assert_eq!(
+            err(
+                r#"{"cmd":"create_strategy","name":"x","type":"grid","pair":"BTC-USDT","config":{"lower_price":1}}"#
+            ),
+            "config.upper_price"
+        );
+        assert_eq!(
+            err(r#"{"cmd":"create_strategy","type":"pmm","pair":"BTC-USDT"}"#),
+            "name"
+        );
+        assert_eq!(err(r#"{"cmd":"start_strategy"}"#), "id");
+        assert_eq!(
+            command(r#"{"cmd":"pause_strategy","id":"str-001"}"#).unwrap(),
+            Command::ControlStrategy {
+                id: "str-001".into(),
+                action: StrategyAction::Pause
+            }
+        );
+        assert_eq!(
+            command(r#"{"cmd":"kill_switch","mode":"pause"}"#).unwrap(),
+            Command::KillSwitch {
+                mode: KillMode::Pause,
+                reason: None
+            }
+        );
+        assert_eq!(err(r#"{"cmd":"kill_switch","mode":"panic"}"#), "mode");
     }
 
     #[test]

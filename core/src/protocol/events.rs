@@ -4,6 +4,7 @@
 
 use crate::num::Level;
 use crate::order::{wire_enum, OrderStatus, OrderType, Side, TimeInForce};
+use crate::strategy::{StrategyStatus, StrategyType};
 use crate::time::{iso8601_ms, TimestampMs};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -168,6 +169,38 @@ pub struct BalanceView {
     pub exchange: String,
 }
 
+/// A strategy instance as `strategy` events and `get_strategies` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StrategyView {
+    pub id: String,
+    pub name: String,
+    pub strategy_type: StrategyType,
+    pub status: StrategyStatus,
+    pub exchange: String,
+    pub pair: String,
+    /// Realized PnL − fees + the open position marked at the mid, quote units.
+    #[serde(with = "crate::num")]
+    pub profit: Decimal,
+    pub trades: u64,
+    pub error_msg: Option<String>,
+    pub restarts: u32,
+    #[serde(with = "crate::num")]
+    pub realized_pnl: Decimal,
+    #[serde(with = "crate::num")]
+    pub fees: Decimal,
+    /// Signed base-asset position from its fills.
+    #[serde(with = "crate::num")]
+    pub position: Decimal,
+    #[serde(with = "crate::num")]
+    pub volume: Decimal,
+    pub open_orders: usize,
+    /// 0 to 1 for strategies with an end (`twap`).
+    #[serde(with = "crate::num::opt")]
+    pub progress: Option<Decimal>,
+    pub config: serde_json::Value,
+    pub created_at: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
     pub level: LogLevel,
@@ -193,7 +226,7 @@ pub struct ErrorEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub system: SystemStatus,
-    pub strategies: Vec<serde_json::Value>,
+    pub strategies: Vec<StrategyView>,
     pub orders: Vec<OrderView>,
     pub positions: Vec<PositionView>,
     pub balances: Vec<BalanceView>,
@@ -215,6 +248,7 @@ pub enum Event {
     Trade(TradeView),
     Position(PositionView),
     Balance(BalanceView),
+    Strategy(StrategyView),
     Log(LogLine),
     Alerts { data: Alert },
     Error(ErrorEvent),
@@ -235,6 +269,7 @@ impl Event {
             Event::Trade(_) => "trade",
             Event::Position(_) => "position",
             Event::Balance(_) => "balance",
+            Event::Strategy(_) => "strategy",
             Event::Log(_) => "log",
             Event::Alerts { .. } => "alerts",
             Event::Error(_) => "error",
@@ -250,6 +285,7 @@ impl Event {
             Event::OrderUpdate(e) => Some(&e.symbol),
             Event::Trade(e) => Some(&e.symbol),
             Event::Position(e) => Some(&e.symbol),
+            Event::Strategy(e) => Some(&e.pair),
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 //! reflects exactly the events up to its `seq`.
 
 use super::events::*;
+use crate::strategy::StrategyStatus;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,6 +17,7 @@ pub struct StateView {
     next_order: u64,
     positions: BTreeMap<(String, String, Option<String>), PositionView>,
     balances: BTreeMap<(String, String), BalanceView>,
+    strategies: BTreeMap<String, StrategyView>,
 }
 
 impl Default for StateView {
@@ -34,6 +36,7 @@ impl Default for StateView {
             next_order: 0,
             positions: BTreeMap::new(),
             balances: BTreeMap::new(),
+            strategies: BTreeMap::new(),
         }
     }
 }
@@ -62,6 +65,12 @@ impl StateView {
                 let key = (p.exchange.clone(), p.symbol.clone(), p.strategy_id.clone());
                 self.positions.insert(key, p.clone());
             }
+            Event::Strategy(st) if st.status == StrategyStatus::Deleted => {
+                self.strategies.remove(&st.id);
+            }
+            Event::Strategy(st) => {
+                self.strategies.insert(st.id.clone(), st.clone());
+            }
             Event::Balance(b) => {
                 self.balances
                     .insert((b.exchange.clone(), b.asset.clone()), b.clone());
@@ -73,7 +82,7 @@ impl StateView {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             system: self.system.clone(),
-            strategies: Vec::new(),
+            strategies: self.strategies.values().cloned().collect(),
             orders: self.orders.values().cloned().collect(),
             positions: self.positions.values().cloned().collect(),
             balances: self.balances.values().cloned().collect(),
