@@ -3,12 +3,15 @@
 //! environment. `validate` reports every bad field by its path.
 
 use laicai_core::pair::Symbol;
+use laicai_core::protocol::NewStrategy;
 use laicai_core::risk::RiskLimits;
+use laicai_core::strategy::{StrategyParams, StrategyType};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::str::FromStr;
 
 /// The shipped defaults, compiled in.
 pub const DEFAULT_TOML: &str = include_str!("../configs/default.toml");
@@ -33,7 +36,63 @@ pub struct Config {
     pub engine: EngineSection,
     #[serde(default)]
     pub risk: RiskLimits,
+    pub strategies: StrategiesSection,
     pub paper: PaperSection,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartMode {
+    Never,
+    OnFailure,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategiesSection {
+    pub restart: RestartMode,
+    pub restart_base_ms: u64,
+    pub restart_max_ms: u64,
+    pub max_restarts: u32,
+    pub tick_ms: u64,
+    pub allow_test_strategies: bool,
+    #[serde(default)]
+    pub boot: Vec<BootStrategy>,
+}
+
+/// A strategy created (and started) when the engine starts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootStrategy {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub exchange: Option<String>,
+    pub pair: String,
+    #[serde(default = "yes")]
+    pub start: bool,
+    #[serde(default)]
+    pub config: toml::Table,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl BootStrategy {
+    /// The same parameters `create_strategy` takes, validated.
+    pub fn to_new_strategy(&self) -> Result<NewStrategy, String> {
+        let kind = StrategyType::from_str(&self.kind).map_err(|e| format!("type: {e}"))?;
+        let config = serde_json::to_value(&self.config).map_err(|e| format!("config: {e}"))?;
+        let params = StrategyParams::parse(kind, &config).map_err(|e| e.to_string())?;
+        Ok(NewStrategy {
+            name: self.name.clone(),
+            params,
+            exchange: self.exchange.clone(),
+            pair: Symbol::parse(&self.pair).map_err(|e| format!("pair: {e}"))?,
+            connection_id: None,
+        })
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -199,6 +258,32 @@ impl Config {
         if self.engine.status_interval_ms < 100 {
             bad.push("engine.status_interval_ms: must be at least 100".into());
         }
+        bad.extend(self.risk.problems());
+        let st = &self.strategies;
+        if let Err(e) = laicai_core::backoff::Backoff::new(st.restart_base_ms, st.restart_max_ms) {
+            bad.push(format!("strategies.restart_base_ms / restart_max_ms: {e}"));
+        }
+        if st.tick_ms < 10 {
+            bad.push("strategies.tick_ms: must be at least 10".into());
+        }
+        for (i, b) in st.boot.iter().enumerate() {
+            match b.to_new_strategy() {
+                Err(e) => bad.push(format!("strategies.boot[{i}]: {e}")),
+                Ok(n) => {
+                    let known = self
+                        .paper
+                        .pairs
+                        .iter()
+                        .any(|p| Symbol::parse(&p.symbol).is_ok_and(|s| s == n.pair));
+                    if !known {
+                        bad.push(format!(
+                            "strategies.boot[{i}].pair: {} is not a paper pair",
+                            n.pair
+                        ));
+                    }
+                }
+            }
+        }
         let p = &self.paper;
         for (name, fee) in [("maker_fee", p.maker_fee), ("taker_fee", p.taker_fee)] {
             if fee < Decimal::ZERO || fee >= Decimal::ONE {
@@ -291,6 +376,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(missing.contains("configs/nope.toml"), "{missing}");
+    }
+
+    #[test]
+    fn boot_strategies_are_validated_like_commands() {
+        let c = Config::from_toml(None).unwrap();
+        assert_eq!(c.strategies.boot.len(), 1, "the demo PMM");
+        assert_eq!(
+            c.strategies.boot[0]
+                .to_new_strategy()
+                .unwrap()
+                .pair
+                .as_str(),
+            "BTC-USDT"
+        );
+        let bad = Config::from_toml(Some((
+            "u.toml",
+            "[[strategies.boot]]\nname = \"g\"\ntype = \"grid\"\npair = \"DOGE-USDT\"\n[strategies.boot.config]\nlower_price = 1\n\n[[strategies.boot]]\nname = \"p\"\ntype = \"pmm\"\npair = \"XRP-USDT\"\n[risk]\nprice_band_pct = 0\n",
+        )))
+        .unwrap_err()
+        .to_string();
+        for field in [
+            "strategies.boot[0]: invalid `config.upper_price`",
+            "strategies.boot[1].pair",
+            "risk.price_band_pct",
+        ] {
+            assert!(bad.contains(field), "{field} missing from: {bad}");
+        }
     }
 
     #[test]

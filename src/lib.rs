@@ -11,11 +11,17 @@ use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
 use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
+use laicai_actors::risk::RiskActor;
 use laicai_actors::session::{start_session, Endpoint, SessionDeps, SessionLimits};
+use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
+use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
 use laicai_actors::venues::Venues;
+use laicai_core::backoff::Backoff;
 use laicai_core::feed::{FeedParams, SyntheticMarket};
 use laicai_core::pair::Symbol;
 use laicai_core::paper::{PairSpec, PaperConfig, PaperExchange};
+use laicai_core::protocol::{NewStrategy, StrategyAction};
+use laicai_core::risk::RiskManager;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -29,6 +35,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error("paper exchange: {0}")]
     Paper(String),
+    #[error("strategies: {0}")]
+    Strategy(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -91,6 +99,26 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             pair.ticks_per_sec,
         ));
     }
+    let rules: Vec<(String, PairSpec)> = specs
+        .iter()
+        .map(|s| (PAPER.to_string(), s.clone()))
+        .collect();
+    let boot: Vec<(NewStrategy, bool)> = cfg
+        .strategies
+        .boot
+        .iter()
+        .map(|b| b.to_new_strategy().map(|n| (n, b.start)))
+        .collect::<Result<_, _>>()
+        .map_err(StartError::Strategy)?;
+    let st = &cfg.strategies;
+    let restart = match st.restart {
+        config::RestartMode::Never => RestartPolicy::Never,
+        config::RestartMode::OnFailure => RestartPolicy::OnFailure {
+            backoff: Backoff::new(st.restart_base_ms, st.restart_max_ms)
+                .map_err(StartError::Strategy)?,
+            max_restarts: st.max_restarts,
+        },
+    };
     let balances: Vec<(String, rust_decimal::Decimal)> =
         p.balances.iter().map(|(a, v)| (a.clone(), v.0)).collect();
     let venue = PaperExchange::new(
@@ -151,22 +179,71 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         venue_books,
     );
     let command_timeout = Duration::from_millis(s.command_timeout_ms);
+    let risk = RiskActor::new(
+        RiskManager::new(cfg.risk.clone(), rules.clone()),
+        cfg.engine.start_running,
+        venues.clone(),
+        registry.clone(),
+        command_timeout,
+    )
+    .start();
     let engine = EngineActor::new(
         EngineConfig {
             start_running: cfg.engine.start_running,
             status_interval: Duration::from_millis(cfg.engine.status_interval_ms),
-            risk: cfg.risk.clone(),
             venue_timeout: command_timeout,
         },
         registry.clone(),
+        risk.clone(),
         venues.clone(),
     )
     .start();
+    let strategies = StrategyManager::new(
+        ManagerConfig {
+            restart,
+            allow_test_strategies: st.allow_test_strategies,
+            runtime: Runtime {
+                tick: Duration::from_millis(st.tick_ms),
+                max_data_age_ms: cfg.risk.max_data_age_ms,
+                stale_action: cfg.risk.stale_action,
+                request_timeout: command_timeout,
+                reject_cooldown: Duration::from_secs(1),
+                report_interval: Duration::from_secs(1),
+            },
+        },
+        rules,
+        venues.clone(),
+        registry.clone(),
+        risk.clone(),
+        engine.clone(),
+    )
+    .start();
+    for (new, start) in boot {
+        let name = new.name.clone();
+        match strategies.send(CreateStrategy(new)).await {
+            Ok(Ok(view)) if start => {
+                let started = strategies
+                    .send(ControlStrategy {
+                        id: view.id.clone(),
+                        action: StrategyAction::Start,
+                    })
+                    .await;
+                if !matches!(started, Ok(Ok(_))) {
+                    tracing::error!(strategy = %view.id, "boot strategy did not start");
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(%name, error = %e, "boot strategy refused"),
+            Err(e) => tracing::error!(%name, error = %e, "strategy manager unavailable"),
+        }
+    }
 
     let state = AppState {
         deps: SessionDeps {
             registry,
             engine,
+            risk,
+            strategies,
             venues,
             limits: SessionLimits {
                 mailbox: s.session_mailbox,

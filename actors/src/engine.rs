@@ -1,54 +1,15 @@
-//! `EngineActor`: system status, start/stop, uptime — and the order
-//! pipeline every order passes through, in this order:
-//!
-//! 1. validate — parameters were checked when the command was parsed;
-//! 2. engine state — no new orders while the engine is stopped;
-//! 3. risk — `RiskLimits` pre-trade checks;
-//! 4. store — (durable order storage takes its place here);
-//! 5. exchange — the venue places it, checking balances;
-//! 6. acknowledge — the caller gets the venue's answer.
+//! `EngineActor`: system status, start/stop, uptime. Starting and stopping
+//! opens and closes the order gate in the `RiskActor`.
 
-use crate::exchange::{GetStats, PlaceOrder, VenueError};
+use crate::exchange::GetStats;
 use crate::registry::{Publish, RegistryActor};
+use crate::risk::{RiskActor, SetEngineRunning};
 use crate::venues::Venues;
 use actix::prelude::*;
 use futures_util::future::join_all;
-use laicai_core::error::ErrorCode;
-use laicai_core::order::OrderRequest;
 use laicai_core::paper::AccountStats;
 use laicai_core::protocol::events::*;
-use laicai_core::risk::{RiskLimits, RiskViolation};
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum OrderError {
-    #[error("the engine is stopped: send start_engine first")]
-    EngineStopped,
-    #[error("risk limit: {0}")]
-    Risk(#[from] RiskViolation),
-    #[error("no exchange `{0}`")]
-    UnknownExchange(String),
-    #[error(transparent)]
-    Venue(#[from] VenueError),
-    #[error("the exchange did not answer: {0}")]
-    Unavailable(String),
-}
-
-impl OrderError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            OrderError::EngineStopped => ErrorCode::EngineStopped,
-            OrderError::Risk(_) => ErrorCode::RiskRejected,
-            OrderError::UnknownExchange(_) => ErrorCode::InvalidParams,
-            OrderError::Venue(v) => v.code(),
-            OrderError::Unavailable(_) => ErrorCode::Internal,
-        }
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "Result<OrderView, OrderError>")]
-pub struct SubmitOrder(pub OrderRequest);
 
 /// Answers whether the state changed.
 #[derive(Message)]
@@ -65,11 +26,15 @@ pub struct StopEngine {
 #[rtype(result = "SystemStatus")]
 pub struct GetSystemStatus;
 
+/// How many strategies are running (from the strategy manager).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ActiveStrategies(pub u32);
+
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub start_running: bool,
     pub status_interval: Duration,
-    pub risk: RiskLimits,
     pub venue_timeout: Duration,
 }
 
@@ -78,17 +43,26 @@ pub struct EngineActor {
     running: bool,
     started: Instant,
     registry: Addr<RegistryActor>,
+    risk: Addr<RiskActor>,
     venues: Venues,
+    active_strategies: u32,
 }
 
 impl EngineActor {
-    pub fn new(cfg: EngineConfig, registry: Addr<RegistryActor>, venues: Venues) -> Self {
+    pub fn new(
+        cfg: EngineConfig,
+        registry: Addr<RegistryActor>,
+        risk: Addr<RiskActor>,
+        venues: Venues,
+    ) -> Self {
         EngineActor {
             running: false,
             cfg,
             started: Instant::now(),
             registry,
+            risk,
             venues,
+            active_strategies: 0,
         }
     }
 
@@ -129,7 +103,7 @@ impl EngineActor {
         SystemStatus {
             uptime: self.started.elapsed().as_secs(),
             bot_status: self.bot_status(),
-            active_strategies: 0,
+            active_strategies: self.active_strategies,
             total_profit: total.realized_pnl - total.fees,
             total_trades: total.total_trades,
             success_rate: total.success_rate(),
@@ -149,6 +123,7 @@ impl EngineActor {
             return false;
         }
         self.running = running;
+        self.risk.do_send(SetEngineRunning(running));
         let (event, msg) = if running {
             (Event::Connected {}, "Engine started".to_string())
         } else {
@@ -182,30 +157,13 @@ impl Actor for EngineActor {
     }
 }
 
-impl Handler<SubmitOrder> for EngineActor {
-    type Result = ResponseFuture<Result<OrderView, OrderError>>;
-
-    fn handle(&mut self, msg: SubmitOrder, _: &mut Self::Context) -> Self::Result {
-        let req = msg.0;
-        let checked = (|| {
-            if !self.running {
-                return Err(OrderError::EngineStopped);
-            }
-            self.cfg.risk.check(&req)?;
-            let exchange = req.exchange.as_deref();
-            let (_, venue) = self.venues.exchange(exchange).ok_or_else(|| {
-                OrderError::UnknownExchange(exchange.unwrap_or_default().to_string())
-            })?;
-            Ok(venue)
-        })();
-        let timeout = self.cfg.venue_timeout;
-        Box::pin(async move {
-            let venue = checked?;
-            match venue.send(PlaceOrder(req)).timeout(timeout).await {
-                Ok(result) => Ok(result?),
-                Err(e) => Err(OrderError::Unavailable(e.to_string())),
-            }
-        })
+impl Handler<ActiveStrategies> for EngineActor {
+    type Result = ();
+    fn handle(&mut self, msg: ActiveStrategies, ctx: &mut Self::Context) {
+        if msg.0 != self.active_strategies {
+            self.active_strategies = msg.0;
+            self.publish_status(ctx);
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! `ExchangeActor`: one per exchange connection; here the embedded paper
 //! venue. Owns the venue's orders, balances and positions (a
 //! `PaperExchange`), applies the market feed's ticks, and publishes every
-//! change it makes to the registry.
+//! change it makes to the registry — and, typed, to the actors that follow
+//! it (`Follow`): the risk manager sees everything, a strategy its pair's
+//! quotes, its own orders and fills, and its pair's balances.
 
 use crate::clock::now_ms;
 use crate::order_book::{OrderBookActor, ReplaceBook};
@@ -9,13 +11,14 @@ use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use laicai_core::error::ErrorCode;
 use laicai_core::feed::MarketTick;
-use laicai_core::ids::OrderId;
+use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::OrderRequest;
 use laicai_core::pair::Symbol;
 use laicai_core::paper::{AccountStats, CancelError, PaperExchange, PlaceError};
 use laicai_core::protocol::events::*;
 use laicai_core::protocol::OrderFilter;
 use laicai_core::time::TimestampMs;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -68,6 +71,69 @@ impl From<CancelError> for VenueError {
         }
     }
 }
+
+/// What a venue tells its followers.
+#[derive(Clone, Debug)]
+pub enum VenueEvent {
+    Order(OrderView),
+    Trade(TradeView),
+    Balance(BalanceView),
+    /// The top of a pair's book changed.
+    Quote {
+        symbol: Symbol,
+        bid: Decimal,
+        ask: Decimal,
+        at_ms: TimestampMs,
+    },
+    /// The venue's connection state (the paper venue is always connected).
+    Connection {
+        connected: bool,
+    },
+}
+
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct VenueUpdate {
+    pub exchange: String,
+    pub event: VenueEvent,
+}
+
+/// Which of a venue's events a follower wants.
+#[derive(Clone, Debug)]
+pub enum Interest {
+    Everything,
+    Strategy { id: StrategyId, symbol: Symbol },
+}
+
+impl Interest {
+    fn wants(&self, event: &VenueEvent) -> bool {
+        let Interest::Strategy { id, symbol } = self else {
+            return true;
+        };
+        match event {
+            VenueEvent::Order(o) => o.strategy_id.as_deref() == Some(id.0.as_str()),
+            VenueEvent::Trade(t) => t.strategy_id.as_deref() == Some(id.0.as_str()),
+            VenueEvent::Balance(b) => b.asset == symbol.base() || b.asset == symbol.quote(),
+            VenueEvent::Quote { symbol: s, .. } => s == symbol,
+            VenueEvent::Connection { .. } => true,
+        }
+    }
+}
+
+/// Starts sending `interest`'s events to `to`, under `key` (a second
+/// `Follow` with the same key replaces the first). Quotes may be dropped
+/// when the follower is busy; orders, trades and balances never are.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Follow {
+    pub key: String,
+    pub interest: Interest,
+    pub to: Recipient<VenueUpdate>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unfollow(pub String);
 
 #[derive(Message)]
 #[rtype(result = "Result<OrderView, VenueError>")]
@@ -127,6 +193,7 @@ pub struct ExchangeActor {
     registry: Addr<RegistryActor>,
     books: HashMap<Symbol, Addr<OrderBookActor>>,
     last_market_data: HashMap<Symbol, TimestampMs>,
+    followers: HashMap<String, (Interest, Recipient<VenueUpdate>)>,
 }
 
 impl ExchangeActor {
@@ -142,6 +209,25 @@ impl ExchangeActor {
             registry,
             books,
             last_market_data: HashMap::new(),
+            followers: HashMap::new(),
+        }
+    }
+
+    fn tell_followers(&self, event: VenueEvent) {
+        let droppable = matches!(event, VenueEvent::Quote { .. });
+        for (interest, to) in self.followers.values() {
+            if !interest.wants(&event) {
+                continue;
+            }
+            let update = VenueUpdate {
+                exchange: self.venue.name().to_string(),
+                event: event.clone(),
+            };
+            if droppable {
+                let _ = to.try_send(update);
+            } else {
+                to.do_send(update);
+            }
         }
     }
 
@@ -150,6 +236,14 @@ impl ExchangeActor {
         for event in events {
             if let Event::Trade(t) = &event {
                 tracing::info!(trade = %t.trade_id, order = %t.order_id, side = %t.side, amount = %t.amount, price = %t.price, "fill");
+            }
+            if !self.followers.is_empty() {
+                match &event {
+                    Event::OrderUpdate(o) => self.tell_followers(VenueEvent::Order(o.clone())),
+                    Event::Trade(t) => self.tell_followers(VenueEvent::Trade(t.clone())),
+                    Event::Balance(b) => self.tell_followers(VenueEvent::Balance(b.clone())),
+                    _ => {}
+                }
             }
             self.registry.do_send(Publish { event, at_ms });
         }
@@ -280,6 +374,14 @@ impl Handler<ApplyTick> for ExchangeActor {
         let fills = self.venue.apply_tick(&msg.symbol, &msg.tick, msg.at_ms);
         self.publish(fills, msg.at_ms);
         if let Some(p) = self.venue.price_update(&msg.symbol) {
+            if let (Some(bid), Some(ask)) = (p.bid, p.ask) {
+                self.tell_followers(VenueEvent::Quote {
+                    symbol: msg.symbol.clone(),
+                    bid,
+                    ask,
+                    at_ms: msg.at_ms,
+                });
+            }
             self.publish_market(Event::Price(p), msg.at_ms);
         }
         let last = self
@@ -294,5 +396,33 @@ impl Handler<ApplyTick> for ExchangeActor {
             }
         }
         self.refresh_book(&msg.symbol, msg.at_ms);
+    }
+}
+
+impl Handler<Follow> for ExchangeActor {
+    type Result = ();
+    fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
+        let exchange = self.venue.name().to_string();
+        msg.to.do_send(VenueUpdate {
+            exchange: exchange.clone(),
+            event: VenueEvent::Connection { connected: true },
+        });
+        for b in self.venue.balances() {
+            let event = VenueEvent::Balance(b);
+            if msg.interest.wants(&event) {
+                msg.to.do_send(VenueUpdate {
+                    exchange: exchange.clone(),
+                    event,
+                });
+            }
+        }
+        self.followers.insert(msg.key, (msg.interest, msg.to));
+    }
+}
+
+impl Handler<Unfollow> for ExchangeActor {
+    type Result = ();
+    fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
+        self.followers.remove(&msg.0);
     }
 }

@@ -10,5 +10,7 @@ pub mod exchange;
 pub mod feed;
 pub mod order_book;
 pub mod registry;
+pub mod risk;
 pub mod session;
+pub mod strategy;
 pub mod venues;

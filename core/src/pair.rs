@@ -162,16 +162,16 @@ mod tests {
             step_size: Decimal::new(1, 3),
             min_notional: Decimal::from(5),
         };
-        let p = Decimal::new(1003_27, 2);
-        assert_eq!(spec.passive_price(p, true), Decimal::new(1003_0, 1));
-        assert_eq!(spec.passive_price(p, false), Decimal::new(1003_5, 1));
-        assert_eq!(spec.nearest_price(p), Decimal::new(1003_5, 1));
+        let p = Decimal::new(100_327, 2);
+        assert_eq!(spec.passive_price(p, true), Decimal::new(10_030, 1));
+        assert_eq!(spec.passive_price(p, false), Decimal::new(10_035, 1));
+        assert_eq!(spec.nearest_price(p), Decimal::new(10_035, 1));
         assert_eq!(
             spec.floor_size(Decimal::new(12_999, 4)),
             Decimal::new(1_299, 3)
         );
         assert!(spec
-            .check(Some(Decimal::new(1003_5, 1)), Decimal::new(1_299, 3))
+            .check(Some(Decimal::new(10_035, 1)), Decimal::new(1_299, 3))
             .is_ok());
         assert_eq!(spec.check(Some(p), Decimal::ONE).unwrap_err().0, "price");
         assert_eq!(spec.check(None, Decimal::new(1, 4)).unwrap_err().0, "size");

@@ -661,7 +661,7 @@ impl PaperExchange {
             .get(&oref)
             .ok_or_else(|| format!("no order {oref}"))?
             .order;
-        Ok(view_of(o))
+        Ok(OrderView::of(o))
     }
 
     fn matches(o: &Order, f: &OrderFilter, exchange: &str) -> bool {
@@ -684,7 +684,7 @@ impl PaperExchange {
         refs.sort_unstable_by(|a, b| b.cmp(a));
         refs.into_iter()
             .take(filter.limit.unwrap_or(usize::MAX))
-            .map(|r| view_of(&self.orders[r].order))
+            .map(|r| OrderView::of(&self.orders[r].order))
             .collect()
     }
 
@@ -765,32 +765,6 @@ impl PaperExchange {
 
     pub fn stats(&self) -> AccountStats {
         self.stats.clone()
-    }
-}
-
-fn view_of(o: &Order) -> OrderView {
-    let r = &o.request;
-    OrderView {
-        order_id: o.id.0.clone(),
-        client_order_id: r.client_order_id.clone(),
-        status: o.status,
-        filled: o.filled,
-        remaining: o.remaining(),
-        price: r.price.or_else(|| o.average_price()),
-        symbol: r.symbol.to_string(),
-        side: r.side,
-        order_type: r.order_type,
-        strategy: r.strategy.as_ref().map(|t| t.name.clone()),
-        strategy_id: r.strategy.as_ref().map(|t| t.id.0.clone()),
-        exchange: o.exchange.clone(),
-        reason: o.reason.clone(),
-        size: r.size,
-        avg_price: o.average_price(),
-        fees: o.fees,
-        time_in_force: r.time_in_force,
-        post_only: r.post_only,
-        created_at: iso8601_ms(o.created_ms),
-        updated_at: iso8601_ms(o.updated_ms),
     }
 }
 

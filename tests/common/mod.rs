@@ -86,7 +86,8 @@ pub fn eth_pair(changes: &str) -> String {
 /// The base of every test server: fast markets, one worker, loopback.
 fn test_config() -> String {
     format!(
-        "[server]\nbind = \"127.0.0.1:0\"\nworkers = 1\n{}{}",
+        "[server]\nbind = \"127.0.0.1:0\"\nworkers = 1\n\
+         [strategies]\nboot = []\nallow_test_strategies = true\n{}{}",
         btc_pair(""),
         eth_pair("")
     )

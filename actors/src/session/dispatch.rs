@@ -2,18 +2,20 @@
 //! Transport-agnostic: it talks to actors and returns a value.
 
 use super::SessionDeps;
-use crate::engine::{GetSystemStatus, OrderError, StartEngine, StopEngine, SubmitOrder};
+use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
 use crate::exchange::{
     CancelAll, CancelOrder, GetBalances, GetOrders, GetPositions, GetTrades, VenueError,
 };
 use crate::order_book::GetBook;
+use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
+use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures_util::future::join_all;
 use laicai_core::error::ErrorCode;
 use laicai_core::num::Exact;
 use laicai_core::order::OrderStatus;
-use laicai_core::protocol::{Command, CommandEnvelope, Response};
+use laicai_core::protocol::{Command, CommandEnvelope, Response, StrategyAction};
 use serde_json::Value;
 
 /// Runs the command in `env` and answers it.
@@ -86,6 +88,10 @@ fn venue_failure(e: VenueError) -> Failure {
     (e.code(), e.to_string())
 }
 
+fn strategy_failure(e: StrategyCmdError) -> Failure {
+    (e.code(), e.to_string())
+}
+
 async fn run(
     deps: &SessionDeps,
     cmd: &str,
@@ -95,7 +101,7 @@ async fn run(
     let ok = |message: String| Response::ok(cmd, rid.clone(), message);
     Ok(match command {
         Command::PlaceOrder(req) => {
-            let placed = ask(deps, &deps.engine, SubmitOrder(req)).await?;
+            let placed = ask(deps, &deps.risk, SubmitOrder(req)).await?;
             let order = placed.map_err(|e: OrderError| (e.code(), e.to_string()))?;
             if order.status == OrderStatus::Rejected {
                 let reason = order.reason.clone().unwrap_or_else(|| "rejected".into());
@@ -204,6 +210,64 @@ async fn run(
                 .with("total_profit", &Exact(s.total_profit))
                 .with("total_trades", &s.total_trades)
                 .with("success_rate", &Exact(s.success_rate))
+        }
+        Command::CreateStrategy(n) => {
+            let view = ask(deps, &deps.strategies, CreateStrategy(n))
+                .await?
+                .map_err(strategy_failure)?;
+            ok(format!("Strategy '{}' created", view.name))
+                .with("instance_id", &view.id)
+                .with("strategy", &view)
+        }
+        Command::ControlStrategy { id, action } => {
+            let (view, cancelled) = ask(deps, &deps.strategies, ControlStrategy { id, action })
+                .await?
+                .map_err(strategy_failure)?;
+            let mut r = ok(format!("Strategy {} {}", view.id, action.past_tense()))
+                .with("instance_id", &view.id)
+                .with("strategy", &view);
+            if action == StrategyAction::Stop {
+                r = r.with("cancelled_count", &cancelled);
+            }
+            r
+        }
+        Command::GetStrategies => {
+            let list = ask(deps, &deps.strategies, GetStrategies).await?;
+            ok(format!("{} strategies", list.len()))
+                .with("count", &list.len())
+                .with("strategies", &list)
+        }
+        Command::KillSwitch { mode, reason } => {
+            let reason = reason.unwrap_or_else(|| "kill_switch command".into());
+            let out = ask(deps, &deps.risk, EngageKillSwitch { mode, reason }).await?;
+            let status = ask(deps, &deps.risk, GetRiskStatus).await?;
+            ok(if out.changed {
+                format!(
+                    "Kill switch engaged ({mode}); {} orders cancelled",
+                    out.cancelled
+                )
+            } else {
+                "Kill switch already engaged".to_string()
+            })
+            .with("cancelled_count", &out.cancelled)
+            .with("kill_switch", &status.kill_switch)
+        }
+        Command::ResetKillSwitch => {
+            let changed = ask(deps, &deps.risk, ResetKillSwitch).await?;
+            ok(if changed {
+                "Kill switch reset: orders are accepted again"
+            } else {
+                "Kill switch was not engaged"
+            }
+            .into())
+        }
+        Command::GetRiskLimits => {
+            let s = ask(deps, &deps.risk, GetRiskStatus).await?;
+            ok("Risk limits".into())
+                .with("limits", &s.limits)
+                .with("kill_switch", &s.kill_switch)
+                .with("account", &s.account)
+                .with("strategies", &s.strategies)
         }
         Command::StartEngine => {
             let changed = ask(deps, &deps.engine, StartEngine).await?;

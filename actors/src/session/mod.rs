@@ -9,6 +9,8 @@ pub mod transport;
 
 use crate::engine::EngineActor;
 use crate::registry::RegistryActor;
+use crate::risk::RiskActor;
+use crate::strategy::StrategyManager;
 use crate::venues::Venues;
 use actix::Addr;
 use laicai_core::protocol::SubscriptionSet;
@@ -32,6 +34,8 @@ pub struct SessionLimits {
 pub struct SessionDeps {
     pub registry: Addr<RegistryActor>,
     pub engine: Addr<EngineActor>,
+    pub risk: Addr<RiskActor>,
+    pub strategies: Addr<StrategyManager>,
     pub venues: Venues,
     pub limits: SessionLimits,
 }

@@ -3,7 +3,7 @@
 //! `seq`.
 
 use crate::num::Level;
-use crate::order::{wire_enum, OrderStatus, OrderType, Side, TimeInForce};
+use crate::order::{wire_enum, Order, OrderStatus, OrderType, Side, TimeInForce};
 use crate::strategy::{StrategyStatus, StrategyType};
 use crate::time::{iso8601_ms, TimestampMs};
 use rust_decimal::Decimal;
@@ -106,6 +106,35 @@ pub struct OrderView {
     pub post_only: bool,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl OrderView {
+    /// How the protocol shows `o`.
+    pub fn of(o: &Order) -> OrderView {
+        let r = &o.request;
+        OrderView {
+            order_id: o.id.0.clone(),
+            client_order_id: r.client_order_id.clone(),
+            status: o.status,
+            filled: o.filled,
+            remaining: o.remaining(),
+            price: r.price.or_else(|| o.average_price()),
+            symbol: r.symbol.to_string(),
+            side: r.side,
+            order_type: r.order_type,
+            strategy: r.strategy.as_ref().map(|t| t.name.clone()),
+            strategy_id: r.strategy.as_ref().map(|t| t.id.0.clone()),
+            exchange: o.exchange.clone(),
+            reason: o.reason.clone(),
+            size: r.size,
+            avg_price: o.average_price(),
+            fees: o.fees,
+            time_in_force: r.time_in_force,
+            post_only: r.post_only,
+            created_at: iso8601_ms(o.created_ms),
+            updated_at: iso8601_ms(o.updated_ms),
+        }
+    }
 }
 
 /// A fill as `trade` events and `get_trades` show it.

@@ -10,7 +10,7 @@ pub mod view;
 
 pub use commands::{
     parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, FrameError,
-    OrderFilter,
+    NewStrategy, OrderFilter, StrategyAction,
 };
 pub use events::*;
 pub use response::Response;

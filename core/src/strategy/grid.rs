@@ -92,16 +92,16 @@ impl Grid {
 
     fn order(&self, side: Side, price: Decimal, ctx: &Ctx) -> Option<Intent> {
         let size = ctx.rules.floor_size(self.amount());
-        ctx.rules.is_tradable(price, size).then(|| {
-            Intent::Place(OrderIntent {
+        ctx.rules
+            .is_tradable(price, size)
+            .then_some(Intent::Place(OrderIntent {
                 side,
                 order_type: OrderType::Limit,
                 price: Some(price),
                 size,
                 time_in_force: TimeInForce::Gtc,
                 post_only: false,
-            })
-        })
+            }))
     }
 }
 

@@ -1,0 +1,389 @@
+//! `RiskActor`: the one gate every order passes — from a client or a
+//! strategy — before it reaches an exchange:
+//!
+//! 1. parameters were checked when the command was parsed (or by the strategy);
+//! 2. engine state: no new orders while the engine is stopped;
+//! 3. risk: the `RiskManager`'s rules, kill switch first;
+//! 4. (durable order storage takes its place here);
+//! 5. exchange: the venue places it, checking balances.
+//!
+//! It follows every venue's events to keep the manager's view of open
+//! orders, positions and PnL current, trips the kill switch on an account
+//! loss breach, and tells the strategy manager (`RiskSignal`) what to pause
+//! or stop.
+
+use crate::clock::now_ms;
+use crate::exchange::{
+    CancelAll, Follow, Interest, PlaceOrder, VenueError, VenueEvent, VenueUpdate,
+};
+use crate::registry::{Publish, RegistryActor};
+use crate::venues::Venues;
+use actix::prelude::*;
+use futures_util::future::join_all;
+use laicai_core::error::ErrorCode;
+use laicai_core::ids::{OrderId, StrategyId};
+use laicai_core::order::{Order, OrderRequest, OrderStatus};
+use laicai_core::protocol::events::*;
+use laicai_core::protocol::OrderFilter;
+use laicai_core::risk::{Breach, KillMode, RiskManager, RiskStatus, RiskViolation, Scope};
+use laicai_core::time::TimestampMs;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OrderError {
+    #[error("the engine is stopped: send start_engine first")]
+    EngineStopped,
+    #[error("{0}")]
+    Risk(#[from] RiskViolation),
+    #[error("no exchange `{0}`")]
+    UnknownExchange(String),
+    #[error(transparent)]
+    Venue(#[from] VenueError),
+    #[error("the exchange did not answer: {0}")]
+    Unavailable(String),
+}
+
+impl OrderError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            OrderError::EngineStopped => ErrorCode::EngineStopped,
+            OrderError::Risk(v) => v.code(),
+            OrderError::UnknownExchange(_) => ErrorCode::InvalidParams,
+            OrderError::Venue(v) => v.code(),
+            OrderError::Unavailable(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<OrderView, OrderError>")]
+pub struct SubmitOrder(pub OrderRequest);
+
+/// The engine started or stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetEngineRunning(pub bool);
+
+#[derive(Message)]
+#[rtype(result = "KillOutcome")]
+pub struct EngageKillSwitch {
+    pub mode: KillMode,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KillOutcome {
+    /// False when it was already engaged in this (or a stronger) mode.
+    pub changed: bool,
+    /// Orders cancelled (mode `stop`).
+    pub cancelled: usize,
+}
+
+/// Answers whether anything was engaged.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct ResetKillSwitch;
+
+#[derive(Message)]
+#[rtype(result = "RiskStatus")]
+pub struct GetRiskStatus;
+
+/// What the risk manager needs the strategies to do.
+#[derive(Message, Clone, Debug, PartialEq)]
+#[rtype(result = "()")]
+pub enum RiskSignal {
+    /// The kill switch engaged: pause or stop every strategy.
+    KillSwitch(KillMode),
+    /// One strategy breached its own loss limit.
+    Halted { id: StrategyId, reason: String },
+}
+
+/// Where `RiskSignal`s go (the strategy manager, once it exists).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SignalTo(pub Recipient<RiskSignal>);
+
+pub struct RiskActor {
+    manager: RiskManager,
+    running: bool,
+    venues: Venues,
+    registry: Addr<RegistryActor>,
+    signals: Option<Recipient<RiskSignal>>,
+    venue_timeout: Duration,
+    rejected: u64,
+}
+
+impl RiskActor {
+    pub fn new(
+        manager: RiskManager,
+        running: bool,
+        venues: Venues,
+        registry: Addr<RegistryActor>,
+        venue_timeout: Duration,
+    ) -> Self {
+        RiskActor {
+            manager,
+            running,
+            venues,
+            registry,
+            signals: None,
+            venue_timeout,
+            rejected: 0,
+        }
+    }
+
+    fn alert(&self, level: LogLevel, message: String) {
+        let now = now_ms();
+        self.registry.do_send(Publish {
+            event: Event::Alerts {
+                data: Alert {
+                    level,
+                    message,
+                    timestamp: now as f64 / 1000.0,
+                    source: "risk".into(),
+                },
+            },
+            at_ms: now,
+        });
+    }
+
+    /// A refused order still has its one lifecycle: an `order_update`
+    /// `rejected` with the rule as `reason`, and an alert.
+    fn reject(
+        &mut self,
+        exchange: &str,
+        req: &OrderRequest,
+        why: &RiskViolation,
+        now: TimestampMs,
+    ) {
+        self.rejected += 1;
+        let mut order = Order::new(
+            OrderId(format!("RISK-{}", self.rejected)),
+            req.clone(),
+            exchange,
+            now,
+        );
+        order.reason = Some(why.to_string());
+        if order.transition(OrderStatus::Rejected, now).is_ok() {
+            self.registry.do_send(Publish {
+                event: Event::OrderUpdate(OrderView::of(&order)),
+                at_ms: now,
+            });
+        }
+        let who = req.strategy.as_ref().map_or("a client".to_string(), |t| {
+            format!("strategy {} ({})", t.id, t.name)
+        });
+        tracing::warn!(rule = %why, %who, symbol = %req.symbol, "order rejected by risk");
+        self.alert(
+            LogLevel::Warning,
+            format!("Order from {who} rejected: {why}"),
+        );
+    }
+
+    fn on_breaches(&mut self, breaches: Vec<Breach>, ctx: &mut Context<Self>) {
+        for b in breaches {
+            tracing::warn!(scope = %b.scope, message = %b.message, "loss limit breached");
+            match b.scope {
+                Scope::Account => {
+                    let mode = self.manager.limits().breach_action;
+                    let done = self.engage(mode, format!("account {}", b.message), ctx);
+                    ctx.spawn(fut::wrap_future::<_, Self>(done).map(|_, _, _| ()));
+                }
+                Scope::Strategy(id) => {
+                    self.alert(
+                        LogLevel::Error,
+                        format!("Strategy {id} halted: {}", b.message),
+                    );
+                    if let Some(s) = &self.signals {
+                        s.do_send(RiskSignal::Halted {
+                            id,
+                            reason: b.message,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Engages the kill switch; with `stop`, cancels every open order on
+    /// every venue. Resolves to what it did.
+    fn engage(
+        &mut self,
+        mode: KillMode,
+        reason: String,
+        _: &mut Context<Self>,
+    ) -> ResponseFuture<KillOutcome> {
+        let changed = self.manager.engage(mode, &reason, now_ms());
+        if !changed {
+            return Box::pin(async {
+                KillOutcome {
+                    changed: false,
+                    cancelled: 0,
+                }
+            });
+        }
+        tracing::warn!(%mode, %reason, "kill switch engaged");
+        self.alert(
+            LogLevel::Error,
+            format!("Kill switch engaged ({mode}): {reason}. New orders are refused until reset_kill_switch."),
+        );
+        if let Some(s) = &self.signals {
+            s.do_send(RiskSignal::KillSwitch(mode));
+        }
+        if mode != KillMode::Stop {
+            return Box::pin(async {
+                KillOutcome {
+                    changed: true,
+                    cancelled: 0,
+                }
+            });
+        }
+        let timeout = self.venue_timeout;
+        let cancels: Vec<_> = self
+            .venues
+            .select(None)
+            .into_iter()
+            .map(|v| v.send(CancelAll(OrderFilter::default())).timeout(timeout))
+            .collect();
+        Box::pin(async move {
+            let cancelled = join_all(cancels)
+                .await
+                .into_iter()
+                .filter_map(Result::ok)
+                .sum();
+            KillOutcome {
+                changed: true,
+                cancelled,
+            }
+        })
+    }
+}
+
+impl Actor for RiskActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Order events must never wait behind a full mailbox for long, but
+        // quotes are dropped by the venue when it is full.
+        ctx.set_mailbox_capacity(4096);
+        for name in self.venues.names() {
+            if let Some((_, venue)) = self.venues.exchange(Some(&name)) {
+                venue.do_send(Follow {
+                    key: "risk".into(),
+                    interest: Interest::Everything,
+                    to: ctx.address().recipient(),
+                });
+            }
+        }
+    }
+}
+
+impl Handler<SubmitOrder> for RiskActor {
+    type Result = ResponseActFuture<Self, Result<OrderView, OrderError>>;
+
+    fn handle(&mut self, msg: SubmitOrder, _: &mut Self::Context) -> Self::Result {
+        let req = msg.0;
+        let now = now_ms();
+        let checked = (|| {
+            if !self.running {
+                return Err(OrderError::EngineStopped);
+            }
+            let exchange = req.exchange.as_deref();
+            let (name, venue) = self.venues.exchange(exchange).ok_or_else(|| {
+                OrderError::UnknownExchange(exchange.unwrap_or_default().to_string())
+            })?;
+            if let Err(why) = self.manager.check(&name, &req, now) {
+                if why.code() == ErrorCode::RiskRejected {
+                    self.reject(&name, &req, &why, now);
+                }
+                return Err(OrderError::Risk(why));
+            }
+            Ok(venue)
+        })();
+        let venue = match checked {
+            Ok(v) => v,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let sent = venue
+            .send(PlaceOrder(req.clone()))
+            .timeout(self.venue_timeout);
+        Box::pin(sent.into_actor(self).map(move |answer, act, _| {
+            act.manager.release(&req);
+            match answer {
+                Ok(result) => Ok(result?),
+                Err(e) => Err(OrderError::Unavailable(e.to_string())),
+            }
+        }))
+    }
+}
+
+impl Handler<VenueUpdate> for RiskActor {
+    type Result = ();
+    fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
+        let now = now_ms();
+        let breaches = match &msg.event {
+            VenueEvent::Order(o) => {
+                self.manager.on_order(o);
+                Vec::new()
+            }
+            VenueEvent::Trade(t) => self.manager.on_trade(t, now),
+            VenueEvent::Quote {
+                symbol,
+                bid,
+                ask,
+                at_ms,
+            } => {
+                let mid = (*bid + *ask) / rust_decimal::Decimal::TWO;
+                self.manager
+                    .on_mark(&msg.exchange, symbol.as_str(), mid, *at_ms)
+            }
+            VenueEvent::Balance(_) | VenueEvent::Connection { .. } => Vec::new(),
+        };
+        if !breaches.is_empty() {
+            self.on_breaches(breaches, ctx);
+        }
+    }
+}
+
+impl Handler<SetEngineRunning> for RiskActor {
+    type Result = ();
+    fn handle(&mut self, msg: SetEngineRunning, _: &mut Self::Context) {
+        self.running = msg.0;
+    }
+}
+
+impl Handler<EngageKillSwitch> for RiskActor {
+    type Result = ResponseFuture<KillOutcome>;
+    fn handle(&mut self, msg: EngageKillSwitch, ctx: &mut Self::Context) -> Self::Result {
+        self.engage(msg.mode, msg.reason, ctx)
+    }
+}
+
+impl Handler<ResetKillSwitch> for RiskActor {
+    type Result = bool;
+    fn handle(&mut self, _: ResetKillSwitch, _: &mut Self::Context) -> bool {
+        let changed = self.manager.reset();
+        if changed {
+            tracing::info!("kill switch reset");
+            self.alert(
+                LogLevel::Info,
+                "Kill switch reset: orders are accepted again; paused or stopped strategies stay so until started".into(),
+            );
+        }
+        changed
+    }
+}
+
+impl Handler<GetRiskStatus> for RiskActor {
+    type Result = MessageResult<GetRiskStatus>;
+    fn handle(&mut self, _: GetRiskStatus, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.manager.status())
+    }
+}
+
+impl Handler<SignalTo> for RiskActor {
+    type Result = ();
+    fn handle(&mut self, msg: SignalTo, _: &mut Self::Context) {
+        self.signals = Some(msg.0);
+    }
+}

@@ -1,0 +1,553 @@
+//! `StrategyActor`: one running strategy instance. Follows its venue for
+//! its pair's quotes, its own orders and fills, and its pair's balances;
+//! runs the decision logic behind `catch_unwind` so a panic fails only this
+//! instance; sends its orders through the `RiskActor`; tracks its own PnL.
+//! On failure, finish or shutdown it cancels every order it owns and stops
+//! once nothing of its is in flight.
+
+use super::{Runtime, StrategyReport};
+use crate::clock::now_ms;
+use crate::exchange::{
+    CancelAll, CancelOrder, ExchangeActor, Follow, Interest, Unfollow, VenueError, VenueEvent,
+    VenueUpdate,
+};
+use crate::registry::{Publish, RegistryActor};
+use crate::risk::{RiskActor, SubmitOrder};
+use actix::prelude::*;
+use laicai_core::ids::{OrderId, StrategyId};
+use laicai_core::order::{OrderRequest, OrderType, StrategyTag};
+use laicai_core::pair::PairSpec;
+use laicai_core::pnl::Pnl;
+use laicai_core::protocol::events::{Alert, Event, LogLevel, OrderView};
+use laicai_core::protocol::OrderFilter;
+use laicai_core::risk::{stale_data, StaleAction};
+use laicai_core::strategy::{
+    Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy, StrategyError,
+};
+use laicai_core::time::TimestampMs;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Pause (true) or resume (false): a paused strategy keeps its orders and
+/// tracks its fills but does not act.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPaused(pub bool);
+
+/// Stop: cancel every order it owns, then stop. Answers how many were
+/// cancelled.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Shutdown;
+
+/// Everything one run of an instance starts from.
+pub struct Setup {
+    pub tag: StrategyTag,
+    pub generation: u64,
+    pub exchange: String,
+    pub rules: PairSpec,
+    pub logic: Box<dyn Strategy>,
+    /// Carried over from earlier runs of the instance.
+    pub pnl: Pnl,
+    pub paused: bool,
+}
+
+/// The actors a strategy talks to.
+#[derive(Clone)]
+pub struct Links {
+    pub risk: Addr<RiskActor>,
+    pub venue: Addr<ExchangeActor>,
+    pub registry: Addr<RegistryActor>,
+    pub manager: Recipient<StrategyReport>,
+}
+
+/// Finished orders remembered to recognise their late events.
+const DONE_MEMORY: usize = 4096;
+
+pub struct StrategyActor {
+    s: Setup,
+    links: Links,
+    rt: Runtime,
+    market: Option<Market>,
+    connected: bool,
+    stale: bool,
+    inventory: Inventory,
+    pending: HashMap<u64, OwnOrder>,
+    next_pending: u64,
+    open: BTreeMap<OrderId, OwnOrder>,
+    /// Limit price (None for market) of recently finished orders.
+    done: HashMap<OrderId, Option<rust_decimal::Decimal>>,
+    done_order: VecDeque<OrderId>,
+    cooldown_until: TimestampMs,
+    stopping: bool,
+    failed: bool,
+    finished: bool,
+    reported: Option<(Pnl, usize)>,
+    logged_rejection: TimestampMs,
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-text payload".into()
+    }
+}
+
+impl StrategyActor {
+    pub fn new(setup: Setup, links: Links, rt: Runtime) -> Self {
+        StrategyActor {
+            s: setup,
+            links,
+            rt,
+            market: None,
+            connected: false,
+            stale: false,
+            inventory: Inventory::default(),
+            pending: HashMap::new(),
+            next_pending: 0,
+            open: BTreeMap::new(),
+            done: HashMap::new(),
+            done_order: VecDeque::new(),
+            cooldown_until: TimestampMs::MIN,
+            stopping: false,
+            failed: false,
+            finished: false,
+            reported: None,
+            logged_rejection: TimestampMs::MIN,
+        }
+    }
+
+    fn id(&self) -> &StrategyId {
+        &self.s.tag.id
+    }
+
+    fn follow_key(&self) -> String {
+        format!("{}#{}", self.s.tag.id, self.s.generation)
+    }
+
+    fn acting(&self) -> bool {
+        !(self.s.paused || self.stopping || self.failed || self.finished)
+    }
+
+    fn log(&self, level: LogLevel, msg: String) {
+        self.links
+            .registry
+            .do_send(Publish::now(Event::log(level, msg, &self.s.tag.name)));
+    }
+
+    fn alert(&self, level: LogLevel, message: String) {
+        let now = now_ms();
+        self.links.registry.do_send(Publish {
+            event: Event::Alerts {
+                data: Alert {
+                    level,
+                    message,
+                    timestamp: now as f64 / 1000.0,
+                    source: self.s.tag.name.clone(),
+                },
+            },
+            at_ms: now,
+        });
+    }
+
+    fn note_done(&mut self, id: OrderId, price: Option<rust_decimal::Decimal>) {
+        self.open.remove(&id);
+        if self.done.insert(id.clone(), price).is_none() {
+            self.done_order.push_back(id);
+            while self.done_order.len() > DONE_MEMORY {
+                if let Some(old) = self.done_order.pop_front() {
+                    self.done.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn own_orders(&self) -> Vec<OwnOrder> {
+        self.pending
+            .values()
+            .chain(self.open.values())
+            .cloned()
+            .collect()
+    }
+
+    /// Runs one decision of the logic, isolated: a panic or an error fails
+    /// this strategy and nothing else.
+    fn decide(
+        &mut self,
+        ctx: &mut Context<Self>,
+        call: impl FnOnce(&mut dyn Strategy, &Ctx) -> Result<Vec<Intent>, StrategyError>,
+    ) {
+        let Some(market) = self.market else {
+            return;
+        };
+        let orders = self.own_orders();
+        let view = Ctx {
+            now: now_ms(),
+            market: &market,
+            inventory: self.inventory,
+            orders: &orders,
+            rules: &self.s.rules,
+        };
+        let logic = &mut self.s.logic;
+        match catch_unwind(AssertUnwindSafe(|| call(logic.as_mut(), &view))) {
+            Ok(Ok(intents)) => self.execute(intents, ctx),
+            Ok(Err(e)) => self.fail(format!("error: {e}"), ctx),
+            Err(p) => self.fail(format!("panic: {}", panic_message(p)), ctx),
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.acting() && self.fresh(ctx) {
+            self.decide(ctx, |logic, view| logic.on_tick(view));
+        }
+    }
+
+    /// The stale data guard; announces each change once.
+    fn fresh(&mut self, ctx: &mut Context<Self>) -> bool {
+        if self.market.is_none() {
+            return false;
+        }
+        let problem = stale_data(
+            self.market.map(|m| m.at_ms),
+            self.connected,
+            now_ms(),
+            self.rt.max_data_age_ms,
+        );
+        match (problem, self.stale) {
+            (Some(why), false) => {
+                self.stale = true;
+                let pulled = self.rt.stale_action == StaleAction::Cancel;
+                let msg = format!(
+                    "Strategy {} stopped quoting: {why}; {}",
+                    self.id(),
+                    if pulled {
+                        "cancelling its orders"
+                    } else {
+                        "keeping its orders"
+                    }
+                );
+                tracing::warn!(strategy = %self.id(), %why, "stale market data");
+                self.log(LogLevel::Warning, msg.clone());
+                self.alert(LogLevel::Warning, msg);
+                if pulled {
+                    let ids: Vec<OrderId> = self.open.keys().cloned().collect();
+                    for id in ids {
+                        self.cancel(id, ctx);
+                    }
+                }
+            }
+            (None, true) => {
+                self.stale = false;
+                let msg = format!(
+                    "Strategy {} resumed quoting: market data is fresh again",
+                    self.id()
+                );
+                tracing::info!(strategy = %self.id(), "market data fresh again");
+                self.log(LogLevel::Info, msg.clone());
+                self.alert(LogLevel::Info, msg);
+            }
+            _ => {}
+        }
+        !self.stale
+    }
+
+    fn execute(&mut self, intents: Vec<Intent>, ctx: &mut Context<Self>) {
+        for intent in intents {
+            match intent {
+                Intent::Place(o) => self.place(o, ctx),
+                Intent::Cancel(id) => self.cancel(id, ctx),
+                Intent::Finish(why) => {
+                    if !self.finished {
+                        self.finished = true;
+                        self.links.manager.do_send(StrategyReport::Finished {
+                            id: self.id().clone(),
+                            generation: self.s.generation,
+                            why,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn place(&mut self, o: OrderIntent, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        if !self.acting() || now < self.cooldown_until {
+            return;
+        }
+        let key = self.next_pending;
+        self.next_pending += 1;
+        self.pending.insert(
+            key,
+            OwnOrder {
+                id: None,
+                side: o.side,
+                price: o.price,
+                remaining: o.size,
+                created_ms: now,
+                cancelling: false,
+            },
+        );
+        let req = OrderRequest {
+            symbol: self.s.rules.symbol.clone(),
+            side: o.side,
+            order_type: o.order_type,
+            size: o.size,
+            price: o.price,
+            time_in_force: o.time_in_force,
+            post_only: o.post_only,
+            client_order_id: None,
+            exchange: Some(self.s.exchange.clone()),
+            strategy: Some(self.s.tag.clone()),
+        };
+        let sent = self
+            .links
+            .risk
+            .send(SubmitOrder(req))
+            .timeout(self.rt.request_timeout);
+        ctx.spawn(sent.into_actor(self).map(move |answer, act, ctx| {
+            act.pending.remove(&key);
+            match answer {
+                Ok(Ok(view)) => act.placed(view, ctx),
+                Ok(Err(e)) => act.refused(e.to_string()),
+                Err(e) => act.refused(format!("no answer: {e}")),
+            }
+            act.maybe_stop(ctx);
+        }));
+    }
+
+    fn placed(&mut self, view: OrderView, ctx: &mut Context<Self>) {
+        let id = OrderId(view.order_id.clone());
+        if view.status.is_open() && !self.done.contains_key(&id) {
+            self.open
+                .entry(id.clone())
+                .or_insert_with(|| own_order(&view));
+            if self.stopping {
+                self.cancel(id, ctx);
+            }
+        } else if view.status.is_terminal() {
+            if view.filled.is_zero() {
+                // Refused by the venue (post-only would cross, no liquidity).
+                self.cooldown_until = now_ms() + self.rt.reject_cooldown.as_millis() as i64;
+            }
+            self.note_done(id, limit_price(&view));
+        }
+    }
+
+    fn refused(&mut self, why: String) {
+        let now = now_ms();
+        self.cooldown_until = now + self.rt.reject_cooldown.as_millis() as i64;
+        // One log line per 5 s at most: a refused strategy retries.
+        if now - self.logged_rejection >= 5000 {
+            self.logged_rejection = now;
+            tracing::warn!(strategy = %self.id(), %why, "strategy order refused");
+            self.log(
+                LogLevel::Warning,
+                format!("Order of strategy {} refused: {why}", self.id()),
+            );
+        }
+    }
+
+    fn cancel(&mut self, id: OrderId, ctx: &mut Context<Self>) {
+        match self.open.get_mut(&id) {
+            Some(o) if !o.cancelling => o.cancelling = true,
+            _ => return,
+        }
+        let sent = self
+            .links
+            .venue
+            .send(CancelOrder(id.clone()))
+            .timeout(self.rt.request_timeout);
+        ctx.spawn(sent.into_actor(self).map(move |answer, act, ctx| {
+            match answer {
+                Ok(Ok(view)) => act.note_done(id, limit_price(&view)),
+                Ok(Err(VenueError::NotOpen(_) | VenueError::NotFound(_))) => {
+                    // Already finished; its events say how.
+                    act.open.remove(&id);
+                }
+                Ok(Err(_)) | Err(_) => {
+                    if let Some(o) = act.open.get_mut(&id) {
+                        o.cancelling = false;
+                    }
+                }
+            }
+            act.maybe_stop(ctx);
+        }));
+    }
+
+    fn fail(&mut self, error: String, ctx: &mut Context<Self>) {
+        if self.failed {
+            return;
+        }
+        self.failed = true;
+        tracing::error!(strategy = %self.id(), %error, "strategy failed");
+        self.links.manager.do_send(StrategyReport::Failed {
+            id: self.id().clone(),
+            generation: self.s.generation,
+            error,
+        });
+        self.begin_shutdown(ctx);
+    }
+
+    /// Cancels everything it owns on the venue; resolves to the count.
+    fn begin_shutdown(&mut self, ctx: &mut Context<Self>) -> ResponseActFuture<Self, usize> {
+        self.stopping = true;
+        let filter = OrderFilter {
+            strategy: Some(self.id().0.clone()),
+            exchange: Some(self.s.exchange.clone()),
+            ..OrderFilter::default()
+        };
+        let sent = self
+            .links
+            .venue
+            .send(CancelAll(filter))
+            .timeout(self.rt.request_timeout);
+        let work = sent.into_actor(self).map(|answer, act, ctx| {
+            let cancelled = answer.unwrap_or(0);
+            act.maybe_stop(ctx);
+            cancelled
+        });
+        if self.failed {
+            ctx.spawn(work.map(|_, _, _| ()));
+            return Box::pin(fut::ready(0));
+        }
+        Box::pin(work)
+    }
+
+    /// Stops once shutting down and nothing of its is in flight.
+    fn maybe_stop(&mut self, ctx: &mut Context<Self>) {
+        let busy = !self.pending.is_empty() || self.open.values().any(|o| o.cancelling);
+        if self.stopping && !busy {
+            self.report(true);
+            self.links.venue.do_send(Unfollow(self.follow_key()));
+            ctx.stop();
+        }
+    }
+
+    fn report(&mut self, force: bool) {
+        let now = (self.s.pnl, self.open.len());
+        if !force && self.reported == Some(now) {
+            return;
+        }
+        self.reported = Some(now);
+        self.links.manager.do_send(StrategyReport::Progress {
+            id: self.id().clone(),
+            generation: self.s.generation,
+            pnl: self.s.pnl,
+            mark: self.market.map(|m| m.mid()),
+            progress: self.s.logic.progress(),
+            open_orders: self.open.len(),
+        });
+    }
+
+    fn on_fill(&mut self, t: &laicai_core::protocol::events::TradeView, ctx: &mut Context<Self>) {
+        self.s.pnl.apply_fill(t.side, t.amount, t.price, t.fee);
+        let id = OrderId(t.order_id.clone());
+        let (order_price, order_done) = match (self.open.get(&id), self.done.get(&id)) {
+            (Some(o), _) => (o.price, false),
+            (None, Some(price)) => (*price, true),
+            (None, None) => (None, false),
+        };
+        let fill = Fill {
+            order_id: id,
+            side: t.side,
+            order_price,
+            price: t.price,
+            qty: t.amount,
+            order_done,
+        };
+        if self.acting() {
+            self.decide(ctx, |logic, view| logic.on_fill(&fill, view));
+        }
+        self.report(true);
+    }
+}
+
+fn limit_price(v: &OrderView) -> Option<rust_decimal::Decimal> {
+    (v.order_type == OrderType::Limit)
+        .then_some(v.price)
+        .flatten()
+}
+
+fn own_order(v: &OrderView) -> OwnOrder {
+    OwnOrder {
+        id: Some(OrderId(v.order_id.clone())),
+        side: v.side,
+        price: limit_price(v),
+        remaining: v.remaining,
+        created_ms: now_ms(),
+        cancelling: false,
+    }
+}
+
+impl Actor for StrategyActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(1024);
+        self.links.venue.do_send(Follow {
+            key: self.follow_key(),
+            interest: Interest::Strategy {
+                id: self.id().clone(),
+                symbol: self.s.rules.symbol.clone(),
+            },
+            to: ctx.address().recipient(),
+        });
+        ctx.run_interval(self.rt.tick, |act, ctx| act.tick(ctx));
+        ctx.run_interval(self.rt.report_interval, |act, _| act.report(false));
+        tracing::info!(strategy = %self.id(), generation = self.s.generation, "strategy running");
+    }
+}
+
+impl Handler<VenueUpdate> for StrategyActor {
+    type Result = ();
+    fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
+        match msg.event {
+            VenueEvent::Quote {
+                bid, ask, at_ms, ..
+            } => {
+                self.market = Some(Market { bid, ask, at_ms });
+                self.tick(ctx);
+            }
+            VenueEvent::Order(o) => {
+                let id = OrderId(o.order_id.clone());
+                if o.status.is_open() {
+                    if !self.done.contains_key(&id) {
+                        let entry = self.open.entry(id).or_insert_with(|| own_order(&o));
+                        entry.remaining = o.remaining;
+                    }
+                } else if o.status.is_terminal() {
+                    self.note_done(id, limit_price(&o));
+                }
+            }
+            VenueEvent::Trade(t) => self.on_fill(&t, ctx),
+            VenueEvent::Balance(b) => {
+                let symbol = &self.s.rules.symbol;
+                if b.asset == symbol.base() {
+                    self.inventory.base = b.total;
+                }
+                if b.asset == symbol.quote() {
+                    self.inventory.quote = b.total;
+                }
+            }
+            VenueEvent::Connection { connected } => self.connected = connected,
+        }
+    }
+}
+
+impl Handler<SetPaused> for StrategyActor {
+    type Result = ();
+    fn handle(&mut self, msg: SetPaused, _: &mut Self::Context) {
+        self.s.paused = msg.0;
+    }
+}
+
+impl Handler<Shutdown> for StrategyActor {
+    type Result = ResponseActFuture<Self, usize>;
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) -> Self::Result {
+        self.begin_shutdown(ctx)
+    }
+}

@@ -1,0 +1,570 @@
+//! `StrategyManager`: owns every strategy instance's record — config,
+//! status, PnL, restarts — and is the only publisher of `strategy` events.
+//! Starts a `StrategyActor` per run, answers the strategy commands, marks a
+//! failed instance `error` (its actor has cancelled its orders), alerts,
+//! and restarts it by the restart policy with jittered exponential backoff.
+//! Follows the risk manager's kill switch and halts.
+
+use super::instance::{Links, SetPaused, Setup, Shutdown, StrategyActor};
+use super::{RestartPolicy, Runtime, StrategyReport};
+use crate::clock::now_ms;
+use crate::engine::{ActiveStrategies, EngineActor};
+use crate::registry::{Publish, RegistryActor};
+use crate::risk::{RiskActor, RiskSignal, SignalTo};
+use crate::venues::Venues;
+use actix::prelude::*;
+use laicai_core::error::ErrorCode;
+use laicai_core::feed::Rng;
+use laicai_core::ids::StrategyId;
+use laicai_core::order::StrategyTag;
+use laicai_core::pair::PairSpec;
+use laicai_core::pnl::Pnl;
+use laicai_core::protocol::events::{Alert, Event, LogLevel, StrategyView};
+use laicai_core::protocol::{NewStrategy, StrategyAction};
+use laicai_core::risk::KillMode;
+use laicai_core::strategy::{StrategyParams, StrategyStatus, StrategyType};
+use laicai_core::time::{iso8601_ms, TimestampMs};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StrategyCmdError {
+    #[error("invalid `{field}`: {reason}")]
+    InvalidParams { field: &'static str, reason: String },
+    #[error("no strategy `{0}`")]
+    NotFound(String),
+    #[error("strategy {id} is {status}: {hint}")]
+    InvalidState {
+        id: String,
+        status: StrategyStatus,
+        hint: &'static str,
+    },
+    #[error("the strategy did not answer in time")]
+    Timeout,
+}
+
+impl StrategyCmdError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            StrategyCmdError::InvalidParams { .. } => ErrorCode::InvalidParams,
+            StrategyCmdError::NotFound(_) => ErrorCode::NotFound,
+            StrategyCmdError::InvalidState { .. } => ErrorCode::InvalidState,
+            StrategyCmdError::Timeout => ErrorCode::Timeout,
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<StrategyView, StrategyCmdError>")]
+pub struct CreateStrategy(pub NewStrategy);
+
+/// start / stop / pause / resume / delete. Answers the instance as it is
+/// now, and for `stop` how many orders were cancelled.
+#[derive(Message)]
+#[rtype(result = "Result<(StrategyView, usize), StrategyCmdError>")]
+pub struct ControlStrategy {
+    pub id: String,
+    pub action: StrategyAction,
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<StrategyView>")]
+pub struct GetStrategies;
+
+#[derive(Clone, Debug)]
+pub struct ManagerConfig {
+    pub restart: RestartPolicy,
+    pub allow_test_strategies: bool,
+    pub runtime: Runtime,
+}
+
+struct Instance {
+    tag: StrategyTag,
+    params: StrategyParams,
+    exchange: String,
+    rules: PairSpec,
+    status: StrategyStatus,
+    error_msg: Option<String>,
+    restarts: u32,
+    /// Failures since it was last started by hand.
+    failures: u32,
+    pnl: Pnl,
+    mark: Option<Decimal>,
+    progress: Option<Decimal>,
+    open_orders: usize,
+    generation: u64,
+    actor: Option<Addr<StrategyActor>>,
+    created_ms: TimestampMs,
+}
+
+impl Instance {
+    fn view(&self) -> StrategyView {
+        StrategyView {
+            id: self.tag.id.0.clone(),
+            name: self.tag.name.clone(),
+            strategy_type: self.params.kind(),
+            status: self.status,
+            exchange: self.exchange.clone(),
+            pair: self.rules.symbol.to_string(),
+            profit: self.pnl.total(self.mark),
+            trades: self.pnl.trades,
+            error_msg: self.error_msg.clone(),
+            restarts: self.restarts,
+            realized_pnl: self.pnl.position.realized_pnl,
+            fees: self.pnl.fees,
+            position: self.pnl.position.size,
+            volume: self.pnl.volume,
+            open_orders: self.open_orders,
+            progress: self.progress,
+            config: self.params.to_json(),
+            created_at: iso8601_ms(self.created_ms),
+        }
+    }
+}
+
+pub struct StrategyManager {
+    cfg: ManagerConfig,
+    instances: BTreeMap<StrategyId, Instance>,
+    next_id: u32,
+    rules: HashMap<(String, String), PairSpec>,
+    venues: Venues,
+    registry: Addr<RegistryActor>,
+    risk: Addr<RiskActor>,
+    engine: Addr<EngineActor>,
+    rng: Rng,
+    active: u32,
+}
+
+impl StrategyManager {
+    pub fn new(
+        cfg: ManagerConfig,
+        rules: Vec<(String, PairSpec)>,
+        venues: Venues,
+        registry: Addr<RegistryActor>,
+        risk: Addr<RiskActor>,
+        engine: Addr<EngineActor>,
+    ) -> Self {
+        StrategyManager {
+            cfg,
+            instances: BTreeMap::new(),
+            next_id: 1,
+            rules: rules
+                .into_iter()
+                .map(|(ex, spec)| ((ex, spec.symbol.to_string()), spec))
+                .collect(),
+            venues,
+            registry,
+            risk,
+            engine,
+            rng: Rng::new(now_ms() as u64),
+            active: 0,
+        }
+    }
+
+    fn publish(&mut self, id: &StrategyId) {
+        if let Some(inst) = self.instances.get(id) {
+            self.registry
+                .do_send(Publish::now(Event::Strategy(inst.view())));
+        }
+        let active = self
+            .instances
+            .values()
+            .filter(|i| i.status == StrategyStatus::Running)
+            .count() as u32;
+        if active != self.active {
+            self.active = active;
+            self.engine.do_send(ActiveStrategies(active));
+        }
+    }
+
+    fn log(&self, level: LogLevel, msg: String) {
+        self.registry
+            .do_send(Publish::now(Event::log(level, msg, "strategies")));
+    }
+
+    fn alert(&self, level: LogLevel, message: String, source: &str) {
+        let now = now_ms();
+        self.registry.do_send(Publish {
+            event: Event::Alerts {
+                data: Alert {
+                    level,
+                    message,
+                    timestamp: now as f64 / 1000.0,
+                    source: source.to_string(),
+                },
+            },
+            at_ms: now,
+        });
+    }
+
+    fn find(&self, id: &str) -> Result<&Instance, StrategyCmdError> {
+        self.instances
+            .get(&StrategyId(id.to_string()))
+            .ok_or_else(|| StrategyCmdError::NotFound(id.to_string()))
+    }
+
+    /// Starts a new run of the instance.
+    fn launch(&mut self, id: &StrategyId, ctx: &mut Context<Self>) {
+        let Some(venue) = self
+            .instances
+            .get(id)
+            .and_then(|i| self.venues.exchange(Some(&i.exchange)))
+            .map(|(_, v)| v)
+        else {
+            return;
+        };
+        let links = Links {
+            risk: self.risk.clone(),
+            venue,
+            registry: self.registry.clone(),
+            manager: ctx.address().recipient(),
+        };
+        let runtime = self.cfg.runtime.clone();
+        let Some(inst) = self.instances.get_mut(id) else {
+            return;
+        };
+        inst.generation += 1;
+        inst.status = StrategyStatus::Running;
+        inst.error_msg = None;
+        let setup = Setup {
+            tag: inst.tag.clone(),
+            generation: inst.generation,
+            exchange: inst.exchange.clone(),
+            rules: inst.rules.clone(),
+            logic: inst.params.build(),
+            pnl: inst.pnl,
+            paused: false,
+        };
+        inst.actor = Some(StrategyActor::new(setup, links, runtime).start());
+    }
+
+    fn create(&mut self, n: NewStrategy) -> Result<StrategyView, StrategyCmdError> {
+        if n.params.kind() == StrategyType::Chaos && !self.cfg.allow_test_strategies {
+            return Err(StrategyCmdError::InvalidParams {
+                field: "type",
+                reason: "`chaos` is a test-only strategy; enable strategies.allow_test_strategies"
+                    .into(),
+            });
+        }
+        let (exchange, _) = self.venues.exchange(n.exchange.as_deref()).ok_or_else(|| {
+            StrategyCmdError::InvalidParams {
+                field: "exchange",
+                reason: format!("no exchange `{}`", n.exchange.clone().unwrap_or_default()),
+            }
+        })?;
+        let rules = self
+            .rules
+            .get(&(exchange.clone(), n.pair.to_string()))
+            .cloned()
+            .ok_or_else(|| StrategyCmdError::InvalidParams {
+                field: "pair",
+                reason: format!("{exchange} does not trade {}", n.pair),
+            })?;
+        let id = StrategyId(format!("str-{:03}", self.next_id));
+        self.next_id += 1;
+        let inst = Instance {
+            tag: StrategyTag {
+                id: id.clone(),
+                name: n.name,
+            },
+            params: n.params,
+            exchange,
+            rules,
+            status: StrategyStatus::Created,
+            error_msg: None,
+            restarts: 0,
+            failures: 0,
+            pnl: Pnl::default(),
+            mark: None,
+            progress: None,
+            open_orders: 0,
+            generation: 0,
+            actor: None,
+            created_ms: now_ms(),
+        };
+        let view = inst.view();
+        tracing::info!(strategy = %id, name = %view.name, kind = %view.strategy_type, pair = %view.pair, "strategy created");
+        self.instances.insert(id.clone(), inst);
+        self.publish(&id);
+        Ok(view)
+    }
+
+    /// Moves an instance to `status`, stopping its actor (which cancels its
+    /// orders); resolves to the number cancelled.
+    fn halt(
+        &mut self,
+        id: &StrategyId,
+        status: StrategyStatus,
+        error: Option<String>,
+    ) -> ResponseFuture<usize> {
+        let Some(inst) = self.instances.get_mut(id) else {
+            return Box::pin(async { 0 });
+        };
+        inst.status = status;
+        inst.error_msg = error;
+        let actor = inst.actor.take();
+        self.publish(id);
+        let timeout = self.cfg.runtime.request_timeout * 2;
+        Box::pin(async move {
+            match actor {
+                Some(a) => a.send(Shutdown).timeout(timeout).await.unwrap_or(0),
+                None => 0,
+            }
+        })
+    }
+
+    fn control(
+        &mut self,
+        id: &str,
+        action: StrategyAction,
+        ctx: &mut Context<Self>,
+    ) -> Result<ResponseFuture<usize>, StrategyCmdError> {
+        let inst = self.find(id)?;
+        let key = inst.tag.id.clone();
+        let status = inst.status;
+        let wrong = |hint| {
+            Err(StrategyCmdError::InvalidState {
+                id: id.to_string(),
+                status,
+                hint,
+            })
+        };
+        use StrategyStatus::*;
+        let done: ResponseFuture<usize> = Box::pin(async { 0 });
+        match action {
+            StrategyAction::Start => match status {
+                Created | Stopped | Error => {
+                    if let Some(i) = self.instances.get_mut(&key) {
+                        i.failures = 0;
+                    }
+                    self.launch(&key, ctx);
+                    self.publish(&key);
+                    Ok(done)
+                }
+                Running => wrong("it is already running"),
+                _ => wrong("resume it with resume_strategy"),
+            },
+            StrategyAction::Stop => match status {
+                Running | Paused | Error => Ok(self.halt(&key, Stopped, None)),
+                _ => wrong("it is not running"),
+            },
+            StrategyAction::Pause | StrategyAction::Resume => {
+                let (from, to, paused) = match action {
+                    StrategyAction::Pause => (Running, Paused, true),
+                    _ => (Paused, Running, false),
+                };
+                if status != from {
+                    return wrong(if paused {
+                        "only a running strategy can be paused"
+                    } else {
+                        "only a paused strategy can be resumed"
+                    });
+                }
+                if let Some(i) = self.instances.get_mut(&key) {
+                    i.status = to;
+                    if let Some(a) = &i.actor {
+                        a.do_send(SetPaused(paused));
+                    }
+                }
+                self.publish(&key);
+                Ok(done)
+            }
+            StrategyAction::Delete => match status {
+                Created | Stopped | Error => {
+                    if let Some(mut inst) = self.instances.remove(&key) {
+                        inst.status = Deleted;
+                        self.registry
+                            .do_send(Publish::now(Event::Strategy(inst.view())));
+                    }
+                    self.publish(&key);
+                    Ok(done)
+                }
+                _ => wrong("stop it before deleting it"),
+            },
+        }
+    }
+
+    fn on_failure(&mut self, id: StrategyId, error: String, ctx: &mut Context<Self>) {
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        inst.status = StrategyStatus::Error;
+        inst.error_msg = Some(error.clone());
+        inst.actor = None;
+        inst.failures += 1;
+        let (name, failures, generation) = (inst.tag.name.clone(), inst.failures, inst.generation);
+        self.publish(&id);
+        let msg =
+            format!("Strategy {id} ({name}) failed and its orders are being cancelled: {error}");
+        self.log(LogLevel::Error, msg.clone());
+        self.alert(LogLevel::Error, msg, &name);
+        let RestartPolicy::OnFailure {
+            backoff,
+            max_restarts,
+        } = self.cfg.restart.clone()
+        else {
+            return;
+        };
+        if failures > max_restarts {
+            self.alert(
+                LogLevel::Error,
+                format!("Strategy {id} ({name}) failed {failures} times in a row; not restarting it again"),
+                &name,
+            );
+            return;
+        }
+        let delay = backoff.delay_ms(failures - 1, &mut self.rng);
+        tracing::info!(strategy = %id, delay_ms = delay, attempt = failures, "restarting strategy after backoff");
+        ctx.run_later(Duration::from_millis(delay), move |act, ctx| {
+            let due = act
+                .instances
+                .get(&id)
+                .is_some_and(|i| i.status == StrategyStatus::Error && i.generation == generation);
+            if due {
+                if let Some(i) = act.instances.get_mut(&id) {
+                    i.restarts += 1;
+                }
+                act.launch(&id, ctx);
+                act.publish(&id);
+                act.log(LogLevel::Info, format!("Strategy {id} restarted"));
+            }
+        });
+    }
+}
+
+impl Actor for StrategyManager {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.risk.do_send(SignalTo(ctx.address().recipient()));
+    }
+}
+
+impl Handler<CreateStrategy> for StrategyManager {
+    type Result = Result<StrategyView, StrategyCmdError>;
+    fn handle(&mut self, msg: CreateStrategy, _: &mut Self::Context) -> Self::Result {
+        self.create(msg.0)
+    }
+}
+
+impl Handler<ControlStrategy> for StrategyManager {
+    type Result = ResponseActFuture<Self, Result<(StrategyView, usize), StrategyCmdError>>;
+    fn handle(&mut self, msg: ControlStrategy, ctx: &mut Self::Context) -> Self::Result {
+        let id = msg.id.clone();
+        let work = match self.control(&msg.id, msg.action, ctx) {
+            Ok(w) => w,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let view = self.find(&id).map(Instance::view).ok();
+        Box::pin(work.into_actor(self).map(move |cancelled, act, _| {
+            // A deleted instance is answered with its last view.
+            let now = act.find(&id).map(Instance::view).ok().or(view);
+            now.map(|v| (v, cancelled))
+                .ok_or(StrategyCmdError::NotFound(id))
+        }))
+    }
+}
+
+impl Handler<GetStrategies> for StrategyManager {
+    type Result = MessageResult<GetStrategies>;
+    fn handle(&mut self, _: GetStrategies, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.instances.values().map(Instance::view).collect())
+    }
+}
+
+impl Handler<StrategyReport> for StrategyManager {
+    type Result = ();
+    fn handle(&mut self, msg: StrategyReport, ctx: &mut Self::Context) {
+        let (id, generation) = match &msg {
+            StrategyReport::Progress { id, generation, .. }
+            | StrategyReport::Failed { id, generation, .. }
+            | StrategyReport::Finished { id, generation, .. } => (id.clone(), *generation),
+        };
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        if inst.generation != generation {
+            return;
+        }
+        match msg {
+            StrategyReport::Progress {
+                pnl,
+                mark,
+                progress,
+                open_orders,
+                ..
+            } => {
+                let before = (inst.pnl, inst.open_orders, inst.progress);
+                inst.mark = mark.or(inst.mark);
+                inst.pnl = pnl;
+                inst.progress = progress;
+                inst.open_orders = open_orders;
+                if before != (pnl, open_orders, progress) || mark.is_some() {
+                    self.publish(&id);
+                }
+            }
+            StrategyReport::Failed { error, .. } => self.on_failure(id, error, ctx),
+            StrategyReport::Finished { why, .. } => {
+                let name = inst.tag.name.clone();
+                self.log(
+                    LogLevel::Info,
+                    format!("Strategy {id} ({name}) finished: {why}"),
+                );
+                let stopped = self.halt(&id, StrategyStatus::Stopped, None);
+                ctx.spawn(fut::wrap_future::<_, Self>(stopped).map(|_, _, _| ()));
+            }
+        }
+    }
+}
+
+impl Handler<RiskSignal> for StrategyManager {
+    type Result = ();
+    fn handle(&mut self, msg: RiskSignal, ctx: &mut Self::Context) {
+        match msg {
+            RiskSignal::KillSwitch(mode) => {
+                let ids: Vec<StrategyId> = self
+                    .instances
+                    .iter()
+                    .filter(|(_, i)| {
+                        matches!(i.status, StrategyStatus::Running | StrategyStatus::Paused)
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for id in ids {
+                    match mode {
+                        KillMode::Pause => {
+                            if let Some(i) = self.instances.get_mut(&id) {
+                                if i.status == StrategyStatus::Running {
+                                    i.status = StrategyStatus::Paused;
+                                    if let Some(a) = &i.actor {
+                                        a.do_send(SetPaused(true));
+                                    }
+                                }
+                            }
+                            self.publish(&id);
+                        }
+                        KillMode::Stop => {
+                            let stopped = self.halt(
+                                &id,
+                                StrategyStatus::Stopped,
+                                Some("stopped by the kill switch".into()),
+                            );
+                            ctx.spawn(fut::wrap_future::<_, Self>(stopped).map(|_, _, _| ()));
+                        }
+                    }
+                }
+            }
+            RiskSignal::Halted { id, reason } => {
+                let running = self.instances.get(&id).is_some_and(|i| {
+                    matches!(i.status, StrategyStatus::Running | StrategyStatus::Paused)
+                });
+                if running {
+                    let stopped =
+                        self.halt(&id, StrategyStatus::Error, Some(format!("risk: {reason}")));
+                    ctx.spawn(fut::wrap_future::<_, Self>(stopped).map(|_, _, _| ()));
+                }
+            }
+        }
+    }
+}
