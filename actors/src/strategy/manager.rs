@@ -452,13 +452,19 @@ impl Handler<ControlStrategy> for StrategyManager {
     type Result = ResponseActFuture<Self, Result<(StrategyView, usize), StrategyCmdError>>;
     fn handle(&mut self, msg: ControlStrategy, ctx: &mut Self::Context) -> Self::Result {
         let id = msg.id.clone();
+        // Taken first: a deleted instance is answered with its last view.
+        let before = self.find(&id).map(Instance::view).ok();
         let work = match self.control(&msg.id, msg.action, ctx) {
             Ok(w) => w,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let view = self.find(&id).map(Instance::view).ok();
+        let view = before.map(|mut v| {
+            if msg.action == StrategyAction::Delete {
+                v.status = StrategyStatus::Deleted;
+            }
+            v
+        });
         Box::pin(work.into_actor(self).map(move |cancelled, act, _| {
-            // A deleted instance is answered with its last view.
             let now = act.find(&id).map(Instance::view).ok().or(view);
             now.map(|v| (v, cancelled))
                 .ok_or(StrategyCmdError::NotFound(id))
