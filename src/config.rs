@@ -405,6 +405,37 @@ mod tests {
         }
     }
 
+    /// The strategy files in configs/ document the defaults: they must
+    /// parse, and pmm.toml must be exactly the defaults.
+    #[test]
+    fn strategy_config_files_match_the_code() {
+        let load = |name: &str, kind| {
+            let text = std::fs::read_to_string(format!("configs/{name}.toml")).unwrap();
+            let table: toml::Table = text.parse().unwrap();
+            let json = serde_json::to_value(&table).unwrap();
+            StrategyParams::parse(kind, &json).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        assert_eq!(
+            load("pmm", StrategyType::Pmm),
+            StrategyParams::parse(StrategyType::Pmm, &serde_json::Value::Null).unwrap()
+        );
+        let StrategyParams::Grid(g) = load("grid", StrategyType::Grid) else {
+            panic!("not a grid")
+        };
+        assert_eq!(
+            g.grid_levels,
+            laicai_core::strategy::grid::GridConfig::default().grid_levels
+        );
+        let StrategyParams::Twap(t) = load("twap", StrategyType::Twap) else {
+            panic!("not a twap")
+        };
+        let defaults = laicai_core::strategy::twap::TwapConfig::default();
+        assert_eq!(
+            (t.duration_s, t.slices, t.side),
+            (defaults.duration_s, defaults.slices, defaults.side)
+        );
+    }
+
     #[test]
     fn user_file_overrides_and_merges() {
         let c = Config::from_toml(Some((

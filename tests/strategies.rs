@@ -591,3 +591,77 @@ async fn bad_strategy_commands_name_the_field() {
     assert_eq!(c.ok(json!({"cmd": "get_strategies"})).await["count"], 0);
     server.stop().await;
 }
+
+#[actix_rt::test]
+async fn loss_limits_halt_a_strategy_and_trip_the_kill_switch_for_the_account() {
+    // A strategy past its own daily loss is halted alone.
+    let server = TestServer::start(&format!(
+        "[risk.strategy]\nmax_daily_loss = \"0.001\"\n{}{}",
+        btc_pair("ticks_per_sec = 50.0\nvolatility_bps = 3.0"),
+        eth_pair("")
+    ))
+    .await;
+    let mut c = server.client("/api/stream").await;
+    let id = create(
+        &mut c,
+        pmm(
+            "Loser",
+            json!({"bid_spread": "0.01", "ask_spread": "0.01", "order_refresh_time": 1}),
+        ),
+    )
+    .await;
+    c.ok(json!({"cmd": "start_strategy", "id": id})).await;
+    let halted = c
+        .wait_for("the halt", |v| is_strategy(v, &id, "error"))
+        .await;
+    let why = halted["error_msg"].as_str().unwrap();
+    assert!(why.starts_with("risk: max_daily_loss"), "{halted}");
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert!(open_orders_of(&mut c, &id).await.is_empty());
+    let limits = c.ok(json!({"cmd": "get_risk_limits"})).await;
+    assert!(
+        limits["kill_switch"].is_null(),
+        "the account is not halted: {limits}"
+    );
+    assert!(limits["strategies"][&id]["halted"].is_string(), "{limits}");
+    c.ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": 0.001}))
+        .await;
+    server.stop().await;
+
+    // The account past its daily loss trips the kill switch.
+    let server = TestServer::start("[risk.account]\nmax_daily_loss = \"1\"\n").await;
+    let mut c = server.client("/api/stream").await;
+    c.wait_for("a price", |v| {
+        v["type"] == "price" && v["symbol"] == "BTC-USDT"
+    })
+    .await;
+    // 0.05 BTC bought at the ask pays about 2.6 USDT in fees alone.
+    c.ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": 0.05}))
+        .await;
+    let alert = c
+        .wait_for("the kill switch", |v| {
+            v["type"] == "alerts"
+                && v["data"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Kill switch engaged (stop)"))
+        })
+        .await;
+    assert!(
+        alert["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_daily_loss"),
+        "{alert}"
+    );
+    let limits = c.ok(json!({"cmd": "get_risk_limits"})).await;
+    assert_eq!(limits["kill_switch"]["mode"], "stop", "{limits}");
+    let r = c
+        .command(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "sell", "type": "market", "size": 0.05}))
+        .await;
+    assert_eq!(r["error"], "risk_rejected");
+    assert!(
+        r["message"].as_str().unwrap().starts_with("kill_switch"),
+        "{r}"
+    );
+    server.stop().await;
+}

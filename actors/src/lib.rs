@@ -1,8 +1,11 @@
 //! laicai-actors: every actix actor of the engine. Each is a thin shell
 //! that owns one piece of state from `laicai-core` and moves messages.
 //!
-//! Imports run one way: session → engine → exchange → order book →
-//! registry. The registry uses no other actor.
+//! Imports run one way: session → strategy → engine → risk → exchange →
+//! order book → registry. The registry uses no other actor; where a lower
+//! actor must tell a higher one something (risk → strategies, strategy →
+//! its manager, venue → followers) it defines the message and holds a
+//! `Recipient`.
 
 pub mod clock;
 pub mod engine;

@@ -82,7 +82,7 @@ pub struct StrategyActor {
     stopping: bool,
     failed: bool,
     finished: bool,
-    reported: Option<(Pnl, usize)>,
+    reported: Option<(Pnl, usize, rust_decimal::Decimal)>,
     logged_rejection: TimestampMs,
 }
 
@@ -427,8 +427,11 @@ impl StrategyActor {
         }
     }
 
+    /// Tells the manager its PnL: at once after a fill, otherwise on the
+    /// report interval when anything (the marked profit included) changed.
     fn report(&mut self, force: bool) {
-        let now = (self.s.pnl, self.open.len());
+        let mark = self.market.map(|m| m.mid());
+        let now = (self.s.pnl, self.open.len(), self.s.pnl.total(mark));
         if !force && self.reported == Some(now) {
             return;
         }
@@ -437,7 +440,7 @@ impl StrategyActor {
             id: self.id().clone(),
             generation: self.s.generation,
             pnl: self.s.pnl,
-            mark: self.market.map(|m| m.mid()),
+            mark,
             progress: self.s.logic.progress(),
             open_orders: self.open.len(),
         });

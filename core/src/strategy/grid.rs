@@ -12,7 +12,7 @@ use crate::order::{OrderType, Side, TimeInForce};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GridConfig {
     #[serde(with = "crate::num::opt")]
@@ -23,6 +23,17 @@ pub struct GridConfig {
     /// Size of every order, in the base asset.
     #[serde(with = "crate::num::opt")]
     pub order_amount: Option<Decimal>,
+}
+
+impl Default for GridConfig {
+    fn default() -> Self {
+        GridConfig {
+            lower_price: None,
+            upper_price: None,
+            grid_levels: 10,
+            order_amount: None,
+        }
+    }
 }
 
 impl Validate for GridConfig {
