@@ -665,3 +665,41 @@ async fn loss_limits_halt_a_strategy_and_trip_the_kill_switch_for_the_account() 
     );
     server.stop().await;
 }
+
+#[actix_rt::test]
+async fn a_strategy_that_blocks_its_thread_stalls_nothing_else() {
+    let server = TestServer::start("").await;
+    let mut c = server.client("/api/stream").await;
+    let mm = create(
+        &mut c,
+        pmm(
+            "Steady",
+            json!({"bid_spread": 1, "ask_spread": 1, "order_refresh_time": 0.5}),
+        ),
+    )
+    .await;
+    let stuck = create(
+        &mut c,
+        json!({"cmd": "create_strategy", "name": "Stuck", "type": "chaos", "pair": "BTC-USDT",
+               "config": {"mode": "hang", "fail_after_ticks": 3, "hang_ms": 6000}}),
+    )
+    .await;
+    c.ok(json!({"cmd": "start_strategy", "id": stuck})).await;
+    c.wait_for("its order", |v| is_order_of(v, &stuck, "open"))
+        .await;
+    // Two ticks later (~0.1 s) it sleeps in its decision for 6 s. If that
+    // blocked the engine's (or this test's) thread, what follows would
+    // take longer than that.
+    let blocked_at = std::time::Instant::now();
+    c.ok(json!({"cmd": "start_strategy", "id": mm})).await;
+    c.wait_for("a quote", |v| is_order_of(v, &mm, "open")).await;
+    c.wait_for("a refresh", |v| is_order_of(v, &mm, "canceled"))
+        .await;
+    c.ok(json!({"cmd": "get_system_status"})).await;
+    let took = blocked_at.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "the engine waited for the blocked strategy: {took:?}"
+    );
+    server.stop().await;
+}

@@ -50,6 +50,8 @@ pub struct Setup {
     /// Carried over from earlier runs of the instance.
     pub pnl: Pnl,
     pub paused: bool,
+    /// Runs alone on its own arbiter thread, which it stops when it stops.
+    pub own_thread: bool,
 }
 
 /// The actors a strategy talks to.
@@ -502,6 +504,13 @@ impl Actor for StrategyActor {
         ctx.run_interval(self.rt.tick, |act, ctx| act.tick(ctx));
         ctx.run_interval(self.rt.report_interval, |act, _| act.report(false));
         tracing::info!(strategy = %self.id(), generation = self.s.generation, "strategy running");
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        tracing::info!(strategy = %self.id(), generation = self.s.generation, "strategy actor stopped");
+        if self.s.own_thread {
+            Arbiter::current().stop();
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `StrategyManager`: owns every strategy instance's record — config,
 //! status, PnL, restarts — and is the only publisher of `strategy` events.
-//! Starts a `StrategyActor` per run, answers the strategy commands, marks a
+//! Starts a `StrategyActor` per run on its own arbiter thread, answers the strategy commands, marks a
 //! failed instance `error` (its actor has cancelled its orders), alerts,
 //! and restarts it by the restart policy with jittered exponential backoff.
 //! Follows the risk manager's kill switch and halts.
@@ -235,8 +235,15 @@ impl StrategyManager {
             logic: inst.params.build(),
             pnl: inst.pnl,
             paused: false,
+            own_thread: true,
         };
-        inst.actor = Some(StrategyActor::new(setup, links, runtime).start());
+        // Its own thread: a strategy that spins or blocks cannot stall the
+        // engine, the sessions or the other strategies.
+        let thread = Arbiter::new();
+        inst.actor = Some(StrategyActor::start_in_arbiter(
+            &thread.handle(),
+            move |_| StrategyActor::new(setup, links, runtime),
+        ));
     }
 
     fn create(&mut self, n: NewStrategy) -> Result<StrategyView, StrategyCmdError> {

@@ -1,8 +1,10 @@
 //! `chaos`: a test-only strategy that misbehaves on purpose, to prove a
 //! failing strategy is isolated. It rests one bid `bid_offset_pct` below
 //! the mid, then on its `fail_after_ticks`-th tick panics (`mode =
-//! "panic"`) or returns an error (`mode = "error"`). Only available when
-//! the engine's `strategies.allow_test_strategies` is on.
+//! "panic"`), returns an error (`mode = "error"`), or blocks its thread
+//! for `hang_ms` (`mode = "hang"`, the one place in core that sleeps).
+//! Only available when the engine's `strategies.allow_test_strategies` is
+//! on.
 
 use super::{require, ConfigError, Ctx, Intent, OrderIntent, Strategy, StrategyError, Validate};
 use crate::order::{wire_enum, Side};
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-wire_enum!(ChaosMode { Panic => "panic", Error => "error" });
+wire_enum!(ChaosMode { Panic => "panic", Error => "error", Hang => "hang" });
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -22,6 +24,7 @@ pub struct ChaosConfig {
     pub order_amount: Decimal,
     #[serde(with = "crate::num")]
     pub bid_offset_pct: Decimal,
+    pub hang_ms: u64,
 }
 
 impl Default for ChaosConfig {
@@ -31,6 +34,7 @@ impl Default for ChaosConfig {
             fail_after_ticks: 10,
             order_amount: Decimal::new(1, 3),
             bid_offset_pct: Decimal::from(10),
+            hang_ms: 5000,
         }
     }
 }
@@ -69,8 +73,12 @@ impl Chaos {
 impl Strategy for Chaos {
     fn on_tick(&mut self, ctx: &Ctx) -> Result<Vec<Intent>, StrategyError> {
         self.ticks += 1;
+        if self.ticks == self.cfg.fail_after_ticks && self.cfg.mode == ChaosMode::Hang {
+            std::thread::sleep(std::time::Duration::from_millis(self.cfg.hang_ms));
+        }
         if self.ticks >= self.cfg.fail_after_ticks {
             match self.cfg.mode {
+                ChaosMode::Hang => {}
                 ChaosMode::Panic => panic!(
                     "chaos strategy: panicking on tick {} as configured",
                     self.ticks
