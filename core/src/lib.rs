@@ -5,6 +5,7 @@
 
 pub mod backoff;
 pub mod balance;
+pub mod binance;
 pub mod error;
 pub mod feed;
 pub mod ids;
