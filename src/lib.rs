@@ -15,14 +15,14 @@ use laicai_actors::risk::RiskActor;
 use laicai_actors::session::{start_session, Endpoint, SessionDeps, SessionLimits};
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
-use laicai_actors::venues::Venues;
+use laicai_actors::venues::{VenueHandle, Venues};
 use laicai_core::backoff::Backoff;
 use laicai_core::feed::{FeedParams, SyntheticMarket};
 use laicai_core::pair::Symbol;
 use laicai_core::paper::{PairSpec, PaperConfig, PaperExchange};
 use laicai_core::protocol::{NewStrategy, StrategyAction};
 use laicai_core::risk::RiskManager;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -153,10 +153,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             (symbol.clone(), book.start())
         })
         .collect();
-    let venue_books: HashMap<(String, String), _> = books
-        .iter()
-        .map(|(sym, addr)| ((PAPER.to_string(), sym.to_string()), addr.clone()))
-        .collect();
+    let venues = Venues::new(PAPER);
+    for (sym, addr) in &books {
+        venues.add_book(PAPER, sym.as_str(), addr.clone());
+    }
     let exchange = ExchangeActor::new(
         venue,
         ExchangeConfig {
@@ -173,11 +173,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     .start();
     MarketFeedActor::new(exchange.clone(), feeds).start();
 
-    let venues = Venues::new(
-        PAPER,
-        BTreeMap::from([(PAPER.to_string(), exchange)]),
-        venue_books,
-    );
+    venues.set(PAPER, Some(VenueHandle::of(&exchange)));
     let command_timeout = Duration::from_millis(s.command_timeout_ms);
     let risk = RiskActor::new(
         RiskManager::new(cfg.risk.clone(), rules.clone()),

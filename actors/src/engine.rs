@@ -80,7 +80,7 @@ impl EngineActor {
             .venues
             .select(None)
             .into_iter()
-            .map(|v| v.send(GetStats).timeout(self.cfg.venue_timeout))
+            .map(|v| v.stats.send(GetStats).timeout(self.cfg.venue_timeout))
             .collect();
         async move {
             join_all(asks)

@@ -13,11 +13,9 @@
 //! or stop.
 
 use crate::clock::now_ms;
-use crate::exchange::{
-    CancelAll, Follow, Interest, PlaceOrder, VenueError, VenueEvent, VenueUpdate,
-};
+use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
 use crate::registry::{Publish, RegistryActor};
-use crate::venues::Venues;
+use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
 use futures_util::future::join_all;
 use laicai_core::error::ErrorCode;
@@ -37,6 +35,8 @@ pub enum OrderError {
     Risk(#[from] RiskViolation),
     #[error("no exchange `{0}`")]
     UnknownExchange(String),
+    #[error("exchange `{0}` is disconnected and reconnecting; try again shortly")]
+    ExchangeDown(String),
     #[error(transparent)]
     Venue(#[from] VenueError),
     #[error("the exchange did not answer: {0}")]
@@ -49,6 +49,7 @@ impl OrderError {
             OrderError::EngineStopped => ErrorCode::EngineStopped,
             OrderError::Risk(v) => v.code(),
             OrderError::UnknownExchange(_) => ErrorCode::InvalidParams,
+            OrderError::ExchangeDown(_) => ErrorCode::ExchangeUnavailable,
             OrderError::Venue(v) => v.code(),
             OrderError::Unavailable(_) => ErrorCode::Internal,
         }
@@ -243,7 +244,11 @@ impl RiskActor {
             .venues
             .select(None)
             .into_iter()
-            .map(|v| v.send(CancelAll(OrderFilter::default())).timeout(timeout))
+            .map(|v| {
+                v.cancel_all
+                    .send(CancelAll(OrderFilter::default()))
+                    .timeout(timeout)
+            })
             .collect();
         Box::pin(async move {
             let cancelled = join_all(cancels)
@@ -266,15 +271,8 @@ impl Actor for RiskActor {
         // Order events must never wait behind a full mailbox for long, but
         // quotes are dropped by the venue when it is full.
         ctx.set_mailbox_capacity(4096);
-        for name in self.venues.names() {
-            if let Some((_, venue)) = self.venues.exchange(Some(&name)) {
-                venue.do_send(Follow {
-                    key: "risk".into(),
-                    interest: Interest::Everything,
-                    to: ctx.address().recipient(),
-                });
-            }
-        }
+        self.venues
+            .follow_everything("risk", ctx.address().recipient());
     }
 }
 
@@ -289,9 +287,11 @@ impl Handler<SubmitOrder> for RiskActor {
                 return Err(OrderError::EngineStopped);
             }
             let exchange = req.exchange.as_deref();
-            let (name, venue) = self.venues.exchange(exchange).ok_or_else(|| {
-                OrderError::UnknownExchange(exchange.unwrap_or_default().to_string())
-            })?;
+            let (name, venue) = match self.venues.lookup(exchange) {
+                Lookup::Ready(name, venue) => (name, venue),
+                Lookup::Down(name) => return Err(OrderError::ExchangeDown(name)),
+                Lookup::Unknown(name) => return Err(OrderError::UnknownExchange(name)),
+            };
             if let Err(why) = self.manager.check(&name, &req, now) {
                 if why.code() == ErrorCode::RiskRejected {
                     self.reject(&name, &req, &why, now);
@@ -304,8 +304,7 @@ impl Handler<SubmitOrder> for RiskActor {
             Ok(v) => v,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let sent = venue
-            .send(PlaceOrder(req.clone()))
+        let sent = venue.place.send(PlaceOrder(req.clone()))
             .timeout(self.venue_timeout);
         Box::pin(sent.into_actor(self).map(move |answer, act, _| {
             act.manager.release(&req);

@@ -7,6 +7,7 @@ use crate::exchange::{
     CancelAll, CancelOrder, GetBalances, GetOrders, GetPositions, GetTrades, VenueError,
 };
 use crate::order_book::GetBook;
+use crate::venues::{Lookup, VenueHandle};
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
 use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
 use actix::dev::ToEnvelope;
@@ -44,10 +45,7 @@ where
         .timeout(deps.limits.command_timeout)
         .await
         .map_err(|e| match e {
-            MailboxError::Timeout => (
-                ErrorCode::Timeout,
-                "the engine did not answer in time".to_string(),
-            ),
+            MailboxError::Timeout => mailbox_failure(&e),
             MailboxError::Closed => (
                 ErrorCode::Internal,
                 "the engine is shutting down".to_string(),
@@ -55,28 +53,64 @@ where
         })
 }
 
-/// Asks every selected venue and concatenates their answers.
+/// Sends `msg` to a recipient (a venue) and waits at most the command timeout.
+async fn tell<M>(deps: &SessionDeps, to: &Recipient<M>, msg: M) -> Result<M::Result, Failure>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    to.send(msg)
+        .timeout(deps.limits.command_timeout)
+        .await
+        .map_err(|e| mailbox_failure(&e))
+}
+
+fn mailbox_failure(e: &MailboxError) -> Failure {
+    match e {
+        MailboxError::Timeout => (
+            ErrorCode::Timeout,
+            "the engine did not answer in time".to_string(),
+        ),
+        MailboxError::Closed => (
+            ErrorCode::ExchangeUnavailable,
+            "the exchange connection went away; try again shortly".to_string(),
+        ),
+    }
+}
+
+fn no_exchange(exchange: Option<&str>) -> Failure {
+    (
+        ErrorCode::InvalidParams,
+        format!(
+            "invalid `exchange`: no exchange `{}`",
+            exchange.unwrap_or_default()
+        ),
+    )
+}
+
+/// Asks every selected venue (`pick` chooses the message's recipient) and
+/// concatenates their answers.
 async fn ask_venues<M, T>(
     deps: &SessionDeps,
     exchange: Option<&str>,
+    pick: impl Fn(&VenueHandle) -> &Recipient<M>,
     make: impl Fn() -> M,
 ) -> Result<Vec<T>, Failure>
 where
     M: Message<Result = Vec<T>> + Send + 'static,
     T: Send + 'static,
-    crate::exchange::ExchangeActor: Handler<M>,
 {
     let venues = deps.venues.select(exchange);
     if venues.is_empty() {
-        return Err((
-            ErrorCode::InvalidParams,
-            format!(
-                "invalid `exchange`: no exchange `{}`",
-                exchange.unwrap_or_default()
+        return Err(match exchange.map(|e| deps.venues.knows(e)) {
+            Some(true) => (
+                ErrorCode::ExchangeUnavailable,
+                format!("exchange `{}` is reconnecting", exchange.unwrap_or_default()),
             ),
-        ));
+            _ => no_exchange(exchange),
+        });
     }
-    let answers = join_all(venues.iter().map(|v| ask(deps, v, make()))).await;
+    let answers = join_all(venues.iter().map(|v| tell(deps, pick(v), make()))).await;
     let mut all = Vec::new();
     for a in answers {
         all.extend(a?);
@@ -120,11 +154,17 @@ async fn run(
             }
         }
         Command::CancelOrder { order_id, exchange } => {
-            let (_, venue) = deps.venues.exchange(exchange.as_deref()).ok_or((
-                ErrorCode::InvalidParams,
-                "invalid `exchange`: no such exchange".to_string(),
-            ))?;
-            let order = ask(deps, &venue, CancelOrder(order_id))
+            let venue = match deps.venues.lookup(exchange.as_deref()) {
+                Lookup::Ready(_, v) => v,
+                Lookup::Down(name) => {
+                    return Err((
+                        ErrorCode::ExchangeUnavailable,
+                        format!("exchange `{name}` is reconnecting; try again shortly"),
+                    ))
+                }
+                Lookup::Unknown(_) => return Err(no_exchange(exchange.as_deref())),
+            };
+            let order = tell(deps, &venue.cancel, CancelOrder(order_id))
                 .await?
                 .map_err(venue_failure)?;
             ok(format!("Order {} cancelled", order.order_id))
@@ -136,7 +176,7 @@ async fn run(
             let counts = join_all(
                 venues
                     .iter()
-                    .map(|v| ask(deps, v, CancelAll(filter.clone()))),
+                    .map(|v| tell(deps, &v.cancel_all, CancelAll(filter.clone()))),
             )
             .await;
             let mut count = 0;
@@ -146,7 +186,7 @@ async fn run(
             ok(format!("Cancelled {count} orders")).with("cancelled_count", &count)
         }
         Command::GetOrders(filter) => {
-            let mut orders = ask_venues(deps, filter.exchange.as_deref(), || {
+            let mut orders = ask_venues(deps, filter.exchange.as_deref(), |v| &v.orders, || {
                 GetOrders(filter.clone())
             })
             .await?;
@@ -156,7 +196,7 @@ async fn run(
                 .with("orders", &orders)
         }
         Command::GetTrades(filter) => {
-            let mut trades = ask_venues(deps, filter.exchange.as_deref(), || {
+            let mut trades = ask_venues(deps, filter.exchange.as_deref(), |v| &v.trades, || {
                 GetTrades(filter.clone())
             })
             .await?;
@@ -166,13 +206,13 @@ async fn run(
                 .with("trades", &trades)
         }
         Command::GetPositions { exchange } => {
-            let positions = ask_venues(deps, exchange.as_deref(), || GetPositions).await?;
+            let positions = ask_venues(deps, exchange.as_deref(), |v| &v.positions, || GetPositions).await?;
             ok(format!("{} positions", positions.len()))
                 .with("count", &positions.len())
                 .with("positions", &positions)
         }
         Command::GetBalances { exchange } => {
-            let balances = ask_venues(deps, exchange.as_deref(), || GetBalances).await?;
+            let balances = ask_venues(deps, exchange.as_deref(), |v| &v.balances, || GetBalances).await?;
             ok(format!("{} balances", balances.len()))
                 .with("count", &balances.len())
                 .with("balances", &balances)

@@ -8,8 +8,7 @@
 use super::{Runtime, StrategyReport};
 use crate::clock::now_ms;
 use crate::exchange::{
-    CancelAll, CancelOrder, ExchangeActor, Follow, Interest, Unfollow, VenueError, VenueEvent,
-    VenueUpdate,
+    CancelAll, CancelOrder, Follow, Interest, Unfollow, VenueError, VenueEvent, VenueUpdate,
 };
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SubmitOrder};
@@ -58,7 +57,7 @@ pub struct Setup {
 #[derive(Clone)]
 pub struct Links {
     pub risk: Addr<RiskActor>,
-    pub venue: Addr<ExchangeActor>,
+    pub venue: crate::venues::VenueHandle,
     pub registry: Addr<RegistryActor>,
     pub manager: Recipient<StrategyReport>,
 }
@@ -359,9 +358,7 @@ impl StrategyActor {
             _ => return,
         }
         let sent = self
-            .links
-            .venue
-            .send(CancelOrder(id.clone()))
+            .links.venue.cancel.send(CancelOrder(id.clone()))
             .timeout(self.rt.request_timeout);
         ctx.spawn(sent.into_actor(self).map(move |answer, act, ctx| {
             match answer {
@@ -403,9 +400,7 @@ impl StrategyActor {
             ..OrderFilter::default()
         };
         let sent = self
-            .links
-            .venue
-            .send(CancelAll(filter))
+            .links.venue.cancel_all.send(CancelAll(filter))
             .timeout(self.rt.request_timeout);
         let work = sent.into_actor(self).map(|answer, act, ctx| {
             let cancelled = answer.unwrap_or(0);
@@ -424,7 +419,7 @@ impl StrategyActor {
         let busy = !self.pending.is_empty() || self.open.values().any(|o| o.cancelling);
         if self.stopping && !busy {
             self.report(true);
-            self.links.venue.do_send(Unfollow(self.follow_key()));
+            self.links.venue.unfollow.do_send(Unfollow(self.follow_key()));
             ctx.stop();
         }
     }
@@ -493,7 +488,7 @@ impl Actor for StrategyActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(1024);
-        self.links.venue.do_send(Follow {
+        self.links.venue.follow.do_send(Follow {
             key: self.follow_key(),
             interest: Interest::Strategy {
                 id: self.id().clone(),
