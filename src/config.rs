@@ -37,7 +37,24 @@ pub struct Config {
     #[serde(default)]
     pub risk: RiskLimits,
     pub strategies: StrategiesSection,
+    pub connections: ConnectionsSection,
     pub paper: PaperSection,
+}
+
+/// Exchange connections (Binance) and how their sessions are restarted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsSection {
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub stable_s: u64,
+    pub max_attempts: u32,
+    pub silent_timeout_ms: u64,
+    pub ping_interval_ms: u64,
+    pub listen_key_keepalive_s: u64,
+    pub request_timeout_ms: u64,
+    pub recv_window_ms: u64,
+    pub max_server_errors: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -283,6 +300,27 @@ impl Config {
                     }
                 }
             }
+        }
+        let c = &self.connections;
+        if let Err(e) = laicai_core::backoff::Backoff::new(c.backoff_base_ms, c.backoff_max_ms) {
+            bad.push(format!("connections.backoff_base_ms / backoff_max_ms: {e}"));
+        }
+        for (name, v, min) in [
+            ("silent_timeout_ms", c.silent_timeout_ms, 100),
+            ("ping_interval_ms", c.ping_interval_ms, 50),
+            ("request_timeout_ms", c.request_timeout_ms, 10),
+            ("listen_key_keepalive_s", c.listen_key_keepalive_s, 1),
+            ("recv_window_ms", c.recv_window_ms, 1),
+        ] {
+            if v < min {
+                bad.push(format!("connections.{name}: must be at least {min}"));
+            }
+        }
+        if c.recv_window_ms > 60_000 {
+            bad.push("connections.recv_window_ms: Binance accepts at most 60000".into());
+        }
+        if c.max_attempts == 0 || c.max_server_errors == 0 {
+            bad.push("connections.max_attempts and max_server_errors: must be at least 1".into());
         }
         let p = &self.paper;
         for (name, fee) in [("maker_fee", p.maker_fee), ("taker_fee", p.taker_fee)] {

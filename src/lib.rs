@@ -6,6 +6,7 @@ pub mod config;
 use actix::prelude::*;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use config::Config;
+use laicai_actors::connections::{ConnectionSupervisor, SupervisorConfig};
 use laicai_actors::engine::{EngineActor, EngineConfig};
 use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
 use laicai_actors::feed::{MarketFeedActor, PairFeed};
@@ -99,6 +100,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             pair.ticks_per_sec,
         ));
     }
+    let venue_pairs: Vec<Symbol> = specs.iter().map(|s| s.symbol.clone()).collect();
     let rules: Vec<(String, PairSpec)> = specs
         .iter()
         .map(|s| (PAPER.to_string(), s.clone()))
@@ -119,6 +121,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             max_restarts: st.max_restarts,
         },
     };
+    let connection_backoff = Backoff::new(
+        cfg.connections.backoff_base_ms,
+        cfg.connections.backoff_max_ms,
+    )
+    .map_err(StartError::Strategy)?;
     let balances: Vec<(String, rust_decimal::Decimal)> =
         p.balances.iter().map(|(a, v)| (a.clone(), v.0)).collect();
     let venue = PaperExchange::new(
@@ -234,12 +241,35 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         }
     }
 
+    let c = &cfg.connections;
+    let connections = ConnectionSupervisor::new(
+        SupervisorConfig {
+            backoff: connection_backoff,
+            stable: Duration::from_secs(c.stable_s),
+            max_attempts: c.max_attempts,
+            default_pairs: venue_pairs,
+            recv_window_ms: c.recv_window_ms,
+            silent_timeout: Duration::from_millis(c.silent_timeout_ms),
+            ping_interval: Duration::from_millis(c.ping_interval_ms),
+            keepalive: Duration::from_secs(c.listen_key_keepalive_s),
+            request_timeout: Duration::from_millis(c.request_timeout_ms),
+            max_server_errors: c.max_server_errors,
+            book_depth: p.book_depth,
+            orderbook_interval_ms: p.orderbook_interval_ms,
+            history_limit: p.history_limit,
+        },
+        venues.clone(),
+        registry.clone(),
+    )
+    .start();
+
     let state = AppState {
         deps: SessionDeps {
             registry,
             engine,
             risk,
             strategies,
+            connections,
             venues,
             limits: SessionLimits {
                 mailbox: s.session_mailbox,

@@ -106,7 +106,7 @@ pub enum Interest {
 }
 
 impl Interest {
-    fn wants(&self, event: &VenueEvent) -> bool {
+    pub fn wants(&self, event: &VenueEvent) -> bool {
         let Interest::Strategy { id, symbol } = self else {
             return true;
         };

@@ -7,7 +7,9 @@
 //! its manager, venue → followers) it defines the message and holds a
 //! `Recipient`.
 
+pub mod binance;
 pub mod clock;
+pub mod connections;
 pub mod engine;
 pub mod exchange;
 pub mod feed;

@@ -304,7 +304,9 @@ impl Handler<SubmitOrder> for RiskActor {
             Ok(v) => v,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let sent = venue.place.send(PlaceOrder(req.clone()))
+        let sent = venue
+            .place
+            .send(PlaceOrder(req.clone()))
             .timeout(self.venue_timeout);
         Box::pin(sent.into_actor(self).map(move |answer, act, _| {
             act.manager.release(&req);

@@ -11,6 +11,7 @@ use crate::exchange::*;
 use crate::order_book::OrderBookActor;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
+use laicai_core::pair::PairSpec;
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -85,6 +86,10 @@ struct Inner {
     books: HashMap<(String, String), Addr<OrderBookActor>>,
     /// Actors that follow every venue (the risk manager).
     everywhere: Vec<(String, Recipient<VenueUpdate>)>,
+    /// Other names a venue answers to (a connection's id).
+    aliases: HashMap<String, String>,
+    /// Trading rules of pairs learnt at run time (from exchangeInfo).
+    rules: HashMap<(String, String), PairSpec>,
 }
 
 #[derive(Clone)]
@@ -125,6 +130,43 @@ impl Venues {
         let mut inner = self.inner.write();
         inner.exchanges.remove(name);
         inner.books.retain(|(ex, _), _| ex != name);
+        inner.aliases.retain(|_, n| n != name);
+        inner.rules.retain(|(ex, _), _| ex != name);
+    }
+
+    /// `alias` (a connection id) names the venue `name` too.
+    pub fn alias(&self, alias: &str, name: &str) {
+        self.inner
+            .write()
+            .aliases
+            .insert(alias.to_string(), name.to_string());
+    }
+
+    /// A name or alias → the venue's name.
+    pub fn resolve(&self, name: &str) -> String {
+        let inner = self.inner.read();
+        inner
+            .aliases
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    pub fn set_rules(&self, exchange: &str, specs: Vec<PairSpec>) {
+        let mut inner = self.inner.write();
+        for spec in specs {
+            inner
+                .rules
+                .insert((exchange.to_string(), spec.symbol.to_string()), spec);
+        }
+    }
+
+    pub fn rules(&self, exchange: &str, symbol: &str) -> Option<PairSpec> {
+        self.inner
+            .read()
+            .rules
+            .get(&(exchange.to_string(), symbol.to_string()))
+            .cloned()
     }
 
     pub fn add_book(&self, exchange: &str, symbol: &str, book: Addr<OrderBookActor>) {
@@ -149,7 +191,7 @@ impl Venues {
 
     /// The named exchange, or the default one.
     pub fn lookup(&self, name: Option<&str>) -> Lookup {
-        let name = name.unwrap_or(&self.default).to_string();
+        let name = self.resolve(name.unwrap_or(&self.default));
         match self.inner.read().exchanges.get(&name) {
             Some(Some(h)) => Lookup::Ready(name, h.clone()),
             Some(None) => Lookup::Down(name),
@@ -167,21 +209,32 @@ impl Venues {
 
     /// Whether a venue of that name exists (up or reconnecting).
     pub fn knows(&self, name: &str) -> bool {
-        self.inner.read().exchanges.contains_key(name)
+        let name = self.resolve(name);
+        self.inner.read().exchanges.contains_key(&name)
     }
 
     /// The named exchange only, or every exchange that is up.
     pub fn select(&self, name: Option<&str>) -> Vec<VenueHandle> {
         let inner = self.inner.read();
         match name {
-            Some(n) => inner.exchanges.get(n).cloned().flatten().into_iter().collect(),
+            Some(n) => inner
+                .exchanges
+                .get(n)
+                .cloned()
+                .flatten()
+                .into_iter()
+                .collect(),
             None => inner.exchanges.values().flatten().cloned().collect(),
         }
     }
 
     pub fn book(&self, exchange: Option<&str>, symbol: &str) -> Option<Addr<OrderBookActor>> {
         let exchange = exchange.unwrap_or(&self.default).to_string();
-        self.inner.read().books.get(&(exchange, symbol.to_string())).cloned()
+        self.inner
+            .read()
+            .books
+            .get(&(exchange, symbol.to_string()))
+            .cloned()
     }
 
     pub fn names(&self) -> Vec<String> {

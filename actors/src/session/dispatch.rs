@@ -2,14 +2,17 @@
 //! Transport-agnostic: it talks to actors and returns a value.
 
 use super::SessionDeps;
+use crate::connections::{
+    ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
+};
 use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
 use crate::exchange::{
     CancelAll, CancelOrder, GetBalances, GetOrders, GetPositions, GetTrades, VenueError,
 };
 use crate::order_book::GetBook;
-use crate::venues::{Lookup, VenueHandle};
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
 use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
+use crate::venues::{Lookup, VenueHandle};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures_util::future::join_all;
@@ -105,7 +108,10 @@ where
         return Err(match exchange.map(|e| deps.venues.knows(e)) {
             Some(true) => (
                 ErrorCode::ExchangeUnavailable,
-                format!("exchange `{}` is reconnecting", exchange.unwrap_or_default()),
+                format!(
+                    "exchange `{}` is reconnecting",
+                    exchange.unwrap_or_default()
+                ),
             ),
             _ => no_exchange(exchange),
         });
@@ -119,6 +125,10 @@ where
 }
 
 fn venue_failure(e: VenueError) -> Failure {
+    (e.code(), e.to_string())
+}
+
+fn connection_failure(e: ConnectionError) -> Failure {
     (e.code(), e.to_string())
 }
 
@@ -186,9 +196,12 @@ async fn run(
             ok(format!("Cancelled {count} orders")).with("cancelled_count", &count)
         }
         Command::GetOrders(filter) => {
-            let mut orders = ask_venues(deps, filter.exchange.as_deref(), |v| &v.orders, || {
-                GetOrders(filter.clone())
-            })
+            let mut orders = ask_venues(
+                deps,
+                filter.exchange.as_deref(),
+                |v| &v.orders,
+                || GetOrders(filter.clone()),
+            )
             .await?;
             orders.truncate(filter.limit.unwrap_or(usize::MAX));
             ok(format!("{} orders", orders.len()))
@@ -196,9 +209,12 @@ async fn run(
                 .with("orders", &orders)
         }
         Command::GetTrades(filter) => {
-            let mut trades = ask_venues(deps, filter.exchange.as_deref(), |v| &v.trades, || {
-                GetTrades(filter.clone())
-            })
+            let mut trades = ask_venues(
+                deps,
+                filter.exchange.as_deref(),
+                |v| &v.trades,
+                || GetTrades(filter.clone()),
+            )
             .await?;
             trades.truncate(filter.limit.unwrap_or(usize::MAX));
             ok(format!("{} trades", trades.len()))
@@ -206,13 +222,15 @@ async fn run(
                 .with("trades", &trades)
         }
         Command::GetPositions { exchange } => {
-            let positions = ask_venues(deps, exchange.as_deref(), |v| &v.positions, || GetPositions).await?;
+            let positions =
+                ask_venues(deps, exchange.as_deref(), |v| &v.positions, || GetPositions).await?;
             ok(format!("{} positions", positions.len()))
                 .with("count", &positions.len())
                 .with("positions", &positions)
         }
         Command::GetBalances { exchange } => {
-            let balances = ask_venues(deps, exchange.as_deref(), |v| &v.balances, || GetBalances).await?;
+            let balances =
+                ask_venues(deps, exchange.as_deref(), |v| &v.balances, || GetBalances).await?;
             ok(format!("{} balances", balances.len()))
                 .with("count", &balances.len())
                 .with("balances", &balances)
@@ -308,6 +326,34 @@ async fn run(
                 .with("kill_switch", &s.kill_switch)
                 .with("account", &s.account)
                 .with("strategies", &s.strategies)
+        }
+        Command::CreateConnection(n) => {
+            let view = ask(deps, &deps.connections, CreateConnection(n))
+                .await?
+                .map_err(connection_failure)?;
+            ok(format!("Connection {} ({}) created", view.id, view.name))
+                .with("connection_id", &view.id)
+                .with("connection", &view)
+        }
+        Command::DeleteConnection { id } => {
+            let view = ask(deps, &deps.connections, DeleteConnection(id))
+                .await?
+                .map_err(connection_failure)?;
+            ok(format!("Connection {} deleted", view.id))
+                .with("connection_id", &view.id)
+                .with("connection", &view)
+        }
+        Command::TestConnection { id } => {
+            let answer = ask(deps, &deps.connections, TestConnection(id.clone()))
+                .await?
+                .map_err(connection_failure)?;
+            ok(answer).with("connection_id", &id).with("healthy", &true)
+        }
+        Command::GetConnections => {
+            let list = ask(deps, &deps.connections, GetConnections).await?;
+            ok(format!("{} connections", list.len()))
+                .with("count", &list.len())
+                .with("connections", &list)
         }
         Command::StartEngine => {
             let changed = ask(deps, &deps.engine, StartEngine).await?;

@@ -7,6 +7,7 @@
 pub mod dispatch;
 pub mod transport;
 
+use crate::connections::ConnectionSupervisor;
 use crate::engine::EngineActor;
 use crate::registry::RegistryActor;
 use crate::risk::RiskActor;
@@ -36,6 +37,7 @@ pub struct SessionDeps {
     pub engine: Addr<EngineActor>,
     pub risk: Addr<RiskActor>,
     pub strategies: Addr<StrategyManager>,
+    pub connections: Addr<ConnectionSupervisor>,
     pub venues: Venues,
     pub limits: SessionLimits,
 }

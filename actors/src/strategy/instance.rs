@@ -358,7 +358,10 @@ impl StrategyActor {
             _ => return,
         }
         let sent = self
-            .links.venue.cancel.send(CancelOrder(id.clone()))
+            .links
+            .venue
+            .cancel
+            .send(CancelOrder(id.clone()))
             .timeout(self.rt.request_timeout);
         ctx.spawn(sent.into_actor(self).map(move |answer, act, ctx| {
             match answer {
@@ -400,7 +403,10 @@ impl StrategyActor {
             ..OrderFilter::default()
         };
         let sent = self
-            .links.venue.cancel_all.send(CancelAll(filter))
+            .links
+            .venue
+            .cancel_all
+            .send(CancelAll(filter))
             .timeout(self.rt.request_timeout);
         let work = sent.into_actor(self).map(|answer, act, ctx| {
             let cancelled = answer.unwrap_or(0);
@@ -419,7 +425,10 @@ impl StrategyActor {
         let busy = !self.pending.is_empty() || self.open.values().any(|o| o.cancelling);
         if self.stopping && !busy {
             self.report(true);
-            self.links.venue.unfollow.do_send(Unfollow(self.follow_key()));
+            self.links
+                .venue
+                .unfollow
+                .do_send(Unfollow(self.follow_key()));
             ctx.stop();
         }
     }

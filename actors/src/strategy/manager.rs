@@ -254,16 +254,21 @@ impl StrategyManager {
                     .into(),
             });
         }
-        let (exchange, _) = self.venues.exchange(n.exchange.as_deref()).ok_or_else(|| {
-            StrategyCmdError::InvalidParams {
+        let wanted = n.exchange.clone().or(n.connection_id.clone());
+        let exchange = self
+            .venues
+            .resolve(wanted.as_deref().unwrap_or(self.venues.default_name()));
+        if !self.venues.knows(&exchange) {
+            return Err(StrategyCmdError::InvalidParams {
                 field: "exchange",
-                reason: format!("no exchange `{}`", n.exchange.clone().unwrap_or_default()),
-            }
-        })?;
+                reason: format!("no exchange `{}`", wanted.unwrap_or_default()),
+            });
+        }
         let rules = self
             .rules
             .get(&(exchange.clone(), n.pair.to_string()))
             .cloned()
+            .or_else(|| self.venues.rules(&exchange, n.pair.as_str()))
             .ok_or_else(|| StrategyCmdError::InvalidParams {
                 field: "pair",
                 reason: format!("{exchange} does not trade {}", n.pair),

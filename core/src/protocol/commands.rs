@@ -2,6 +2,7 @@
 //! command or a subscription message, with errors that name the field.
 
 use super::subscription::SubscriptionRequest;
+use crate::binance::sign::{Credentials, Secret};
 use crate::error::ErrorCode;
 use crate::ids::OrderId;
 use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
@@ -162,6 +163,26 @@ pub enum Command {
     },
     ResetKillSwitch,
     GetRiskLimits,
+    CreateConnection(NewConnection),
+    DeleteConnection {
+        id: String,
+    },
+    TestConnection {
+        id: String,
+    },
+    GetConnections,
+}
+
+/// `create_connection`'s parameters. `Debug` never shows the secrets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewConnection {
+    pub exchange: String,
+    pub credentials: Credentials,
+    pub testnet: bool,
+    pub name: Option<String>,
+    pub rest_url: Option<String>,
+    pub ws_url: Option<String>,
+    pub pairs: Option<Vec<Symbol>>,
 }
 
 /// `create_strategy`'s parameters, the config parsed and validated.
@@ -200,10 +221,6 @@ impl StrategyAction {
 
 /// Commands of the protocol that later parts of laicai implement.
 const NOT_YET: &[&str] = &[
-    "create_connection",
-    "delete_connection",
-    "test_connection",
-    "get_connections",
     "get_agents",
     "start_backtest",
     "get_backtest",
@@ -354,6 +371,20 @@ impl Command {
             },
             "reset_kill_switch" => Command::ResetKillSwitch,
             "get_risk_limits" => Command::GetRiskLimits,
+            "create_connection" => Command::CreateConnection(parse_new_connection(&p)?),
+            "delete_connection" | "test_connection" => {
+                let id = p
+                    .opt_str("id")?
+                    .or(p.opt_str("connection_id")?)
+                    .ok_or_else(|| invalid("id", "is required"))?
+                    .to_string();
+                if env.cmd == "delete_connection" {
+                    Command::DeleteConnection { id }
+                } else {
+                    Command::TestConnection { id }
+                }
+            }
+            "get_connections" => Command::GetConnections,
             "start_engine" => Command::StartEngine,
             "stop_engine" => Command::StopEngine,
             other if NOT_YET.contains(&other) => {
@@ -362,6 +393,67 @@ impl Command {
             other => return Err(CommandError::Unknown(other.to_string())),
         })
     }
+}
+
+fn parse_url(p: &Params, field: &str) -> Result<Option<String>, CommandError> {
+    let Some(url) = p.opt_string(field)? else {
+        return Ok(None);
+    };
+    let ok = ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .any(|s| url.starts_with(s));
+    if !ok || url.len() > 512 {
+        return Err(invalid(field, "must be an http(s):// or ws(s):// URL"));
+    }
+    Ok(Some(url))
+}
+
+fn parse_new_connection(p: &Params) -> Result<NewConnection, CommandError> {
+    let exchange = p.str("exchange")?.to_ascii_lowercase();
+    if exchange != "binance" {
+        return Err(invalid("exchange", "must be `binance` (paper is built in)"));
+    }
+    let secret = |field: &str| -> Result<Secret, CommandError> {
+        let v = p.str(field)?;
+        if v.is_empty() || v.len() > 512 || v.chars().any(char::is_whitespace) {
+            return Err(invalid(field, "must be a non-empty key without spaces"));
+        }
+        Ok(Secret::new(v))
+    };
+    let pairs = match p.get("pairs") {
+        None => None,
+        Some(Value::Array(list)) if !list.is_empty() && list.len() <= 50 => Some(
+            list.iter()
+                .map(|v| {
+                    v.as_str()
+                        .and_then(|s| Symbol::parse(s).ok())
+                        .ok_or_else(|| invalid("pairs", "must be pairs like BTC-USDT"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err(invalid("pairs", "must be a list of 1 to 50 pairs")),
+    };
+    let name = p.opt_string("name")?;
+    if let Some(n) = &name {
+        let ok = (1..=32).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(invalid("name", "must be 1 to 32 letters, digits, - or _"));
+        }
+    }
+    Ok(NewConnection {
+        exchange,
+        credentials: Credentials {
+            api_key: secret("api_key")?,
+            api_secret: secret("api_secret")?,
+        },
+        testnet: p.opt_bool("testnet")?.unwrap_or(false),
+        name,
+        rest_url: parse_url(p, "rest_url")?,
+        ws_url: parse_url(p, "ws_url")?,
+        pairs,
+    })
 }
 
 fn parse_new_strategy(p: &Params) -> Result<NewStrategy, CommandError> {
@@ -445,7 +537,7 @@ fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
         time_in_force,
         post_only,
         client_order_id,
-        exchange: p.opt_string("exchange")?,
+        exchange: p.opt_string("exchange")?.or(p.opt_string("connection_id")?),
         strategy: None,
     })
 }
@@ -570,6 +662,17 @@ mod tests {
             command(r#"{"cmd":"fly"}"#),
             Err(CommandError::Unknown(_))
         ));
+        let c = command(r#"{"cmd":"create_connection","exchange":"binance","api_key":"k1","api_secret":"s3cr3t","testnet":true}"#).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert_eq!(field_of(command(r#"{"cmd":"create_connection","exchange":"kraken","api_key":"k","api_secret":"s"}"#).unwrap_err()), "exchange");
+        assert_eq!(
+            field_of(
+                command(r#"{"cmd":"create_connection","exchange":"binance","api_key":"k"}"#)
+                    .unwrap_err()
+            ),
+            "api_secret"
+        );
+        assert_eq!(field_of(command(r#"{"cmd":"create_connection","exchange":"binance","api_key":"k","api_secret":"s","rest_url":"ftp://x"}"#).unwrap_err()), "rest_url");
         assert!(matches!(
             command(r#"{"cmd":"replay","since_seq":1}"#),
             Err(CommandError::NotImplemented(_))

@@ -198,6 +198,33 @@ pub struct BalanceView {
     pub exchange: String,
 }
 
+wire_enum!(ConnectionStatus {
+    Connecting => "connecting",
+    Connected => "connected",
+    Disconnected => "disconnected",
+    Failed => "failed",
+    Deleted => "deleted",
+});
+
+/// An exchange connection as `connection` events and `get_connections`
+/// show it. Never carries its API key or secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub id: String,
+    pub name: String,
+    pub exchange: String,
+    pub status: ConnectionStatus,
+    pub message: String,
+    /// Failed sessions in a row (reset once it has been stable).
+    pub attempt: u32,
+    /// When the next session starts, after a failure.
+    pub next_retry_ms: Option<u64>,
+    pub testnet: bool,
+    pub pairs: Vec<String>,
+    pub rest_url: String,
+    pub ws_url: String,
+}
+
 /// A strategy instance as `strategy` events and `get_strategies` show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StrategyView {
@@ -259,7 +286,7 @@ pub struct Snapshot {
     pub orders: Vec<OrderView>,
     pub positions: Vec<PositionView>,
     pub balances: Vec<BalanceView>,
-    pub connections: Vec<serde_json::Value>,
+    pub connections: Vec<ConnectionView>,
 }
 
 /// Every event the engine sends. `type` is the variant's name.
@@ -278,6 +305,7 @@ pub enum Event {
     Position(PositionView),
     Balance(BalanceView),
     Strategy(StrategyView),
+    Connection(ConnectionView),
     Log(LogLine),
     Alerts { data: Alert },
     Error(ErrorEvent),
@@ -299,6 +327,7 @@ impl Event {
             Event::Position(_) => "position",
             Event::Balance(_) => "balance",
             Event::Strategy(_) => "strategy",
+            Event::Connection(_) => "connection",
             Event::Log(_) => "log",
             Event::Alerts { .. } => "alerts",
             Event::Error(_) => "error",

@@ -10,7 +10,7 @@ pub mod view;
 
 pub use commands::{
     parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, FrameError,
-    NewStrategy, OrderFilter, StrategyAction,
+    NewConnection, NewStrategy, OrderFilter, StrategyAction,
 };
 pub use events::*;
 pub use response::Response;

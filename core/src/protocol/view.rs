@@ -18,6 +18,7 @@ pub struct StateView {
     positions: BTreeMap<(String, String, Option<String>), PositionView>,
     balances: BTreeMap<(String, String), BalanceView>,
     strategies: BTreeMap<String, StrategyView>,
+    connections: BTreeMap<String, ConnectionView>,
 }
 
 impl Default for StateView {
@@ -37,6 +38,7 @@ impl Default for StateView {
             positions: BTreeMap::new(),
             balances: BTreeMap::new(),
             strategies: BTreeMap::new(),
+            connections: BTreeMap::new(),
         }
     }
 }
@@ -71,6 +73,12 @@ impl StateView {
             Event::Strategy(st) => {
                 self.strategies.insert(st.id.clone(), st.clone());
             }
+            Event::Connection(c) if c.status == ConnectionStatus::Deleted => {
+                self.connections.remove(&c.id);
+            }
+            Event::Connection(c) => {
+                self.connections.insert(c.id.clone(), c.clone());
+            }
             Event::Balance(b) => {
                 self.balances
                     .insert((b.exchange.clone(), b.asset.clone()), b.clone());
@@ -86,7 +94,7 @@ impl StateView {
             orders: self.orders.values().cloned().collect(),
             positions: self.positions.values().cloned().collect(),
             balances: self.balances.values().cloned().collect(),
-            connections: Vec::new(),
+            connections: self.connections.values().cloned().collect(),
         }
     }
 }

@@ -1,0 +1,953 @@
+//! `BinanceConnector`: one live session of a Binance spot connection. On
+//! start it syncs the clock, loads exchangeInfo, balances and a listenKey,
+//! opens the user data stream and the market streams (`bookTicker`, diff
+//! depth), reconciles every order it was following over REST, and fetches
+//! depth snapshots. It serves the venue messages (place, cancel, queries,
+//! followers) like the paper venue does.
+//!
+//! Any failure — a socket closed or silent past `silent_timeout`, a
+//! handshake error, repeated 5xx, a lost listenKey — ends the session: it
+//! reports `Failed` with whether retrying makes sense and hands back what
+//! must survive (`Carry`: the account with its orders and seen fills, the
+//! followers), and stops. The `ConnectionSupervisor` starts the next
+//! session after a backoff.
+
+use super::rest::{Rest, RestError};
+use crate::clock::now_ms;
+use crate::exchange::*;
+use crate::order_book::{OrderBookActor, ReplaceBook};
+use crate::registry::{Publish, RegistryActor};
+use actix::io::{SinkWrite, WriteHandler};
+use actix::prelude::*;
+use actix_codec::Framed;
+use awc::http::Method;
+use awc::ws;
+use awc::BoxedSocket;
+use futures_util::stream::{SplitSink, StreamExt};
+use laicai_core::binance::account::BinanceAccount;
+use laicai_core::binance::depth::{DepthOutcome, DepthSync};
+use laicai_core::binance::sign::Credentials;
+use laicai_core::binance::symbols::SymbolMap;
+use laicai_core::binance::wire::*;
+use laicai_core::ids::OrderId;
+use laicai_core::pair::{PairSpec, Symbol};
+use laicai_core::protocol::events::*;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct BinanceSettings {
+    pub rest_url: String,
+    pub ws_url: String,
+    pub credentials: Credentials,
+    pub recv_window_ms: u64,
+    pub pairs: Vec<Symbol>,
+    /// No frame (data or pong) for this long: the socket is dead.
+    pub silent_timeout: Duration,
+    /// The connector pings each socket this often.
+    pub ping_interval: Duration,
+    /// The listenKey is kept alive this often (Binance: every 30 min).
+    pub keepalive: Duration,
+    pub request_timeout: Duration,
+    pub book_depth: usize,
+    pub history_limit: usize,
+    /// Consecutive 5xx answers that end the session.
+    pub max_server_errors: u32,
+}
+
+/// What outlives a session.
+pub struct Carry {
+    pub account: Option<BinanceAccount>,
+    pub followers: HashMap<String, (Interest, Recipient<VenueUpdate>)>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum ConnectorReport {
+    Connected {
+        id: String,
+        session: u64,
+        specs: Vec<PairSpec>,
+    },
+    Failed {
+        id: String,
+        session: u64,
+        reason: String,
+        recoverable: bool,
+        carry: Box<Carry>,
+    },
+}
+
+/// A signed account request: answers healthy or Binance's error.
+#[derive(Message)]
+#[rtype(result = "Result<String, String>")]
+pub struct TestAccount;
+
+/// Ends the session for good (the connection is deleted).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Sock {
+    Market,
+    User,
+}
+
+/// One frame from one socket; `frame: None` when the socket ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SockItem {
+    sock: Sock,
+    frame: Option<Result<ws::Frame, awc::error::WsProtocolError>>,
+}
+
+type WsSink = SinkWrite<ws::Message, SplitSink<Framed<BoxedSocket, ws::Codec>, ws::Message>>;
+
+pub struct BinanceConnector {
+    id: String,
+    name: String,
+    session: u64,
+    s: BinanceSettings,
+    rest: Rest,
+    carry: Carry,
+    registry: Addr<RegistryActor>,
+    books: HashMap<Symbol, Addr<OrderBookActor>>,
+    supervisor: Recipient<ConnectorReport>,
+    depth: HashMap<String, DepthSync>,
+    snapshot_pending: HashMap<String, bool>,
+    sinks: HashMap<Sock, WsSink>,
+    last_seen: HashMap<Sock, Instant>,
+    listen_key: Option<String>,
+    connected: bool,
+    ending: bool,
+    server_errors: u32,
+}
+
+impl BinanceConnector {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: &str,
+        name: &str,
+        session: u64,
+        s: BinanceSettings,
+        carry: Carry,
+        registry: Addr<RegistryActor>,
+        books: HashMap<Symbol, Addr<OrderBookActor>>,
+        supervisor: Recipient<ConnectorReport>,
+    ) -> Self {
+        let rest = Rest::new(
+            &s.rest_url,
+            s.credentials.clone(),
+            s.recv_window_ms,
+            s.request_timeout,
+        );
+        BinanceConnector {
+            id: id.to_string(),
+            name: name.to_string(),
+            session,
+            s,
+            rest,
+            carry,
+            registry,
+            books,
+            supervisor,
+            depth: HashMap::new(),
+            snapshot_pending: HashMap::new(),
+            sinks: HashMap::new(),
+            last_seen: HashMap::new(),
+            listen_key: None,
+            connected: false,
+            ending: false,
+            server_errors: 0,
+        }
+    }
+
+    fn account(&self) -> Option<&BinanceAccount> {
+        self.carry.account.as_ref()
+    }
+
+    fn log(&self, level: LogLevel, msg: String) {
+        self.registry
+            .do_send(Publish::now(Event::log(level, msg, &self.name)));
+    }
+
+    /// Publishes order, trade, balance and position events (never dropped)
+    /// and tells the followers.
+    fn publish(&self, events: Vec<Event>) {
+        let now = now_ms();
+        for event in events {
+            let typed = match &event {
+                Event::OrderUpdate(o) => Some(VenueEvent::Order(o.clone())),
+                Event::Trade(t) => Some(VenueEvent::Trade(t.clone())),
+                Event::Balance(b) => Some(VenueEvent::Balance(b.clone())),
+                _ => None,
+            };
+            if let Some(e) = typed {
+                self.tell(e);
+            }
+            self.registry.do_send(Publish { event, at_ms: now });
+        }
+    }
+
+    fn tell(&self, event: VenueEvent) {
+        let droppable = matches!(event, VenueEvent::Quote { .. });
+        for (interest, to) in self.carry.followers.values() {
+            if interest.wants(&event) {
+                let update = VenueUpdate {
+                    exchange: self.name.clone(),
+                    event: event.clone(),
+                };
+                if droppable {
+                    let _ = to.try_send(update);
+                } else {
+                    to.do_send(update);
+                }
+            }
+        }
+    }
+
+    /// Ends the session: the supervisor decides about the next one.
+    fn fail(&mut self, reason: String, recoverable: bool, ctx: &mut Context<Self>) {
+        if self.ending {
+            return;
+        }
+        self.ending = true;
+        tracing::warn!(connection = %self.id, %reason, recoverable, "binance session failed");
+        self.tell(VenueEvent::Connection { connected: false });
+        let carry = Carry {
+            account: self.carry.account.take(),
+            followers: std::mem::take(&mut self.carry.followers),
+        };
+        self.supervisor.do_send(ConnectorReport::Failed {
+            id: self.id.clone(),
+            session: self.session,
+            reason,
+            recoverable,
+            carry: Box::new(carry),
+        });
+        ctx.stop();
+    }
+
+    fn on_rest_error(&mut self, what: &str, e: &RestError, ctx: &mut Context<Self>) {
+        if matches!(e, RestError::Server(_)) {
+            self.server_errors += 1;
+            if self.server_errors >= self.s.max_server_errors {
+                self.fail(
+                    format!("{what}: {e} ({} in a row)", self.server_errors),
+                    true,
+                    ctx,
+                );
+            }
+        }
+    }
+
+    /// The whole start-up sequence, then the streams.
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        let rest = self.rest.clone();
+        let pairs = self.s.pairs.clone();
+        let work = async move {
+            rest.sync_time().await?;
+            let info: ExchangeInfo = rest.public("/api/v3/exchangeInfo", &[]).await?;
+            let account: Account = rest.signed(Method::GET, "/api/v3/account", &[]).await?;
+            let key: ListenKey = rest
+                .keyed(Method::POST, "/api/v3/userDataStream", &[])
+                .await?;
+            Ok::<_, RestError>((info, account, key, pairs))
+        };
+        ctx.spawn(work.into_actor(self).map(|result, act, ctx| match result {
+            Ok((info, account, key, pairs)) => {
+                let map = SymbolMap::from_info(&info);
+                let missing: Vec<String> = pairs
+                    .iter()
+                    .filter(|p| map.venue(p).is_none())
+                    .map(|p| p.to_string())
+                    .collect();
+                if !missing.is_empty() {
+                    return act.fail(
+                        format!("Binance does not trade {}", missing.join(", ")),
+                        false,
+                        ctx,
+                    );
+                }
+                let name = act.name.clone();
+                let prefix = format!("lc{}x", now_ms() % 100_000_000);
+                let acct = act.carry.account.get_or_insert_with(|| {
+                    BinanceAccount::new(&name, map.clone(), act.s.history_limit, &prefix)
+                });
+                acct.set_symbols(map);
+                let balances = acct.set_balances(&account);
+                act.publish(balances);
+                act.listen_key = Some(key.listen_key);
+                act.open_streams(ctx);
+            }
+            Err(e) => {
+                let recoverable = !matches!(
+                    e,
+                    RestError::Api { status: 401, .. }
+                        | RestError::Api {
+                            code: -2014 | -2015,
+                            ..
+                        }
+                );
+                act.fail(format!("start-up: {e}"), recoverable, ctx)
+            }
+        }));
+    }
+
+    fn open_streams(&mut self, ctx: &mut Context<Self>) {
+        let Some(key) = self.listen_key.clone() else {
+            return;
+        };
+        let base = self.s.ws_url.trim_end_matches('/').to_string();
+        let account = match self.account() {
+            Some(a) => a,
+            None => return,
+        };
+        let streams: Vec<String> = self
+            .s
+            .pairs
+            .iter()
+            .filter_map(|p| account.symbols().venue(p))
+            .flat_map(|v| {
+                let l = v.to_ascii_lowercase();
+                [format!("{l}@bookTicker"), format!("{l}@depth@100ms")]
+            })
+            .collect();
+        let market_url = format!("{base}/stream?streams={}", streams.join("/"));
+        let user_url = format!("{base}/ws/{key}");
+        let timeout = self.s.request_timeout;
+        let open = |url: String| async move {
+            awc::Client::builder()
+                .timeout(timeout)
+                .finish()
+                .ws(url)
+                .max_frame_size(16 * 1024 * 1024)
+                .connect()
+                .await
+                .map(|(_, framed)| framed)
+                .map_err(|e| e.to_string())
+        };
+        let both = futures_util::future::join(open(market_url), open(user_url));
+        ctx.spawn(
+            both.into_actor(self)
+                .map(|(market, user), act, ctx| match (market, user) {
+                    (Ok(m), Ok(u)) => {
+                        act.attach(Sock::Market, m, ctx);
+                        act.attach(Sock::User, u, ctx);
+                        act.after_connect(ctx);
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        act.fail(format!("websocket handshake: {e}"), true, ctx)
+                    }
+                }),
+        );
+    }
+
+    fn attach(
+        &mut self,
+        sock: Sock,
+        framed: Framed<BoxedSocket, ws::Codec>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (sink, stream) = framed.split();
+        self.sinks.insert(sock, SinkWrite::new(sink, ctx));
+        self.last_seen.insert(sock, Instant::now());
+        let items = stream
+            .map(move |f| SockItem {
+                sock,
+                frame: Some(f),
+            })
+            .chain(futures_util::stream::once(async move {
+                SockItem { sock, frame: None }
+            }));
+        ctx.add_stream(items);
+    }
+
+    /// Streams are up: reconcile what happened while away, snapshot the
+    /// books, and declare the connection up.
+    fn after_connect(&mut self, ctx: &mut Context<Self>) {
+        self.reconcile(ctx);
+        let venues: Vec<String> = self
+            .s
+            .pairs
+            .iter()
+            .filter_map(|p| {
+                self.account()
+                    .and_then(|a| a.symbols().venue(p))
+                    .map(str::to_string)
+            })
+            .collect();
+        for v in venues {
+            self.depth.insert(v.clone(), DepthSync::new());
+            self.fetch_snapshot(v, ctx);
+        }
+        self.connected = true;
+        self.tell(VenueEvent::Connection { connected: true });
+        let specs = self
+            .s
+            .pairs
+            .iter()
+            .filter_map(|p| self.account().and_then(|a| a.symbols().spec(p)).cloned())
+            .collect();
+        self.supervisor.do_send(ConnectorReport::Connected {
+            id: self.id.clone(),
+            session: self.session,
+            specs,
+        });
+        tracing::info!(connection = %self.id, "binance connected");
+    }
+
+    /// Every order followed before the disconnect: its state and fills
+    /// over REST; fills already seen are skipped by trade id.
+    fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        let Some(account) = self.account() else {
+            return;
+        };
+        for live in account.live_orders() {
+            let rest = self.rest.clone();
+            let client = live.client_id.clone();
+            let symbol = live.venue_symbol.clone();
+            let work = async move {
+                let state: Result<RestOrder, RestError> = rest
+                    .signed(
+                        Method::GET,
+                        "/api/v3/order",
+                        &[
+                            ("symbol", symbol.clone()),
+                            ("origClientOrderId", client.clone()),
+                        ],
+                    )
+                    .await;
+                let state = state?;
+                let trades: Vec<MyTrade> = rest
+                    .signed(
+                        Method::GET,
+                        "/api/v3/myTrades",
+                        &[("symbol", symbol), ("orderId", state.order_id.to_string())],
+                    )
+                    .await?;
+                Ok::<_, RestError>((state, trades))
+            };
+            ctx.spawn(work.into_actor(self).map(move |answer, act, ctx| {
+                let now = now_ms();
+                let events = match (answer, act.carry.account.as_mut()) {
+                    (Ok((state, trades)), Some(a)) => {
+                        a.reconcile(&live.client_id, &state, &trades, now)
+                    }
+                    (Err(RestError::Api { code: -2013, .. }), Some(a)) => a.refused(
+                        &live.client_id,
+                        "never reached Binance (not found after reconnecting)",
+                        now,
+                    ),
+                    (Err(e), _) => {
+                        act.log(
+                            LogLevel::Warning,
+                            format!("reconciling {}: {e}", live.client_id),
+                        );
+                        act.on_rest_error("reconcile", &e, ctx);
+                        Vec::new()
+                    }
+                    (_, None) => Vec::new(),
+                };
+                if !events.is_empty() {
+                    act.log(
+                        LogLevel::Info,
+                        format!("reconciled {} after reconnecting", live.client_id),
+                    );
+                }
+                act.publish(events);
+            }));
+        }
+    }
+
+    fn fetch_snapshot(&mut self, venue_symbol: String, ctx: &mut Context<Self>) {
+        if self
+            .snapshot_pending
+            .get(&venue_symbol)
+            .copied()
+            .unwrap_or(false)
+        {
+            return;
+        }
+        self.snapshot_pending.insert(venue_symbol.clone(), true);
+        let rest = self.rest.clone();
+        let v = venue_symbol.clone();
+        let work = async move {
+            rest.public::<DepthSnapshot>(
+                "/api/v3/depth",
+                &[("symbol", v), ("limit", "1000".into())],
+            )
+            .await
+        };
+        ctx.spawn(work.into_actor(self).map(move |answer, act, ctx| {
+            act.snapshot_pending.insert(venue_symbol.clone(), false);
+            match answer {
+                Ok(snap) => {
+                    let outcome = act
+                        .depth
+                        .entry(venue_symbol.clone())
+                        .or_default()
+                        .on_snapshot(snap);
+                    act.after_depth(&venue_symbol, outcome, ctx);
+                }
+                Err(e) => {
+                    act.log(
+                        LogLevel::Warning,
+                        format!("depth snapshot {venue_symbol}: {e}"),
+                    );
+                    act.on_rest_error("depth snapshot", &e, ctx);
+                    let retry = venue_symbol.clone();
+                    ctx.run_later(Duration::from_secs(1), move |act, ctx| {
+                        act.fetch_snapshot(retry, ctx)
+                    });
+                }
+            }
+        }));
+    }
+
+    fn after_depth(&mut self, venue_symbol: &str, outcome: DepthOutcome, ctx: &mut Context<Self>) {
+        let symbol = self
+            .account()
+            .and_then(|a| a.symbols().symbol(venue_symbol))
+            .cloned();
+        let Some(symbol) = symbol else {
+            return;
+        };
+        let book = self.books.get(&symbol).cloned();
+        match outcome {
+            DepthOutcome::Applied => {
+                if let (Some(book), Some(sync)) = (book, self.depth.get(venue_symbol)) {
+                    if let Some(b) = sync.book() {
+                        let (bids, asks) = b.top(self.s.book_depth);
+                        let _ = book.try_send(ReplaceBook {
+                            bids,
+                            asks,
+                            at_ms: now_ms(),
+                        });
+                    }
+                }
+            }
+            DepthOutcome::Resync { expected, got } => {
+                let msg = format!("{venue_symbol} depth gap (expected update {expected}, got {got}): resyncing the book");
+                tracing::warn!(connection = %self.id, %msg);
+                self.log(LogLevel::Warning, msg);
+                if let Some(book) = book {
+                    // An empty book rather than a wrong one until the snapshot lands.
+                    let _ = book.try_send(ReplaceBook {
+                        bids: vec![],
+                        asks: vec![],
+                        at_ms: now_ms(),
+                    });
+                }
+                self.fetch_snapshot(venue_symbol.to_string(), ctx);
+            }
+            DepthOutcome::Waiting => self.fetch_snapshot(venue_symbol.to_string(), ctx),
+            DepthOutcome::Stale => {}
+        }
+    }
+
+    fn on_market_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        let Ok(frame) = serde_json::from_str::<StreamFrame>(text) else {
+            return;
+        };
+        if frame.stream.ends_with("@bookTicker") {
+            let Ok(t) = serde_json::from_value::<BookTicker>(frame.data) else {
+                return;
+            };
+            let Some(symbol) = self
+                .account()
+                .and_then(|a| a.symbols().symbol(&t.symbol))
+                .cloned()
+            else {
+                return;
+            };
+            let mid = (t.bid + t.ask) / rust_decimal::Decimal::TWO;
+            if let Some(a) = self.carry.account.as_mut() {
+                a.set_mark(&symbol, mid);
+            }
+            let now = now_ms();
+            self.tell(VenueEvent::Quote {
+                symbol: symbol.clone(),
+                bid: t.bid,
+                ask: t.ask,
+                at_ms: now,
+            });
+            let _ = self.registry.try_send(Publish {
+                event: Event::Price(PriceUpdate {
+                    symbol: symbol.to_string(),
+                    price: mid,
+                    bid: Some(t.bid),
+                    ask: Some(t.ask),
+                    exchange: self.name.clone(),
+                }),
+                at_ms: now,
+            });
+        } else if frame.stream.contains("@depth") {
+            let Ok(d) = serde_json::from_value::<DepthUpdate>(frame.data) else {
+                return;
+            };
+            let v = d.symbol.clone();
+            let outcome = self.depth.entry(v.clone()).or_default().on_update(d);
+            self.after_depth(&v, outcome, ctx);
+        }
+    }
+
+    fn on_user_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        match UserEvent::parse(text) {
+            Ok(UserEvent::Execution(er)) => {
+                let events = self
+                    .carry
+                    .account
+                    .as_mut()
+                    .map(|a| a.on_execution(&er, now))
+                    .unwrap_or_default();
+                self.publish(events);
+            }
+            Ok(UserEvent::Account(p)) => {
+                let events = self
+                    .carry
+                    .account
+                    .as_mut()
+                    .map(|a| a.on_account(&p))
+                    .unwrap_or_default();
+                self.publish(events);
+            }
+            Ok(UserEvent::ListenKeyExpired) => self.fail("the listenKey expired".into(), true, ctx),
+            Ok(UserEvent::Other(_)) => {}
+            Err(e) => self.log(
+                LogLevel::Warning,
+                format!("unreadable user stream message: {e}"),
+            ),
+        }
+    }
+
+    fn keepalive(&mut self, ctx: &mut Context<Self>) {
+        let Some(key) = self.listen_key.clone() else {
+            return;
+        };
+        let rest = self.rest.clone();
+        let work = async move {
+            rest.keyed::<serde_json::Value>(
+                Method::PUT,
+                "/api/v3/userDataStream",
+                &[("listenKey", key)],
+            )
+            .await
+        };
+        ctx.spawn(work.into_actor(self).map(|answer, act, ctx| match answer {
+            Ok(_) => {}
+            Err(RestError::Api { code: -1125, .. }) => {
+                act.fail("the listenKey is no longer valid".into(), true, ctx)
+            }
+            Err(e) => {
+                act.log(LogLevel::Warning, format!("listenKey keepalive: {e}"));
+                act.on_rest_error("keepalive", &e, ctx);
+            }
+        }));
+    }
+
+    fn watchdog(&mut self, ctx: &mut Context<Self>) {
+        for (sock, seen) in &self.last_seen {
+            if seen.elapsed() > self.s.silent_timeout {
+                let msg = format!("{sock:?} socket silent for {:?}", seen.elapsed());
+                return self.fail(msg, true, ctx);
+            }
+        }
+        for sink in self.sinks.values_mut() {
+            let _ = sink.write(ws::Message::Ping(actix_web::web::Bytes::from_static(
+                b"laicai",
+            )));
+        }
+    }
+
+    fn not_ready<T>(&self) -> Result<T, VenueError> {
+        Err(VenueError::Internal(format!(
+            "{} is still connecting",
+            self.name
+        )))
+    }
+}
+
+impl Actor for BinanceConnector {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(4096);
+        self.connect(ctx);
+        ctx.run_interval(
+            self.s.ping_interval.min(self.s.silent_timeout / 2),
+            |act, ctx| {
+                if act.connected {
+                    act.watchdog(ctx);
+                }
+            },
+        );
+        ctx.run_interval(self.s.keepalive, |act, ctx| act.keepalive(ctx));
+    }
+}
+
+impl WriteHandler<awc::error::WsProtocolError> for BinanceConnector {
+    fn error(&mut self, err: awc::error::WsProtocolError, ctx: &mut Self::Context) -> Running {
+        self.fail(format!("websocket write: {err}"), true, ctx);
+        Running::Stop
+    }
+}
+
+impl StreamHandler<SockItem> for BinanceConnector {
+    fn handle(&mut self, item: SockItem, ctx: &mut Self::Context) {
+        let frame = match item.frame {
+            None => return self.fail(format!("{:?} socket closed", item.sock), true, ctx),
+            Some(Err(e)) => {
+                return self.fail(format!("{:?} socket error: {e}", item.sock), true, ctx)
+            }
+            Some(Ok(f)) => f,
+        };
+        self.last_seen.insert(item.sock, Instant::now());
+        match frame {
+            ws::Frame::Text(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => match item.sock {
+                    Sock::Market => self.on_market_text(text, ctx),
+                    Sock::User => self.on_user_text(text, ctx),
+                },
+                Err(_) => self.log(LogLevel::Warning, "non-UTF-8 text frame".into()),
+            },
+            ws::Frame::Ping(p) => {
+                if let Some(sink) = self.sinks.get_mut(&item.sock) {
+                    let _ = sink.write(ws::Message::Pong(p));
+                }
+            }
+            ws::Frame::Close(reason) => self.fail(
+                format!("{:?} socket closed by Binance: {reason:?}", item.sock),
+                true,
+                ctx,
+            ),
+            _ => {}
+        }
+    }
+
+    /// Each stream's end arrives as an item; nothing to do here.
+    fn finished(&mut self, _: &mut Self::Context) {}
+}
+
+impl Handler<PlaceOrder> for BinanceConnector {
+    type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
+    fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
+        let now = now_ms();
+        let prepared = match (self.connected, self.carry.account.as_mut()) {
+            (true, Some(a)) => a.prepare(msg.0, now).map_err(VenueError::from),
+            _ => self.not_ready(),
+        };
+        let new = match prepared {
+            Ok(n) => n,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        if let Some(v) = self.account().and_then(|a| a.view(&new.client_id)) {
+            self.publish(vec![Event::OrderUpdate(v)]);
+        }
+        let rest = self.rest.clone();
+        let params = new.params.clone();
+        let client = new.client_id.clone();
+        let work = async move {
+            rest.signed::<RestOrder>(Method::POST, "/api/v3/order", &params)
+                .await
+        };
+        Box::pin(work.into_actor(self).map(move |answer, act, ctx| {
+            let now = now_ms();
+            let events = match (&answer, act.carry.account.as_mut()) {
+                (Ok(ack), Some(a)) => a.accepted(&client, ack, now),
+                (Err(RestError::Transport(_) | RestError::Server(_)), Some(_)) => {
+                    // Unknown whether it reached Binance: ask shortly.
+                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.reconcile(ctx));
+                    Vec::new()
+                }
+                (Err(e), Some(a)) => a.refused(&client, &e.to_string(), now),
+                (_, None) => Vec::new(),
+            };
+            act.publish(events);
+            match &answer {
+                Err(e) => act.on_rest_error("new order", e, ctx),
+                Ok(_) => act.server_errors = 0,
+            }
+            match (answer, act.account().and_then(|a| a.view(&client))) {
+                (Ok(_), Some(v)) => Ok(v),
+                // Refused by Binance: the order's one lifecycle ends rejected.
+                (Err(_), Some(v)) if v.status.is_terminal() => Ok(v),
+                (Err(e), _) => Err(VenueError::Internal(format!("{e} (order {client})"))),
+                (Ok(_), None) => Err(VenueError::Internal("order vanished".into())),
+            }
+        }))
+    }
+}
+
+impl Handler<CancelOrder> for BinanceConnector {
+    type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
+    fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
+        let client = msg.0 .0.clone();
+        let found = self
+            .account()
+            .and_then(|a| Some((a.view(&client)?, a.venue_symbol_of(&client)?)));
+        let (view, symbol) = match found {
+            Some(f) => f,
+            None => {
+                return Box::pin(fut::ready(Err(VenueError::NotFound(format!(
+                    "no order {client}"
+                )))))
+            }
+        };
+        if !view.status.is_open() {
+            return Box::pin(fut::ready(Err(VenueError::NotOpen(format!(
+                "order {client} is {}, not open",
+                view.status
+            )))));
+        }
+        let rest = self.rest.clone();
+        let c = client.clone();
+        let work = async move {
+            rest.signed::<RestOrder>(
+                Method::DELETE,
+                "/api/v3/order",
+                &[("symbol", symbol), ("origClientOrderId", c)],
+            )
+            .await
+        };
+        Box::pin(
+            work.into_actor(self)
+                .map(move |answer, act, ctx| match answer {
+                    Ok(state) => {
+                        let events = act
+                            .carry
+                            .account
+                            .as_mut()
+                            .map(|a| a.reconcile(&client, &state, &[], now_ms()))
+                            .unwrap_or_default();
+                        act.publish(events);
+                        act.account()
+                            .and_then(|a| a.view(&client))
+                            .ok_or_else(|| VenueError::NotFound(format!("no order {client}")))
+                    }
+                    Err(RestError::Api {
+                        code: -2011, msg, ..
+                    }) => Err(VenueError::NotOpen(format!("order {client}: {msg}"))),
+                    Err(e) => {
+                        act.on_rest_error("cancel", &e, ctx);
+                        Err(VenueError::Internal(e.to_string()))
+                    }
+                }),
+        )
+    }
+}
+
+impl Handler<CancelAll> for BinanceConnector {
+    type Result = ResponseActFuture<Self, usize>;
+    fn handle(&mut self, msg: CancelAll, ctx: &mut Self::Context) -> Self::Result {
+        let open = self
+            .account()
+            .map(|a| a.open_matching(&msg.0))
+            .unwrap_or_default();
+        let me = ctx.address();
+        let timeout = self.s.request_timeout * 2;
+        let work = async move {
+            let mut count = 0;
+            for (client, _) in open {
+                if let Ok(Ok(_)) = me.send(CancelOrder(OrderId(client))).timeout(timeout).await {
+                    count += 1;
+                }
+            }
+            count
+        };
+        Box::pin(fut::wrap_future(work))
+    }
+}
+
+impl Handler<GetOrders> for BinanceConnector {
+    type Result = MessageResult<GetOrders>;
+    fn handle(&mut self, msg: GetOrders, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.account().map(|a| a.orders(&msg.0)).unwrap_or_default())
+    }
+}
+
+impl Handler<GetTrades> for BinanceConnector {
+    type Result = MessageResult<GetTrades>;
+    fn handle(&mut self, msg: GetTrades, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.account().map(|a| a.trades(&msg.0)).unwrap_or_default())
+    }
+}
+
+impl Handler<GetBalances> for BinanceConnector {
+    type Result = MessageResult<GetBalances>;
+    fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.account().map(|a| a.balances()).unwrap_or_default())
+    }
+}
+
+impl Handler<GetPositions> for BinanceConnector {
+    type Result = MessageResult<GetPositions>;
+    fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.account().map(|a| a.positions()).unwrap_or_default())
+    }
+}
+
+impl Handler<GetStats> for BinanceConnector {
+    type Result = MessageResult<GetStats>;
+    fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.account().map(|a| a.stats()).unwrap_or_default())
+    }
+}
+
+impl Handler<Follow> for BinanceConnector {
+    type Result = ();
+    fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
+        msg.to.do_send(VenueUpdate {
+            exchange: self.name.clone(),
+            event: VenueEvent::Connection {
+                connected: self.connected,
+            },
+        });
+        for b in self.account().map(|a| a.balances()).unwrap_or_default() {
+            let event = VenueEvent::Balance(b);
+            if msg.interest.wants(&event) {
+                msg.to.do_send(VenueUpdate {
+                    exchange: self.name.clone(),
+                    event,
+                });
+            }
+        }
+        self.carry.followers.insert(msg.key, (msg.interest, msg.to));
+    }
+}
+
+impl Handler<Unfollow> for BinanceConnector {
+    type Result = ();
+    fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
+        self.carry.followers.remove(&msg.0);
+    }
+}
+
+impl Handler<TestAccount> for BinanceConnector {
+    type Result = ResponseActFuture<Self, Result<String, String>>;
+    fn handle(&mut self, _: TestAccount, _: &mut Self::Context) -> Self::Result {
+        let rest = self.rest.clone();
+        let work = async move {
+            rest.signed::<Account>(Method::GET, "/api/v3/account", &[])
+                .await
+        };
+        Box::pin(work.into_actor(self).map(|answer, _, _| match answer {
+            Ok(a) => Ok(format!(
+                "healthy: signed account request answered ({} balances)",
+                a.balances.len()
+            )),
+            Err(e) => Err(e.to_string()),
+        }))
+    }
+}
+
+impl Handler<Shutdown> for BinanceConnector {
+    type Result = ();
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.ending = true;
+        self.tell(VenueEvent::Connection { connected: false });
+        ctx.stop();
+    }
+}

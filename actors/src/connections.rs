@@ -1,0 +1,445 @@
+//! `ConnectionSupervisor`: owns the exchange connections created at run
+//! time (`create_connection` … `get_connections`) and restarts their
+//! sessions. A failed session hands back its state (orders, seen fills,
+//! followers); the next one starts after an exponential backoff with full
+//! jitter (`Backoff`), the attempt count resets once a session has been up
+//! for `stable`, and after `max_attempts` failures in a row the connection
+//! is `failed` and an alert goes out. Every change is a `connection` event.
+//! A session's failure never blocks anything else: it only ever sends
+//! messages.
+
+use crate::binance::connector::{
+    BinanceConnector, BinanceSettings, Carry, ConnectorReport, Shutdown, TestAccount,
+};
+use crate::binance::rest::Rest;
+use crate::clock::now_ms;
+use crate::order_book::OrderBookActor;
+use crate::registry::{Publish, RegistryActor};
+use crate::venues::{VenueHandle, Venues};
+use actix::prelude::*;
+use awc::http::Method;
+use laicai_core::backoff::Backoff;
+use laicai_core::binance::wire::Account;
+use laicai_core::error::ErrorCode;
+use laicai_core::feed::Rng;
+use laicai_core::pair::Symbol;
+use laicai_core::protocol::events::*;
+use laicai_core::protocol::NewConnection;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+pub const BINANCE_REST: &str = "https://api.binance.com";
+pub const BINANCE_WS: &str = "wss://stream.binance.com:9443";
+pub const TESTNET_REST: &str = "https://testnet.binance.vision";
+pub const TESTNET_WS: &str = "wss://stream.testnet.binance.vision";
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("invalid `{field}`: {reason}")]
+    InvalidParams { field: &'static str, reason: String },
+    #[error("no connection `{0}`")]
+    NotFound(String),
+    #[error("{0}")]
+    Exchange(String),
+}
+
+impl ConnectionError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ConnectionError::InvalidParams { .. } => ErrorCode::InvalidParams,
+            ConnectionError::NotFound(_) => ErrorCode::NotFound,
+            ConnectionError::Exchange(_) => ErrorCode::ExchangeUnavailable,
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<ConnectionView, ConnectionError>")]
+pub struct CreateConnection(pub NewConnection);
+
+#[derive(Message)]
+#[rtype(result = "Result<ConnectionView, ConnectionError>")]
+pub struct DeleteConnection(pub String);
+
+#[derive(Message)]
+#[rtype(result = "Result<String, ConnectionError>")]
+pub struct TestConnection(pub String);
+
+#[derive(Message)]
+#[rtype(result = "Vec<ConnectionView>")]
+pub struct GetConnections;
+
+/// Settings every Binance session shares (from `[connections]`).
+#[derive(Clone, Debug)]
+pub struct SupervisorConfig {
+    pub backoff: Backoff,
+    pub stable: Duration,
+    pub max_attempts: u32,
+    pub default_pairs: Vec<Symbol>,
+    pub recv_window_ms: u64,
+    pub silent_timeout: Duration,
+    pub ping_interval: Duration,
+    pub keepalive: Duration,
+    pub request_timeout: Duration,
+    pub max_server_errors: u32,
+    pub book_depth: usize,
+    pub orderbook_interval_ms: i64,
+    pub history_limit: usize,
+}
+
+struct Entry {
+    view: ConnectionView,
+    settings: BinanceSettings,
+    carry: Option<Carry>,
+    actor: Option<Addr<BinanceConnector>>,
+    session: u64,
+    books: HashMap<Symbol, Addr<OrderBookActor>>,
+}
+
+pub struct ConnectionSupervisor {
+    cfg: SupervisorConfig,
+    entries: BTreeMap<String, Entry>,
+    next: u32,
+    venues: Venues,
+    registry: Addr<RegistryActor>,
+    rng: Rng,
+}
+
+impl ConnectionSupervisor {
+    pub fn new(cfg: SupervisorConfig, venues: Venues, registry: Addr<RegistryActor>) -> Self {
+        ConnectionSupervisor {
+            cfg,
+            entries: BTreeMap::new(),
+            next: 1,
+            venues,
+            registry,
+            rng: Rng::new(now_ms() as u64 ^ 0x5eed),
+        }
+    }
+
+    fn publish(&self, id: &str) {
+        if let Some(e) = self.entries.get(id) {
+            self.registry
+                .do_send(Publish::now(Event::Connection(e.view.clone())));
+        }
+    }
+
+    fn alert(&self, level: LogLevel, message: String, source: &str) {
+        let now = now_ms();
+        self.registry.do_send(Publish {
+            event: Event::Alerts {
+                data: Alert {
+                    level,
+                    message,
+                    timestamp: now as f64 / 1000.0,
+                    source: source.to_string(),
+                },
+            },
+            at_ms: now,
+        });
+    }
+
+    fn start_session(&mut self, id: &str, ctx: &mut Context<Self>) {
+        let supervisor = ctx.address().recipient();
+        let registry = self.registry.clone();
+        let Some(e) = self.entries.get_mut(id) else {
+            return;
+        };
+        e.session += 1;
+        let carry = e.carry.take().unwrap_or(Carry {
+            account: None,
+            followers: HashMap::new(),
+        });
+        let actor = BinanceConnector::new(
+            id,
+            &e.view.name,
+            e.session,
+            e.settings.clone(),
+            carry,
+            registry,
+            e.books.clone(),
+            supervisor,
+        );
+        e.actor = Some(actor.start());
+        e.view.status = ConnectionStatus::Connecting;
+        e.view.next_retry_ms = None;
+        e.view.message = if e.view.attempt == 0 {
+            "connecting".into()
+        } else {
+            format!("reconnecting (attempt {})", e.view.attempt)
+        };
+        tracing::info!(connection = %id, attempt = e.view.attempt, "binance session starting");
+        self.publish(id);
+    }
+}
+
+impl Actor for ConnectionSupervisor {
+    type Context = Context<Self>;
+}
+
+impl Handler<CreateConnection> for ConnectionSupervisor {
+    type Result = Result<ConnectionView, ConnectionError>;
+    fn handle(&mut self, msg: CreateConnection, ctx: &mut Self::Context) -> Self::Result {
+        let n = msg.0;
+        let name = n.name.clone().unwrap_or_else(|| {
+            if n.testnet {
+                "binance-testnet".into()
+            } else {
+                "binance".into()
+            }
+        });
+        if self.venues.knows(&name) {
+            return Err(ConnectionError::InvalidParams {
+                field: "name",
+                reason: format!("`{name}` is already an exchange; pick another name"),
+            });
+        }
+        let (rest_default, ws_default) = if n.testnet {
+            (TESTNET_REST, TESTNET_WS)
+        } else {
+            (BINANCE_REST, BINANCE_WS)
+        };
+        let pairs = n
+            .pairs
+            .clone()
+            .unwrap_or_else(|| self.cfg.default_pairs.clone());
+        let id = format!("conn-{}", self.next);
+        self.next += 1;
+        let settings = BinanceSettings {
+            rest_url: n.rest_url.clone().unwrap_or_else(|| rest_default.into()),
+            ws_url: n.ws_url.clone().unwrap_or_else(|| ws_default.into()),
+            credentials: n.credentials,
+            recv_window_ms: self.cfg.recv_window_ms,
+            pairs: pairs.clone(),
+            silent_timeout: self.cfg.silent_timeout,
+            ping_interval: self.cfg.ping_interval,
+            keepalive: self.cfg.keepalive,
+            request_timeout: self.cfg.request_timeout,
+            book_depth: self.cfg.book_depth,
+            history_limit: self.cfg.history_limit,
+            max_server_errors: self.cfg.max_server_errors,
+        };
+        let books: HashMap<Symbol, Addr<OrderBookActor>> = pairs
+            .iter()
+            .map(|p| {
+                let book = OrderBookActor::new(
+                    &name,
+                    p.as_str(),
+                    self.registry.clone(),
+                    self.cfg.book_depth,
+                    self.cfg.orderbook_interval_ms,
+                )
+                .start();
+                self.venues.add_book(&name, p.as_str(), book.clone());
+                (p.clone(), book)
+            })
+            .collect();
+        self.venues.set(&name, None);
+        self.venues.alias(&id, &name);
+        let view = ConnectionView {
+            id: id.clone(),
+            name: name.clone(),
+            exchange: n.exchange,
+            status: ConnectionStatus::Connecting,
+            message: "connecting".into(),
+            attempt: 0,
+            next_retry_ms: None,
+            testnet: n.testnet,
+            pairs: pairs.iter().map(|p| p.to_string()).collect(),
+            rest_url: settings.rest_url.clone(),
+            ws_url: settings.ws_url.clone(),
+        };
+        tracing::info!(connection = %id, %name, rest = %view.rest_url, "connection created");
+        self.entries.insert(
+            id.clone(),
+            Entry {
+                view: view.clone(),
+                settings,
+                carry: None,
+                actor: None,
+                session: 0,
+                books,
+            },
+        );
+        self.start_session(&id, ctx);
+        Ok(view)
+    }
+}
+
+impl Handler<ConnectorReport> for ConnectionSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectorReport, ctx: &mut Self::Context) {
+        match msg {
+            ConnectorReport::Connected { id, session, specs } => {
+                let stable = self.cfg.stable;
+                let Some(e) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                if e.session != session {
+                    return;
+                }
+                e.view.status = ConnectionStatus::Connected;
+                e.view.message = "connected".into();
+                e.view.next_retry_ms = None;
+                if let Some(a) = &e.actor {
+                    self.venues.set(&e.view.name, Some(VenueHandle::of(a)));
+                }
+                self.venues.set_rules(&e.view.name, specs);
+                self.publish(&id);
+                ctx.run_later(stable, move |act, _| {
+                    if let Some(e) = act.entries.get_mut(&id) {
+                        if e.session == session
+                            && e.view.status == ConnectionStatus::Connected
+                            && e.view.attempt > 0
+                        {
+                            e.view.attempt = 0;
+                            act.publish(&id);
+                        }
+                    }
+                });
+            }
+            ConnectorReport::Failed {
+                id,
+                session,
+                reason,
+                recoverable,
+                carry,
+            } => {
+                let (max_attempts, backoff) = (self.cfg.max_attempts, self.cfg.backoff);
+                let Some(e) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                if e.session != session {
+                    return;
+                }
+                e.carry = Some(*carry);
+                e.actor = None;
+                self.venues.set(&e.view.name, None);
+                e.view.attempt += 1;
+                let name = e.view.name.clone();
+                if !recoverable || e.view.attempt > max_attempts {
+                    e.view.status = ConnectionStatus::Failed;
+                    e.view.next_retry_ms = None;
+                    e.view.message = if recoverable {
+                        format!("gave up after {max_attempts} attempts: {reason}")
+                    } else {
+                        format!("not retrying: {reason}")
+                    };
+                    let msg = format!("Connection {id} ({name}) failed: {}", e.view.message);
+                    self.publish(&id);
+                    self.alert(LogLevel::Error, msg, &name);
+                    return;
+                }
+                let delay = backoff.delay_ms(e.view.attempt - 1, &mut self.rng);
+                e.view.status = ConnectionStatus::Disconnected;
+                e.view.next_retry_ms = Some(delay);
+                e.view.message = reason.clone();
+                tracing::warn!(connection = %id, attempt = e.view.attempt, delay_ms = delay, %reason, "binance reconnect scheduled");
+                self.publish(&id);
+                self.alert(
+                    LogLevel::Warning,
+                    format!("Connection {id} ({name}) lost: {reason}; retrying in {delay} ms"),
+                    &name,
+                );
+                ctx.run_later(Duration::from_millis(delay), move |act, ctx| {
+                    let due = act
+                        .entries
+                        .get(&id)
+                        .is_some_and(|e| e.session == session && e.actor.is_none());
+                    if due {
+                        act.start_session(&id, ctx);
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl Handler<DeleteConnection> for ConnectionSupervisor {
+    type Result = Result<ConnectionView, ConnectionError>;
+    fn handle(&mut self, msg: DeleteConnection, _: &mut Self::Context) -> Self::Result {
+        let id = self.venues_id(&msg.0);
+        let mut e = self
+            .entries
+            .remove(&id)
+            .ok_or_else(|| ConnectionError::NotFound(msg.0.clone()))?;
+        if let Some(a) = e.actor.take() {
+            a.do_send(Shutdown);
+        }
+        self.venues.remove(&e.view.name);
+        e.view.status = ConnectionStatus::Deleted;
+        e.view.message = "deleted".into();
+        self.registry
+            .do_send(Publish::now(Event::Connection(e.view.clone())));
+        tracing::info!(connection = %id, "connection deleted");
+        Ok(e.view)
+    }
+}
+
+impl ConnectionSupervisor {
+    /// A connection's id from its id or its name.
+    fn venues_id(&self, key: &str) -> String {
+        if self.entries.contains_key(key) {
+            return key.to_string();
+        }
+        self.entries
+            .iter()
+            .find(|(_, e)| e.view.name == key)
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| key.to_string())
+    }
+}
+
+impl Handler<TestConnection> for ConnectionSupervisor {
+    type Result = ResponseActFuture<Self, Result<String, ConnectionError>>;
+    fn handle(&mut self, msg: TestConnection, _: &mut Self::Context) -> Self::Result {
+        let id = self.venues_id(&msg.0);
+        let Some(e) = self.entries.get(&id) else {
+            return Box::pin(fut::ready(Err(ConnectionError::NotFound(msg.0))));
+        };
+        if let Some(actor) = e.actor.clone() {
+            let timeout = self.cfg.request_timeout * 3;
+            return Box::pin(
+                async move {
+                    match actor.send(TestAccount).timeout(timeout).await {
+                        Ok(Ok(ok)) => Ok(ok),
+                        Ok(Err(e)) => Err(ConnectionError::Exchange(e)),
+                        Err(e) => Err(ConnectionError::Exchange(format!("no answer: {e}"))),
+                    }
+                }
+                .into_actor(self),
+            );
+        }
+        // Down: one signed request of its own.
+        let s = &e.settings;
+        let rest = Rest::new(
+            &s.rest_url,
+            s.credentials.clone(),
+            s.recv_window_ms,
+            s.request_timeout,
+        );
+        Box::pin(
+            async move {
+                rest.sync_time()
+                    .await
+                    .map_err(|e| ConnectionError::Exchange(e.to_string()))?;
+                let a: Account = rest
+                    .signed(Method::GET, "/api/v3/account", &[])
+                    .await
+                    .map_err(|e| ConnectionError::Exchange(e.to_string()))?;
+                Ok(format!(
+                    "healthy: signed account request answered ({} balances)",
+                    a.balances.len()
+                ))
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+impl Handler<GetConnections> for ConnectionSupervisor {
+    type Result = MessageResult<GetConnections>;
+    fn handle(&mut self, _: GetConnections, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.entries.values().map(|e| e.view.clone()).collect())
+    }
+}
