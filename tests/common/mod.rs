@@ -2,6 +2,8 @@
 //! port and a real WebSocket client that talks the protocol.
 #![allow(dead_code)]
 
+pub mod binance;
+
 use awc::ws;
 use futures_util::{SinkExt, StreamExt};
 use laicai::config::Config;
