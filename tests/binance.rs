@@ -336,3 +336,93 @@ async fn a_wrong_secret_fails_the_connection_with_binances_error() {
     server.stop().await;
     fake.stop().await;
 }
+
+#[actix_rt::test]
+async fn attempts_reset_once_stable_and_give_up_after_the_limit() {
+    let fake = FakeBinance::start().await;
+    let server = TestServer::start(
+        &CONNECTIONS
+            .replace("stable_s = 30", "stable_s = 1")
+            .replace("max_attempts = 10", "max_attempts = 2"),
+    )
+    .await;
+    let mut c = server.client("/api/stream").await;
+    connected(&mut c, &fake).await;
+    fake.drop_sockets();
+    c.wait_for("a retry", |v| {
+        is_conn(v, "disconnected") && v["attempt"] == 1
+    })
+    .await;
+    c.wait_for("back", |v| is_conn(v, "connected") && v["attempt"] == 1)
+        .await;
+    // Stable for a second: the count starts over.
+    c.wait_for("reset", |v| is_conn(v, "connected") && v["attempt"] == 0)
+        .await;
+
+    // Now it keeps failing: after two attempts it is given up, with an alert.
+    fake.refuse_handshakes(100);
+    fake.drop_sockets();
+    let e = c.wait_for("given up", |v| is_conn(v, "failed")).await;
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 2 attempts"),
+        "{e}"
+    );
+    c.wait_for("an alert", |v| {
+        v["type"] == "alerts"
+            && v["data"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("gave up"))
+    })
+    .await;
+    // Orders for it are refused clearly meanwhile, and paper trades on.
+    let r = c
+        .command(json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": 0.01}))
+        .await;
+    assert_eq!(r["error"], "exchange_unavailable", "{r}");
+    c.ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": 0.01}))
+        .await;
+    server.stop().await;
+    fake.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_strategy_trades_on_a_binance_connection() {
+    let fake = FakeBinance::start().await;
+    let server = TestServer::start(CONNECTIONS).await;
+    let mut c = server.client("/api/stream").await;
+    let conn = connected(&mut c, &fake).await;
+    let r = c
+        .ok(json!({"cmd": "create_strategy", "name": "MM", "type": "pmm", "connection_id": conn, "pair": "BTC-USDT",
+                   "config": {"bid_spread": 0.5, "ask_spread": 0.5, "order_amount": "0.001"}}))
+        .await;
+    let id = r["instance_id"].as_str().unwrap().to_string();
+    assert_eq!(r["strategy"]["exchange"], "binance");
+    c.ok(json!({"cmd": "start_strategy", "id": id})).await;
+    for side in ["buy", "sell"] {
+        let o = c
+            .wait_for("a quote on Binance", |v| {
+                v["type"] == "order_update"
+                    && v["strategy_id"] == id
+                    && v["status"] == "open"
+                    && v["side"] == side
+            })
+            .await;
+        assert_eq!(o["exchange"], "binance");
+    }
+    let sent = fake.orders();
+    assert!(
+        sent.iter()
+            .any(|o| o.kind == "LIMIT_MAKER" && o.side == "SELL" && o.price == "50250"),
+        "{sent:?}"
+    );
+    c.ok(json!({"cmd": "stop_strategy", "id": id})).await;
+    c.wait_for("cancelled on Binance", |v| {
+        v["type"] == "order_update" && v["strategy_id"] == id && v["status"] == "canceled"
+    })
+    .await;
+    server.stop().await;
+    fake.stop().await;
+}

@@ -282,11 +282,12 @@ impl BinanceConnector {
                 act.open_streams(ctx);
             }
             Err(e) => {
+                // Wrong or refused credentials do not get better by retrying.
                 let recoverable = !matches!(
                     e,
                     RestError::Api { status: 401, .. }
                         | RestError::Api {
-                            code: -2014 | -2015,
+                            code: -1022 | -2014 | -2015,
                             ..
                         }
                 );

@@ -236,6 +236,21 @@ impl Rest {
 mod tests {
     use super::*;
 
+    /// TLS is built in (real Binance is https/wss): an https URL with
+    /// nothing behind it is a transport error, not a panic for want of a
+    /// crypto provider.
+    #[actix_rt::test]
+    async fn https_without_a_server_is_a_clean_error() {
+        use laicai_core::binance::sign::Secret;
+        let creds = Credentials {
+            api_key: Secret::new("k"),
+            api_secret: Secret::new("s"),
+        };
+        let rest = Rest::new("https://127.0.0.1:9", creds, 5000, Duration::from_secs(2));
+        let e = rest.sync_time().await.unwrap_err();
+        assert!(matches!(e, RestError::Transport(_)), "{e:?}");
+    }
+
     #[test]
     fn encodes_values_as_binance_signs_them() {
         let q = query(&[
