@@ -426,3 +426,84 @@ async fn a_strategy_trades_on_a_binance_connection() {
     server.stop().await;
     fake.stop().await;
 }
+
+/// The real binary at the most verbose log level, connected to the fake,
+/// placing an order and losing its sockets: neither the API key nor the
+/// secret appears anywhere in what it prints.
+#[actix_rt::test]
+async fn secrets_never_reach_the_logs() {
+    let fake = FakeBinance::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args(["--bind", &bind])
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run laicai");
+    // Drained as it runs: a full pipe would stall the engine.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let mut bytes = Vec::new();
+                let _ = p.read_to_end(&mut bytes);
+                text = String::from_utf8_lossy(&bytes).to_string();
+            }
+            text
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let url = format!("ws://{bind}/api/stream");
+    let mut c = None;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&bind).is_ok() {
+            c = Some(Client::connect(&url).await);
+            break;
+        }
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut c = c.expect("the engine listens");
+    connected(&mut c, &fake).await;
+    c.ok(
+        json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
+                "type": "limit", "price": "49000", "size": "0.01"}),
+    )
+    .await;
+    c.ok(json!({"cmd": "test_connection", "id": "binance"}))
+        .await;
+    fake.drop_sockets();
+    c.wait_for("back", |v| is_conn(v, "connected") && v["attempt"] == 1)
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let printed = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    assert!(
+        printed.contains("binance connected"),
+        "the log was captured: {}",
+        &printed[..printed.len().min(500)]
+    );
+    assert!(!printed.contains(API_SECRET), "the API secret was logged");
+    assert!(!printed.contains(API_KEY), "the API key was logged");
+    fake.stop().await;
+}
