@@ -102,6 +102,15 @@ async fn orders_go_out_signed_and_execution_reports_come_back_as_events() {
         (d("0.000004"), json!("BNB"))
     );
     assert_eq!(t["exchange"], "binance");
+    let bal = c
+        .wait_for("a balance from the stream", |v| {
+            v["type"] == "balance"
+                && v["exchange"] == "binance"
+                && v["asset"] == "BTC"
+                && v["total"] != 1
+        })
+        .await;
+    assert_eq!(dec(&bal["total"]), d("1.004"));
     fake.fill(venue_id, 0.006);
     c.wait_for("filled", |v| {
         v["type"] == "order_update" && v["orderId"] == order_id && v["status"] == "filled"
@@ -505,5 +514,54 @@ async fn secrets_never_reach_the_logs() {
     );
     assert!(!printed.contains(API_SECRET), "the API secret was logged");
     assert!(!printed.contains(API_KEY), "the API key was logged");
+    fake.stop().await;
+}
+
+#[actix_rt::test]
+async fn clock_drift_is_resynced_and_outside_orders_are_adopted() {
+    let fake = FakeBinance::start().await;
+    // An order placed on the website before laicai connects.
+    fake.place_elsewhere("web_order_1", "SELL", "0.002", "52000.00");
+    let server = TestServer::start(
+        &CONNECTIONS
+            .replace("listen_key_keepalive_s = 1800", "")
+            .replace(
+                "[connections]\n",
+                "[connections]\nlisten_key_keepalive_s = 1\n",
+            ),
+    )
+    .await;
+    let mut c = server.client("/api/stream").await;
+    connected(&mut c, &fake).await;
+    c.wait_for("the outside order adopted", |v| {
+        v["type"] == "order_update" && v["orderId"] == "web_order_1" && v["status"] == "open"
+    })
+    .await;
+    let adopted = c
+        .ok(json!({"cmd": "get_orders", "exchange": "binance", "status": "open"}))
+        .await;
+    assert_eq!(adopted["orders"][0]["side"], "sell", "{adopted}");
+
+    // The keepalive runs on its schedule.
+    actix_rt::time::sleep(Duration::from_millis(1300)).await;
+    assert!(fake.state.lock().keepalives >= 1);
+
+    // Binance's clock jumps 10 s ahead: the next signed request is refused
+    // with -1021, the connector resyncs and retries once, and it succeeds.
+    fake.skew_clock(10_000);
+    let r = c
+        .ok(
+            json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
+                   "type": "limit", "price": "49000", "size": "0.01"}),
+        )
+        .await;
+    fake.skew_clock(0);
+    assert_eq!(r["order"]["status"], "open");
+    assert_eq!(
+        fake.state.lock().clock_errors,
+        1,
+        "one -1021, then the resynced retry"
+    );
+    server.stop().await;
     fake.stop().await;
 }

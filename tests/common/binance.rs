@@ -67,6 +67,10 @@ pub struct State {
     pub signed_bad: u64,
     pub handshakes: u64,
     pub snapshots: u64,
+    pub keepalives: u64,
+    pub clock_errors: u64,
+    /// How far the fake's clock runs ahead of the engine's.
+    skew_ms: i64,
     refuse_handshakes: u32,
     rate_limit: u32,
     retry_after_s: u64,
@@ -176,9 +180,10 @@ impl State {
         let window: i64 = get(&params, "recvWindow")
             .and_then(|t| t.parse().ok())
             .unwrap_or(5000);
-        let now = now_ms();
+        let now = now_ms() + self.skew_ms;
         if ts > now + 1000 || now - ts > window {
             self.signed_bad += 1;
+            self.clock_errors += 1;
             return Err(Box::new(api_error(
                 400,
                 -1021,
@@ -241,6 +246,12 @@ impl State {
         self.trades.push(trade);
         self.reports.insert(trade_id, report.clone());
         self.push_user(report);
+        self.push_user(
+            json!({"e": "outboundAccountPosition", "E": now_ms(), "u": now_ms(),
+                   "B": [{"a": "BTC", "f": "1.00400000", "l": "0.00000000"},
+                         {"a": "USDT", "f": "99804.00000000", "l": "0.00000000"}]})
+            .to_string(),
+        );
         Some(trade_id)
     }
 }
@@ -339,8 +350,9 @@ impl Handler<Drop> for FakeSocket {
 
 type Shared = web::Data<Arc<Mutex<State>>>;
 
-async fn time() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"serverTime": now_ms()}))
+async fn time(st: Shared) -> HttpResponse {
+    let skew = st.lock().skew_ms;
+    HttpResponse::Ok().json(json!({"serverTime": now_ms() + skew}))
 }
 
 async fn exchange_info(req: HttpRequest, st: Shared) -> HttpResponse {
@@ -400,6 +412,7 @@ async fn listen_key(req: HttpRequest, st: Shared) -> HttpResponse {
     };
     if req.method() == actix_web::http::Method::PUT {
         return if get(&params, "listenKey") == s.valid_key.as_deref() {
+            s.keepalives += 1;
             HttpResponse::Ok().json(json!({}))
         } else {
             api_error(400, -1125, "This listenKey does not exist.")
@@ -472,6 +485,20 @@ async fn order(req: HttpRequest, st: Shared) -> HttpResponse {
         s.fill(id, qty);
     }
     HttpResponse::Ok().json(answer)
+}
+
+async fn open_orders(req: HttpRequest, st: Shared) -> HttpResponse {
+    let mut s = st.lock();
+    if let Err(r) = s.gate(&req, true, true) {
+        return *r;
+    }
+    let list: Vec<Value> = s
+        .orders
+        .iter()
+        .filter(|o| o.status == "NEW" || o.status == "PARTIALLY_FILLED")
+        .map(State::order_json)
+        .collect();
+    HttpResponse::Ok().json(list)
 }
 
 async fn my_trades(req: HttpRequest, st: Shared) -> HttpResponse {
@@ -570,6 +597,7 @@ impl FakeBinance {
                 .route("/api/v3/order", web::get().to(order))
                 .route("/api/v3/order", web::delete().to(order))
                 .route("/api/v3/myTrades", web::get().to(my_trades))
+                .route("/api/v3/openOrders", web::get().to(open_orders))
                 .route("/ws/{key}", web::get().to(user_ws))
                 .route("/stream", web::get().to(market_ws))
         })
@@ -648,6 +676,33 @@ impl FakeBinance {
     /// Forgets the user sockets (as if they were gone) without closing them.
     pub fn deafen_user_stream(&self) {
         self.state.lock().user.clear();
+    }
+
+    /// Moves the fake's clock ahead of the engine's.
+    pub fn skew_clock(&self, ms: i64) {
+        self.state.lock().skew_ms = ms;
+    }
+
+    /// An order placed on "the website", not through laicai.
+    pub fn place_elsewhere(&self, client_id: &str, side: &str, qty: &str, price: &str) -> u64 {
+        let mut s = self.state.lock();
+        s.next_order += 1;
+        let o = FakeOrder {
+            order_id: s.next_order,
+            client_id: client_id.to_string(),
+            symbol: "BTCUSDT".into(),
+            side: side.into(),
+            kind: "LIMIT".into(),
+            tif: "GTC".into(),
+            qty: qty.into(),
+            price: price.into(),
+            executed: 0.0,
+            status: "NEW".into(),
+            params: vec![],
+        };
+        let id = o.order_id;
+        s.orders.push(o);
+        id
     }
 
     pub fn orders(&self) -> Vec<FakeOrder> {

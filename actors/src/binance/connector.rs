@@ -250,13 +250,14 @@ impl BinanceConnector {
             rest.sync_time().await?;
             let info: ExchangeInfo = rest.public("/api/v3/exchangeInfo", &[]).await?;
             let account: Account = rest.signed(Method::GET, "/api/v3/account", &[]).await?;
+            let open: Vec<RestOrder> = rest.signed(Method::GET, "/api/v3/openOrders", &[]).await?;
             let key: ListenKey = rest
                 .keyed(Method::POST, "/api/v3/userDataStream", &[])
                 .await?;
-            Ok::<_, RestError>((info, account, key, pairs))
+            Ok::<_, RestError>((info, account, open, key, pairs))
         };
         ctx.spawn(work.into_actor(self).map(|result, act, ctx| match result {
-            Ok((info, account, key, pairs)) => {
+            Ok((info, account, open, key, pairs)) => {
                 let map = SymbolMap::from_info(&info);
                 let missing: Vec<String> = pairs
                     .iter()
@@ -276,6 +277,10 @@ impl BinanceConnector {
                     BinanceAccount::new(&name, map.clone(), act.s.history_limit, &prefix)
                 });
                 acct.set_symbols(map);
+                let now = now_ms();
+                for o in &open {
+                    acct.adopt_open(o, now);
+                }
                 let balances = acct.set_balances(&account);
                 act.publish(balances);
                 act.listen_key = Some(key.listen_key);

@@ -39,6 +39,17 @@ fn side_of(s: &str) -> Side {
     }
 }
 
+/// An order as a report or a REST answer shows it, to adopt one placed
+/// outside laicai.
+struct Sighting<'a> {
+    order_id: u64,
+    client: &'a str,
+    side: &'a str,
+    kind: &'a str,
+    qty: Decimal,
+    price: Decimal,
+}
+
 /// An order ready to send: its client order id and the request's
 /// parameters, in order (signing appends `timestamp`, `recvWindow`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,14 +298,15 @@ impl BinanceAccount {
 
     /// Finds the order a report is about, adopting one placed outside
     /// laicai (on the website, by another program).
-    fn client_of(&mut self, symbol: &Symbol, er: &ExecutionReport, now: TimestampMs) -> String {
-        let (order_id, client) = (er.order_id, er.client_order_id.as_str());
-        let (side, kind, qty, price) = (
-            er.side.as_str(),
-            er.order_type.as_str(),
-            er.quantity,
-            er.price,
-        );
+    fn client_of(&mut self, symbol: &Symbol, s: Sighting, now: TimestampMs) -> String {
+        let Sighting {
+            order_id,
+            client,
+            side,
+            kind,
+            qty,
+            price,
+        } = s;
         if let Some(c) = self.venue_ids.get(&order_id) {
             return c.clone();
         }
@@ -425,7 +437,18 @@ impl BinanceAccount {
         let Some(symbol) = self.symbols.symbol(&er.symbol).cloned() else {
             return Vec::new();
         };
-        let client = self.client_of(&symbol, er, now);
+        let client = self.client_of(
+            &symbol,
+            Sighting {
+                order_id: er.order_id,
+                client: &er.client_order_id,
+                side: &er.side,
+                kind: &er.order_type,
+                qty: er.quantity,
+                price: er.price,
+            },
+            now,
+        );
         let mut events = Vec::new();
         let mut changed = false;
         if er.execution_type == "TRADE" {
@@ -466,6 +489,31 @@ impl BinanceAccount {
             }
         }
         events
+    }
+
+    /// An open order from `GET /api/v3/openOrders`: one this account does
+    /// not know yet (placed elsewhere, or before laicai restarted) is
+    /// adopted; its fills come with the reconciliation that follows.
+    pub fn adopt_open(&mut self, o: &RestOrder, now: TimestampMs) {
+        let Some(symbol) = self.symbols.symbol(&o.symbol).cloned() else {
+            return;
+        };
+        if self.venue_ids.contains_key(&o.order_id) || self.orders.contains_key(&o.client_order_id)
+        {
+            return;
+        }
+        self.client_of(
+            &symbol,
+            Sighting {
+                order_id: o.order_id,
+                client: &o.client_order_id,
+                side: &o.side,
+                kind: &o.order_type,
+                qty: o.orig_qty,
+                price: o.price,
+            },
+            now,
+        );
     }
 
     /// The orders to ask about after a reconnect.

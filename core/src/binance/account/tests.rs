@@ -279,3 +279,20 @@ fn orders_placed_elsewhere_are_adopted_and_balances_follow_the_stream() {
     let ev = a.on_account(&p);
     assert!(matches!(&ev[0], Event::Balance(b) if b.total == d("120.5") && b.used == d("20")));
 }
+
+#[test]
+fn open_orders_placed_elsewhere_are_adopted_then_reconciled() {
+    let mut a = account();
+    let foreign = RestOrder {
+        client_order_id: "web_1".into(),
+        order_id: 77,
+        ..rest("NEW", "0")
+    };
+    a.adopt_open(&foreign, 1);
+    a.adopt_open(&foreign, 2);
+    assert_eq!(a.live_orders().len(), 1, "adopted once");
+    let ev = a.reconcile("web_1", &foreign, &[], 3);
+    assert!(
+        matches!(&ev[0], Event::OrderUpdate(o) if o.order_id == "web_1" && o.status == OrderStatus::Open)
+    );
+}
