@@ -427,6 +427,11 @@ async fn a_strategy_trades_on_a_binance_connection() {
             .any(|o| o.kind == "LIMIT_MAKER" && o.side == "SELL" && o.price == "50250"),
         "{sent:?}"
     );
+    // The connection drops and comes back: the strategy's requests go to
+    // the new session.
+    fake.drop_sockets();
+    c.wait_for("back", |v| is_conn(v, "connected") && v["attempt"] == 1)
+        .await;
     c.ok(json!({"cmd": "stop_strategy", "id": id})).await;
     c.wait_for("cancelled on Binance", |v| {
         v["type"] == "order_update" && v["strategy_id"] == id && v["status"] == "canceled"

@@ -57,7 +57,9 @@ pub struct Setup {
 #[derive(Clone)]
 pub struct Links {
     pub risk: Addr<RiskActor>,
-    pub venue: crate::venues::VenueHandle,
+    /// Its venue is looked up for each request: a connection's session
+    /// (and so its handle) changes when it reconnects.
+    pub venues: crate::venues::Venues,
     pub registry: Addr<RegistryActor>,
     pub manager: Recipient<StrategyReport>,
 }
@@ -81,6 +83,9 @@ pub struct StrategyActor {
     done_order: VecDeque<OrderId>,
     cooldown_until: TimestampMs,
     stopping: bool,
+    /// The venue confirmed the cancel-everything of a shutdown.
+    cancelled_all: bool,
+    followed: bool,
     failed: bool,
     finished: bool,
     reported: Option<(Pnl, usize, rust_decimal::Decimal)>,
@@ -114,6 +119,8 @@ impl StrategyActor {
             done_order: VecDeque::new(),
             cooldown_until: TimestampMs::MIN,
             stopping: false,
+            cancelled_all: false,
+            followed: false,
             failed: false,
             finished: false,
             reported: None,
@@ -201,6 +208,7 @@ impl StrategyActor {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.follow(ctx);
         if self.acting() && self.fresh(ctx) {
             self.decide(ctx, |logic, view| logic.on_tick(view));
         }
@@ -357,9 +365,14 @@ impl StrategyActor {
             Some(o) if !o.cancelling => o.cancelling = true,
             _ => return,
         }
-        let sent = self
-            .links
-            .venue
+        let Some(venue) = self.venue() else {
+            // The venue is reconnecting: the next decision asks again.
+            if let Some(o) = self.open.get_mut(&id) {
+                o.cancelling = false;
+            }
+            return;
+        };
+        let sent = venue
             .cancel
             .send(CancelOrder(id.clone()))
             .timeout(self.rt.request_timeout);
@@ -394,7 +407,9 @@ impl StrategyActor {
         self.begin_shutdown(ctx);
     }
 
-    /// Cancels everything it owns on the venue; resolves to the count.
+    /// Cancels everything it owns on the venue; resolves to the count. If
+    /// the venue cannot be asked now (reconnecting), it keeps trying every
+    /// second and stops only once that has worked: no order is left behind.
     fn begin_shutdown(&mut self, ctx: &mut Context<Self>) -> ResponseActFuture<Self, usize> {
         self.stopping = true;
         let filter = OrderFilter {
@@ -402,16 +417,24 @@ impl StrategyActor {
             exchange: Some(self.s.exchange.clone()),
             ..OrderFilter::default()
         };
-        let sent = self
-            .links
-            .venue
+        let Some(venue) = self.venue() else {
+            self.retry_cancel_all(ctx);
+            return Box::pin(fut::ready(0));
+        };
+        let sent = venue
             .cancel_all
             .send(CancelAll(filter))
             .timeout(self.rt.request_timeout);
-        let work = sent.into_actor(self).map(|answer, act, ctx| {
-            let cancelled = answer.unwrap_or(0);
-            act.maybe_stop(ctx);
-            cancelled
+        let work = sent.into_actor(self).map(|answer, act, ctx| match answer {
+            Ok(cancelled) => {
+                act.cancelled_all = true;
+                act.maybe_stop(ctx);
+                cancelled
+            }
+            Err(_) => {
+                act.retry_cancel_all(ctx);
+                0
+            }
         });
         if self.failed {
             ctx.spawn(work.map(|_, _, _| ()));
@@ -420,15 +443,47 @@ impl StrategyActor {
         Box::pin(work)
     }
 
+    fn retry_cancel_all(&mut self, ctx: &mut Context<Self>) {
+        tracing::warn!(strategy = %self.id(), exchange = %self.s.exchange, "cannot cancel its orders yet; retrying");
+        ctx.run_later(std::time::Duration::from_secs(1), |act, ctx| {
+            let retry = act.begin_shutdown(ctx);
+            ctx.spawn(retry.map(|_, _, _| ()));
+        });
+    }
+
+    fn venue(&self) -> Option<crate::venues::VenueHandle> {
+        self.links
+            .venues
+            .exchange(Some(&self.s.exchange))
+            .map(|(_, h)| h)
+    }
+
+    /// Follows its venue (again after the venue was away at start).
+    fn follow(&mut self, ctx: &mut Context<Self>) {
+        if self.followed {
+            return;
+        }
+        if let Some(venue) = self.venue() {
+            venue.follow.do_send(Follow {
+                key: self.follow_key(),
+                interest: Interest::Strategy {
+                    id: self.id().clone(),
+                    symbol: self.s.rules.symbol.clone(),
+                },
+                to: ctx.address().recipient(),
+            });
+            self.followed = true;
+        }
+    }
+
     /// Stops once shutting down and nothing of its is in flight.
     fn maybe_stop(&mut self, ctx: &mut Context<Self>) {
         let busy = !self.pending.is_empty() || self.open.values().any(|o| o.cancelling);
-        if self.stopping && !busy {
+        if self.stopping && self.cancelled_all && !busy {
             self.report(true);
-            self.links
-                .venue
-                .unfollow
-                .do_send(Unfollow(self.follow_key()));
+            if let Some(venue) = self.venue() {
+                venue.unfollow.do_send(Unfollow(self.follow_key()));
+            }
             ctx.stop();
         }
     }
@@ -497,14 +552,7 @@ impl Actor for StrategyActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(1024);
-        self.links.venue.follow.do_send(Follow {
-            key: self.follow_key(),
-            interest: Interest::Strategy {
-                id: self.id().clone(),
-                symbol: self.s.rules.symbol.clone(),
-            },
-            to: ctx.address().recipient(),
-        });
+        self.follow(ctx);
         ctx.run_interval(self.rt.tick, |act, ctx| act.tick(ctx));
         ctx.run_interval(self.rt.report_interval, |act, _| act.report(false));
         tracing::info!(strategy = %self.id(), generation = self.s.generation, "strategy running");

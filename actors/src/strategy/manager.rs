@@ -206,17 +206,9 @@ impl StrategyManager {
 
     /// Starts a new run of the instance.
     fn launch(&mut self, id: &StrategyId, ctx: &mut Context<Self>) {
-        let Some(venue) = self
-            .instances
-            .get(id)
-            .and_then(|i| self.venues.exchange(Some(&i.exchange)))
-            .map(|(_, v)| v)
-        else {
-            return;
-        };
         let links = Links {
             risk: self.risk.clone(),
-            venue,
+            venues: self.venues.clone(),
             registry: self.registry.clone(),
             manager: ctx.address().recipient(),
         };
