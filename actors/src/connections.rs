@@ -125,18 +125,8 @@ impl ConnectionSupervisor {
     }
 
     fn alert(&self, level: LogLevel, message: String, source: &str) {
-        let now = now_ms();
-        self.registry.do_send(Publish {
-            event: Event::Alerts {
-                data: Alert {
-                    level,
-                    message,
-                    timestamp: now as f64 / 1000.0,
-                    source: source.to_string(),
-                },
-            },
-            at_ms: now,
-        });
+        self.registry
+            .do_send(Publish::alert(level, message, source));
     }
 
     fn start_session(&mut self, id: &str, ctx: &mut Context<Self>) {

@@ -44,6 +44,22 @@ impl Publish {
             at_ms: now_ms(),
         }
     }
+
+    /// An `alerts` event from `source`, stamped now.
+    pub fn alert(level: LogLevel, message: impl Into<String>, source: &str) -> Self {
+        let at_ms = now_ms();
+        Publish {
+            event: Event::Alerts {
+                data: Alert {
+                    level,
+                    message: message.into(),
+                    timestamp: at_ms as f64 / 1000.0,
+                    source: source.to_string(),
+                },
+            },
+            at_ms,
+        }
+    }
 }
 
 /// An event for one session only (its protocol errors), numbered in the
@@ -314,15 +330,8 @@ impl RegistryActor {
         self.stats.evicted += 1;
         let message = format!("{id} closed: it fell {} frames behind", slot.backlog.live);
         tracing::warn!(session = %id, backlog = slot.backlog.live, "evicting slow session");
-        let alert = Event::Alerts {
-            data: Alert {
-                level: LogLevel::Warning,
-                message,
-                timestamp: now_ms() as f64 / 1000.0,
-                source: "registry".into(),
-            },
-        };
-        self.publish(alert, now_ms(), ctx);
+        let alert = Publish::alert(LogLevel::Warning, message, "registry");
+        self.publish(alert.event, alert.at_ms, ctx);
     }
 
     fn schedule_drain(&mut self, ctx: &mut Context<Self>) {

@@ -134,18 +134,8 @@ impl RiskActor {
     }
 
     fn alert(&self, level: LogLevel, message: String) {
-        let now = now_ms();
-        self.registry.do_send(Publish {
-            event: Event::Alerts {
-                data: Alert {
-                    level,
-                    message,
-                    timestamp: now as f64 / 1000.0,
-                    source: "risk".into(),
-                },
-            },
-            at_ms: now,
-        });
+        self.registry
+            .do_send(Publish::alert(level, message, "risk"));
     }
 
     /// A refused order still has its one lifecycle: an `order_update`

@@ -17,7 +17,7 @@ use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::{OrderRequest, OrderType, StrategyTag};
 use laicai_core::pair::PairSpec;
 use laicai_core::pnl::Pnl;
-use laicai_core::protocol::events::{Alert, Event, LogLevel, OrderView};
+use laicai_core::protocol::events::{Event, LogLevel, OrderView};
 use laicai_core::protocol::OrderFilter;
 use laicai_core::risk::{stale_data, StaleAction};
 use laicai_core::strategy::{
@@ -147,18 +147,9 @@ impl StrategyActor {
     }
 
     fn alert(&self, level: LogLevel, message: String) {
-        let now = now_ms();
-        self.links.registry.do_send(Publish {
-            event: Event::Alerts {
-                data: Alert {
-                    level,
-                    message,
-                    timestamp: now as f64 / 1000.0,
-                    source: self.s.tag.name.clone(),
-                },
-            },
-            at_ms: now,
-        });
+        self.links
+            .registry
+            .do_send(Publish::alert(level, message, &self.s.tag.name));
     }
 
     fn note_done(&mut self, id: OrderId, price: Option<rust_decimal::Decimal>) {

@@ -19,7 +19,7 @@ use laicai_core::ids::StrategyId;
 use laicai_core::order::StrategyTag;
 use laicai_core::pair::PairSpec;
 use laicai_core::pnl::Pnl;
-use laicai_core::protocol::events::{Alert, Event, LogLevel, StrategyView};
+use laicai_core::protocol::events::{Event, LogLevel, StrategyView};
 use laicai_core::protocol::{NewStrategy, StrategyAction};
 use laicai_core::risk::KillMode;
 use laicai_core::strategy::{StrategyParams, StrategyStatus, StrategyType};
@@ -184,18 +184,8 @@ impl StrategyManager {
     }
 
     fn alert(&self, level: LogLevel, message: String, source: &str) {
-        let now = now_ms();
-        self.registry.do_send(Publish {
-            event: Event::Alerts {
-                data: Alert {
-                    level,
-                    message,
-                    timestamp: now as f64 / 1000.0,
-                    source: source.to_string(),
-                },
-            },
-            at_ms: now,
-        });
+        self.registry
+            .do_send(Publish::alert(level, message, source));
     }
 
     fn find(&self, id: &str) -> Result<&Instance, StrategyCmdError> {
