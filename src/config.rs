@@ -125,6 +125,7 @@ pub struct ServerConfig {
     pub idle_timeout_s: u64,
     pub command_timeout_ms: u64,
     pub registry_mailbox: usize,
+    pub replay_events: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]

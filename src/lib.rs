@@ -143,6 +143,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // From here on nothing fails: start the actors.
     let registry = RegistryActor::new(RegistryConfig {
         mailbox: s.registry_mailbox,
+        replay_events: s.replay_events,
         backlog_limit: s.session_backlog,
         subscription_limit: s.subscription_limit,
     })

@@ -120,6 +120,9 @@ pub struct GetRegistryStats;
 pub struct RegistryConfig {
     /// The registry's own mailbox.
     pub mailbox: usize,
+    /// Events kept for `replay` (market data is not kept: a client that
+    /// resyncs gets the latest values anyway).
+    pub replay_events: usize,
     /// Frames a slow session may have waiting before it is evicted.
     pub backlog_limit: usize,
     pub subscription_limit: usize,
@@ -251,9 +254,35 @@ impl Slot {
     }
 }
 
+/// The retained events, oldest first, for `replay`.
+#[derive(Default)]
+struct ReplayRing {
+    frames: VecDeque<(u64, &'static str, Option<String>, ByteString)>,
+    /// The newest `seq` that fell out of the ring.
+    dropped_upto: u64,
+}
+
+/// `replay` asked for events older than the ring holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("events after seq {since} are no longer all retained (the oldest kept follows seq {dropped_upto}): resync from a fresh snapshot")]
+pub struct ReplayGap {
+    pub since: u64,
+    pub dropped_upto: u64,
+}
+
+/// Sends `session` every retained event after `since_seq` that its
+/// subscriptions match, in order; answers how many and the last `seq`.
+#[derive(Message)]
+#[rtype(result = "Result<(usize, u64), ReplayGap>")]
+pub struct Replay {
+    pub session: SessionId,
+    pub since_seq: u64,
+}
+
 pub struct RegistryActor {
     cfg: RegistryConfig,
     seq: u64,
+    ring: ReplayRing,
     view: StateView,
     sessions: HashMap<SessionId, Slot>,
     drain_scheduled: bool,
@@ -265,6 +294,7 @@ impl RegistryActor {
         RegistryActor {
             cfg,
             seq: 0,
+            ring: ReplayRing::default(),
             view: StateView::default(),
             sessions: HashMap::new(),
             drain_scheduled: false,
@@ -292,6 +322,16 @@ impl RegistryActor {
         let key = event
             .is_market_data()
             .then(|| (name, symbol.unwrap_or_default().to_string()));
+        if key.is_none() && self.cfg.replay_events > 0 {
+            self.ring
+                .frames
+                .push_back((self.seq, name, symbol.map(str::to_string), frame.clone()));
+            while self.ring.frames.len() > self.cfg.replay_events {
+                if let Some((seq, ..)) = self.ring.frames.pop_front() {
+                    self.ring.dropped_upto = seq;
+                }
+            }
+        }
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
             if slot.subscriptions.matches(name, symbol) {
@@ -439,6 +479,42 @@ impl Handler<Unsubscribe> for RegistryActor {
                     .remove(&msg.topics, msg.subscription_id.as_deref())
             })
             .unwrap_or(0)
+    }
+}
+
+impl Handler<Replay> for RegistryActor {
+    type Result = Result<(usize, u64), ReplayGap>;
+    fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) -> Self::Result {
+        if msg.since_seq < self.ring.dropped_upto {
+            return Err(ReplayGap {
+                since: msg.since_seq,
+                dropped_upto: self.ring.dropped_upto,
+            });
+        }
+        let Some(slot) = self.sessions.get_mut(&msg.session) else {
+            return Ok((0, self.seq));
+        };
+        let start = self
+            .ring
+            .frames
+            .partition_point(|(seq, ..)| *seq <= msg.since_seq);
+        let (limit, stats) = (self.cfg.backlog_limit, &mut self.stats);
+        let mut sent = 0;
+        let mut last = None;
+        for (_, name, symbol, frame) in self.ring.frames.range(start..) {
+            if !slot.subscriptions.matches(name, symbol.as_deref()) {
+                continue;
+            }
+            sent += 1;
+            last = Some(slot.deliver(frame.clone(), None, limit, stats));
+            if matches!(last, Some(Delivery::Overflow | Delivery::Gone)) {
+                break;
+            }
+        }
+        if let Some(d) = last {
+            self.settle(vec![(msg.session, d)], ctx);
+        }
+        Ok((sent, self.seq))
     }
 }
 

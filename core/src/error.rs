@@ -19,6 +19,7 @@ pub enum ErrorCode {
     OrderRejected,
     NotImplemented,
     SubscriptionLimit,
+    ReplayGap,
     Timeout,
     Internal,
 }
@@ -40,6 +41,7 @@ impl ErrorCode {
             ErrorCode::OrderRejected => "order_rejected",
             ErrorCode::NotImplemented => "not_implemented",
             ErrorCode::SubscriptionLimit => "subscription_limit",
+            ErrorCode::ReplayGap => "replay_gap",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal_error",
         }

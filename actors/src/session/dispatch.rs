@@ -10,6 +10,7 @@ use crate::exchange::{
     CancelAll, CancelOrder, GetBalances, GetOrders, GetPositions, GetTrades, VenueError,
 };
 use crate::order_book::GetBook;
+use crate::registry::Replay;
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
 use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
 use crate::venues::{Lookup, VenueHandle};
@@ -17,17 +18,24 @@ use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures_util::future::join_all;
 use laicai_core::error::ErrorCode;
+use laicai_core::ids::SessionId;
 use laicai_core::num::Exact;
 use laicai_core::order::OrderStatus;
 use laicai_core::protocol::{Command, CommandEnvelope, Response, StrategyAction};
 use serde_json::Value;
 
+/// Who sent a command.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub session: SessionId,
+}
+
 /// Runs the command in `env` and answers it.
-pub async fn execute(deps: SessionDeps, env: CommandEnvelope) -> Response {
+pub async fn execute(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Response {
     let cmd = env.cmd.clone();
     let rid = env.request_id.clone();
     match Command::parse(&env) {
-        Ok(command) => run(&deps, &cmd, rid.clone(), command)
+        Ok(command) => run(&deps, caller, &cmd, rid.clone(), command)
             .await
             .unwrap_or_else(|(code, message)| Response::fail(&cmd, rid, code, message)),
         Err(e) => Response::fail(&cmd, rid, e.code(), e.to_string()),
@@ -138,6 +146,7 @@ fn strategy_failure(e: StrategyCmdError) -> Failure {
 
 async fn run(
     deps: &SessionDeps,
+    caller: Caller,
     cmd: &str,
     rid: Option<Value>,
     command: Command,
@@ -354,6 +363,22 @@ async fn run(
             ok(format!("{} connections", list.len()))
                 .with("count", &list.len())
                 .with("connections", &list)
+        }
+        Command::Replay { since_seq } => {
+            let (count, seq) = ask(
+                deps,
+                &deps.registry,
+                Replay {
+                    session: caller.session,
+                    since_seq,
+                },
+            )
+            .await?
+            .map_err(|gap| (ErrorCode::ReplayGap, gap.to_string()))?;
+            ok(format!("Replayed {count} events after seq {since_seq}"))
+                .with("count", &count)
+                .with("since_seq", &since_seq)
+                .with("seq", &seq)
         }
         Command::StartEngine => {
             let changed = ask(deps, &deps.engine, StartEngine).await?;

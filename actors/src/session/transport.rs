@@ -2,7 +2,7 @@
 //! and out, heartbeat and idle timeout. The only module of laicai that
 //! knows the WebSocket library.
 
-use super::dispatch::execute;
+use super::dispatch::{execute, Caller};
 use super::{Endpoint, SessionDeps};
 use crate::clock::now_ms;
 use crate::registry::{Deregister, Direct, Outbound, Register, Subscribe, Unsubscribe};
@@ -75,7 +75,8 @@ impl SessionActor {
         };
         match message {
             ClientMessage::Command(env) => {
-                let fut = execute(self.deps.clone(), env);
+                let caller = Caller { session: self.id };
+                let fut = execute(self.deps.clone(), caller, env);
                 ctx.spawn(fut.into_actor(self).map(|response, _, ctx| {
                     ctx.text(response.encode(now_ms()));
                 }));

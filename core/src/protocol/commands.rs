@@ -171,6 +171,9 @@ pub enum Command {
         id: String,
     },
     GetConnections,
+    Replay {
+        since_seq: u64,
+    },
 }
 
 /// `create_connection`'s parameters. `Debug` never shows the secrets.
@@ -225,7 +228,6 @@ const NOT_YET: &[&str] = &[
     "start_backtest",
     "get_backtest",
     "cancel_backtest",
-    "replay",
 ];
 
 /// Typed access to a command's parameters; every error names its field.
@@ -385,6 +387,14 @@ impl Command {
                 }
             }
             "get_connections" => Command::GetConnections,
+            "replay" => Command::Replay {
+                since_seq: match p.get("since_seq") {
+                    Some(v) => v
+                        .as_u64()
+                        .ok_or_else(|| invalid("since_seq", "must be a whole number ≥ 0"))?,
+                    None => return Err(invalid("since_seq", "is required")),
+                },
+            },
             "start_engine" => Command::StartEngine,
             "stop_engine" => Command::StopEngine,
             other if NOT_YET.contains(&other) => {
@@ -673,8 +683,16 @@ mod tests {
             "api_secret"
         );
         assert_eq!(field_of(command(r#"{"cmd":"create_connection","exchange":"binance","api_key":"k","api_secret":"s","rest_url":"ftp://x"}"#).unwrap_err()), "rest_url");
+        assert_eq!(
+            command(r#"{"cmd":"replay","since_seq":7}"#).unwrap(),
+            Command::Replay { since_seq: 7 }
+        );
+        assert_eq!(
+            field_of(command(r#"{"cmd":"replay","since_seq":-1}"#).unwrap_err()),
+            "since_seq"
+        );
         assert!(matches!(
-            command(r#"{"cmd":"replay","since_seq":1}"#),
+            command(r#"{"cmd":"start_backtest"}"#),
             Err(CommandError::NotImplemented(_))
         ));
         assert!(matches!(
