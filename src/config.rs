@@ -126,6 +126,26 @@ pub struct ServerConfig {
     pub command_timeout_ms: u64,
     pub registry_mailbox: usize,
     pub replay_events: usize,
+    pub max_connections: usize,
+    pub max_messages_per_sec: u32,
+    pub auth_failures_per_minute: u32,
+    pub auth_block_s: u64,
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One client token and what it may do.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub token: String,
+    pub scope: laicai_core::auth::Scope,
+}
+
+impl std::fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenConfig {{ token: ***, scope: {} }}", self.scope)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -269,6 +289,20 @@ impl Config {
                 "server.idle_timeout_s: must be longer than heartbeat_s, which must be at least 1"
                     .into(),
             );
+        }
+        for (i, t) in s.tokens.iter().enumerate() {
+            if t.token.len() < laicai_core::auth::MIN_TOKEN_LEN
+                || t.token.chars().any(|c| c.is_whitespace() || c == ',')
+            {
+                bad.push(format!(
+                    "server.tokens[{i}].token: must be at least {} characters, no spaces or commas",
+                    laicai_core::auth::MIN_TOKEN_LEN
+                ));
+            }
+        }
+        if s.max_connections == 0 || s.max_messages_per_sec == 0 || s.auth_failures_per_minute == 0
+        {
+            bad.push("server.max_connections, max_messages_per_sec, auth_failures_per_minute: must be at least 1".into());
         }
         if s.command_timeout_ms == 0 {
             bad.push("server.command_timeout_ms: must be at least 1".into());

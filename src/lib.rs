@@ -13,18 +13,22 @@ use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
-use laicai_actors::session::{start_session, Endpoint, SessionDeps, SessionLimits};
+use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
 use laicai_actors::venues::{VenueHandle, Venues};
+use laicai_core::auth::{presented_token, FailureLimiter, Scope, Tokens};
 use laicai_core::backoff::Backoff;
 use laicai_core::feed::{FeedParams, SyntheticMarket};
 use laicai_core::pair::Symbol;
 use laicai_core::paper::{PairSpec, PaperConfig, PaperExchange};
 use laicai_core::protocol::{NewStrategy, StrategyAction};
 use laicai_core::risk::RiskManager;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -38,6 +42,8 @@ pub enum StartError {
     Paper(String),
     #[error("strategies: {0}")]
     Strategy(String),
+    #[error("refusing to listen on {0} without client tokens: anyone who can reach it could trade. Add [[server.tokens]] (token, scope) to your config or set LAICAI_TOKEN, or bind 127.0.0.1")]
+    NoTokens(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -55,6 +61,71 @@ pub struct Running {
 struct AppState {
     deps: SessionDeps,
     started: Instant,
+    gate: Arc<Gate>,
+}
+
+/// Who may open a session: the token check, the failed-attempt limiter,
+/// and the connection count.
+struct Gate {
+    tokens: Tokens,
+    failures: Mutex<FailureLimiter>,
+    open: Arc<AtomicUsize>,
+    max_connections: usize,
+}
+
+fn refusal(status: actix_web::http::StatusCode, error: &str, detail: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "type": "error", "error": error, "detail": detail,
+    }))
+}
+
+impl Gate {
+    /// The scope of the request's token (every client is admin when no
+    /// tokens are configured, which only a loopback bind allows), or the
+    /// HTTP answer refusing it.
+    fn admit(&self, req: &HttpRequest) -> Result<(Scope, Option<String>), Box<HttpResponse>> {
+        use actix_web::http::StatusCode;
+        if self.open.load(Ordering::Acquire) >= self.max_connections {
+            return Err(Box::new(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_connections",
+                &format!("at most {} connections", self.max_connections),
+            )));
+        }
+        if self.tokens.is_empty() {
+            return Ok((Scope::Admin, None));
+        }
+        let addr = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let now = laicai_actors::clock::now_ms();
+        if self.failures.lock().blocked(&addr, now) {
+            return Err(Box::new(refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "authentication_failed",
+                "too many failed attempts from this address; try again later",
+            )));
+        }
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let presented = presented_token(
+            header("Authorization"),
+            req.query_string(),
+            header("Sec-WebSocket-Protocol"),
+        );
+        match presented.and_then(|p| self.tokens.scope_of(&p.token).map(|s| (s, p.protocol))) {
+            Some(ok) => Ok(ok),
+            None => {
+                self.failures.lock().failed(&addr, now);
+                tracing::warn!(%addr, "authentication failed");
+                Err(Box::new(refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_failed",
+                    "a valid token is required (Authorization: Bearer, ?token= or the bearer.<token> subprotocol)",
+                )))
+            }
+        }
+    }
 }
 
 /// Starts every actor and the HTTP server. Call inside an actix system.
@@ -69,6 +140,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     };
     let listener = std::net::TcpListener::bind(&s.bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
+    if s.tokens.is_empty() && !addr.ip().is_loopback() {
+        return Err(StartError::NoTokens(addr.to_string()));
+    }
 
     let p = &cfg.paper;
     let mut specs = Vec::new();
@@ -273,6 +347,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             connections,
             venues,
             limits: SessionLimits {
+                max_messages_per_sec: s.max_messages_per_sec,
                 mailbox: s.session_mailbox,
                 max_frame_bytes: s.max_frame_bytes,
                 heartbeat: Duration::from_secs(s.heartbeat_s),
@@ -281,6 +356,20 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             },
         },
         started: Instant::now(),
+        gate: Arc::new(Gate {
+            tokens: Tokens::new(
+                s.tokens
+                    .iter()
+                    .map(|t| (t.token.clone(), t.scope))
+                    .collect(),
+            ),
+            failures: Mutex::new(FailureLimiter::new(
+                s.auth_failures_per_minute,
+                (s.auth_block_s * 1000) as i64,
+            )),
+            open: Arc::new(AtomicUsize::new(0)),
+            max_connections: s.max_connections,
+        }),
     };
     let mut server = HttpServer::new(move || {
         App::new()
@@ -314,7 +403,16 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 fn ws_route(endpoint: Endpoint) -> actix_web::Route {
     web::get().to(
         move |req: HttpRequest, body: web::Payload, st: web::Data<AppState>| async move {
-            start_session(&req, body, st.deps.clone(), endpoint)
+            let (scope, protocol) = match st.gate.admit(&req) {
+                Ok(ok) => ok,
+                Err(refused) => return Ok(*refused),
+            };
+            let admission = Admission {
+                scope,
+                protocol,
+                open: st.gate.open.clone(),
+            };
+            start_session(&req, body, st.deps.clone(), endpoint, admission)
         },
     )
 }

@@ -57,6 +57,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Ok(token) = std::env::var("LAICAI_TOKEN") {
+        if !token.is_empty() {
+            config.server.tokens.push(laicai::config::TokenConfig {
+                token,
+                scope: laicai_core::auth::Scope::Admin,
+            });
+            if let Err(e) = config.validate() {
+                eprintln!("laicai: LAICAI_TOKEN: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let _ = cli.state_dir;
     match cli.command.unwrap_or(Cmd::Serve) {
         Cmd::Serve => serve(config),

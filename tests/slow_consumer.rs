@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 #[actix_rt::test]
 async fn a_stalled_client_is_evicted_and_the_others_keep_flowing() {
     // Big, frequent order book frames fill the stalled socket quickly.
-    let limits = "[server]\nsession_mailbox = 16\nsession_backlog = 100\n[paper]\nbook_depth = 100\norderbook_interval_ms = 1\n";
+    let limits = "[server]\nsession_mailbox = 16\nsession_backlog = 100\nmax_messages_per_sec = 100000\n[paper]\nbook_depth = 100\norderbook_interval_ms = 1\n";
     let pairs = btc_pair(
         "ticks_per_sec = 200.0
          volatility_bps = 0.5

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     SubscriptionLimit,
     ReplayGap,
     Timeout,
+    Forbidden,
+    RateLimited,
     Internal,
 }
 
@@ -43,6 +45,8 @@ impl ErrorCode {
             ErrorCode::SubscriptionLimit => "subscription_limit",
             ErrorCode::ReplayGap => "replay_gap",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal_error",
         }
     }

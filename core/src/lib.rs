@@ -3,6 +3,7 @@
 //! No actix, no sockets, no clocks: every function that needs the time is
 //! handed it (`now_ms`). Money is `rust_decimal::Decimal` everywhere.
 
+pub mod auth;
 pub mod backoff;
 pub mod balance;
 pub mod binance;

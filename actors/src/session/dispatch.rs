@@ -17,6 +17,7 @@ use crate::venues::{Lookup, VenueHandle};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures_util::future::join_all;
+use laicai_core::auth::{required_scope, Scope};
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::num::Exact;
@@ -28,12 +29,25 @@ use serde_json::Value;
 #[derive(Clone, Copy, Debug)]
 pub struct Caller {
     pub session: SessionId,
+    pub scope: Scope,
 }
 
 /// Runs the command in `env` and answers it.
 pub async fn execute(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Response {
     let cmd = env.cmd.clone();
     let rid = env.request_id.clone();
+    let needed = required_scope(&cmd);
+    if !caller.scope.allows(needed) {
+        return Response::fail(
+            &cmd,
+            rid,
+            ErrorCode::Forbidden,
+            format!(
+                "`{cmd}` needs the {needed} scope; this connection's token has {}",
+                caller.scope
+            ),
+        );
+    }
     match Command::parse(&env) {
         Ok(command) => run(&deps, caller, &cmd, rid.clone(), command)
             .await

@@ -22,6 +22,8 @@ pub use transport::{start_session, SessionActor};
 /// Limits every session enforces.
 #[derive(Clone, Debug)]
 pub struct SessionLimits {
+    /// Inbound messages per second (a token bucket).
+    pub max_messages_per_sec: u32,
     /// Frames waiting in a session's mailbox before the registry backs off.
     pub mailbox: usize,
     pub max_frame_bytes: usize,
@@ -40,6 +42,14 @@ pub struct SessionDeps {
     pub connections: Addr<ConnectionSupervisor>,
     pub venues: Venues,
     pub limits: SessionLimits,
+}
+
+/// What the gate decided about a new session: its scope, the subprotocol
+/// to answer with, and the open-connection count it takes a place in.
+pub struct Admission {
+    pub scope: laicai_core::auth::Scope,
+    pub protocol: Option<String>,
+    pub open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Which URL the client connected to; decides its first subscriptions.

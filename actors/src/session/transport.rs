@@ -3,18 +3,19 @@
 //! knows the WebSocket library.
 
 use super::dispatch::{execute, Caller};
-use super::{Endpoint, SessionDeps};
+use super::{Admission, Endpoint, SessionDeps};
 use crate::clock::now_ms;
 use crate::registry::{Deregister, Direct, Outbound, Register, Subscribe, Unsubscribe};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use laicai_core::auth::{Admit, RateLimiter, Scope};
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::protocol::events::Event;
-use laicai_core::protocol::{parse_client_message, ClientMessage, SubscriptionRequest};
+use laicai_core::protocol::{parse_client_message, ClientMessage, Response, SubscriptionRequest};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,18 +27,42 @@ pub fn start_session(
     payload: web::Payload,
     deps: SessionDeps,
     endpoint: Endpoint,
+    admission: Admission,
 ) -> Result<HttpResponse, actix_web::Error> {
     let max_frame = deps.limits.max_frame_bytes;
+    let rate = RateLimiter::new(deps.limits.max_messages_per_sec, now_ms());
+    let protocol = admission.protocol.clone();
     let session = SessionActor {
         id: SessionId(NEXT_SESSION.fetch_add(1, Ordering::Relaxed)),
         deps,
         endpoint,
         last_heard: Instant::now(),
         evicted: Arc::new(AtomicBool::new(false)),
+        scope: admission.scope,
+        rate,
+        _place: Place::take(admission.open),
     };
+    let protocols: Vec<&str> = protocol.iter().map(String::as_str).collect();
     ws::WsResponseBuilder::new(session, req, payload)
         .frame_size(max_frame)
+        .protocols(&protocols)
         .start()
+}
+
+/// A session's place in the open-connection count, given back on drop.
+struct Place(Arc<AtomicUsize>);
+
+impl Place {
+    fn take(open: Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        Place(open)
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub struct SessionActor {
@@ -46,6 +71,9 @@ pub struct SessionActor {
     endpoint: Endpoint,
     last_heard: Instant,
     evicted: Arc<AtomicBool>,
+    scope: Scope,
+    rate: RateLimiter,
+    _place: Place,
 }
 
 type Ctx = ws::WebsocketContext<SessionActor>;
@@ -69,13 +97,41 @@ impl SessionActor {
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut Ctx) {
+        match self.rate.admit(now_ms()) {
+            Admit::Yes => {}
+            Admit::No => {
+                let detail = format!(
+                    "slow down: at most {} messages per second",
+                    self.deps.limits.max_messages_per_sec
+                );
+                // A command still gets its one response; anything else an error event.
+                return match parse_client_message(text) {
+                    Ok(ClientMessage::Command(env)) => {
+                        let r = Response::fail(
+                            &env.cmd,
+                            env.request_id,
+                            ErrorCode::RateLimited,
+                            detail,
+                        );
+                        ctx.text(r.encode(now_ms()));
+                    }
+                    _ => self.error(ErrorCode::RateLimited, detail),
+                };
+            }
+            Admit::Abuse => {
+                return self.close(ctx, ws::CloseCode::Policy, "message rate limit exceeded")
+            }
+        }
         let message = match parse_client_message(text) {
             Ok(m) => m,
             Err(e) => return self.error(e.code(), e.to_string()),
         };
         match message {
             ClientMessage::Command(env) => {
-                let caller = Caller { session: self.id };
+                let caller = Caller {
+                    session: self.id,
+                    scope: self.scope,
+                };
                 let fut = execute(self.deps.clone(), caller, env);
                 ctx.spawn(fut.into_actor(self).map(|response, _, ctx| {
                     ctx.text(response.encode(now_ms()));
