@@ -143,6 +143,38 @@ pub struct Client {
 pub const WAIT: Duration = Duration::from_secs(10);
 
 impl Client {
+    /// Connects with extra headers and offered subprotocols; answers the
+    /// client and the subprotocol the server chose, or the handshake error.
+    pub async fn try_connect(
+        url: &str,
+        headers: &[(&str, &str)],
+        protocols: &[&str],
+    ) -> Result<(Client, Option<String>), String> {
+        let mut req = awc::Client::new().ws(url).max_frame_size(64 << 20);
+        for (k, v) in headers {
+            req = req.set_header(*k, *v);
+        }
+        if !protocols.is_empty() {
+            req = req.protocols(protocols.iter().copied());
+        }
+        let (resp, conn) = req.connect().await.map_err(|e| match e {
+            awc::error::WsClientError::InvalidResponseStatus(s) => format!("HTTP {}", s.as_u16()),
+            other => other.to_string(),
+        })?;
+        let chosen = resp
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let client = Client {
+            conn,
+            pending: VecDeque::new(),
+            next_request: 0,
+            closed: None,
+        };
+        Ok((client, chosen))
+    }
+
     pub async fn connect(url: &str) -> Client {
         let (_, conn) = awc::Client::new()
             .ws(url)
