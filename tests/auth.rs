@@ -201,3 +201,59 @@ fn no_tokens_means_loopback_only() {
         "{stderr}"
     );
 }
+
+#[actix_rt::test]
+async fn an_idle_client_is_closed_while_a_ponging_one_stays() {
+    let server = TestServer::start("[server]\nheartbeat_s = 1\nidle_timeout_s = 2\n").await;
+    // Both on the endpoint that sends nothing until subscribed: only the
+    // server's pings travel.
+    let mut silent = server.client("/api/v1/websocket").await;
+    let mut alive = server.client("/api/v1/websocket").await;
+    // `alive` reads (and so answers pings) for 3.5 s; `silent` never reads.
+    let end = std::time::Instant::now() + Duration::from_millis(3500);
+    while std::time::Instant::now() < end {
+        let _ = alive.next(Duration::from_millis(200)).await;
+    }
+    assert!(alive.closed.is_none(), "the ponging client was closed");
+    alive.ok(json!({"cmd": "get_system_status"})).await;
+    while silent.closed.is_none() {
+        if silent.next(WAIT).await.is_none() {
+            break;
+        }
+    }
+    let reason = silent.closed.clone().expect("the idle client was closed");
+    assert_eq!(reason.map(|r| u16::from(r.code)), Some(1001));
+    server.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_51st_subscription_is_refused_and_a_huge_frame_closes_with_1009() {
+    let server = TestServer::start("").await;
+    let mut c = server.client("/api/v1/websocket").await;
+    for i in 0..50 {
+        c.send_text(
+            &json!({"type": "subscribe", "channel": "price", "symbol": format!("C{i}-USDT")})
+                .to_string(),
+        )
+        .await;
+        c.wait_for("subscribed", |v| v["type"] == "subscribed")
+            .await;
+    }
+    c.send_text(
+        &json!({"type": "subscribe", "channel": "price", "symbol": "C50-USDT"}).to_string(),
+    )
+    .await;
+    let e = c.wait_for("the refusal", |v| v["type"] == "error").await;
+    assert_eq!(e["error"], "subscription_limit", "{e}");
+
+    let huge = format!("{{\"cmd\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    c.send_text(&huge).await;
+    while c.closed.is_none() {
+        if c.next(WAIT).await.is_none() {
+            break;
+        }
+    }
+    let reason = c.closed.clone().expect("closed");
+    assert_eq!(reason.map(|r| u16::from(r.code)), Some(1009));
+    server.stop().await;
+}

@@ -199,6 +199,9 @@ struct Slot {
     subscriptions: SubscriptionSet,
     backlog: Backlog,
     evicted: Arc<AtomicBool>,
+    /// Extra backlog allowed while a replay it asked for drains: a client
+    /// catching up is not evicted for the size of its own replay.
+    grace: usize,
 }
 
 enum Delivery {
@@ -231,7 +234,7 @@ impl Slot {
         } else if self.backlog.push(frame, key.cloned()) {
             stats.conflated += 1;
         }
-        if self.backlog.live > limit {
+        if self.backlog.live > limit.saturating_add(self.grace) {
             Delivery::Overflow
         } else {
             Delivery::Queued
@@ -242,7 +245,10 @@ impl Slot {
     fn drain(&mut self, stats: &mut RegistryStats) -> Delivery {
         while let Some((frame, key)) = self.backlog.pop() {
             match self.sink.try_send(Outbound(frame)) {
-                Ok(()) => stats.delivered += 1,
+                Ok(()) => {
+                    stats.delivered += 1;
+                    self.grace = self.grace.saturating_sub(1);
+                }
                 Err(SendError::Closed(_)) => return Delivery::Gone,
                 Err(SendError::Full(Outbound(frame))) => {
                     self.backlog.unpop(frame, key);
@@ -250,6 +256,7 @@ impl Slot {
                 }
             }
         }
+        self.grace = 0;
         Delivery::Sent
     }
 }
@@ -439,6 +446,7 @@ impl Handler<Register> for RegistryActor {
             subscriptions: msg.subscriptions,
             backlog: Backlog::default(),
             evicted: msg.evicted,
+            grace: 0,
         };
         let d = slot.deliver(frame, None, self.cfg.backlog_limit, &mut self.stats);
         self.sessions.insert(msg.session, slot);
@@ -498,6 +506,13 @@ impl Handler<Replay> for RegistryActor {
             .ring
             .frames
             .partition_point(|(seq, ..)| *seq <= msg.since_seq);
+        let wanted = self
+            .ring
+            .frames
+            .range(start..)
+            .filter(|(_, name, symbol, _)| slot.subscriptions.matches(name, symbol.as_deref()))
+            .count();
+        slot.grace = slot.grace.saturating_add(wanted);
         let (limit, stats) = (self.cfg.backlog_limit, &mut self.stats);
         let mut sent = 0;
         let mut last = None;
