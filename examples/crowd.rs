@@ -14,7 +14,10 @@ use std::time::Duration;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).cloned().unwrap_or_else(|| "ws://127.0.0.1:8000/api/v1/websocket".into());
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:8000/api/v1/websocket".into());
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let hold: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
     actix_rt::System::new().block_on(async move {
@@ -31,7 +34,10 @@ fn main() {
                 }
             }
         }
-        println!("open: {} connections ({failed} refused); holding {hold} s", held.len());
+        println!(
+            "open: {} connections ({failed} refused); holding {hold} s",
+            held.len()
+        );
         actix_rt::time::sleep(Duration::from_secs(hold)).await;
         drop(held);
     });
