@@ -109,6 +109,19 @@ pub struct AccountStats {
 }
 
 impl AccountStats {
+    /// One fill: its realized PnL and its fee in the quote asset.
+    pub fn record_fill(&mut self, realized: Decimal, fee: Decimal) {
+        self.total_trades += 1;
+        self.realized_pnl += realized;
+        self.fees += fee;
+        if !realized.is_zero() {
+            self.closing_trades += 1;
+            if realized > fee {
+                self.winning_trades += 1;
+            }
+        }
+    }
+
     pub fn success_rate(&self) -> Decimal {
         if self.closing_trades == 0 {
             return Decimal::ZERO;
@@ -463,15 +476,7 @@ impl PaperExchange {
             .entry((req.symbol.clone(), req.strategy.clone()))
             .or_default();
         let realized = position.apply_fill(req.side, qty, price);
-        self.stats.total_trades += 1;
-        self.stats.realized_pnl += realized;
-        self.stats.fees += fee;
-        if !realized.is_zero() {
-            self.stats.closing_trades += 1;
-            if realized > fee {
-                self.stats.winning_trades += 1;
-            }
-        }
+        self.stats.record_fill(realized, fee);
         let trade = TradeView {
             trade_id: format!("TRD-{}", self.next_trade),
             order_id,
@@ -741,19 +746,13 @@ impl PaperExchange {
             .get(symbol)
             .and_then(Market::mark)
             .unwrap_or(p.entry_price);
-        Some(PositionView {
-            symbol: symbol.to_string(),
-            size: p.size,
-            entry_price: p.entry_price,
-            current_price: mark,
-            pnl: p.unrealized_pnl(mark),
-            pnl_percent: p.pnl_percent(mark),
-            side: p.side().to_string(),
-            strategy: strategy.as_ref().map(|t| t.name.clone()),
-            strategy_id: strategy.as_ref().map(|t| t.id.0.clone()),
-            exchange: self.cfg.exchange.clone(),
-            realized_pnl: p.realized_pnl,
-        })
+        Some(PositionView::of(
+            symbol,
+            strategy,
+            p,
+            mark,
+            &self.cfg.exchange,
+        ))
     }
 
     pub fn positions(&self) -> Vec<PositionView> {

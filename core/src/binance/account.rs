@@ -381,23 +381,18 @@ impl BinanceAccount {
         let quote = req.symbol.quote().to_string();
         // Fees count toward fees and PnL only when paid in the quote asset;
         // others (BNB) are reported with their asset.
-        if fee_asset == quote {
-            o.fees += fee;
-            self.stats.fees += fee;
-        }
+        let quote_fee = if fee_asset == quote {
+            fee
+        } else {
+            Decimal::ZERO
+        };
+        o.fees += quote_fee;
         let position = self
             .positions
             .entry((req.symbol.clone(), req.strategy.clone()))
             .or_default();
         let realized = position.apply_fill(req.side, qty, price);
-        self.stats.total_trades += 1;
-        self.stats.realized_pnl += realized;
-        if !realized.is_zero() {
-            self.stats.closing_trades += 1;
-            if realized > fee {
-                self.stats.winning_trades += 1;
-            }
-        }
+        self.stats.record_fill(realized, quote_fee);
         let trade = TradeView {
             trade_id: format!("{venue_symbol}-{trade_id}"),
             order_id: client_id.to_string(),
@@ -614,19 +609,7 @@ impl BinanceAccount {
     ) -> Option<PositionView> {
         let p = self.positions.get(&(symbol.clone(), strategy.clone()))?;
         let mark = self.marks.get(symbol).copied().unwrap_or(p.entry_price);
-        Some(PositionView {
-            symbol: symbol.to_string(),
-            size: p.size,
-            entry_price: p.entry_price,
-            current_price: mark,
-            pnl: p.unrealized_pnl(mark),
-            pnl_percent: p.pnl_percent(mark),
-            side: p.side().to_string(),
-            strategy: strategy.as_ref().map(|t| t.name.clone()),
-            strategy_id: strategy.as_ref().map(|t| t.id.0.clone()),
-            exchange: self.exchange.clone(),
-            realized_pnl: p.realized_pnl,
-        })
+        Some(PositionView::of(symbol, strategy, p, mark, &self.exchange))
     }
 
     pub fn positions(&self) -> Vec<PositionView> {

@@ -186,6 +186,31 @@ pub struct PositionView {
     pub realized_pnl: Decimal,
 }
 
+impl PositionView {
+    /// How the protocol shows a position, marked at `mark`.
+    pub fn of(
+        symbol: &crate::pair::Symbol,
+        strategy: &Option<crate::order::StrategyTag>,
+        p: &crate::position::Position,
+        mark: Decimal,
+        exchange: &str,
+    ) -> PositionView {
+        PositionView {
+            symbol: symbol.to_string(),
+            size: p.size,
+            entry_price: p.entry_price,
+            current_price: mark,
+            pnl: p.unrealized_pnl(mark),
+            pnl_percent: p.pnl_percent(mark),
+            side: p.side().to_string(),
+            strategy: strategy.as_ref().map(|t| t.name.clone()),
+            strategy_id: strategy.as_ref().map(|t| t.id.0.clone()),
+            exchange: exchange.to_string(),
+            realized_pnl: p.realized_pnl,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BalanceView {
     pub asset: String,
