@@ -138,7 +138,7 @@ impl ConnectionSupervisor {
         e.session += 1;
         let carry = e.carry.take().unwrap_or(Carry {
             account: None,
-            followers: HashMap::new(),
+            followers: Default::default(),
         });
         let actor = BinanceConnector::new(
             id,

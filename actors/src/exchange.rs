@@ -135,6 +135,67 @@ pub struct Follow {
 #[rtype(result = "()")]
 pub struct Unfollow(pub String);
 
+impl VenueEvent {
+    /// The followers' side of an order, trade or balance event.
+    pub fn of(event: &Event) -> Option<VenueEvent> {
+        match event {
+            Event::OrderUpdate(o) => Some(VenueEvent::Order(o.clone())),
+            Event::Trade(t) => Some(VenueEvent::Trade(t.clone())),
+            Event::Balance(b) => Some(VenueEvent::Balance(b.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// A venue's followers, by key. Both venue actors (paper, Binance) keep
+/// one; a Binance session hands it to the next on reconnect.
+#[derive(Default)]
+pub struct Followers(HashMap<String, (Interest, Recipient<VenueUpdate>)>);
+
+impl Followers {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Tells every interested follower; quotes may be dropped when one is
+    /// busy, everything else is always delivered.
+    pub fn tell(&self, exchange: &str, event: VenueEvent) {
+        let droppable = matches!(event, VenueEvent::Quote { .. });
+        for (interest, to) in self.0.values() {
+            if !interest.wants(&event) {
+                continue;
+            }
+            let update = VenueUpdate {
+                exchange: exchange.to_string(),
+                event: event.clone(),
+            };
+            if droppable {
+                let _ = to.try_send(update);
+            } else {
+                to.do_send(update);
+            }
+        }
+    }
+
+    /// Adds a follower and tells it the venue's state first: connection
+    /// and the balances it is interested in.
+    pub fn add(&mut self, f: Follow, exchange: &str, connected: bool, balances: Vec<BalanceView>) {
+        let first = std::iter::once(VenueEvent::Connection { connected })
+            .chain(balances.into_iter().map(VenueEvent::Balance));
+        for event in first.filter(|e| f.interest.wants(e)) {
+            f.to.do_send(VenueUpdate {
+                exchange: exchange.to_string(),
+                event,
+            });
+        }
+        self.0.insert(f.key, (f.interest, f.to));
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "Result<OrderView, VenueError>")]
 pub struct PlaceOrder(pub OrderRequest);
@@ -193,7 +254,7 @@ pub struct ExchangeActor {
     registry: Addr<RegistryActor>,
     books: HashMap<Symbol, Addr<OrderBookActor>>,
     last_market_data: HashMap<Symbol, TimestampMs>,
-    followers: HashMap<String, (Interest, Recipient<VenueUpdate>)>,
+    followers: Followers,
 }
 
 impl ExchangeActor {
@@ -209,26 +270,12 @@ impl ExchangeActor {
             registry,
             books,
             last_market_data: HashMap::new(),
-            followers: HashMap::new(),
+            followers: Followers::default(),
         }
     }
 
     fn tell_followers(&self, event: VenueEvent) {
-        let droppable = matches!(event, VenueEvent::Quote { .. });
-        for (interest, to) in self.followers.values() {
-            if !interest.wants(&event) {
-                continue;
-            }
-            let update = VenueUpdate {
-                exchange: self.venue.name().to_string(),
-                event: event.clone(),
-            };
-            if droppable {
-                let _ = to.try_send(update);
-            } else {
-                to.do_send(update);
-            }
-        }
+        self.followers.tell(self.venue.name(), event);
     }
 
     /// Order, trade, balance and position events: never dropped.
@@ -238,11 +285,8 @@ impl ExchangeActor {
                 tracing::info!(trade = %t.trade_id, order = %t.order_id, side = %t.side, amount = %t.amount, price = %t.price, "fill");
             }
             if !self.followers.is_empty() {
-                match &event {
-                    Event::OrderUpdate(o) => self.tell_followers(VenueEvent::Order(o.clone())),
-                    Event::Trade(t) => self.tell_followers(VenueEvent::Trade(t.clone())),
-                    Event::Balance(b) => self.tell_followers(VenueEvent::Balance(b.clone())),
-                    _ => {}
+                if let Some(e) = VenueEvent::of(&event) {
+                    self.tell_followers(e);
                 }
             }
             self.registry.do_send(Publish { event, at_ms });
@@ -402,21 +446,8 @@ impl Handler<ApplyTick> for ExchangeActor {
 impl Handler<Follow> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
-        let exchange = self.venue.name().to_string();
-        msg.to.do_send(VenueUpdate {
-            exchange: exchange.clone(),
-            event: VenueEvent::Connection { connected: true },
-        });
-        for b in self.venue.balances() {
-            let event = VenueEvent::Balance(b);
-            if msg.interest.wants(&event) {
-                msg.to.do_send(VenueUpdate {
-                    exchange: exchange.clone(),
-                    event,
-                });
-            }
-        }
-        self.followers.insert(msg.key, (msg.interest, msg.to));
+        let balances = self.venue.balances();
+        self.followers.add(msg, self.venue.name(), true, balances);
     }
 }
 

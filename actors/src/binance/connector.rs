@@ -58,7 +58,7 @@ pub struct BinanceSettings {
 /// What outlives a session.
 pub struct Carry {
     pub account: Option<BinanceAccount>,
-    pub followers: HashMap<String, (Interest, Recipient<VenueUpdate>)>,
+    pub followers: Followers,
 }
 
 #[derive(Message)]
@@ -177,13 +177,7 @@ impl BinanceConnector {
     fn publish(&self, events: Vec<Event>) {
         let now = now_ms();
         for event in events {
-            let typed = match &event {
-                Event::OrderUpdate(o) => Some(VenueEvent::Order(o.clone())),
-                Event::Trade(t) => Some(VenueEvent::Trade(t.clone())),
-                Event::Balance(b) => Some(VenueEvent::Balance(b.clone())),
-                _ => None,
-            };
-            if let Some(e) = typed {
+            if let Some(e) = VenueEvent::of(&event) {
                 self.tell(e);
             }
             self.registry.do_send(Publish { event, at_ms: now });
@@ -191,20 +185,7 @@ impl BinanceConnector {
     }
 
     fn tell(&self, event: VenueEvent) {
-        let droppable = matches!(event, VenueEvent::Quote { .. });
-        for (interest, to) in self.carry.followers.values() {
-            if interest.wants(&event) {
-                let update = VenueUpdate {
-                    exchange: self.name.clone(),
-                    event: event.clone(),
-                };
-                if droppable {
-                    let _ = to.try_send(update);
-                } else {
-                    to.do_send(update);
-                }
-            }
-        }
+        self.carry.followers.tell(&self.name, event);
     }
 
     /// Ends the session: the supervisor decides about the next one.
@@ -905,22 +886,10 @@ impl Handler<GetStats> for BinanceConnector {
 impl Handler<Follow> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
-        msg.to.do_send(VenueUpdate {
-            exchange: self.name.clone(),
-            event: VenueEvent::Connection {
-                connected: self.connected,
-            },
-        });
-        for b in self.account().map(|a| a.balances()).unwrap_or_default() {
-            let event = VenueEvent::Balance(b);
-            if msg.interest.wants(&event) {
-                msg.to.do_send(VenueUpdate {
-                    exchange: self.name.clone(),
-                    event,
-                });
-            }
-        }
-        self.carry.followers.insert(msg.key, (msg.interest, msg.to));
+        let balances = self.account().map(|a| a.balances()).unwrap_or_default();
+        self.carry
+            .followers
+            .add(msg, &self.name, self.connected, balances);
     }
 }
 
