@@ -177,7 +177,7 @@ impl RiskActor {
             match b.scope {
                 Scope::Account => {
                     let mode = self.manager.limits().breach_action;
-                    let done = self.engage(mode, format!("account {}", b.message), ctx);
+                    let done = self.engage(mode, format!("account {}", b.message));
                     ctx.spawn(fut::wrap_future::<_, Self>(done).map(|_, _, _| ()));
                 }
                 Scope::Strategy(id) => {
@@ -198,12 +198,7 @@ impl RiskActor {
 
     /// Engages the kill switch; with `stop`, cancels every open order on
     /// every venue. Resolves to what it did.
-    fn engage(
-        &mut self,
-        mode: KillMode,
-        reason: String,
-        _: &mut Context<Self>,
-    ) -> ResponseFuture<KillOutcome> {
+    fn engage(&mut self, mode: KillMode, reason: String) -> ResponseFuture<KillOutcome> {
         let changed = self.manager.engage(mode, &reason, now_ms());
         if !changed {
             return Box::pin(async {
@@ -345,8 +340,8 @@ impl Handler<SetEngineRunning> for RiskActor {
 
 impl Handler<EngageKillSwitch> for RiskActor {
     type Result = ResponseFuture<KillOutcome>;
-    fn handle(&mut self, msg: EngageKillSwitch, ctx: &mut Self::Context) -> Self::Result {
-        self.engage(msg.mode, msg.reason, ctx)
+    fn handle(&mut self, msg: EngageKillSwitch, _: &mut Self::Context) -> Self::Result {
+        self.engage(msg.mode, msg.reason)
     }
 }
 

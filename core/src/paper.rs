@@ -403,9 +403,7 @@ impl PaperExchange {
         let mut ids: Vec<(OrderRef, OrderId)> = self
             .orders
             .iter()
-            .filter(|(_, l)| {
-                l.order.status.is_open() && Self::matches(&l.order, filter, &self.cfg.exchange)
-            })
+            .filter(|(_, l)| l.order.status.is_open() && filter.matches_order(&l.order))
             .map(|(r, l)| (*r, l.order.id.clone()))
             .collect();
         ids.sort();
@@ -669,21 +667,12 @@ impl PaperExchange {
         Ok(OrderView::of(o))
     }
 
-    fn matches(o: &Order, f: &OrderFilter, exchange: &str) -> bool {
-        f.symbol.as_ref().is_none_or(|s| *s == o.request.symbol)
-            && f.status.is_none_or(|s| s == o.status)
-            && f.strategy
-                .as_ref()
-                .is_none_or(|s| o.request.strategy.as_ref().is_some_and(|t| t.is_named(s)))
-            && f.exchange.as_ref().is_none_or(|e| e == exchange)
-    }
-
     /// Orders matching the filter, newest first.
     pub fn orders(&self, filter: &OrderFilter) -> Vec<OrderView> {
         let mut refs: Vec<&OrderRef> = self
             .orders
             .iter()
-            .filter(|(_, l)| Self::matches(&l.order, filter, &self.cfg.exchange))
+            .filter(|(_, l)| filter.matches_order(&l.order))
             .map(|(r, _)| r)
             .collect();
         refs.sort_unstable_by(|a, b| b.cmp(a));
@@ -698,16 +687,7 @@ impl PaperExchange {
         self.trades
             .iter()
             .rev()
-            .filter(|t| {
-                filter
-                    .symbol
-                    .as_ref()
-                    .is_none_or(|s| s.as_str() == t.symbol)
-                    && filter.strategy.as_ref().is_none_or(|s| {
-                        t.strategy.as_ref() == Some(s) || t.strategy_id.as_ref() == Some(s)
-                    })
-                    && filter.exchange.as_ref().is_none_or(|e| *e == t.exchange)
-            })
+            .filter(|t| filter.matches_trade(t))
             .take(filter.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()

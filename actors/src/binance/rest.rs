@@ -26,13 +26,6 @@ pub enum RestError {
     Decode(String),
 }
 
-impl RestError {
-    /// Worth reconnecting over (the exchange or the network is at fault).
-    pub fn is_connectivity(&self) -> bool {
-        matches!(self, RestError::Server(_) | RestError::Transport(_))
-    }
-}
-
 /// Query-string encoding of one value (RFC 3986 unreserved kept).
 fn encode(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
@@ -69,8 +62,6 @@ pub struct Rest {
     recv_window_ms: u64,
     offset_ms: Rc<Cell<i64>>,
     banned_until: Rc<Cell<Option<Instant>>>,
-    /// Requests answered (any status), for tests and metrics.
-    pub sent: Rc<Cell<u64>>,
 }
 
 impl Rest {
@@ -82,7 +73,6 @@ impl Rest {
             recv_window_ms,
             offset_ms: Rc::new(Cell::new(0)),
             banned_until: Rc::new(Cell::new(None)),
-            sent: Rc::new(Cell::new(0)),
         }
     }
 
@@ -117,7 +107,6 @@ impl Rest {
             .send()
             .await
             .map_err(|e| RestError::Transport(e.to_string()))?;
-        self.sent.set(self.sent.get() + 1);
         let status = resp.status().as_u16();
         if status == 429 || status == 418 {
             let secs = resp

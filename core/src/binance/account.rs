@@ -619,21 +619,12 @@ impl BinanceAccount {
             .collect()
     }
 
-    fn matches(&self, o: &Order, f: &OrderFilter) -> bool {
-        f.symbol.as_ref().is_none_or(|s| *s == o.request.symbol)
-            && f.status.is_none_or(|s| s == o.status)
-            && f.strategy
-                .as_ref()
-                .is_none_or(|s| o.request.strategy.as_ref().is_some_and(|t| t.is_named(s)))
-            && f.exchange.as_ref().is_none_or(|e| *e == self.exchange)
-    }
-
     /// Orders matching the filter, newest first.
     pub fn orders(&self, f: &OrderFilter) -> Vec<OrderView> {
         let mut list: Vec<&Order> = self
             .orders
             .values()
-            .filter(|o| self.matches(o, f))
+            .filter(|o| f.matches_order(o))
             .collect();
         list.sort_by(|a, b| {
             b.created_ms
@@ -652,7 +643,7 @@ impl BinanceAccount {
             .iter()
             .filter_map(|c| {
                 let o = self.orders.get(c)?;
-                (o.status.is_open() && self.matches(o, f))
+                (o.status.is_open() && f.matches_order(o))
                     .then(|| {
                         Some((
                             c.clone(),
@@ -669,16 +660,12 @@ impl BinanceAccount {
         self.symbols.venue(&o.request.symbol).map(str::to_string)
     }
 
+    /// Trades matching the filter, newest first.
     pub fn trades(&self, f: &OrderFilter) -> Vec<TradeView> {
         self.trades
             .iter()
             .rev()
-            .filter(|t| {
-                f.symbol.as_ref().is_none_or(|s| s.as_str() == t.symbol)
-                    && f.strategy.as_ref().is_none_or(|s| {
-                        t.strategy.as_ref() == Some(s) || t.strategy_id.as_ref() == Some(s)
-                    })
-            })
+            .filter(|t| f.matches_trade(t))
             .take(f.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()

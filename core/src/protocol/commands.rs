@@ -127,6 +127,29 @@ pub struct OrderFilter {
     pub limit: Option<usize>,
 }
 
+impl OrderFilter {
+    /// Whether an order of a venue passes the filter (limit aside).
+    pub fn matches_order(&self, o: &crate::order::Order) -> bool {
+        self.symbol.as_ref().is_none_or(|s| *s == o.request.symbol)
+            && self.status.is_none_or(|s| s == o.status)
+            && self
+                .strategy
+                .as_ref()
+                .is_none_or(|s| o.request.strategy.as_ref().is_some_and(|t| t.is_named(s)))
+            && self.exchange.as_ref().is_none_or(|e| *e == o.exchange)
+    }
+
+    /// Whether a trade passes the filter (status and limit aside).
+    pub fn matches_trade(&self, t: &super::events::TradeView) -> bool {
+        self.symbol.as_ref().is_none_or(|s| s.as_str() == t.symbol)
+            && self
+                .strategy
+                .as_ref()
+                .is_none_or(|s| t.strategy.as_ref() == Some(s) || t.strategy_id.as_ref() == Some(s))
+            && self.exchange.as_ref().is_none_or(|e| *e == t.exchange)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     PlaceOrder(OrderRequest),
