@@ -120,6 +120,7 @@ pub struct ServerConfig {
     pub max_frame_bytes: usize,
     pub session_mailbox: usize,
     pub session_backlog: usize,
+    pub slow_client_timeout_ms: u64,
     pub subscription_limit: usize,
     pub heartbeat_s: u64,
     pub idle_timeout_s: u64,
@@ -277,6 +278,7 @@ impl Config {
             ("max_frame_bytes", s.max_frame_bytes),
             ("session_mailbox", s.session_mailbox),
             ("session_backlog", s.session_backlog),
+            ("slow_client_timeout_ms", s.slow_client_timeout_ms as usize),
             ("subscription_limit", s.subscription_limit),
             ("registry_mailbox", s.registry_mailbox),
         ] {

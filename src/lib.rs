@@ -13,6 +13,7 @@ use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
+use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
@@ -219,6 +220,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         mailbox: s.registry_mailbox,
         replay_events: s.replay_events,
         backlog_limit: s.session_backlog,
+        slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
     })
     .start();
@@ -383,10 +385,16 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     })
     // Small frames (an order update, a response) go out at once instead of
     // waiting up to 40 ms for the client's delayed ACK (Nagle's algorithm).
-    .on_connect(|conn, _| {
+    .on_connect(|conn, ext| {
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+            match ClientSocket::of(tcp) {
+                Ok(socket) => {
+                    ext.insert(socket);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot keep a handle on a client socket"),
             }
         }
     })
@@ -411,6 +419,7 @@ fn ws_route(endpoint: Endpoint) -> actix_web::Route {
                 scope,
                 protocol,
                 open: st.gate.open.clone(),
+                socket: req.conn_data::<ClientSocket>().cloned(),
             };
             start_session(&req, body, st.deps.clone(), endpoint, admission)
         },
@@ -431,12 +440,14 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     };
     let body = format!(
         "# TYPE laicai_uptime_seconds gauge\nlaicai_uptime_seconds {}\n\
+         # TYPE laicai_connections gauge\nlaicai_connections {}\n\
          # TYPE laicai_sessions gauge\nlaicai_sessions {}\n\
          # TYPE laicai_events_published_total counter\nlaicai_events_published_total {}\n\
          # TYPE laicai_frames_delivered_total counter\nlaicai_frames_delivered_total {}\n\
          # TYPE laicai_frames_conflated_total counter\nlaicai_frames_conflated_total {}\n\
          # TYPE laicai_sessions_evicted_total counter\nlaicai_sessions_evicted_total {}\n",
         st.started.elapsed().as_secs(),
+        st.gate.open.load(Ordering::Acquire),
         stats.sessions,
         stats.seq,
         stats.delivered,

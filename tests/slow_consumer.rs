@@ -1,6 +1,9 @@
-//! One client that stops reading must not slow or disturb the others; once
-//! its backlog of undroppable events passes the bound it is closed (1013)
-//! and an `alerts` event says so.
+//! One client that stops reading must not slow or disturb the others. Once
+//! its queue has stayed full for `slow_client_timeout_ms` it is evicted
+//! with an `alerts` event: a client still reading gets close 1013; one that
+//! reads nothing has its socket reset by the server, which frees its place
+//! without the client's help. Either way `replay` gives back every order
+//! event it missed.
 
 mod common;
 
@@ -8,22 +11,39 @@ use common::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-#[actix_rt::test]
-async fn a_stalled_client_is_evicted_and_the_others_keep_flowing() {
-    // Big, frequent order book frames fill the stalled socket quickly.
-    let limits = "[server]\nsession_mailbox = 16\nsession_backlog = 100\nmax_messages_per_sec = 100000\nreplay_events = 1000000\n[paper]\nbook_depth = 100\norderbook_interval_ms = 1\n";
-    let pairs = btc_pair(
+/// Big, frequent order book frames fill a stalled socket quickly.
+fn busy_server(slow_client_timeout_ms: u64) -> String {
+    let limits = format!(
+        "[server]\nsession_mailbox = 16\nsession_backlog = 1000000\n\
+         slow_client_timeout_ms = {slow_client_timeout_ms}\n\
+         max_messages_per_sec = 100000\nreplay_events = 1000000\n\
+         [paper]\nbook_depth = 100\norderbook_interval_ms = 1\n"
+    );
+    let pair = btc_pair(
         "ticks_per_sec = 200.0
          volatility_bps = 0.5
          depth_levels = 100
          trade_probability = 0.5",
     );
-    let server = TestServer::start(&format!("{limits}{pairs}")).await;
+    format!("{limits}{pair}")
+}
+
+/// A client that reads its snapshot and then nothing, another that places
+/// and cancels orders until the registry reports the first one evicted.
+struct Stall {
+    stalled: Client,
+    active: Client,
+    /// The last `seq` the stalled client saw.
+    last_seen: u64,
+    placed: Vec<String>,
+    alert: serde_json::Value,
+}
+
+async fn stall(server: &TestServer) -> Stall {
     let mut stalled = server.client("/api/stream").await;
     let snapshot = stalled.next(WAIT).await.unwrap();
     assert_eq!(snapshot["type"], "snapshot");
     let last_seen = snapshot["seq"].as_u64().unwrap();
-    // From here on `stalled` reads nothing until the end.
     let mut active = server.client("/api/stream").await;
     active.wait_for("price", |e| e["type"] == "price").await;
     let book = active
@@ -34,61 +54,47 @@ async fn a_stalled_client_is_evicted_and_the_others_keep_flowing() {
     // Undroppable events: every order placed and canceled makes four.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut alert = None;
-    let mut cycles = 0;
-    let mut placed_ids = Vec::new();
+    let mut placed = Vec::new();
     while alert.is_none() && Instant::now() < deadline {
-        let placed = active
+        let order = active
             .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": price, "size": "0.001"}))
             .await;
         active
-            .ok(json!({"cmd": "cancel_order", "order_id": placed["order_id"]}))
+            .ok(json!({"cmd": "cancel_order", "order_id": order["order_id"]}))
             .await;
-        placed_ids.push(placed["order_id"].as_str().unwrap().to_string());
-        cycles += 1;
+        placed.push(order["order_id"].as_str().unwrap().to_string());
         alert = active
             .try_wait_for(Duration::from_millis(1), |e| e["type"] == "alerts")
             .await;
         active.forget();
     }
-    let alert = alert.unwrap_or_else(|| panic!("no alerts event after {cycles} order cycles"));
+    let alert = alert.unwrap_or_else(|| panic!("no alerts event after {} orders", placed.len()));
     assert_eq!(alert["data"]["source"], "registry");
-    assert!(
-        alert["data"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("behind"),
-        "{alert}"
-    );
-
+    let message = alert["data"]["message"].as_str().unwrap();
+    assert!(message.contains("read nothing"), "{alert}");
     // The active client was never held up: it still trades and streams.
     active.ok(json!({"cmd": "get_system_status"})).await;
     for _ in 0..20 {
         active.wait_for("price", |e| e["type"] == "price").await;
     }
-
-    // When the stalled client reads again it finds its stream closed with 1013.
-    let until = Instant::now() + Duration::from_secs(20);
-    while stalled.closed.is_none() && Instant::now() < until {
-        if stalled.next(Duration::from_secs(5)).await.is_none() {
-            break;
-        }
+    Stall {
+        stalled,
+        active,
+        last_seen,
+        placed,
+        alert,
     }
-    let reason = stalled
-        .closed
-        .clone()
-        .expect("the stalled session was closed");
-    assert_eq!(reason.map(|r| u16::from(r.code)), Some(1013));
+}
 
-    // It comes back and replays from the last seq it saw: every order
-    // event it missed, in order, none twice.
+/// Reconnects and replays from `since`: every order the stall placed is
+/// there as `open` then `canceled`, in `seq` order, none twice.
+async fn replay_has_every_order(server: &TestServer, since: u64, placed: &[String]) {
     let mut back = server.client("/api/v1/websocket").await;
     back.send_text(&json!({"type": "subscribe", "channel": "order_update"}).to_string())
         .await;
     back.wait_for("subscribed", |v| v["type"] == "subscribed")
         .await;
-    let r = back
-        .ok(json!({"cmd": "replay", "since_seq": last_seen}))
-        .await;
+    let r = back.ok(json!({"cmd": "replay", "since_seq": since})).await;
     let upto = r["seq"].as_u64().unwrap();
     let mut seqs = Vec::new();
     let mut seen: std::collections::HashMap<String, Vec<String>> = Default::default();
@@ -105,12 +111,78 @@ async fn a_stalled_client_is_evicted_and_the_others_keep_flowing() {
         seqs.windows(2).all(|w| w[0] < w[1]),
         "in seq order, none twice"
     );
-    for id in &placed_ids {
+    for id in placed {
         assert_eq!(
             seen.get(id).map(Vec::as_slice),
             Some(&["open".to_string(), "canceled".to_string()][..]),
             "{id}"
         );
     }
+}
+
+#[actix_rt::test]
+async fn a_client_that_reads_nothing_is_evicted_and_its_socket_reset() {
+    let server = TestServer::start(&busy_server(300)).await;
+    let Stall {
+        mut stalled,
+        active,
+        last_seen,
+        placed,
+        ..
+    } = stall(&server).await;
+
+    // Its place is freed while it still reads nothing: the server ended the
+    // connection on its own.
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut open = server.metric("laicai_connections").await;
+    while open > 1.0 && Instant::now() < until {
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+        open = server.metric("laicai_connections").await;
+    }
+    assert_eq!(open, 1.0, "only the active client is still connected");
+    assert_eq!(server.metric("laicai_sessions_evicted_total").await, 1.0);
+
+    // Reading again, it finds the end of its stream after what was buffered.
+    let until = Instant::now() + Duration::from_secs(20);
+    while stalled.closed.is_none() && Instant::now() < until {
+        if stalled.next(Duration::from_secs(5)).await.is_none() {
+            break;
+        }
+    }
+    assert!(stalled.closed.is_some(), "the stalled stream ended");
+
+    replay_has_every_order(&server, last_seen, &placed).await;
+    drop(active);
+    server.stop().await;
+}
+
+#[actix_rt::test]
+async fn an_evicted_client_that_reads_again_gets_close_1013() {
+    // A long timeout: the client resumes reading well before a reset.
+    let server = TestServer::start(&busy_server(3000)).await;
+    let Stall {
+        mut stalled,
+        last_seen,
+        placed,
+        alert,
+        ..
+    } = stall(&server).await;
+    let until = Instant::now() + Duration::from_secs(20);
+    while stalled.closed.is_none() && Instant::now() < until {
+        if stalled.next(Duration::from_secs(5)).await.is_none() {
+            break;
+        }
+    }
+    let reason = stalled
+        .closed
+        .clone()
+        .expect("the stalled session was closed");
+    assert_eq!(
+        reason.map(|r| u16::from(r.code)),
+        Some(1013),
+        "after {alert}; transport error: {:?}",
+        stalled.failed
+    );
+    replay_has_every_order(&server, last_seen, &placed).await;
     server.stop().await;
 }

@@ -7,11 +7,14 @@
 //! mailbox is full its frames wait in a bounded per-session backlog, in
 //! order, where market data is conflated (the newest `price`/`market_data`/
 //! `orderbook` per symbol replaces the older one); order, trade, balance
-//! and position events are never dropped. A session whose backlog exceeds
-//! its bound is evicted: it is flagged to close with 1013 and an `alerts`
-//! event says so.
+//! and position events are never dropped. A session is evicted when its
+//! backlog has made no progress for `slow_client_timeout` or outgrows its
+//! bound: it is flagged to close with 1013, an `alerts` event says so, and
+//! if it has not closed itself one timeout later (its peer reads nothing,
+//! so actix never polls it) its socket is reset.
 
 use crate::clock::now_ms;
+use crate::session::socket::ClientSocket;
 use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
@@ -22,7 +25,7 @@ use laicai_core::time::TimestampMs;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One serialized frame for a session to write.
 #[derive(Message)]
@@ -79,6 +82,8 @@ pub struct Register {
     pub subscriptions: SubscriptionSet,
     /// Set by the registry when it evicts the session as too slow.
     pub evicted: Arc<AtomicBool>,
+    /// Reset if the session has not closed itself a while after eviction.
+    pub socket: Option<ClientSocket>,
 }
 
 #[derive(Message)]
@@ -125,6 +130,9 @@ pub struct RegistryConfig {
     pub replay_events: usize,
     /// Frames a slow session may have waiting before it is evicted.
     pub backlog_limit: usize,
+    /// How long a session's mailbox may stay full with nothing moving
+    /// before it is evicted; as long again before its socket is reset.
+    pub slow_client_timeout: Duration,
     pub subscription_limit: usize,
 }
 
@@ -199,16 +207,70 @@ struct Slot {
     subscriptions: SubscriptionSet,
     backlog: Backlog,
     evicted: Arc<AtomicBool>,
+    socket: Option<ClientSocket>,
     /// Extra backlog allowed while a replay it asked for drains: a client
     /// catching up is not evicted for the size of its own replay.
     grace: usize,
+    /// Since when the backlog has waited with nothing taken from it.
+    stuck_since: Option<Instant>,
 }
 
 enum Delivery {
     Sent,
     Queued,
     Gone,
-    Overflow,
+    TooSlow(Slowness),
+}
+
+/// Why a session is evicted.
+#[derive(Clone, Copy, Debug)]
+enum Slowness {
+    Behind { frames: usize, limit: usize },
+    Stuck { frames: usize, for_ms: u128 },
+}
+
+impl Slot {
+    fn new(
+        sink: Recipient<Outbound>,
+        subscriptions: SubscriptionSet,
+        evicted: Arc<AtomicBool>,
+        socket: Option<ClientSocket>,
+    ) -> Self {
+        Slot {
+            sink,
+            subscriptions,
+            backlog: Backlog::default(),
+            evicted,
+            socket,
+            grace: 0,
+            stuck_since: None,
+        }
+    }
+
+    /// `Queued`, or `TooSlow` if the backlog is over its bound or has not
+    /// moved for `timeout`.
+    fn waiting(&mut self, limit: usize, timeout: Duration) -> Delivery {
+        let frames = self.backlog.live;
+        let since = *self.stuck_since.get_or_insert_with(Instant::now);
+        let limit = limit.saturating_add(self.grace);
+        if frames > limit {
+            Delivery::TooSlow(Slowness::Behind { frames, limit })
+        } else if since.elapsed() > timeout {
+            Delivery::TooSlow(Slowness::Stuck {
+                frames,
+                for_ms: since.elapsed().as_millis(),
+            })
+        } else {
+            Delivery::Queued
+        }
+    }
+}
+
+/// What a slot needs to know of the registry's limits.
+#[derive(Clone, Copy)]
+struct Bounds {
+    backlog: usize,
+    timeout: Duration,
 }
 
 impl Slot {
@@ -216,7 +278,7 @@ impl Slot {
         &mut self,
         frame: ByteString,
         key: Option<&ConflationKey>,
-        limit: usize,
+        bounds: Bounds,
         stats: &mut RegistryStats,
     ) -> Delivery {
         // The key is copied only for a frame that has to wait.
@@ -234,29 +296,27 @@ impl Slot {
         } else if self.backlog.push(frame, key.cloned()) {
             stats.conflated += 1;
         }
-        if self.backlog.live > limit.saturating_add(self.grace) {
-            Delivery::Overflow
-        } else {
-            Delivery::Queued
-        }
+        self.waiting(bounds.backlog, bounds.timeout)
     }
 
     /// Moves backlog into the mailbox while it has room.
-    fn drain(&mut self, stats: &mut RegistryStats) -> Delivery {
+    fn drain(&mut self, bounds: Bounds, stats: &mut RegistryStats) -> Delivery {
         while let Some((frame, key)) = self.backlog.pop() {
             match self.sink.try_send(Outbound(frame)) {
                 Ok(()) => {
                     stats.delivered += 1;
                     self.grace = self.grace.saturating_sub(1);
+                    self.stuck_since = None;
                 }
                 Err(SendError::Closed(_)) => return Delivery::Gone,
                 Err(SendError::Full(Outbound(frame))) => {
                     self.backlog.unpop(frame, key);
-                    return Delivery::Queued;
+                    return self.waiting(bounds.backlog, bounds.timeout);
                 }
             }
         }
         self.grace = 0;
+        self.stuck_since = None;
         Delivery::Sent
     }
 }
@@ -309,6 +369,13 @@ impl RegistryActor {
         }
     }
 
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            backlog: self.cfg.backlog_limit,
+            timeout: self.cfg.slow_client_timeout,
+        }
+    }
+
     fn encode(&self, event: &Event, at_ms: TimestampMs, seq: u64) -> Option<ByteString> {
         match encode(event, at_ms, seq) {
             Ok(text) => Some(ByteString::from(text)),
@@ -339,15 +406,11 @@ impl RegistryActor {
                 }
             }
         }
+        let bounds = self.bounds();
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
             if slot.subscriptions.matches(name, symbol) {
-                let d = slot.deliver(
-                    frame.clone(),
-                    key.as_ref(),
-                    self.cfg.backlog_limit,
-                    &mut self.stats,
-                );
+                let d = slot.deliver(frame.clone(), key.as_ref(), bounds, &mut self.stats);
                 if !matches!(d, Delivery::Sent) {
                     outcomes.push((*id, d));
                 }
@@ -364,19 +427,32 @@ impl RegistryActor {
                 Delivery::Gone => {
                     self.sessions.remove(&id);
                 }
-                Delivery::Overflow => self.evict(id, ctx),
+                Delivery::TooSlow(why) => self.evict(id, why, ctx),
             }
         }
     }
 
-    fn evict(&mut self, id: SessionId, ctx: &mut Context<Self>) {
+    fn evict(&mut self, id: SessionId, why: Slowness, ctx: &mut Context<Self>) {
         let Some(slot) = self.sessions.remove(&id) else {
             return;
         };
         slot.evicted.store(true, Ordering::Release);
         self.stats.evicted += 1;
-        let message = format!("{id} closed: it fell {} frames behind", slot.backlog.live);
-        tracing::warn!(session = %id, backlog = slot.backlog.live, "evicting slow session");
+        let message = match why {
+            Slowness::Behind { frames, limit } => {
+                format!("{id} closed: it fell {frames} frames behind (limit {limit})")
+            }
+            Slowness::Stuck { frames, for_ms } => format!(
+                "{id} closed: it read nothing for {for_ms} ms and fell {frames} frames behind"
+            ),
+        };
+        tracing::warn!(session = %id, ?why, "evicting slow session");
+        if let Some(socket) = slot.socket {
+            ctx.run_later(self.cfg.slow_client_timeout, move |_, _| {
+                tracing::debug!(session = %id, "resetting the socket of an evicted session");
+                socket.reset();
+            });
+        }
         let alert = Publish::alert(LogLevel::Warning, message, "registry");
         self.publish(alert.event, alert.at_ms, ctx);
     }
@@ -388,10 +464,11 @@ impl RegistryActor {
         self.drain_scheduled = true;
         ctx.run_later(Duration::from_millis(2), |act, ctx| {
             act.drain_scheduled = false;
+            let bounds = act.bounds();
             let mut outcomes = Vec::new();
             for (id, slot) in act.sessions.iter_mut() {
                 if !slot.backlog.is_empty() {
-                    outcomes.push((*id, slot.drain(&mut act.stats)));
+                    outcomes.push((*id, slot.drain(bounds, &mut act.stats)));
                 }
             }
             act.settle(outcomes, ctx);
@@ -424,9 +501,9 @@ impl Handler<Direct> for RegistryActor {
         let Some(frame) = self.encode(&msg.event, now_ms(), self.seq) else {
             return;
         };
-        let (limit, stats) = (self.cfg.backlog_limit, &mut self.stats);
+        let (bounds, stats) = (self.bounds(), &mut self.stats);
         if let Some(slot) = self.sessions.get_mut(&msg.session) {
-            let d = slot.deliver(frame, None, limit, stats);
+            let d = slot.deliver(frame, None, bounds, stats);
             self.settle(vec![(msg.session, d)], ctx);
         }
     }
@@ -441,14 +518,8 @@ impl Handler<Register> for RegistryActor {
         let Some(frame) = self.encode(&snapshot, now_ms(), self.seq) else {
             return;
         };
-        let mut slot = Slot {
-            sink: msg.sink,
-            subscriptions: msg.subscriptions,
-            backlog: Backlog::default(),
-            evicted: msg.evicted,
-            grace: 0,
-        };
-        let d = slot.deliver(frame, None, self.cfg.backlog_limit, &mut self.stats);
+        let mut slot = Slot::new(msg.sink, msg.subscriptions, msg.evicted, msg.socket);
+        let d = slot.deliver(frame, None, self.bounds(), &mut self.stats);
         self.sessions.insert(msg.session, slot);
         self.settle(vec![(msg.session, d)], ctx);
         tracing::debug!(session = %msg.session, sessions = self.sessions.len(), "session registered");
@@ -499,6 +570,7 @@ impl Handler<Replay> for RegistryActor {
                 dropped_upto: self.ring.dropped_upto,
             });
         }
+        let bounds = self.bounds();
         let Some(slot) = self.sessions.get_mut(&msg.session) else {
             return Ok((0, self.seq));
         };
@@ -513,7 +585,7 @@ impl Handler<Replay> for RegistryActor {
             .filter(|(_, name, symbol, _)| slot.subscriptions.matches(name, symbol.as_deref()))
             .count();
         slot.grace = slot.grace.saturating_add(wanted);
-        let (limit, stats) = (self.cfg.backlog_limit, &mut self.stats);
+        let stats = &mut self.stats;
         let mut sent = 0;
         let mut last = None;
         for (_, name, symbol, frame) in self.ring.frames.range(start..) {
@@ -521,8 +593,8 @@ impl Handler<Replay> for RegistryActor {
                 continue;
             }
             sent += 1;
-            last = Some(slot.deliver(frame.clone(), None, limit, stats));
-            if matches!(last, Some(Delivery::Overflow | Delivery::Gone)) {
+            last = Some(slot.deliver(frame.clone(), None, bounds, stats));
+            if matches!(last, Some(Delivery::TooSlow(_) | Delivery::Gone)) {
                 break;
             }
         }

@@ -128,6 +128,32 @@ impl TestServer {
     pub async fn stop(self) {
         self.handle.stop(false).await;
     }
+
+    /// `/metrics`, as series (name with its labels) to value.
+    pub async fn metrics(&self) -> std::collections::BTreeMap<String, f64> {
+        let body = awc::Client::new()
+            .get(format!("http://{}/metrics", self.addr))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .body()
+            .await
+            .expect("metrics body");
+        let text = std::str::from_utf8(&body).expect("utf-8 metrics");
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let (series, value) = l.rsplit_once(' ').expect("`series value`");
+                let value = value.parse().unwrap_or_else(|e| panic!("{l}: {e}"));
+                (series.to_string(), value)
+            })
+            .collect()
+    }
+
+    /// One series of `/metrics` (0 when absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        self.metrics().await.get(series).copied().unwrap_or(0.0)
+    }
 }
 
 type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
@@ -138,6 +164,8 @@ pub struct Client {
     pending: VecDeque<Value>,
     next_request: u64,
     pub closed: Option<Option<ws::CloseReason>>,
+    /// The transport error that ended the stream, if it did not close cleanly.
+    pub failed: Option<String>,
 }
 
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -171,6 +199,7 @@ impl Client {
             pending: VecDeque::new(),
             next_request: 0,
             closed: None,
+            failed: None,
         };
         Ok((client, chosen))
     }
@@ -187,6 +216,7 @@ impl Client {
             pending: VecDeque::new(),
             next_request: 0,
             closed: None,
+            failed: None,
         }
     }
 
@@ -218,7 +248,11 @@ impl Client {
                     self.closed.get_or_insert(None);
                     return None;
                 }
-                Ok(Some(Err(e))) => panic!("websocket error: {e}"),
+                Ok(Some(Err(e))) => {
+                    self.failed = Some(e.to_string());
+                    self.closed.get_or_insert(None);
+                    return None;
+                }
                 Ok(Some(Ok(f))) => f,
             };
             match frame {

@@ -5,6 +5,7 @@
 //! to another WebSocket library is a change to that one file.
 
 pub mod dispatch;
+pub mod socket;
 pub mod transport;
 
 use crate::connections::ConnectionSupervisor;
@@ -50,6 +51,8 @@ pub struct Admission {
     pub scope: laicai_core::auth::Scope,
     pub protocol: Option<String>,
     pub open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The client's socket, for the registry to reset if it stops reading.
+    pub socket: Option<socket::ClientSocket>,
 }
 
 /// Which URL the client connected to; decides its first subscriptions.

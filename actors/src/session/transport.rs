@@ -39,6 +39,7 @@ pub fn start_session(
         last_heard: Instant::now(),
         evicted: Arc::new(AtomicBool::new(false)),
         scope: admission.scope,
+        socket: admission.socket,
         rate,
         _place: Place::take(admission.open),
     };
@@ -72,6 +73,7 @@ pub struct SessionActor {
     last_heard: Instant,
     evicted: Arc<AtomicBool>,
     scope: Scope,
+    socket: Option<super::socket::ClientSocket>,
     rate: RateLimiter,
     _place: Place,
 }
@@ -216,6 +218,7 @@ impl Actor for SessionActor {
             sink: ctx.address().recipient(),
             subscriptions: self.endpoint.initial_subscriptions(),
             evicted: self.evicted.clone(),
+            socket: self.socket.take(),
         });
         let limits = self.deps.limits.clone();
         ctx.run_interval(limits.heartbeat, move |act, ctx| {
