@@ -12,6 +12,11 @@
 //! bound: it is flagged to close with 1013, an `alerts` event says so, and
 //! if it has not closed itself one timeout later (its peer reads nothing,
 //! so actix never polls it) its socket is reset.
+//!
+//! A subscription with an `update_frequency` gets market data at most once
+//! per interval per symbol: the first update at once, then the newest one
+//! when the interval is up, numbered with a fresh `seq` so every session
+//! still sees `seq` rise.
 
 use crate::clock::now_ms;
 use crate::session::socket::ClientSocket;
@@ -20,7 +25,7 @@ use bytestring::ByteString;
 use laicai_core::ids::SessionId;
 use laicai_core::protocol::events::{encode, Alert, Event, LogLevel};
 use laicai_core::protocol::subscription::SubscriptionLimit;
-use laicai_core::protocol::{StateView, SubscriptionSet, Topic};
+use laicai_core::protocol::{Route, StateView, SubscriptionRequest, SubscriptionSet};
 use laicai_core::time::TimestampMs;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,8 +100,7 @@ pub struct Deregister(pub SessionId);
 #[rtype(result = "Result<usize, SubscriptionLimit>")]
 pub struct Subscribe {
     pub session: SessionId,
-    pub topics: Vec<Topic>,
-    pub subscription_id: Option<String>,
+    pub request: SubscriptionRequest,
 }
 
 /// Removes topics (or a subscription id's topics); answers how many.
@@ -104,8 +108,7 @@ pub struct Subscribe {
 #[rtype(result = "usize")]
 pub struct Unsubscribe {
     pub session: SessionId,
-    pub topics: Vec<Topic>,
-    pub subscription_id: Option<String>,
+    pub request: SubscriptionRequest,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -213,6 +216,22 @@ struct Slot {
     grace: usize,
     /// Since when the backlog has waited with nothing taken from it.
     stuck_since: Option<Instant>,
+    /// Market data this session takes at an `update_frequency`.
+    throttles: HashMap<ConflationKey, Throttle>,
+}
+
+/// One throttled market-data stream of a session.
+struct Throttle {
+    last_sent: Instant,
+    every: Duration,
+    /// An update was held back since `last_sent`.
+    held: bool,
+}
+
+impl Throttle {
+    fn due(&self, now: Instant) -> bool {
+        now.duration_since(self.last_sent) >= self.every
+    }
 }
 
 enum Delivery {
@@ -244,7 +263,30 @@ impl Slot {
             socket,
             grace: 0,
             stuck_since: None,
+            throttles: HashMap::new(),
         }
+    }
+
+    /// Whether a market update throttled to `every` goes out now; if not,
+    /// it is held for the interval's end.
+    fn take_now(&mut self, key: &ConflationKey, every: Duration, now: Instant) -> bool {
+        if let Some(t) = self.throttles.get_mut(key) {
+            t.every = every;
+            if t.due(now) {
+                t.last_sent = now;
+                t.held = false;
+                return true;
+            }
+            t.held = true;
+            return false;
+        }
+        let t = Throttle {
+            last_sent: now,
+            every,
+            held: false,
+        };
+        self.throttles.insert(key.clone(), t);
+        true
     }
 
     /// `Queued`, or `TooSlow` if the backlog is over its bound or has not
@@ -352,6 +394,8 @@ pub struct RegistryActor {
     ring: ReplayRing,
     view: StateView,
     sessions: HashMap<SessionId, Slot>,
+    /// The newest market event per (type, symbol), for throttled sessions.
+    latest_market: HashMap<ConflationKey, (Event, TimestampMs)>,
     drain_scheduled: bool,
     stats: RegistryStats,
 }
@@ -364,6 +408,7 @@ impl RegistryActor {
             ring: ReplayRing::default(),
             view: StateView::default(),
             sessions: HashMap::new(),
+            latest_market: HashMap::new(),
             drain_scheduled: false,
             stats: RegistryStats::default(),
         }
@@ -392,9 +437,11 @@ impl RegistryActor {
         let Some(frame) = self.encode(&event, at_ms, self.seq) else {
             return;
         };
-        let (name, symbol) = (event.name(), event.symbol());
-        let key = event
-            .is_market_data()
+        let route_key = event.key();
+        let (name, symbol) = (route_key.name, route_key.symbol);
+        let key = route_key
+            .market
+            .is_some()
             .then(|| (name, symbol.unwrap_or_default().to_string()));
         if key.is_none() && self.cfg.replay_events > 0 {
             self.ring
@@ -407,12 +454,70 @@ impl RegistryActor {
             }
         }
         let bounds = self.bounds();
+        let now = Instant::now();
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
-            if slot.subscriptions.matches(name, symbol) {
+            let send = match slot.subscriptions.route(&route_key) {
+                Route::Skip => false,
+                Route::Now => true,
+                Route::Every(every) => match &key {
+                    Some(k) => slot.take_now(k, every, now),
+                    None => true,
+                },
+            };
+            if send {
                 let d = slot.deliver(frame.clone(), key.as_ref(), bounds, &mut self.stats);
                 if !matches!(d, Delivery::Sent) {
                     outcomes.push((*id, d));
+                }
+            }
+        }
+        self.settle(outcomes, ctx);
+        if let Some(k) = key {
+            self.latest_market.insert(k, (event, at_ms));
+        }
+    }
+
+    /// Sends each throttled session the newest market data it held back
+    /// once its interval is up, each frame numbered and encoded once.
+    fn flush_throttled(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let bounds = self.bounds();
+        let mut frames: HashMap<ConflationKey, Option<ByteString>> = HashMap::new();
+        let mut outcomes = Vec::new();
+        for (id, slot) in self.sessions.iter_mut() {
+            let due: Vec<ConflationKey> = slot
+                .throttles
+                .iter_mut()
+                .filter(|(_, t)| t.held && t.due(now))
+                .map(|(k, t)| {
+                    t.held = false;
+                    k.clone()
+                })
+                .collect();
+            for key in due {
+                let Some((event, at_ms)) = self.latest_market.get(&key) else {
+                    continue;
+                };
+                // Its subscription may have changed since (or filters it out now).
+                if !matches!(slot.subscriptions.route(&event.key()), Route::Every(_)) {
+                    continue;
+                }
+                if let Some(t) = slot.throttles.get_mut(&key) {
+                    t.last_sent = now;
+                }
+                let frame = frames.entry(key.clone()).or_insert_with(|| {
+                    self.seq += 1;
+                    encode(event, *at_ms, self.seq)
+                        .map(ByteString::from)
+                        .map_err(|e| tracing::error!(error = %e, "cannot encode event"))
+                        .ok()
+                });
+                if let Some(frame) = frame {
+                    let d = slot.deliver(frame.clone(), Some(&key), bounds, &mut self.stats);
+                    if !matches!(d, Delivery::Sent) {
+                        outcomes.push((*id, d));
+                    }
                 }
             }
         }
@@ -481,6 +586,11 @@ impl Actor for RegistryActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.cfg.mailbox);
+        // The shortest update_frequency is 1 s: flushing at 50 ms keeps
+        // each throttled update within 5% of its interval.
+        ctx.run_interval(Duration::from_millis(50), |act, ctx| {
+            act.flush_throttled(ctx)
+        });
     }
 }
 
@@ -542,8 +652,7 @@ impl Handler<Subscribe> for RegistryActor {
             .sessions
             .get_mut(&msg.session)
             .ok_or(SubscriptionLimit { limit: 0 })?;
-        slot.subscriptions
-            .add(&msg.topics, msg.subscription_id.as_deref(), limit)?;
+        slot.subscriptions.add(&msg.request, limit)?;
         Ok(slot.subscriptions.len())
     }
 }
@@ -555,7 +664,7 @@ impl Handler<Unsubscribe> for RegistryActor {
             .get_mut(&msg.session)
             .map(|s| {
                 s.subscriptions
-                    .remove(&msg.topics, msg.subscription_id.as_deref())
+                    .remove(&msg.request.topics, msg.request.subscription_id.as_deref())
             })
             .unwrap_or(0)
     }

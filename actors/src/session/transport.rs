@@ -167,8 +167,7 @@ impl SessionActor {
     fn subscribe(&mut self, req: SubscriptionRequest, ctx: &mut Ctx) {
         let msg = Subscribe {
             session: self.id,
-            topics: req.topics.clone(),
-            subscription_id: req.subscription_id.clone(),
+            request: req.clone(),
         };
         let ask = self.deps.registry.send(msg);
         self.answer(ctx, ask, "subscribed", req, |r| {
@@ -179,8 +178,7 @@ impl SessionActor {
     fn unsubscribe(&mut self, req: SubscriptionRequest, ctx: &mut Ctx) {
         let msg = Unsubscribe {
             session: self.id,
-            topics: req.topics.clone(),
-            subscription_id: req.subscription_id.clone(),
+            request: req.clone(),
         };
         let ask = self.deps.registry.send(msg);
         self.answer(ctx, ask, "unsubscribed", req, Ok);

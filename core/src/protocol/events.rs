@@ -382,6 +382,21 @@ impl Event {
         )
     }
 
+    /// The event as subscriptions route it.
+    pub fn key(&self) -> super::EventKey<'_> {
+        let market = match self {
+            Event::Price(p) => Some(Some(p.price)),
+            Event::MarketData(m) => Some(Some(m.data.price)),
+            Event::Orderbook(_) => Some(None),
+            _ => None,
+        };
+        super::EventKey {
+            name: self.name(),
+            symbol: self.symbol(),
+            market: market.map(super::MarketPrice),
+        }
+    }
+
     pub fn error(code: crate::error::ErrorCode, detail: impl Into<String>) -> Event {
         Event::Error(ErrorEvent {
             error: code.as_str().to_string(),

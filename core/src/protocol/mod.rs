@@ -14,5 +14,7 @@ pub use commands::{
 };
 pub use events::*;
 pub use response::Response;
-pub use subscription::{SubscriptionRequest, SubscriptionSet, Topic};
+pub use subscription::{
+    EventKey, MarketPrice, Route, SubscriptionRequest, SubscriptionSet, Topic, UpdateFrequency,
+};
 pub use view::StateView;

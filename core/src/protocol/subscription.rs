@@ -1,9 +1,18 @@
-//! Subscriptions: which events a session receives. A `Topic` is a channel
-//! (an event type, `market_data` which also covers `price`, or `*`) and an
-//! optional symbol; a `SubscriptionSet` is a session's topics.
+//! Subscriptions: which events a session receives, and how often. A
+//! `Topic` is a channel (an event type, `market_data` which also covers
+//! `price`, or `*`) and an optional symbol; a `SubscriptionSet` is a
+//! session's topics, each with the SDK form's `update_frequency` and price
+//! `filters`.
+//!
+//! Frequency and filters shape market data only (`price`, `market_data`,
+//! `orderbook`; the price filter reads `price` and `market_data`'s price):
+//! order, trade, position, balance and the other events are always
+//! delivered as they happen.
 
 use super::commands::FrameError;
+use crate::Decimal;
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 /// Every channel a client may subscribe to.
 pub const CHANNELS: &[&str] = &[
@@ -54,6 +63,80 @@ impl Topic {
     }
 }
 
+/// How often a subscription wants market data: every update, or the
+/// newest one at most once per interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UpdateFrequency {
+    #[default]
+    Realtime,
+    Every(Duration),
+}
+
+impl UpdateFrequency {
+    pub const NAMES: &'static str = "realtime, 1s, 5s or 1m";
+
+    pub fn parse(name: &str) -> Option<Self> {
+        let secs = match name {
+            "realtime" => return Some(UpdateFrequency::Realtime),
+            "1s" => 1,
+            "5s" => 5,
+            "1m" => 60,
+            _ => return None,
+        };
+        Some(UpdateFrequency::Every(Duration::from_secs(secs)))
+    }
+}
+
+/// Market data priced outside `[min, max]` is not delivered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PriceFilter {
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+}
+
+impl PriceFilter {
+    pub fn admits(&self, price: Option<Decimal>) -> bool {
+        let Some(p) = price else { return true };
+        self.min.is_none_or(|min| p >= min) && self.max.is_none_or(|max| p <= max)
+    }
+
+    fn parse(v: Option<&Value>) -> Result<Self, FrameError> {
+        let map = match v {
+            None | Some(Value::Null) => return Ok(PriceFilter::default()),
+            Some(Value::Object(map)) => map,
+            Some(_) => return Err(bad("`filters` must be an object")),
+        };
+        let mut filter = PriceFilter::default();
+        for (key, value) in map {
+            let price = match value {
+                Value::Null => None,
+                Value::Number(n) => Some(n.to_string()),
+                Value::String(s) => Some(s.clone()),
+                _ => return Err(bad(format!("`filters.{key}` must be a number"))),
+            }
+            .map(|text| {
+                crate::num::parse_decimal(&text).map_err(|e| bad(format!("`filters.{key}`: {e}")))
+            })
+            .transpose()?;
+            match key.as_str() {
+                "min_price" => filter.min = price,
+                "max_price" => filter.max = price,
+                other => {
+                    return Err(bad(format!(
+                        "unknown filter `{other}`: supported are min_price and max_price"
+                    )))
+                }
+            }
+        }
+        if let (Some(min), Some(max)) = (filter.min, filter.max) {
+            if min > max {
+                return Err(bad("`filters.min_price` is above `filters.max_price`"));
+            }
+        }
+        Ok(filter)
+    }
+}
+
 /// A subscribe or unsubscribe message, in either of the protocol's forms.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubscriptionRequest {
@@ -63,6 +146,8 @@ pub struct SubscriptionRequest {
     /// The channel form's fields, echoed in the answer.
     pub channel: Option<String>,
     pub symbol: Option<String>,
+    pub frequency: UpdateFrequency,
+    pub filter: PriceFilter,
 }
 
 fn bad(msg: impl Into<String>) -> FrameError {
@@ -122,6 +207,8 @@ impl SubscriptionRequest {
                 subscription_id,
                 channel: Some(name.to_string()),
                 symbol,
+                frequency: UpdateFrequency::Realtime,
+                filter: PriceFilter::default(),
             });
         }
         // The SDK form: symbols × data_types.
@@ -130,14 +217,17 @@ impl SubscriptionRequest {
             .into_iter()
             .map(|s| s.trim().to_ascii_uppercase())
             .collect();
-        match map.get("update_frequency").and_then(Value::as_str) {
-            None | Some("realtime") => {}
-            Some(other) => {
-                return Err(bad(format!(
-                    "update_frequency `{other}` is not supported yet; use realtime"
-                )))
-            }
-        }
+        let frequency = match map.get("update_frequency") {
+            None | Some(Value::Null) => UpdateFrequency::Realtime,
+            Some(Value::String(name)) => UpdateFrequency::parse(name).ok_or_else(|| {
+                bad(format!(
+                    "update_frequency `{name}` is not one of {}",
+                    UpdateFrequency::NAMES
+                ))
+            })?,
+            Some(_) => return Err(bad("`update_frequency` must be a string")),
+        };
+        let filter = PriceFilter::parse(map.get("filters"))?;
         if kinds.is_empty() && subscription_id.is_none() {
             return Err(bad(
                 "a subscription needs a `channel`, or `data_types` (with optional `symbols`)",
@@ -158,9 +248,33 @@ impl SubscriptionRequest {
             subscription_id,
             channel: None,
             symbol: None,
+            frequency,
+            filter,
         })
     }
 }
+
+/// How an event reaches a session, given its subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Skip,
+    Now,
+    /// Market data wanted at most once per interval (the newest).
+    Every(Duration),
+}
+
+/// An event as subscriptions see it.
+#[derive(Clone, Copy, Debug)]
+pub struct EventKey<'a> {
+    pub name: &'static str,
+    pub symbol: Option<&'a str>,
+    /// Set for market data only: frequency and filters apply to it.
+    pub market: Option<MarketPrice>,
+}
+
+/// Market data's price, if it has one (an order book frame has none).
+#[derive(Clone, Copy, Debug)]
+pub struct MarketPrice(pub Option<Decimal>);
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("at most {limit} subscriptions per connection")]
@@ -168,11 +282,19 @@ pub struct SubscriptionLimit {
     pub limit: usize,
 }
 
-/// A session's subscriptions. Each topic is held once, with the SDK
-/// subscription id that added it (if any).
+#[derive(Clone, Debug, PartialEq)]
+struct Entry {
+    topic: Topic,
+    id: Option<String>,
+    frequency: UpdateFrequency,
+    filter: PriceFilter,
+}
+
+/// A session's subscriptions. Each topic is held once per SDK
+/// subscription id (subscribing again updates its frequency and filters).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubscriptionSet {
-    entries: Vec<(Topic, Option<String>)>,
+    entries: Vec<Entry>,
 }
 
 impl SubscriptionSet {
@@ -182,7 +304,12 @@ impl SubscriptionSet {
 
     pub fn only(channel: &str) -> Self {
         SubscriptionSet {
-            entries: vec![(Topic::new(channel, None), None)],
+            entries: vec![Entry {
+                topic: Topic::new(channel, None),
+                id: None,
+                frequency: UpdateFrequency::Realtime,
+                filter: PriceFilter::default(),
+            }],
         }
     }
 
@@ -194,26 +321,37 @@ impl SubscriptionSet {
         self.entries.is_empty()
     }
 
+    /// Adds the request's topics, all or none.
     pub fn add(
         &mut self,
-        topics: &[Topic],
-        id: Option<&str>,
+        req: &SubscriptionRequest,
         limit: usize,
     ) -> Result<(), SubscriptionLimit> {
-        let new: Vec<&Topic> = topics
+        let id = req.subscription_id.as_deref();
+        let position = |entries: &[Entry], t: &Topic| {
+            entries
+                .iter()
+                .position(|e| &e.topic == t && e.id.as_deref() == id)
+        };
+        let new = req
+            .topics
             .iter()
-            .filter(|t| {
-                !self
-                    .entries
-                    .iter()
-                    .any(|(have, hid)| have == *t && hid.as_deref() == id)
-            })
-            .collect();
-        if self.entries.len() + new.len() > limit {
+            .filter(|t| position(&self.entries, t).is_none())
+            .count();
+        if self.entries.len() + new > limit {
             return Err(SubscriptionLimit { limit });
         }
-        for t in new {
-            self.entries.push((t.clone(), id.map(str::to_string)));
+        for t in &req.topics {
+            let entry = Entry {
+                topic: t.clone(),
+                id: id.map(str::to_string),
+                frequency: req.frequency,
+                filter: req.filter,
+            };
+            match position(&self.entries, t) {
+                Some(i) => self.entries[i] = entry,
+                None => self.entries.push(entry),
+            }
         }
         Ok(())
     }
@@ -222,14 +360,38 @@ impl SubscriptionSet {
     pub fn remove(&mut self, topics: &[Topic], id: Option<&str>) -> usize {
         let before = self.entries.len();
         match (id, topics.is_empty()) {
-            (Some(id), true) => self.entries.retain(|(_, hid)| hid.as_deref() != Some(id)),
-            _ => self.entries.retain(|(t, _)| !topics.contains(t)),
+            (Some(id), true) => self.entries.retain(|e| e.id.as_deref() != Some(id)),
+            _ => self.entries.retain(|e| !topics.contains(&e.topic)),
         }
         before - self.entries.len()
     }
 
+    /// Whether the event is delivered at all (frequency aside).
     pub fn matches(&self, event: &str, symbol: Option<&str>) -> bool {
-        self.entries.iter().any(|(t, _)| t.matches(event, symbol))
+        self.entries.iter().any(|e| e.topic.matches(event, symbol))
+    }
+
+    /// How `event` reaches this session: at once if any matching
+    /// subscription wants it as it happens, else at the shortest interval
+    /// of those that match.
+    pub fn route(&self, event: &EventKey) -> Route {
+        let mut every: Option<Duration> = None;
+        for e in &self.entries {
+            if !e.topic.matches(event.name, event.symbol) {
+                continue;
+            }
+            let Some(MarketPrice(price)) = event.market else {
+                return Route::Now;
+            };
+            if !e.filter.admits(price) {
+                continue;
+            }
+            match e.frequency {
+                UpdateFrequency::Realtime => return Route::Now,
+                UpdateFrequency::Every(d) => every = Some(every.map_or(d, |m| m.min(d))),
+            }
+        }
+        every.map_or(Route::Skip, Route::Every)
     }
 }
 
@@ -246,7 +408,7 @@ mod tests {
     fn channel_form_and_matching() {
         let r = req(r#"{"type":"subscribe","channel":"market_data","symbol":"btc-usdt"}"#).unwrap();
         let mut s = SubscriptionSet::empty();
-        s.add(&r.topics, None, 50).unwrap();
+        s.add(&r, 50).unwrap();
         assert!(s.matches("price", Some("BTC-USDT")));
         assert!(s.matches("market_data", Some("BTC-USDT")));
         assert!(!s.matches("price", Some("ETH-USDT")));
@@ -262,11 +424,70 @@ mod tests {
         let r = req(r#"{"type":"subscribe","subscription_id":"s1","symbols":["BTC-USDT","ETH-USDT"],"data_types":["price","orderbook"]}"#).unwrap();
         assert_eq!(r.topics.len(), 4);
         let mut s = SubscriptionSet::empty();
-        assert!(s.add(&r.topics, Some("s1"), 3).is_err());
-        s.add(&r.topics, Some("s1"), 50).unwrap();
-        s.add(&r.topics, Some("s1"), 50).unwrap();
+        assert!(s.add(&r, 3).is_err());
+        s.add(&r, 50).unwrap();
+        s.add(&r, 50).unwrap();
         assert_eq!(s.len(), 4, "re-subscribing is idempotent");
         assert!(s.matches("orderbook", Some("ETH-USDT")));
         assert_eq!(s.remove(&[], Some("s1")), 4);
+    }
+
+    fn market(name: &'static str, price: &str) -> EventKey<'static> {
+        EventKey {
+            name,
+            symbol: Some("BTC-USDT"),
+            market: Some(MarketPrice(Some(crate::num::parse_decimal(price).unwrap()))),
+        }
+    }
+
+    #[test]
+    fn frequency_and_filters_shape_market_data_only() {
+        let r = req(r#"{"type":"subscribe","subscription_id":"slow","symbols":["BTC-USDT"],"data_types":["price","trade"],"update_frequency":"5s","filters":{"min_price":100,"max_price":"200.5"}}"#).unwrap();
+        assert_eq!(r.frequency, UpdateFrequency::Every(Duration::from_secs(5)));
+        let mut s = SubscriptionSet::empty();
+        s.add(&r, 50).unwrap();
+        assert_eq!(
+            s.route(&market("price", "150")),
+            Route::Every(Duration::from_secs(5))
+        );
+        assert_eq!(s.route(&market("price", "200.51")), Route::Skip);
+        assert_eq!(s.route(&market("price", "99.99")), Route::Skip);
+        let trade = EventKey {
+            name: "trade",
+            symbol: Some("BTC-USDT"),
+            market: None,
+        };
+        assert_eq!(
+            s.route(&trade),
+            Route::Now,
+            "a trade is never throttled or filtered"
+        );
+
+        // A realtime subscription to the same data wins; the shortest interval otherwise.
+        let fast = req(r#"{"type":"subscribe","subscription_id":"fast","symbols":["BTC-USDT"],"data_types":["price"],"update_frequency":"1s"}"#).unwrap();
+        s.add(&fast, 50).unwrap();
+        assert_eq!(
+            s.route(&market("price", "150")),
+            Route::Every(Duration::from_secs(1))
+        );
+        assert_eq!(
+            s.route(&market("price", "500")),
+            Route::Every(Duration::from_secs(1))
+        );
+        let live = req(r#"{"type":"subscribe","subscription_id":"fast","symbols":["BTC-USDT"],"data_types":["price"]}"#).unwrap();
+        s.add(&live, 50).unwrap();
+        assert_eq!(s.len(), 3, "subscribing again updates in place");
+        assert_eq!(s.route(&market("price", "150")), Route::Now);
+
+        for bad in [
+            r#"{"type":"subscribe","data_types":["price"],"update_frequency":"2s"}"#,
+            r#"{"type":"subscribe","data_types":["price"],"update_frequency":5}"#,
+            r#"{"type":"subscribe","data_types":["price"],"filters":{"min_volume":1}}"#,
+            r#"{"type":"subscribe","data_types":["price"],"filters":{"min_price":"x"}}"#,
+            r#"{"type":"subscribe","data_types":["price"],"filters":{"min_price":5,"max_price":4}}"#,
+            r#"{"type":"subscribe","data_types":["price"],"filters":[1]}"#,
+        ] {
+            assert!(req(bad).is_err(), "{bad}");
+        }
     }
 }
