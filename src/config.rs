@@ -154,6 +154,7 @@ impl std::fmt::Debug for TokenConfig {
 pub struct EngineSection {
     pub start_running: bool,
     pub status_interval_ms: u64,
+    pub agent_status_interval_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -311,6 +312,9 @@ impl Config {
         }
         if self.engine.status_interval_ms < 100 {
             bad.push("engine.status_interval_ms: must be at least 100".into());
+        }
+        if self.engine.agent_status_interval_ms < 1000 {
+            bad.push("engine.agent_status_interval_ms: must be at least 1000".into());
         }
         bad.extend(self.risk.problems());
         let st = &self.strategies;

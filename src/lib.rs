@@ -6,10 +6,12 @@ pub mod config;
 use actix::prelude::*;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use config::Config;
+use laicai_actors::agents::{AgentMonitor, GetAgents};
 use laicai_actors::connections::{ConnectionSupervisor, SupervisorConfig};
 use laicai_actors::engine::{EngineActor, EngineConfig};
 use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
 use laicai_actors::feed::{MarketFeedActor, PairFeed};
+use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
@@ -28,7 +30,7 @@ use laicai_core::risk::RiskManager;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,6 +65,8 @@ struct AppState {
     deps: SessionDeps,
     started: Instant,
     gate: Arc<Gate>,
+    /// Market ticks the feed dropped because the exchange was busy.
+    dropped_ticks: Arc<AtomicU64>,
 }
 
 /// Who may open a session: the token check, the failed-attempt limiter,
@@ -222,8 +226,23 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         backlog_limit: s.session_backlog,
         slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
-    })
+    });
+    let registry_load = registry.load().clone();
+    let registry = registry.start();
+    let agents = AgentMonitor::new(
+        registry.clone(),
+        Duration::from_millis(cfg.engine.agent_status_interval_ms),
+        Duration::from_secs(1),
+    )
     .start();
+    let watch: Watch = Some(agents.clone().recipient());
+    health::watch(
+        &watch,
+        "registry",
+        registry.clone().recipient(),
+        registry_load,
+        0,
+    );
     let books: HashMap<Symbol, _> = venue
         .symbols()
         .map(|symbol| {
@@ -234,7 +253,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
                 p.book_depth,
                 p.orderbook_interval_ms,
             );
-            (symbol.clone(), book.start())
+            let id = format!("orderbook:{PAPER}:{symbol}");
+            (symbol.clone(), book.start_watched(&watch, id, 0))
         })
         .collect();
     let venues = Venues::new(PAPER);
@@ -254,8 +274,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         registry.clone(),
         books,
     )
-    .start();
-    MarketFeedActor::new(exchange.clone(), feeds).start();
+    .start_watched(&watch, format!("exchange:{PAPER}"), 0);
+    let dropped_ticks = Arc::new(AtomicU64::new(0));
+    MarketFeedActor::new(exchange.clone(), feeds, dropped_ticks.clone()).start();
 
     venues.set(PAPER, Some(VenueHandle::of(&exchange)));
     let command_timeout = Duration::from_millis(s.command_timeout_ms);
@@ -266,7 +287,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         registry.clone(),
         command_timeout,
     )
-    .start();
+    .start_watched(&watch, "risk", 0);
     let engine = EngineActor::new(
         EngineConfig {
             start_running: cfg.engine.start_running,
@@ -277,7 +298,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         risk.clone(),
         venues.clone(),
     )
-    .start();
+    .start_watched(&watch, "engine", 0);
     let strategies = StrategyManager::new(
         ManagerConfig {
             restart,
@@ -297,7 +318,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         risk.clone(),
         engine.clone(),
     )
-    .start();
+    .watched_by(watch.clone())
+    .start_watched(&watch, "strategies", 0);
     for (new, start) in boot {
         let name = new.name.clone();
         match strategies.send(CreateStrategy(new)).await {
@@ -338,7 +360,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         venues.clone(),
         registry.clone(),
     )
-    .start();
+    .watched_by(watch.clone())
+    .start_watched(&watch, "connections", 0);
 
     let state = AppState {
         deps: SessionDeps {
@@ -347,6 +370,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             risk,
             strategies,
             connections,
+            agents,
             venues,
             limits: SessionLimits {
                 max_messages_per_sec: s.max_messages_per_sec,
@@ -356,8 +380,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
                 idle_timeout: Duration::from_secs(s.idle_timeout_s),
                 command_timeout,
             },
+            latency: Default::default(),
         },
         started: Instant::now(),
+        dropped_ticks,
         gate: Arc::new(Gate {
             tokens: Tokens::new(
                 s.tokens
@@ -438,23 +464,122 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     let Ok(stats) = st.deps.registry.send(GetRegistryStats).await else {
         return HttpResponse::ServiceUnavailable().body("registry unavailable\n");
     };
-    let body = format!(
-        "# TYPE laicai_uptime_seconds gauge\nlaicai_uptime_seconds {}\n\
-         # TYPE laicai_connections gauge\nlaicai_connections {}\n\
-         # TYPE laicai_sessions gauge\nlaicai_sessions {}\n\
-         # TYPE laicai_events_published_total counter\nlaicai_events_published_total {}\n\
-         # TYPE laicai_frames_delivered_total counter\nlaicai_frames_delivered_total {}\n\
-         # TYPE laicai_frames_conflated_total counter\nlaicai_frames_conflated_total {}\n\
-         # TYPE laicai_sessions_evicted_total counter\nlaicai_sessions_evicted_total {}\n",
-        st.started.elapsed().as_secs(),
-        st.gate.open.load(Ordering::Acquire),
-        stats.sessions,
-        stats.seq,
-        stats.delivered,
-        stats.conflated,
-        stats.evicted
+    let agents = st.deps.agents.send(GetAgents).await.unwrap_or_default();
+    let mut m = Metrics::default();
+    m.gauge("laicai_uptime_seconds", "Seconds since start.")
+        .value("", st.started.elapsed().as_secs());
+    m.gauge("laicai_connections", "Open WebSocket connections.")
+        .value("", st.gate.open.load(Ordering::Acquire));
+    m.gauge("laicai_sessions", "Sessions the registry delivers to.")
+        .value("", stats.sessions);
+    m.counter(
+        "laicai_events_published_total",
+        "Events numbered and fanned out.",
+    )
+    .value("", stats.seq);
+    let mut published = m.counter(
+        "laicai_events_published_by_type_total",
+        "Events published, by type.",
     );
+    for (kind, n) in stats.published_by_type.counts() {
+        published.value(&format!("type=\"{kind}\""), n);
+    }
+    m.counter(
+        "laicai_frames_delivered_total",
+        "Frames handed to sessions.",
+    )
+    .value("", stats.delivered);
+    let mut delivered = m.counter(
+        "laicai_frames_delivered_by_type_total",
+        "Frames handed to sessions, by type.",
+    );
+    for (kind, n) in stats.delivered_by_type.counts() {
+        delivered.value(&format!("type=\"{kind}\""), n);
+    }
+    m.counter(
+        "laicai_frames_conflated_total",
+        "Market data frames replaced by a newer one for a slow session.",
+    )
+    .value("", stats.conflated);
+    m.counter(
+        "laicai_market_ticks_dropped_total",
+        "Simulated market ticks dropped while the exchange was busy.",
+    )
+    .value("", st.dropped_ticks.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_sessions_evicted_total",
+        "Sessions closed as too slow (1013).",
+    )
+    .value("", stats.evicted);
+    m.gauge("laicai_orders_open", "Orders not in a final state.")
+        .value("", stats.open_orders);
+    let mut updates = m.counter(
+        "laicai_order_updates_total",
+        "order_update events, by status.",
+    );
+    for (status, n) in &stats.order_updates {
+        updates.value(&format!("status=\"{status}\""), *n);
+    }
+    let mut restarts = m.counter(
+        "laicai_agent_restarts_total",
+        "Restarts of each actor (strategies, exchange connections).",
+    );
+    for a in &agents {
+        restarts.value(&format!("agent=\"{}\"", a.agent_id), a.data.restarts);
+    }
+    let mut queue = m.gauge(
+        "laicai_agent_queue",
+        "Messages waiting in each actor's mailbox at the last probe.",
+    );
+    for a in &agents {
+        queue.value(&format!("agent=\"{}\"", a.agent_id), a.data.task_queue_size);
+    }
+    let mut body = m.0;
+    body.push_str(&st.deps.latency.render(
+        "laicai_command_seconds",
+        "Time from a command frame's arrival to its response.",
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body)
+}
+
+/// Prometheus text, one metric family at a time.
+#[derive(Default)]
+struct Metrics(String);
+
+struct Family<'a> {
+    out: &'a mut String,
+    name: &'static str,
+}
+
+impl Metrics {
+    fn family(&mut self, name: &'static str, kind: &str, help: &str) -> Family<'_> {
+        self.0
+            .push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        Family {
+            out: &mut self.0,
+            name,
+        }
+    }
+
+    fn gauge(&mut self, name: &'static str, help: &str) -> Family<'_> {
+        self.family(name, "gauge", help)
+    }
+
+    fn counter(&mut self, name: &'static str, help: &str) -> Family<'_> {
+        self.family(name, "counter", help)
+    }
+}
+
+impl Family<'_> {
+    /// One series; `labels` like `type="trade"`, empty for none.
+    fn value(&mut self, labels: &str, v: impl std::fmt::Display) {
+        if labels.is_empty() {
+            self.out.push_str(&format!("{} {v}\n", self.name));
+        } else {
+            self.out
+                .push_str(&format!("{}{{{labels}}} {v}\n", self.name));
+        }
+    }
 }

@@ -13,6 +13,7 @@ use crate::binance::connector::{
 };
 use crate::binance::rest::Rest;
 use crate::clock::now_ms;
+use crate::health::{AgentHealth, Health, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
 use crate::venues::{VenueHandle, Venues};
@@ -103,6 +104,8 @@ pub struct ConnectionSupervisor {
     venues: Venues,
     registry: Addr<RegistryActor>,
     rng: Rng,
+    load: Load,
+    watch: Watch,
 }
 
 impl ConnectionSupervisor {
@@ -114,7 +117,15 @@ impl ConnectionSupervisor {
             venues,
             registry,
             rng: Rng::new(now_ms() as u64 ^ 0x5eed),
+            load: Load::default(),
+            watch: None,
         }
+    }
+
+    /// Registers its connectors and their order books with a monitor.
+    pub fn watched_by(mut self, watch: Watch) -> Self {
+        self.watch = watch;
+        self
     }
 
     fn publish(&self, id: &str) {
@@ -150,7 +161,8 @@ impl ConnectionSupervisor {
             e.books.clone(),
             supervisor,
         );
-        e.actor = Some(actor.start());
+        let restarts = (e.session - 1) as u32;
+        e.actor = Some(actor.start_watched(&self.watch, format!("connection:{id}"), restarts));
         e.view.status = ConnectionStatus::Connecting;
         e.view.next_retry_ms = None;
         e.view.message = if e.view.attempt == 0 {
@@ -170,6 +182,7 @@ impl Actor for ConnectionSupervisor {
 impl Handler<CreateConnection> for ConnectionSupervisor {
     type Result = Result<ConnectionView, ConnectionError>;
     fn handle(&mut self, msg: CreateConnection, ctx: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let n = msg.0;
         let name = n.name.clone().unwrap_or_else(|| {
             if n.testnet {
@@ -219,7 +232,7 @@ impl Handler<CreateConnection> for ConnectionSupervisor {
                     self.cfg.book_depth,
                     self.cfg.orderbook_interval_ms,
                 )
-                .start();
+                .start_watched(&self.watch, format!("orderbook:{name}:{p}"), 0);
                 self.venues.add_book(&name, p.as_str(), book.clone());
                 (p.clone(), book)
             })
@@ -259,6 +272,7 @@ impl Handler<CreateConnection> for ConnectionSupervisor {
 impl Handler<ConnectorReport> for ConnectionSupervisor {
     type Result = ();
     fn handle(&mut self, msg: ConnectorReport, ctx: &mut Self::Context) {
+        self.load.handled();
         match msg {
             ConnectorReport::Connected { id, session, specs } => {
                 let stable = self.cfg.stable;
@@ -348,6 +362,7 @@ impl Handler<ConnectorReport> for ConnectionSupervisor {
 impl Handler<DeleteConnection> for ConnectionSupervisor {
     type Result = Result<ConnectionView, ConnectionError>;
     fn handle(&mut self, msg: DeleteConnection, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let id = self.venues_id(&msg.0);
         let mut e = self
             .entries
@@ -383,6 +398,7 @@ impl ConnectionSupervisor {
 impl Handler<TestConnection> for ConnectionSupervisor {
     type Result = ResponseActFuture<Self, Result<String, ConnectionError>>;
     fn handle(&mut self, msg: TestConnection, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let id = self.venues_id(&msg.0);
         let Some(e) = self.entries.get(&id) else {
             return Box::pin(fut::ready(Err(ConnectionError::NotFound(msg.0))));
@@ -430,6 +446,21 @@ impl Handler<TestConnection> for ConnectionSupervisor {
 impl Handler<GetConnections> for ConnectionSupervisor {
     type Result = MessageResult<GetConnections>;
     fn handle(&mut self, _: GetConnections, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.entries.values().map(|e| e.view.clone()).collect())
+    }
+}
+
+impl Handler<Health> for ConnectionSupervisor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of("running", &self.load))
+    }
+}
+
+impl Watched for ConnectionSupervisor {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

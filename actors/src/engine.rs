@@ -2,6 +2,7 @@
 //! opens and closes the order gate in the `RiskActor`.
 
 use crate::exchange::GetStats;
+use crate::health::{AgentHealth, Health, Load, Watched};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SetEngineRunning};
 use crate::venues::Venues;
@@ -46,6 +47,7 @@ pub struct EngineActor {
     risk: Addr<RiskActor>,
     venues: Venues,
     active_strategies: u32,
+    load: Load,
 }
 
 impl EngineActor {
@@ -63,6 +65,7 @@ impl EngineActor {
             risk,
             venues,
             active_strategies: 0,
+            load: Load::default(),
         }
     }
 
@@ -160,6 +163,7 @@ impl Actor for EngineActor {
 impl Handler<ActiveStrategies> for EngineActor {
     type Result = ();
     fn handle(&mut self, msg: ActiveStrategies, ctx: &mut Self::Context) {
+        self.load.handled();
         if msg.0 != self.active_strategies {
             self.active_strategies = msg.0;
             self.publish_status(ctx);
@@ -170,6 +174,7 @@ impl Handler<ActiveStrategies> for EngineActor {
 impl Handler<StartEngine> for EngineActor {
     type Result = bool;
     fn handle(&mut self, _: StartEngine, ctx: &mut Self::Context) -> bool {
+        self.load.handled();
         self.set_running(true, "", ctx)
     }
 }
@@ -177,6 +182,7 @@ impl Handler<StartEngine> for EngineActor {
 impl Handler<StopEngine> for EngineActor {
     type Result = bool;
     fn handle(&mut self, msg: StopEngine, ctx: &mut Self::Context) -> bool {
+        self.load.handled();
         self.set_running(false, &msg.reason, ctx)
     }
 }
@@ -184,10 +190,25 @@ impl Handler<StopEngine> for EngineActor {
 impl Handler<GetSystemStatus> for EngineActor {
     type Result = ResponseActFuture<Self, SystemStatus>;
     fn handle(&mut self, _: GetSystemStatus, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         Box::pin(
             self.gather_stats()
                 .into_actor(self)
                 .map(|stats, act, _| act.status(&stats)),
         )
+    }
+}
+
+impl Handler<Health> for EngineActor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of(self.bot_status().as_str(), &self.load))
+    }
+}
+
+impl Watched for EngineActor {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

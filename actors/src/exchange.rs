@@ -6,6 +6,7 @@
 //! quotes, its own orders and fills, and its pair's balances.
 
 use crate::clock::now_ms;
+use crate::health::{AgentHealth, Health, Load, Watched};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
@@ -255,6 +256,7 @@ pub struct ExchangeActor {
     books: HashMap<Symbol, Addr<OrderBookActor>>,
     last_market_data: HashMap<Symbol, TimestampMs>,
     followers: Followers,
+    load: Load,
 }
 
 impl ExchangeActor {
@@ -271,6 +273,7 @@ impl ExchangeActor {
             books,
             last_market_data: HashMap::new(),
             followers: Followers::default(),
+            load: Load::default(),
         }
     }
 
@@ -341,6 +344,7 @@ impl Actor for ExchangeActor {
 impl Handler<PlaceOrder> for ExchangeActor {
     type Result = Result<OrderView, VenueError>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let now = now_ms();
         let symbol = msg.0.symbol.clone();
         let outcome = self.venue.place(msg.0, now)?;
@@ -353,6 +357,7 @@ impl Handler<PlaceOrder> for ExchangeActor {
 impl Handler<CancelOrder> for ExchangeActor {
     type Result = Result<OrderView, VenueError>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let now = now_ms();
         let outcome = self.venue.cancel(&msg.0, now)?;
         self.publish(outcome.events, now);
@@ -366,6 +371,7 @@ impl Handler<CancelOrder> for ExchangeActor {
 impl Handler<CancelAll> for ExchangeActor {
     type Result = usize;
     fn handle(&mut self, msg: CancelAll, _: &mut Self::Context) -> usize {
+        self.load.handled();
         let now = now_ms();
         let (count, events) = self.venue.cancel_all(&msg.0, now);
         self.publish(events, now);
@@ -380,6 +386,7 @@ impl Handler<CancelAll> for ExchangeActor {
 impl Handler<GetOrders> for ExchangeActor {
     type Result = MessageResult<GetOrders>;
     fn handle(&mut self, msg: GetOrders, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.venue.orders(&msg.0))
     }
 }
@@ -387,6 +394,7 @@ impl Handler<GetOrders> for ExchangeActor {
 impl Handler<GetTrades> for ExchangeActor {
     type Result = MessageResult<GetTrades>;
     fn handle(&mut self, msg: GetTrades, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.venue.trades(&msg.0))
     }
 }
@@ -394,6 +402,7 @@ impl Handler<GetTrades> for ExchangeActor {
 impl Handler<GetBalances> for ExchangeActor {
     type Result = MessageResult<GetBalances>;
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.venue.balances())
     }
 }
@@ -401,6 +410,7 @@ impl Handler<GetBalances> for ExchangeActor {
 impl Handler<GetPositions> for ExchangeActor {
     type Result = MessageResult<GetPositions>;
     fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.venue.positions())
     }
 }
@@ -408,6 +418,7 @@ impl Handler<GetPositions> for ExchangeActor {
 impl Handler<GetStats> for ExchangeActor {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.venue.stats())
     }
 }
@@ -415,6 +426,7 @@ impl Handler<GetStats> for ExchangeActor {
 impl Handler<ApplyTick> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: ApplyTick, _: &mut Self::Context) {
+        self.load.handled();
         let fills = self.venue.apply_tick(&msg.symbol, &msg.tick, msg.at_ms);
         self.publish(fills, msg.at_ms);
         if let Some(p) = self.venue.price_update(&msg.symbol) {
@@ -446,6 +458,7 @@ impl Handler<ApplyTick> for ExchangeActor {
 impl Handler<Follow> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
+        self.load.handled();
         let balances = self.venue.balances();
         self.followers.add(msg, self.venue.name(), true, balances);
     }
@@ -454,6 +467,21 @@ impl Handler<Follow> for ExchangeActor {
 impl Handler<Unfollow> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
+        self.load.handled();
         self.followers.remove(&msg.0);
+    }
+}
+
+impl Handler<Health> for ExchangeActor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of("running", &self.load))
+    }
+}
+
+impl Watched for ExchangeActor {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

@@ -8,6 +8,8 @@ use crate::exchange::{ApplyTick, ExchangeActor};
 use actix::prelude::*;
 use laicai_core::feed::SyntheticMarket;
 use laicai_core::pair::Symbol;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct PairFeed {
@@ -35,16 +37,21 @@ pub struct MarketFeedActor {
     exchange: Addr<ExchangeActor>,
     pairs: Vec<PairFeed>,
     started: Instant,
-    dropped: u64,
+    /// Ticks dropped because the exchange was busy (shown in `/metrics`).
+    dropped: Arc<AtomicU64>,
 }
 
 impl MarketFeedActor {
-    pub fn new(exchange: Addr<ExchangeActor>, pairs: Vec<PairFeed>) -> Self {
+    pub fn new(
+        exchange: Addr<ExchangeActor>,
+        pairs: Vec<PairFeed>,
+        dropped: Arc<AtomicU64>,
+    ) -> Self {
         MarketFeedActor {
             exchange,
             pairs,
             started: Instant::now(),
-            dropped: 0,
+            dropped,
         }
     }
 
@@ -67,12 +74,9 @@ impl MarketFeedActor {
                     at_ms,
                 };
                 if self.exchange.try_send(msg).is_err() {
-                    self.dropped += 1;
-                    if self.dropped.is_power_of_two() {
-                        tracing::warn!(
-                            dropped = self.dropped,
-                            "exchange busy: market ticks dropped"
-                        );
+                    let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if dropped.is_power_of_two() {
+                        tracing::warn!(dropped, "exchange busy: market ticks dropped");
                     }
                 }
             }

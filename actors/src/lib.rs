@@ -7,12 +7,14 @@
 //! its manager, venue → followers) it defines the message and holds a
 //! `Recipient`.
 
+pub mod agents;
 pub mod binance;
 pub mod clock;
 pub mod connections;
 pub mod engine;
 pub mod exchange;
 pub mod feed;
+pub mod health;
 pub mod order_book;
 pub mod registry;
 pub mod risk;

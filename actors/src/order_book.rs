@@ -2,6 +2,7 @@
 //! `OrderBook`, answers `get_order_book`, and publishes `orderbook` events
 //! at most once per configured interval.
 
+use crate::health::{AgentHealth, Health, Load, Watched};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use laicai_core::num::Level;
@@ -39,6 +40,7 @@ pub struct OrderBookActor {
     depth: usize,
     publish_interval_ms: i64,
     last_publish_ms: TimestampMs,
+    load: Load,
 }
 
 impl OrderBookActor {
@@ -57,6 +59,7 @@ impl OrderBookActor {
             depth,
             publish_interval_ms,
             last_publish_ms: i64::MIN,
+            load: Load::default(),
         }
     }
 }
@@ -68,6 +71,7 @@ impl Actor for OrderBookActor {
 impl Handler<ReplaceBook> for OrderBookActor {
     type Result = ();
     fn handle(&mut self, msg: ReplaceBook, _: &mut Self::Context) {
+        self.load.handled();
         let sequence = self.book.sequence() + 1;
         self.book.replace(&msg.bids, &msg.asks, sequence);
         if msg.at_ms.saturating_sub(self.last_publish_ms) < self.publish_interval_ms {
@@ -93,11 +97,26 @@ impl Handler<ReplaceBook> for OrderBookActor {
 impl Handler<GetBook> for OrderBookActor {
     type Result = MessageResult<GetBook>;
     fn handle(&mut self, msg: GetBook, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let (bids, asks) = self.book.top(msg.depth);
         MessageResult(BookView {
             bids,
             asks,
             sequence: self.book.sequence(),
         })
+    }
+}
+
+impl Handler<Health> for OrderBookActor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of("running", &self.load))
+    }
+}
+
+impl Watched for OrderBookActor {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

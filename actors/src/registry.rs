@@ -19,11 +19,12 @@
 //! still sees `seq` rise.
 
 use crate::clock::now_ms;
+use crate::health::{AgentHealth, Health, Load, SessionsHealth, Watched};
 use crate::session::socket::ClientSocket;
 use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
-use laicai_core::protocol::events::{encode, Alert, Event, LogLevel};
+use laicai_core::protocol::events::{encode, Alert, Event, LogLevel, EVENT_TYPES};
 use laicai_core::protocol::subscription::SubscriptionLimit;
 use laicai_core::protocol::{Route, StateView, SubscriptionRequest, SubscriptionSet};
 use laicai_core::time::TimestampMs;
@@ -118,6 +119,11 @@ pub struct RegistryStats {
     pub delivered: u64,
     pub conflated: u64,
     pub evicted: u64,
+    pub published_by_type: ByType,
+    pub delivered_by_type: ByType,
+    /// `order_update` events by status.
+    pub order_updates: std::collections::BTreeMap<&'static str, u64>,
+    pub open_orders: usize,
 }
 
 #[derive(Message)]
@@ -141,10 +147,65 @@ pub struct RegistryConfig {
 
 type ConflationKey = (&'static str, String);
 
+/// An encoded event and its type's index in `EVENT_TYPES` (for counters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Frame {
+    text: ByteString,
+    kind: usize,
+}
+
+/// The index of an event type in `EVENT_TYPES`; unknown types count last.
+fn kind_of(name: &str) -> usize {
+    EVENT_TYPES
+        .iter()
+        .position(|t| *t == name)
+        .unwrap_or(EVENT_TYPES.len())
+}
+
+fn encode_frame(event: &Event, at_ms: TimestampMs, seq: u64) -> Option<Frame> {
+    match encode(event, at_ms, seq) {
+        Ok(text) => Some(Frame {
+            text: ByteString::from(text),
+            kind: kind_of(event.name()),
+        }),
+        Err(e) => {
+            tracing::error!(event = event.name(), error = %e, "cannot encode event");
+            None
+        }
+    }
+}
+
+/// Counters by event type (the last slot for a type not listed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByType(pub Vec<u64>);
+
+impl Default for ByType {
+    fn default() -> Self {
+        ByType(vec![0; EVENT_TYPES.len() + 1])
+    }
+}
+
+impl ByType {
+    fn add(&mut self, kind: usize) {
+        if let Some(n) = self.0.get_mut(kind) {
+            *n += 1;
+        }
+    }
+
+    /// (type, count) for every type counted at least once.
+    pub fn counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (EVENT_TYPES.get(i).copied().unwrap_or("other"), *n))
+    }
+}
+
 /// Frames waiting for a full session mailbox, oldest first.
 #[derive(Default)]
 struct Backlog {
-    queue: VecDeque<Option<(ByteString, Option<ConflationKey>)>>,
+    queue: VecDeque<Option<(Frame, Option<ConflationKey>)>>,
     /// Absolute position of the newest market-data frame per key.
     latest: HashMap<ConflationKey, u64>,
     /// Absolute position of `queue[0]`.
@@ -158,7 +219,7 @@ impl Backlog {
     }
 
     /// Queues a frame; returns true if it replaced an older market-data frame.
-    fn push(&mut self, frame: ByteString, key: Option<ConflationKey>) -> bool {
+    fn push(&mut self, frame: Frame, key: Option<ConflationKey>) -> bool {
         let mut conflated = false;
         let pos = self.head + self.queue.len() as u64;
         if let Some(k) = &key {
@@ -177,7 +238,7 @@ impl Backlog {
         conflated
     }
 
-    fn pop(&mut self) -> Option<(ByteString, Option<ConflationKey>)> {
+    fn pop(&mut self) -> Option<(Frame, Option<ConflationKey>)> {
         while let Some(slot) = self.queue.pop_front() {
             let pos = self.head;
             self.head += 1;
@@ -195,7 +256,7 @@ impl Backlog {
     }
 
     /// Puts back a frame `pop` returned (its mailbox was still full).
-    fn unpop(&mut self, frame: ByteString, key: Option<ConflationKey>) {
+    fn unpop(&mut self, frame: Frame, key: Option<ConflationKey>) {
         self.head -= 1;
         if let Some(k) = &key {
             self.latest.entry(k.clone()).or_insert(self.head);
@@ -318,20 +379,22 @@ struct Bounds {
 impl Slot {
     fn deliver(
         &mut self,
-        frame: ByteString,
+        frame: Frame,
         key: Option<&ConflationKey>,
         bounds: Bounds,
         stats: &mut RegistryStats,
     ) -> Delivery {
         // The key is copied only for a frame that has to wait.
         if self.backlog.is_empty() {
-            match self.sink.try_send(Outbound(frame)) {
+            match self.sink.try_send(Outbound(frame.text)) {
                 Ok(()) => {
                     stats.delivered += 1;
+                    stats.delivered_by_type.add(frame.kind);
                     return Delivery::Sent;
                 }
                 Err(SendError::Closed(_)) => return Delivery::Gone,
-                Err(SendError::Full(Outbound(frame))) => {
+                Err(SendError::Full(Outbound(text))) => {
+                    let frame = Frame { text, ..frame };
                     self.backlog.push(frame, key.cloned());
                 }
             }
@@ -344,15 +407,17 @@ impl Slot {
     /// Moves backlog into the mailbox while it has room.
     fn drain(&mut self, bounds: Bounds, stats: &mut RegistryStats) -> Delivery {
         while let Some((frame, key)) = self.backlog.pop() {
-            match self.sink.try_send(Outbound(frame)) {
+            let kind = frame.kind;
+            match self.sink.try_send(Outbound(frame.text)) {
                 Ok(()) => {
                     stats.delivered += 1;
+                    stats.delivered_by_type.add(kind);
                     self.grace = self.grace.saturating_sub(1);
                     self.stuck_since = None;
                 }
                 Err(SendError::Closed(_)) => return Delivery::Gone,
-                Err(SendError::Full(Outbound(frame))) => {
-                    self.backlog.unpop(frame, key);
+                Err(SendError::Full(Outbound(text))) => {
+                    self.backlog.unpop(Frame { text, kind }, key);
                     return self.waiting(bounds.backlog, bounds.timeout);
                 }
             }
@@ -366,7 +431,7 @@ impl Slot {
 /// The retained events, oldest first, for `replay`.
 #[derive(Default)]
 struct ReplayRing {
-    frames: VecDeque<(u64, &'static str, Option<String>, ByteString)>,
+    frames: VecDeque<(u64, &'static str, Option<String>, Frame)>,
     /// The newest `seq` that fell out of the ring.
     dropped_upto: u64,
 }
@@ -398,6 +463,7 @@ pub struct RegistryActor {
     latest_market: HashMap<ConflationKey, (Event, TimestampMs)>,
     drain_scheduled: bool,
     stats: RegistryStats,
+    load: Load,
 }
 
 impl RegistryActor {
@@ -411,6 +477,7 @@ impl RegistryActor {
             latest_market: HashMap::new(),
             drain_scheduled: false,
             stats: RegistryStats::default(),
+            load: Load::default(),
         }
     }
 
@@ -421,14 +488,8 @@ impl RegistryActor {
         }
     }
 
-    fn encode(&self, event: &Event, at_ms: TimestampMs, seq: u64) -> Option<ByteString> {
-        match encode(event, at_ms, seq) {
-            Ok(text) => Some(ByteString::from(text)),
-            Err(e) => {
-                tracing::error!(event = event.name(), error = %e, "cannot encode event");
-                None
-            }
-        }
+    fn encode(&self, event: &Event, at_ms: TimestampMs, seq: u64) -> Option<Frame> {
+        encode_frame(event, at_ms, seq)
     }
 
     fn publish(&mut self, event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
@@ -437,6 +498,14 @@ impl RegistryActor {
         let Some(frame) = self.encode(&event, at_ms, self.seq) else {
             return;
         };
+        self.stats.published_by_type.add(frame.kind);
+        if let Event::OrderUpdate(o) = &event {
+            *self
+                .stats
+                .order_updates
+                .entry(o.status.as_str())
+                .or_default() += 1;
+        }
         let route_key = event.key();
         let (name, symbol) = (route_key.name, route_key.symbol);
         let key = route_key
@@ -483,7 +552,7 @@ impl RegistryActor {
     fn flush_throttled(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let bounds = self.bounds();
-        let mut frames: HashMap<ConflationKey, Option<ByteString>> = HashMap::new();
+        let mut frames: HashMap<ConflationKey, Option<Frame>> = HashMap::new();
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
             let due: Vec<ConflationKey> = slot
@@ -508,10 +577,7 @@ impl RegistryActor {
                 }
                 let frame = frames.entry(key.clone()).or_insert_with(|| {
                     self.seq += 1;
-                    encode(event, *at_ms, self.seq)
-                        .map(ByteString::from)
-                        .map_err(|e| tracing::error!(error = %e, "cannot encode event"))
-                        .ok()
+                    encode_frame(event, *at_ms, self.seq)
                 });
                 if let Some(frame) = frame {
                     let d = slot.deliver(frame.clone(), Some(&key), bounds, &mut self.stats);
@@ -597,6 +663,7 @@ impl Actor for RegistryActor {
 impl Handler<Publish> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Publish, ctx: &mut Self::Context) {
+        self.load.handled();
         self.publish(msg.event, msg.at_ms, ctx);
     }
 }
@@ -604,6 +671,7 @@ impl Handler<Publish> for RegistryActor {
 impl Handler<Direct> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Direct, ctx: &mut Self::Context) {
+        self.load.handled();
         if !self.sessions.contains_key(&msg.session) {
             return;
         }
@@ -624,6 +692,7 @@ impl Handler<Register> for RegistryActor {
     /// The session's first frame is a `snapshot` of the state as of the
     /// current `seq`; every later event it receives has a higher `seq`.
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
+        self.load.handled();
         let snapshot = Event::Snapshot(self.view.snapshot());
         let Some(frame) = self.encode(&snapshot, now_ms(), self.seq) else {
             return;
@@ -639,6 +708,7 @@ impl Handler<Register> for RegistryActor {
 impl Handler<Deregister> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Deregister, _: &mut Self::Context) {
+        self.load.handled();
         self.sessions.remove(&msg.0);
         tracing::debug!(session = %msg.0, sessions = self.sessions.len(), "session deregistered");
     }
@@ -647,6 +717,7 @@ impl Handler<Deregister> for RegistryActor {
 impl Handler<Subscribe> for RegistryActor {
     type Result = Result<usize, SubscriptionLimit>;
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let limit = self.cfg.subscription_limit;
         let slot = self
             .sessions
@@ -660,6 +731,7 @@ impl Handler<Subscribe> for RegistryActor {
 impl Handler<Unsubscribe> for RegistryActor {
     type Result = usize;
     fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) -> usize {
+        self.load.handled();
         self.sessions
             .get_mut(&msg.session)
             .map(|s| {
@@ -673,6 +745,7 @@ impl Handler<Unsubscribe> for RegistryActor {
 impl Handler<Replay> for RegistryActor {
     type Result = Result<(usize, u64), ReplayGap>;
     fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         if msg.since_seq < self.ring.dropped_upto {
             return Err(ReplayGap {
                 since: msg.since_seq,
@@ -717,11 +790,34 @@ impl Handler<Replay> for RegistryActor {
 impl Handler<GetRegistryStats> for RegistryActor {
     type Result = MessageResult<GetRegistryStats>;
     fn handle(&mut self, _: GetRegistryStats, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(RegistryStats {
             sessions: self.sessions.len(),
             seq: self.seq,
+            open_orders: self.view.open_orders(),
             ..self.stats.clone()
         })
+    }
+}
+
+impl Handler<Health> for RegistryActor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        let waiting = self.sessions.values().map(|s| s.backlog.live as u64).sum();
+        MessageResult(AgentHealth {
+            sessions: Some(SessionsHealth {
+                open: self.sessions.len(),
+                waiting,
+            }),
+            ..AgentHealth::of("running", &self.load)
+        })
+    }
+}
+
+impl Watched for RegistryActor {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }
 
@@ -729,8 +825,11 @@ impl Handler<GetRegistryStats> for RegistryActor {
 mod tests {
     use super::*;
 
-    fn frame(s: &str) -> ByteString {
-        ByteString::from(s.to_string())
+    fn frame(s: &str) -> Frame {
+        Frame {
+            text: ByteString::from(s.to_string()),
+            kind: kind_of("price"),
+        }
     }
 
     #[test]
@@ -744,15 +843,15 @@ mod tests {
         b.push(frame("o2"), None);
         assert_eq!(b.live, 4);
         let (f, key) = b.pop().unwrap();
-        assert_eq!(f, "o1");
+        assert_eq!(f.text, "o1");
         b.unpop(f, key);
         let order: Vec<String> = std::iter::from_fn(|| b.pop())
-            .map(|(f, _)| f.to_string())
+            .map(|(f, _)| f.text.to_string())
             .collect();
         assert_eq!(order, vec!["o1", "p2", "e1", "o2"]);
         assert!(b.is_empty());
         b.push(frame("p3"), k("BTC"));
         assert!(!b.push(frame("o3"), None));
-        assert_eq!(b.pop().unwrap().0, "p3");
+        assert_eq!(b.pop().unwrap().0.text, "p3");
     }
 }

@@ -14,6 +14,7 @@
 
 use crate::clock::now_ms;
 use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
+use crate::health::{AgentHealth, Health, Load, Watched};
 use crate::registry::{Publish, RegistryActor};
 use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
@@ -112,6 +113,7 @@ pub struct RiskActor {
     signals: Option<Recipient<RiskSignal>>,
     venue_timeout: Duration,
     rejected: u64,
+    load: Load,
 }
 
 impl RiskActor {
@@ -130,6 +132,7 @@ impl RiskActor {
             signals: None,
             venue_timeout,
             rejected: 0,
+            load: Load::default(),
         }
     }
 
@@ -265,6 +268,7 @@ impl Handler<SubmitOrder> for RiskActor {
     type Result = ResponseActFuture<Self, Result<OrderView, OrderError>>;
 
     fn handle(&mut self, msg: SubmitOrder, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let req = msg.0;
         let now = now_ms();
         let checked = (|| {
@@ -306,6 +310,7 @@ impl Handler<SubmitOrder> for RiskActor {
 impl Handler<VenueUpdate> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
+        self.load.handled();
         let now = now_ms();
         let breaches = match &msg.event {
             VenueEvent::Order(o) => {
@@ -334,6 +339,7 @@ impl Handler<VenueUpdate> for RiskActor {
 impl Handler<SetEngineRunning> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: SetEngineRunning, _: &mut Self::Context) {
+        self.load.handled();
         self.running = msg.0;
     }
 }
@@ -341,6 +347,7 @@ impl Handler<SetEngineRunning> for RiskActor {
 impl Handler<EngageKillSwitch> for RiskActor {
     type Result = ResponseFuture<KillOutcome>;
     fn handle(&mut self, msg: EngageKillSwitch, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         self.engage(msg.mode, msg.reason)
     }
 }
@@ -348,6 +355,7 @@ impl Handler<EngageKillSwitch> for RiskActor {
 impl Handler<ResetKillSwitch> for RiskActor {
     type Result = bool;
     fn handle(&mut self, _: ResetKillSwitch, _: &mut Self::Context) -> bool {
+        self.load.handled();
         let changed = self.manager.reset();
         if changed {
             tracing::info!("kill switch reset");
@@ -363,6 +371,7 @@ impl Handler<ResetKillSwitch> for RiskActor {
 impl Handler<GetRiskStatus> for RiskActor {
     type Result = MessageResult<GetRiskStatus>;
     fn handle(&mut self, _: GetRiskStatus, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.manager.status())
     }
 }
@@ -370,6 +379,28 @@ impl Handler<GetRiskStatus> for RiskActor {
 impl Handler<SignalTo> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: SignalTo, _: &mut Self::Context) {
+        self.load.handled();
         self.signals = Some(msg.0);
+    }
+}
+
+impl Handler<Health> for RiskActor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of(
+            match self.manager.kill_switch() {
+                Some(k) => format!("kill_switch_{}", k.mode),
+                None if self.running => "running".into(),
+                None => "stopped".into(),
+            },
+            &self.load,
+        ))
+    }
+}
+
+impl Watched for RiskActor {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

@@ -15,6 +15,7 @@
 use super::rest::{Rest, RestError};
 use crate::clock::now_ms;
 use crate::exchange::*;
+use crate::health::{AgentHealth, Health, Load, Watched};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
 use actix::io::{SinkWrite, WriteHandler};
@@ -122,6 +123,7 @@ pub struct BinanceConnector {
     connected: bool,
     ending: bool,
     server_errors: u32,
+    load: Load,
 }
 
 impl BinanceConnector {
@@ -160,6 +162,7 @@ impl BinanceConnector {
             connected: false,
             ending: false,
             server_errors: 0,
+            load: Load::default(),
         }
     }
 
@@ -721,6 +724,7 @@ impl StreamHandler<SockItem> for BinanceConnector {
 impl Handler<PlaceOrder> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let now = now_ms();
         let prepared = match (self.connected, self.carry.account.as_mut()) {
             (true, Some(a)) => a.prepare(msg.0, now).map_err(VenueError::from),
@@ -771,6 +775,7 @@ impl Handler<PlaceOrder> for BinanceConnector {
 impl Handler<CancelOrder> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let client = msg.0 .0.clone();
         let found = self
             .account()
@@ -829,6 +834,7 @@ impl Handler<CancelOrder> for BinanceConnector {
 impl Handler<CancelAll> for BinanceConnector {
     type Result = ResponseActFuture<Self, usize>;
     fn handle(&mut self, msg: CancelAll, ctx: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let open = self
             .account()
             .map(|a| a.open_matching(&msg.0))
@@ -851,6 +857,7 @@ impl Handler<CancelAll> for BinanceConnector {
 impl Handler<GetOrders> for BinanceConnector {
     type Result = MessageResult<GetOrders>;
     fn handle(&mut self, msg: GetOrders, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.account().map(|a| a.orders(&msg.0)).unwrap_or_default())
     }
 }
@@ -858,6 +865,7 @@ impl Handler<GetOrders> for BinanceConnector {
 impl Handler<GetTrades> for BinanceConnector {
     type Result = MessageResult<GetTrades>;
     fn handle(&mut self, msg: GetTrades, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.account().map(|a| a.trades(&msg.0)).unwrap_or_default())
     }
 }
@@ -865,6 +873,7 @@ impl Handler<GetTrades> for BinanceConnector {
 impl Handler<GetBalances> for BinanceConnector {
     type Result = MessageResult<GetBalances>;
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.account().map(|a| a.balances()).unwrap_or_default())
     }
 }
@@ -872,6 +881,7 @@ impl Handler<GetBalances> for BinanceConnector {
 impl Handler<GetPositions> for BinanceConnector {
     type Result = MessageResult<GetPositions>;
     fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.account().map(|a| a.positions()).unwrap_or_default())
     }
 }
@@ -879,6 +889,7 @@ impl Handler<GetPositions> for BinanceConnector {
 impl Handler<GetStats> for BinanceConnector {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.account().map(|a| a.stats()).unwrap_or_default())
     }
 }
@@ -886,6 +897,7 @@ impl Handler<GetStats> for BinanceConnector {
 impl Handler<Follow> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
+        self.load.handled();
         let balances = self.account().map(|a| a.balances()).unwrap_or_default();
         self.carry
             .followers
@@ -896,6 +908,7 @@ impl Handler<Follow> for BinanceConnector {
 impl Handler<Unfollow> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
+        self.load.handled();
         self.carry.followers.remove(&msg.0);
     }
 }
@@ -903,6 +916,7 @@ impl Handler<Unfollow> for BinanceConnector {
 impl Handler<TestAccount> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<String, String>>;
     fn handle(&mut self, _: TestAccount, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let rest = self.rest.clone();
         let work = async move {
             rest.signed::<Account>(Method::GET, "/api/v3/account", &[])
@@ -921,8 +935,30 @@ impl Handler<TestAccount> for BinanceConnector {
 impl Handler<Shutdown> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.load.handled();
         self.ending = true;
         self.tell(VenueEvent::Connection { connected: false });
         ctx.stop();
+    }
+}
+
+impl Handler<Health> for BinanceConnector {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of(
+            if self.connected {
+                "connected"
+            } else {
+                "connecting"
+            },
+            &self.load,
+        ))
+    }
+}
+
+impl Watched for BinanceConnector {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

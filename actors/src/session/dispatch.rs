@@ -2,6 +2,7 @@
 //! Transport-agnostic: it talks to actors and returns a value.
 
 use super::SessionDeps;
+use crate::agents::GetAgents;
 use crate::connections::{
     ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
 };
@@ -281,6 +282,12 @@ async fn run(
                 .with("bids", &view.bids)
                 .with("asks", &view.asks)
                 .with("sequence", &view.sequence)
+        }
+        Command::GetAgents => {
+            let agents = ask(deps, &deps.agents, GetAgents).await?;
+            ok(format!("{} agents", agents.len()))
+                .with("agents", &agents)
+                .with("count", &agents.len())
         }
         Command::GetSystemStatus => {
             let s = ask(deps, &deps.engine, GetSystemStatus).await?;

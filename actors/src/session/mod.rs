@@ -5,9 +5,11 @@
 //! to another WebSocket library is a change to that one file.
 
 pub mod dispatch;
+pub mod latency;
 pub mod socket;
 pub mod transport;
 
+use crate::agents::AgentMonitor;
 use crate::connections::ConnectionSupervisor;
 use crate::engine::EngineActor;
 use crate::registry::RegistryActor;
@@ -41,8 +43,11 @@ pub struct SessionDeps {
     pub risk: Addr<RiskActor>,
     pub strategies: Addr<StrategyManager>,
     pub connections: Addr<ConnectionSupervisor>,
+    pub agents: Addr<AgentMonitor>,
     pub venues: Venues,
     pub limits: SessionLimits,
+    /// Every command's time to answer, for `/metrics`.
+    pub latency: std::sync::Arc<latency::LatencyHistogram>,
 }
 
 /// What the gate decided about a new session: its scope, the subprotocol

@@ -134,8 +134,10 @@ impl SessionActor {
                     session: self.id,
                     scope: self.scope,
                 };
+                let received = Instant::now();
                 let fut = execute(self.deps.clone(), caller, env);
-                ctx.spawn(fut.into_actor(self).map(|response, _, ctx| {
+                ctx.spawn(fut.into_actor(self).map(move |response, act, ctx| {
+                    act.deps.latency.record(received.elapsed());
                     ctx.text(response.encode(now_ms()));
                 }));
             }

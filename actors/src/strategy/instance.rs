@@ -10,6 +10,7 @@ use crate::clock::now_ms;
 use crate::exchange::{
     CancelAll, CancelOrder, Follow, Interest, Unfollow, VenueError, VenueEvent, VenueUpdate,
 };
+use crate::health::{AgentHealth, Health, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SubmitOrder};
 use actix::prelude::*;
@@ -51,6 +52,8 @@ pub struct Setup {
     pub paused: bool,
     /// Runs alone on its own arbiter thread, which it stops when it stops.
     pub own_thread: bool,
+    /// Counted for the agent monitor (the manager registers the run).
+    pub load: Load,
 }
 
 /// The actors a strategy talks to.
@@ -90,6 +93,7 @@ pub struct StrategyActor {
     finished: bool,
     reported: Option<(Pnl, usize, rust_decimal::Decimal)>,
     logged_rejection: TimestampMs,
+    load: Load,
 }
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
@@ -105,6 +109,7 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 impl StrategyActor {
     pub fn new(setup: Setup, links: Links, rt: Runtime) -> Self {
         StrategyActor {
+            load: setup.load.clone(),
             s: setup,
             links,
             rt,
@@ -560,6 +565,7 @@ impl Actor for StrategyActor {
 impl Handler<VenueUpdate> for StrategyActor {
     type Result = ();
     fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
+        self.load.handled();
         match msg.event {
             VenueEvent::Quote {
                 bid, ask, at_ms, ..
@@ -596,6 +602,7 @@ impl Handler<VenueUpdate> for StrategyActor {
 impl Handler<SetPaused> for StrategyActor {
     type Result = ();
     fn handle(&mut self, msg: SetPaused, _: &mut Self::Context) {
+        self.load.handled();
         self.s.paused = msg.0;
     }
 }
@@ -603,6 +610,26 @@ impl Handler<SetPaused> for StrategyActor {
 impl Handler<Shutdown> for StrategyActor {
     type Result = ResponseActFuture<Self, usize>;
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         self.begin_shutdown(ctx)
+    }
+}
+
+impl Handler<Health> for StrategyActor {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        let status = if self.failed {
+            "error"
+        } else if self.finished {
+            "finished"
+        } else if self.stopping {
+            "stopping"
+        } else if self.s.paused {
+            "paused"
+        } else {
+            "running"
+        };
+        MessageResult(AgentHealth::of(status, &self.load))
     }
 }

@@ -9,6 +9,7 @@ use super::instance::{Links, SetPaused, Setup, Shutdown, StrategyActor};
 use super::{RestartPolicy, Runtime, StrategyReport};
 use crate::clock::now_ms;
 use crate::engine::{ActiveStrategies, EngineActor};
+use crate::health::{self, AgentHealth, Health, Load, Watch, Watched};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, RiskSignal, SignalTo};
 use crate::venues::Venues;
@@ -134,6 +135,8 @@ pub struct StrategyManager {
     engine: Addr<EngineActor>,
     rng: Rng,
     active: u32,
+    load: Load,
+    watch: Watch,
 }
 
 impl StrategyManager {
@@ -159,7 +162,15 @@ impl StrategyManager {
             engine,
             rng: Rng::new(now_ms() as u64),
             active: 0,
+            load: Load::default(),
+            watch: None,
         }
+    }
+
+    /// Registers each strategy run with a monitor.
+    pub fn watched_by(mut self, watch: Watch) -> Self {
+        self.watch = watch;
+        self
     }
 
     fn publish(&mut self, id: &StrategyId) {
@@ -218,14 +229,24 @@ impl StrategyManager {
             pnl: inst.pnl,
             paused: false,
             own_thread: true,
+            load: Load::default(),
         };
+        let load = setup.load.clone();
         // Its own thread: a strategy that spins or blocks cannot stall the
         // engine, the sessions or the other strategies.
         let thread = Arbiter::new();
-        inst.actor = Some(StrategyActor::start_in_arbiter(
-            &thread.handle(),
-            move |_| StrategyActor::new(setup, links, runtime),
-        ));
+        let actor = StrategyActor::start_in_arbiter(&thread.handle(), move |_| {
+            StrategyActor::new(setup, links, runtime)
+        });
+        let agent = format!("strategy:{id}");
+        health::watch(
+            &self.watch,
+            agent,
+            actor.clone().recipient(),
+            load,
+            inst.restarts,
+        );
+        inst.actor = Some(actor);
     }
 
     fn create(&mut self, n: NewStrategy) -> Result<StrategyView, StrategyCmdError> {
@@ -438,6 +459,7 @@ impl Actor for StrategyManager {
 impl Handler<CreateStrategy> for StrategyManager {
     type Result = Result<StrategyView, StrategyCmdError>;
     fn handle(&mut self, msg: CreateStrategy, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         self.create(msg.0)
     }
 }
@@ -445,6 +467,7 @@ impl Handler<CreateStrategy> for StrategyManager {
 impl Handler<ControlStrategy> for StrategyManager {
     type Result = ResponseActFuture<Self, Result<(StrategyView, usize), StrategyCmdError>>;
     fn handle(&mut self, msg: ControlStrategy, ctx: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         let id = msg.id.clone();
         // Taken first: a deleted instance is answered with its last view.
         let before = self.find(&id).map(Instance::view).ok();
@@ -469,6 +492,7 @@ impl Handler<ControlStrategy> for StrategyManager {
 impl Handler<GetStrategies> for StrategyManager {
     type Result = MessageResult<GetStrategies>;
     fn handle(&mut self, _: GetStrategies, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
         MessageResult(self.instances.values().map(Instance::view).collect())
     }
 }
@@ -476,6 +500,7 @@ impl Handler<GetStrategies> for StrategyManager {
 impl Handler<StrategyReport> for StrategyManager {
     type Result = ();
     fn handle(&mut self, msg: StrategyReport, ctx: &mut Self::Context) {
+        self.load.handled();
         let (id, generation) = match &msg {
             StrategyReport::Progress { id, generation, .. }
             | StrategyReport::Failed { id, generation, .. }
@@ -521,6 +546,7 @@ impl Handler<StrategyReport> for StrategyManager {
 impl Handler<RiskSignal> for StrategyManager {
     type Result = ();
     fn handle(&mut self, msg: RiskSignal, ctx: &mut Self::Context) {
+        self.load.handled();
         match msg {
             RiskSignal::KillSwitch(mode) => {
                 let ids: Vec<StrategyId> = self
@@ -566,5 +592,19 @@ impl Handler<RiskSignal> for StrategyManager {
                 }
             }
         }
+    }
+}
+
+impl Handler<Health> for StrategyManager {
+    type Result = MessageResult<Health>;
+    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(AgentHealth::of("running", &self.load))
+    }
+}
+
+impl Watched for StrategyManager {
+    fn load(&self) -> &Load {
+        &self.load
     }
 }

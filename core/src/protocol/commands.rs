@@ -152,6 +152,7 @@ impl OrderFilter {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    GetAgents,
     PlaceOrder(OrderRequest),
     CancelOrder {
         order_id: OrderId,
@@ -246,12 +247,7 @@ impl StrategyAction {
 }
 
 /// Commands of the protocol that later parts of laicai implement.
-const NOT_YET: &[&str] = &[
-    "get_agents",
-    "start_backtest",
-    "get_backtest",
-    "cancel_backtest",
-];
+const NOT_YET: &[&str] = &["start_backtest", "get_backtest", "cancel_backtest"];
 
 /// Typed access to a command's parameters; every error names its field.
 struct Params<'a>(&'a Map<String, Value>);
@@ -410,6 +406,7 @@ impl Command {
                 }
             }
             "get_connections" => Command::GetConnections,
+            "get_agents" => Command::GetAgents,
             "replay" => Command::Replay {
                 since_seq: match p.get("since_seq") {
                     Some(v) => v

@@ -314,6 +314,32 @@ pub struct Snapshot {
     pub connections: Vec<ConnectionView>,
 }
 
+/// One actor's health, as `agent_status` and `get_agents` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentStatus {
+    pub agent_id: String,
+    pub data: AgentData,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentData {
+    /// `running`, `paused`, `stopped`, `error`, `connecting`, … in the
+    /// actor's own terms.
+    pub status: String,
+    /// The engine process's CPU use over the last probe, percent of one core.
+    pub cpu_usage: f64,
+    /// The engine process's resident memory, MiB.
+    pub memory_usage: f64,
+    /// Messages waiting in the actor's mailbox when it was probed.
+    pub task_queue_size: u64,
+    pub restarts: u32,
+    /// Epoch seconds of the probe.
+    pub last_update: f64,
+    /// For `sessions`: how many are open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+}
+
 /// Every event the engine sends. `type` is the variant's name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -332,9 +358,31 @@ pub enum Event {
     Strategy(StrategyView),
     Connection(ConnectionView),
     Log(LogLine),
+    AgentStatus(AgentStatus),
     Alerts { data: Alert },
     Error(ErrorEvent),
 }
+
+/// Every event `type`, in a fixed order (for per-type counters).
+pub const EVENT_TYPES: &[&str] = &[
+    "snapshot",
+    "connected",
+    "disconnected",
+    "system_status",
+    "price",
+    "market_data",
+    "orderbook",
+    "order_update",
+    "trade",
+    "position",
+    "balance",
+    "strategy",
+    "connection",
+    "log",
+    "agent_status",
+    "alerts",
+    "error",
+];
 
 impl Event {
     /// The event's `type`, which is also its channel name.
@@ -354,6 +402,7 @@ impl Event {
             Event::Strategy(_) => "strategy",
             Event::Connection(_) => "connection",
             Event::Log(_) => "log",
+            Event::AgentStatus(_) => "agent_status",
             Event::Alerts { .. } => "alerts",
             Event::Error(_) => "error",
         }

@@ -87,6 +87,11 @@ impl StateView {
         }
     }
 
+    /// Orders not yet in a final state.
+    pub fn open_orders(&self) -> usize {
+        self.orders.len()
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             system: self.system.clone(),

@@ -1,0 +1,103 @@
+//! What every watched actor shares with the `AgentMonitor`: a `Load`
+//! counter of the messages it has handled, and an answer to `Health`.
+//!
+//! `task_queue_size` comes out exact for a FIFO mailbox: the monitor reads
+//! an actor's `Load` as it enqueues the `Health` probe, the actor answers
+//! with its count when the probe's turn comes, and the difference is what
+//! waited ahead of the probe.
+
+use actix::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Messages an actor has handled. Each handler of a watched actor starts
+/// with `self.load.handled()`.
+#[derive(Clone, Debug, Default)]
+pub struct Load(Arc<AtomicU64>);
+
+impl Load {
+    pub fn handled(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// "How are you?" Answered in turn, after everything queued before it.
+#[derive(Message)]
+#[rtype(result = "AgentHealth")]
+pub struct Health;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentHealth {
+    /// In the actor's own terms: `running`, `paused`, `error`, …
+    pub status: String,
+    /// Its `Load` count as it answers (the probe itself counted).
+    pub handled: u64,
+    /// The registry also reports on the sessions it serves.
+    pub sessions: Option<SessionsHealth>,
+}
+
+impl AgentHealth {
+    pub fn of(status: impl Into<String>, load: &Load) -> Self {
+        AgentHealth {
+            status: status.into(),
+            handled: load.count(),
+            sessions: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionsHealth {
+    pub open: usize,
+    /// Frames waiting in slow sessions' backlogs.
+    pub waiting: u64,
+}
+
+/// Watch this actor as `id` (registering an id again replaces the old
+/// entry: a restarted actor keeps its id).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RegisterAgent {
+    pub id: String,
+    pub probe: Recipient<Health>,
+    pub load: Load,
+    pub restarts: u32,
+}
+
+/// Where actors are registered; `None` in tests that run without a monitor.
+pub type Watch = Option<Recipient<RegisterAgent>>;
+
+/// Registers an agent if there is a monitor.
+pub fn watch(
+    to: &Watch,
+    id: impl Into<String>,
+    probe: Recipient<Health>,
+    load: Load,
+    restarts: u32,
+) {
+    if let Some(to) = to {
+        to.do_send(RegisterAgent {
+            id: id.into(),
+            probe,
+            load,
+            restarts,
+        });
+    }
+}
+
+/// An actor the monitor can watch.
+pub trait Watched: Actor<Context = Context<Self>> + Handler<Health> {
+    fn load(&self) -> &Load;
+
+    /// Starts the actor and registers it as `id`.
+    fn start_watched(self, to: &Watch, id: impl Into<String>, restarts: u32) -> Addr<Self> {
+        let load = self.load().clone();
+        let addr = self.start();
+        watch(to, id, addr.clone().recipient(), load, restarts);
+        addr
+    }
+}
