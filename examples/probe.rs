@@ -76,8 +76,11 @@ async fn main() {
     // 2. place_order -> order_update round trip (limit far below the market, then cancel).
     let price = (best_bid.unwrap_or(52_000.0) * 0.9).floor();
     let mut rtts = Vec::with_capacity(trips);
+    // Client order ids are unique per run: an id still open from an earlier
+    // run would be refused as a duplicate.
+    let run = std::process::id();
     for i in 0..trips {
-        let rid = format!("p-{i}");
+        let rid = format!("p{run}-{i}");
         let cmd = json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit",
                          "price": price, "size": 0.001, "client_order_id": rid, "request_id": rid});
         let sent = Instant::now();
@@ -88,6 +91,9 @@ async fn main() {
             let Some(e) = next_json(&mut conn).await else {
                 panic!("connection closed")
             };
+            if e["type"] == "response" && e["request_id"] == json!(rid) && e["success"] != true {
+                panic!("place_order refused: {e}");
+            }
             if e["type"] == "order_update" && e["client_order_id"] == json!(rid) {
                 rtts.push(sent.elapsed());
                 break e["orderId"].as_str().map(str::to_string);
