@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use laicai_core::Decimal;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,8 @@ struct Stall {
     /// The last `seq` the stalled client saw.
     last_seen: u64,
     placed: Vec<String>,
+    /// Market orders that filled while the client was st.stalled.
+    filled: Vec<String>,
     alert: serde_json::Value,
 }
 
@@ -55,7 +58,15 @@ async fn stall(server: &TestServer) -> Stall {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut alert = None;
     let mut placed = Vec::new();
+    let mut filled = Vec::new();
     while alert.is_none() && Instant::now() < deadline {
+        // Now and then a fill: order updates, a trade, balances, a position.
+        if placed.len() % 10 == 0 {
+            let market = active
+                .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": "0.0002"}))
+                .await;
+            filled.push(market["order_id"].as_str().unwrap().to_string());
+        }
         let order = active
             .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": price, "size": "0.001"}))
             .await;
@@ -82,24 +93,40 @@ async fn stall(server: &TestServer) -> Stall {
         active,
         last_seen,
         placed,
+        filled,
         alert,
     }
 }
 
 /// Reconnects and replays from `since`: every order the stall placed is
-/// there as `open` then `canceled`, in `seq` order, none twice.
-async fn replay_has_every_order(server: &TestServer, since: u64, placed: &[String]) {
+/// there as `open` then `canceled`, every market order `filled` with its
+/// trades, in `seq` order, none twice.
+async fn replay_has_every_order(server: &TestServer, since: u64, stall: &Stall) {
     let mut back = server.client("/api/v1/websocket").await;
-    back.send_text(&json!({"type": "subscribe", "channel": "order_update"}).to_string())
-        .await;
-    back.wait_for("subscribed", |v| v["type"] == "subscribed")
-        .await;
+    for channel in ["order_update", "trade"] {
+        back.send_text(&json!({"type": "subscribe", "channel": channel}).to_string())
+            .await;
+        back.wait_for("subscribed", |v| v["type"] == "subscribed")
+            .await;
+    }
     let r = back.ok(json!({"cmd": "replay", "since_seq": since})).await;
     let upto = r["seq"].as_u64().unwrap();
     let mut seqs = Vec::new();
     let mut seen: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut traded: std::collections::HashMap<String, Decimal> = Default::default();
+    let mut trade_ids = std::collections::HashSet::new();
     while let Some(v) = back.next(Duration::from_millis(500)).await {
         let seq = v["seq"].as_u64().unwrap_or(0);
+        if v["type"] == "trade" && seq <= upto {
+            seqs.push(seq);
+            assert!(
+                trade_ids.insert(v["trade_id"].to_string()),
+                "trade twice: {v}"
+            );
+            *traded
+                .entry(v["order_id"].as_str().unwrap().to_string())
+                .or_default() += dec(&v["amount"]);
+        }
         if v["type"] == "order_update" && seq <= upto {
             seqs.push(seq);
             seen.entry(v["orderId"].as_str().unwrap().to_string())
@@ -111,25 +138,29 @@ async fn replay_has_every_order(server: &TestServer, since: u64, placed: &[Strin
         seqs.windows(2).all(|w| w[0] < w[1]),
         "in seq order, none twice"
     );
-    for id in placed {
+    for id in &stall.placed {
         assert_eq!(
             seen.get(id).map(Vec::as_slice),
             Some(&["open".to_string(), "canceled".to_string()][..]),
             "{id}"
         );
     }
+    assert!(!stall.filled.is_empty());
+    for id in &stall.filled {
+        assert_eq!(
+            seen.get(id).and_then(|s| s.last()).map(String::as_str),
+            Some("filled"),
+            "{id}: {:?}",
+            seen.get(id)
+        );
+        assert_eq!(traded.get(id), Some(&d("0.0002")), "{id}'s trades add up");
+    }
 }
 
 #[actix_rt::test]
 async fn a_client_that_reads_nothing_is_evicted_and_its_socket_reset() {
     let server = TestServer::start(&busy_server(300)).await;
-    let Stall {
-        mut stalled,
-        active,
-        last_seen,
-        placed,
-        ..
-    } = stall(&server).await;
+    let mut st = stall(&server).await;
 
     // Its place is freed while it still reads nothing: the server ended the
     // connection on its own.
@@ -144,15 +175,14 @@ async fn a_client_that_reads_nothing_is_evicted_and_its_socket_reset() {
 
     // Reading again, it finds the end of its stream after what was buffered.
     let until = Instant::now() + Duration::from_secs(20);
-    while stalled.closed.is_none() && Instant::now() < until {
-        if stalled.next(Duration::from_secs(5)).await.is_none() {
+    while st.stalled.closed.is_none() && Instant::now() < until {
+        if st.stalled.next(Duration::from_secs(5)).await.is_none() {
             break;
         }
     }
-    assert!(stalled.closed.is_some(), "the stalled stream ended");
+    assert!(st.stalled.closed.is_some(), "the stalled stream ended");
 
-    replay_has_every_order(&server, last_seen, &placed).await;
-    drop(active);
+    replay_has_every_order(&server, st.last_seen, &st).await;
     server.stop().await;
 }
 
@@ -160,29 +190,25 @@ async fn a_client_that_reads_nothing_is_evicted_and_its_socket_reset() {
 async fn an_evicted_client_that_reads_again_gets_close_1013() {
     // A long timeout: the client resumes reading well before a reset.
     let server = TestServer::start(&busy_server(3000)).await;
-    let Stall {
-        mut stalled,
-        last_seen,
-        placed,
-        alert,
-        ..
-    } = stall(&server).await;
+    let mut st = stall(&server).await;
     let until = Instant::now() + Duration::from_secs(20);
-    while stalled.closed.is_none() && Instant::now() < until {
-        if stalled.next(Duration::from_secs(5)).await.is_none() {
+    while st.stalled.closed.is_none() && Instant::now() < until {
+        if st.stalled.next(Duration::from_secs(5)).await.is_none() {
             break;
         }
     }
-    let reason = stalled
+    let reason = st
+        .stalled
         .closed
         .clone()
         .expect("the stalled session was closed");
     assert_eq!(
         reason.map(|r| u16::from(r.code)),
         Some(1013),
-        "after {alert}; transport error: {:?}",
-        stalled.failed
+        "after {}; transport error: {:?}",
+        st.alert,
+        st.stalled.failed
     );
-    replay_has_every_order(&server, last_seen, &placed).await;
+    replay_has_every_order(&server, st.last_seen, &st).await;
     server.stop().await;
 }
