@@ -171,6 +171,8 @@ async fn a_client_that_reads_nothing_is_evicted_and_its_socket_reset() {
         open = server.metric("laicai_connections").await;
     }
     assert_eq!(open, 1.0, "only the active client is still connected");
+    st.active.forget();
+    st.active.wait_for("price", |e| e["type"] == "price").await;
     assert_eq!(server.metric("laicai_sessions_evicted_total").await, 1.0);
 
     // Reading again, it finds the end of its stream after what was buffered.
