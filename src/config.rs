@@ -39,6 +39,15 @@ pub struct Config {
     pub strategies: StrategiesSection,
     pub connections: ConnectionsSection,
     pub paper: PaperSection,
+    pub storage: StorageSection,
+}
+
+/// Where the engine keeps its state.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// The SQLite database (`--state-dir DIR` makes it `DIR/laicai.db`).
+    pub path: String,
 }
 
 /// Exchange connections (Binance) and how their sessions are restarted.
@@ -312,6 +321,9 @@ impl Config {
         }
         if self.engine.status_interval_ms < 100 {
             bad.push("engine.status_interval_ms: must be at least 100".into());
+        }
+        if self.storage.path.trim().is_empty() {
+            bad.push("storage.path: must name a file, like state/laicai.db".into());
         }
         if self.engine.agent_status_interval_ms < 1000 {
             bad.push("engine.agent_status_interval_ms: must be at least 1000".into());

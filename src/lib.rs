@@ -17,6 +17,7 @@ use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
+use laicai_actors::storage::Store;
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
 use laicai_actors::venues::{VenueHandle, Venues};
@@ -47,6 +48,8 @@ pub enum StartError {
     Strategy(String),
     #[error("refusing to listen on {0} without client tokens: anyone who can reach it could trade. Add [[server.tokens]] (token, scope) to your config or set LAICAI_TOKEN, or bind 127.0.0.1")]
     NoTokens(String),
+    #[error("storage: {0}")]
+    Storage(#[from] laicai_actors::storage::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -218,6 +221,13 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         &balances,
     )
     .map_err(|e| StartError::Paper(e.to_string()))?;
+
+    // The database must be usable before anything trades. It is only
+    // checked and migrated for now: journaling and recovery (issue 6)
+    // hand it to a storage actor.
+    let store = Store::open(std::path::Path::new(&cfg.storage.path))?;
+    tracing::info!(path = %store.path().display(), "database ready");
+    drop(store);
 
     // From here on nothing fails: start the actors.
     let registry = RegistryActor::new(RegistryConfig {

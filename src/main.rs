@@ -18,9 +18,10 @@ struct Cli {
     /// HTTP/WebSocket listen address.
     #[arg(long, env = "LAICAI_BIND", global = true)]
     bind: Option<String>,
-    /// Database and key files (used from the persistence release on).
-    #[arg(long, env = "LAICAI_STATE_DIR", global = true, default_value = "state")]
-    state_dir: PathBuf,
+    /// Directory of the database: DIR/laicai.db (default: storage.path,
+    /// state/laicai.db).
+    #[arg(long, env = "LAICAI_STATE_DIR", global = true)]
+    state_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -69,7 +70,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let _ = cli.state_dir;
+    if let Some(dir) = cli.state_dir {
+        config.storage.path = dir.join("laicai.db").to_string_lossy().into_owned();
+    }
     match cli.command.unwrap_or(Cmd::Serve) {
         Cmd::Serve => serve(config),
     }

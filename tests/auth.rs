@@ -192,6 +192,7 @@ fn no_tokens_means_loopback_only() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
         .args(["--bind", "0.0.0.0:0"])
         .env("RUST_LOG", "off")
+        .env("LAICAI_STATE_DIR", temp_dir("bin"))
         .env_remove("LAICAI_TOKEN")
         .output()
         .expect("run laicai");

@@ -456,6 +456,7 @@ async fn secrets_never_reach_the_logs() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
         .args(["--bind", &bind])
         .env("RUST_LOG", "trace")
+        .env("LAICAI_STATE_DIR", temp_dir("bin"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

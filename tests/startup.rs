@@ -1,12 +1,21 @@
 //! Starting the real binary with something wrong: one clear line on
 //! stderr, a non-zero exit, and never a panic.
 
+mod common;
+
+use common::temp_dir;
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String) {
+    run_in(&temp_dir("startup"), args)
+}
+
+/// Runs the binary with `state` as its state directory.
+fn run_in(state: &std::path::Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_laicai"))
         .args(args)
         .env("RUST_LOG", "off")
+        .env("LAICAI_STATE_DIR", state)
         .output()
         .expect("run laicai");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -48,4 +57,41 @@ fn a_bad_config_names_the_field() {
     assert_eq!(code, 2);
     assert!(stderr.contains("server.bind"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_corrupt_or_unwritable_database_stops_the_start_with_a_reason() {
+    // Not a database: refused, and the file is left as it was.
+    let state = temp_dir("corrupt");
+    let db = state.join("laicai.db");
+    let junk = vec![0x42u8; 16384];
+    std::fs::write(&db, &junk).unwrap();
+    let (code, stderr) = run_in(&state, &["--bind", "127.0.0.1:0"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("is not a laicai database or is corrupt"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("laicai.db"), "{stderr}");
+    assert_eq!(std::fs::read(&db).unwrap(), junk, "the file is untouched");
+
+    // Written by a newer laicai: refused.
+    let state = temp_dir("newer");
+    let db = state.join("laicai.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.pragma_update(None, "user_version", 999))
+        .unwrap();
+    let (code, stderr) = run_in(&state, &["--bind", "127.0.0.1:0"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("schema version 999"), "{stderr}");
+
+    // A state directory that cannot be created (a file is in the way).
+    let blocked = temp_dir("blocked").join("file");
+    std::fs::write(&blocked, "x").unwrap();
+    let (code, stderr) = run_in(&blocked.join("state"), &["--bind", "127.0.0.1:0"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot create the state directory"),
+        "{stderr}"
+    );
 }

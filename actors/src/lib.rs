@@ -19,5 +19,6 @@ pub mod order_book;
 pub mod registry;
 pub mod risk;
 pub mod session;
+pub mod storage;
 pub mod strategy;
 pub mod venues;

@@ -86,10 +86,23 @@ pub fn eth_pair(changes: &str) -> String {
 }
 
 /// The base of every test server: fast markets, one worker, loopback.
+/// A fresh directory under the system's temp dir.
+pub fn temp_dir(what: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("laicai-{what}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 fn test_config() -> String {
+    let db = temp_dir("db").join("laicai.db");
     format!(
         "[server]\nbind = \"127.0.0.1:0\"\nworkers = 1\n\
+         [storage]\npath = \"{}\"\n\
          [strategies]\nboot = []\nallow_test_strategies = true\n{}{}",
+        db.display(),
         btc_pair(""),
         eth_pair("")
     )

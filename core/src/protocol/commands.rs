@@ -139,6 +139,17 @@ impl OrderFilter {
             && self.exchange.as_ref().is_none_or(|e| *e == o.exchange)
     }
 
+    /// Whether a stored order passes the filter (limit aside).
+    pub fn matches_view(&self, o: &super::events::OrderView) -> bool {
+        self.symbol.as_ref().is_none_or(|s| s.as_str() == o.symbol)
+            && self.status.is_none_or(|s| s == o.status)
+            && self
+                .strategy
+                .as_ref()
+                .is_none_or(|s| o.strategy.as_ref() == Some(s) || o.strategy_id.as_ref() == Some(s))
+            && self.exchange.as_ref().is_none_or(|e| *e == o.exchange)
+    }
+
     /// Whether a trade passes the filter (status and limit aside).
     pub fn matches_trade(&self, t: &super::events::TradeView) -> bool {
         self.symbol.as_ref().is_none_or(|s| s.as_str() == t.symbol)

@@ -1,0 +1,478 @@
+//! `Store`: the SQLite database under the state directory — schema
+//! migrations, the journal of orders (every lifecycle transition) and
+//! trades, and reads of that history. Plain rusqlite, no actix: the
+//! `StorageActor` owns one and calls it from its own thread.
+
+use laicai_core::protocol::commands::OrderFilter;
+use laicai_core::protocol::events::{OrderView, TradeView};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+/// Each entry moves the schema from version `i` to `i + 1`. Append only:
+/// a released migration is never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: the order and trade journal, and small engine state.
+    "CREATE TABLE meta (
+         key   TEXT PRIMARY KEY,
+         value TEXT NOT NULL
+     );
+     CREATE TABLE orders (
+         exchange   TEXT NOT NULL,
+         order_id   TEXT NOT NULL,
+         symbol     TEXT NOT NULL,
+         status     TEXT NOT NULL,
+         strategy   TEXT,
+         created_ms INTEGER NOT NULL,
+         updated_ms INTEGER NOT NULL,
+         view       TEXT NOT NULL,
+         PRIMARY KEY (exchange, order_id)
+     );
+     CREATE INDEX orders_by_time ON orders (created_ms);
+     CREATE TABLE order_events (
+         id       INTEGER PRIMARY KEY AUTOINCREMENT,
+         exchange TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         status   TEXT NOT NULL,
+         at_ms    INTEGER NOT NULL,
+         view     TEXT NOT NULL
+     );
+     CREATE INDEX order_events_by_order ON order_events (exchange, order_id);
+     CREATE TABLE trades (
+         exchange TEXT NOT NULL,
+         trade_id TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         symbol   TEXT NOT NULL,
+         strategy TEXT,
+         at_ms    INTEGER NOT NULL,
+         view     TEXT NOT NULL,
+         PRIMARY KEY (exchange, trade_id)
+     );
+     CREATE INDEX trades_by_time ON trades (at_ms);",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the state directory {dir}: {source}")]
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a laicai database or is corrupt ({detail}); move it aside to start empty, or restore a backup")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{path} has schema version {found}, newer than this laicai understands ({supported}); run the newer laicai, or restore a backup")]
+    Newer {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("cannot open {path}: {detail}")]
+    Open { path: PathBuf, detail: String },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("a stored record is unreadable: {0}")]
+    Record(#[from] serde_json::Error),
+}
+
+/// One thing to make durable.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// An order's new state (each transition is kept).
+    Order {
+        view: OrderView,
+        at_ms: i64,
+    },
+    Trade {
+        view: TradeView,
+        at_ms: i64,
+    },
+    /// The highest `seq` handed out.
+    Seq(u64),
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it and its directory if needed) and migrates the
+    /// database. A file that is not SQLite, or a schema from a newer
+    /// laicai, is an error: never a silently empty state.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    fn corrupt(&self, e: rusqlite::Error) -> StoreError {
+        match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                ) =>
+            {
+                StoreError::Corrupt {
+                    path: self.path.clone(),
+                    detail: f.to_string(),
+                }
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                ) =>
+            {
+                StoreError::Open {
+                    path: self.path.clone(),
+                    detail: f.to_string(),
+                }
+            }
+            other => StoreError::Sqlite(other),
+        }
+    }
+
+    /// WAL, synchronous commits, the integrity check and the migrations.
+    fn prepare(&mut self) -> Result<(), StoreError> {
+        let version: u32 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                path: self.path.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite did not switch to WAL");
+        }
+        // FULL: a committed batch survives power loss, not only a crash.
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.corrupt(e))?;
+        let check: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: check,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| Self::map(&self.path, e))?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+            tx.commit()?;
+            tracing::info!(path = %self.path.display(), version = i + 1, "database migrated");
+        }
+        Ok(())
+    }
+
+    fn map(path: &Path, e: rusqlite::Error) -> StoreError {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Writes a batch in one transaction: durable (fsynced) when it returns.
+    pub fn write(&mut self, batch: &[Record]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for record in batch {
+            match record {
+                Record::Order { view, at_ms } => {
+                    let json = serde_json::to_string(view)?;
+                    tx.execute(
+                        "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, view)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+                         ON CONFLICT (exchange, order_id) DO UPDATE
+                         SET status = excluded.status, updated_ms = excluded.updated_ms, view = excluded.view",
+                        params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, at_ms, json],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO order_events (exchange, order_id, status, at_ms, view) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![view.exchange, view.order_id, view.status.as_str(), at_ms, json],
+                    )?;
+                }
+                Record::Trade { view, at_ms } => {
+                    // A trade is kept once, whatever replays it.
+                    tx.execute(
+                        "INSERT OR IGNORE INTO trades (exchange, trade_id, order_id, symbol, strategy, at_ms, view)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![view.exchange, view.trade_id, view.order_id, view.symbol, view.strategy_id, at_ms, serde_json::to_string(view)?],
+                    )?;
+                }
+                Record::Seq(seq) => {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('seq', ?1)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                         WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)",
+                        params![seq.to_string()],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The highest `seq` stored, 0 for a new database.
+    pub fn seq(&self) -> Result<u64, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |r| r.get(0))
+            .optional()?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Orders, newest first, that pass `filter` and were created within
+    /// `[from_ms, to_ms]`.
+    pub fn orders(
+        &self,
+        filter: &OrderFilter,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<OrderView>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT view FROM orders
+             WHERE created_ms >= ?1 AND created_ms <= ?2
+             ORDER BY created_ms DESC, rowid DESC",
+        )?;
+        let rows = stmt.query_map(
+            params![from_ms.unwrap_or(i64::MIN), to_ms.unwrap_or(i64::MAX)],
+            |r| r.get::<_, String>(0),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let view: OrderView = serde_json::from_str(&row?)?;
+            if filter.matches_view(&view) {
+                out.push(view);
+                if filter.limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every state an order went through, oldest first.
+    pub fn order_history(
+        &self,
+        exchange: &str,
+        order_id: &str,
+    ) -> Result<Vec<OrderView>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT view FROM order_events WHERE exchange = ?1 AND order_id = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![exchange, order_id], |r| r.get::<_, String>(0))?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// Trades, newest first, that pass `filter` within `[from_ms, to_ms]`.
+    pub fn trades(
+        &self,
+        filter: &OrderFilter,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<TradeView>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT view FROM trades
+             WHERE at_ms >= ?1 AND at_ms <= ?2
+             ORDER BY at_ms DESC, rowid DESC",
+        )?;
+        let rows = stmt.query_map(
+            params![from_ms.unwrap_or(i64::MIN), to_ms.unwrap_or(i64::MAX)],
+            |r| r.get::<_, String>(0),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let view: TradeView = serde_json::from_str(&row?)?;
+            if filter.matches_trade(&view) {
+                out.push(view);
+                if filter.limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use laicai_core::order::{OrderStatus, OrderType, Side, TimeInForce};
+    use laicai_core::protocol::events::Liquidity;
+    use laicai_core::Decimal;
+    use std::str::FromStr;
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "laicai-store-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn order(id: &str, status: OrderStatus, filled: &str) -> OrderView {
+        OrderView {
+            order_id: id.into(),
+            client_order_id: Some(format!("c-{id}")),
+            status,
+            filled: dec(filled),
+            remaining: dec("0.5") - dec(filled),
+            price: Some(dec("52000.10")),
+            symbol: "BTC-USDT".into(),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            strategy: Some("MM".into()),
+            strategy_id: Some("str-001".into()),
+            exchange: "paper".into(),
+            reason: None,
+            size: dec("0.5"),
+            avg_price: None,
+            fees: Decimal::ZERO,
+            time_in_force: TimeInForce::Gtc,
+            post_only: false,
+            created_at: "2026-11-22T00:00:00Z".into(),
+            updated_at: "2026-11-22T00:00:00Z".into(),
+        }
+    }
+
+    fn trade(id: &str, order_id: &str) -> TradeView {
+        TradeView {
+            trade_id: id.into(),
+            order_id: order_id.into(),
+            symbol: "BTC-USDT".into(),
+            price: dec("52000.10"),
+            amount: dec("0.25"),
+            side: Side::Buy,
+            fee: dec("0.000025"),
+            fee_asset: "BTC".into(),
+            liquidity: Liquidity::Maker,
+            strategy: Some("MM".into()),
+            strategy_id: Some("str-001".into()),
+            exchange: "paper".into(),
+            time: "2026-11-22T00:00:01Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_journal_survives_reopening_exactly() {
+        let path = dir().join("state/laicai.db");
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let open = order("ORD-1", OrderStatus::Open, "0");
+        let part = order("ORD-1", OrderStatus::PartiallyFilled, "0.25");
+        let t = trade("TRD-1", "ORD-1");
+        s.write(&[
+            Record::Order {
+                view: open.clone(),
+                at_ms: 1000,
+            },
+            Record::Order {
+                view: part.clone(),
+                at_ms: 1001,
+            },
+            Record::Trade {
+                view: t.clone(),
+                at_ms: 1001,
+            },
+            Record::Seq(42),
+        ])
+        .unwrap();
+        // The same trade again (a replayed fill) is kept once; seq never goes back.
+        s.write(&[
+            Record::Trade {
+                view: t.clone(),
+                at_ms: 1001,
+            },
+            Record::Seq(7),
+        ])
+        .unwrap();
+        drop(s);
+
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.seq().unwrap(), 42);
+        let all = OrderFilter::default();
+        assert_eq!(s.orders(&all, None, None).unwrap(), vec![part.clone()]);
+        assert_eq!(s.order_history("paper", "ORD-1").unwrap(), vec![open, part]);
+        assert_eq!(s.trades(&all, None, None).unwrap(), vec![t]);
+        let other = OrderFilter {
+            strategy: Some("someone-else".into()),
+            ..OrderFilter::default()
+        };
+        assert!(s.orders(&other, None, None).unwrap().is_empty());
+        assert!(s.trades(&all, Some(2000), None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_or_is_from_the_future_is_refused() {
+        let d = dir();
+        let junk = d.join("junk.db");
+        std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
+        let e = Store::open(&junk).err().expect("refused");
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("junk.db"), "{e}");
+
+        let future = d.join("future.db");
+        {
+            let c = Connection::open(&future).unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .unwrap();
+        }
+        let e = Store::open(&future).err().expect("refused");
+        assert!(matches!(e, StoreError::Newer { .. }), "{e}");
+    }
+}
