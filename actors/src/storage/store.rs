@@ -191,7 +191,7 @@ impl Store {
             let tx = self
                 .conn
                 .transaction()
-                .map_err(|e| Self::map(&self.path, e))?;
+                .map_err(|e| Self::open_error(&self.path, e))?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as u32)?;
             tx.commit()?;
@@ -200,7 +200,7 @@ impl Store {
         Ok(())
     }
 
-    fn map(path: &Path, e: rusqlite::Error) -> StoreError {
+    fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
         StoreError::Open {
             path: path.to_path_buf(),
             detail: e.to_string(),
@@ -275,26 +275,13 @@ impl Store {
         from_ms: Option<i64>,
         to_ms: Option<i64>,
     ) -> Result<Vec<OrderView>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT view FROM orders
-             WHERE created_ms >= ?1 AND created_ms <= ?2
+        self.newest(
+            "SELECT view FROM orders WHERE created_ms >= ?1 AND created_ms <= ?2
              ORDER BY created_ms DESC, rowid DESC",
-        )?;
-        let rows = stmt.query_map(
-            params![from_ms.unwrap_or(i64::MIN), to_ms.unwrap_or(i64::MAX)],
-            |r| r.get::<_, String>(0),
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let view: OrderView = serde_json::from_str(&row?)?;
-            if filter.matches_view(&view) {
-                out.push(view);
-                if filter.limit.is_some_and(|l| out.len() >= l) {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+            (from_ms, to_ms),
+            filter.limit,
+            |o| filter.matches_view(o),
+        )
     }
 
     /// Every state an order went through, oldest first.
@@ -317,21 +304,35 @@ impl Store {
         from_ms: Option<i64>,
         to_ms: Option<i64>,
     ) -> Result<Vec<TradeView>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT view FROM trades
-             WHERE at_ms >= ?1 AND at_ms <= ?2
+        self.newest(
+            "SELECT view FROM trades WHERE at_ms >= ?1 AND at_ms <= ?2
              ORDER BY at_ms DESC, rowid DESC",
-        )?;
+            (from_ms, to_ms),
+            filter.limit,
+            |t| filter.matches_trade(t),
+        )
+    }
+
+    /// The stored views `sql` selects for a time range, up to `limit` of
+    /// those that `keep` accepts.
+    fn newest<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        (from_ms, to_ms): (Option<i64>, Option<i64>),
+        limit: Option<usize>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(
             params![from_ms.unwrap_or(i64::MIN), to_ms.unwrap_or(i64::MAX)],
             |r| r.get::<_, String>(0),
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let view: TradeView = serde_json::from_str(&row?)?;
-            if filter.matches_trade(&view) {
+            let view: T = serde_json::from_str(&row?)?;
+            if keep(&view) {
                 out.push(view);
-                if filter.limit.is_some_and(|l| out.len() >= l) {
+                if limit.is_some_and(|l| out.len() >= l) {
                     break;
                 }
             }
