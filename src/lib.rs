@@ -498,7 +498,7 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
         "laicai_frames_delivered_total",
         "Frames handed to sessions.",
     )
-    .value("", stats.delivered);
+    .value("", stats.delivered_by_type.0.iter().sum::<u64>());
     let mut delivered = m.counter(
         "laicai_frames_delivered_by_type_total",
         "Frames handed to sessions, by type.",

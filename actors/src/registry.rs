@@ -116,7 +116,6 @@ pub struct Unsubscribe {
 pub struct RegistryStats {
     pub sessions: usize,
     pub seq: u64,
-    pub delivered: u64,
     pub conflated: u64,
     pub evicted: u64,
     pub published_by_type: ByType,
@@ -302,6 +301,13 @@ enum Delivery {
     TooSlow(Slowness),
 }
 
+/// What a slot needs to know of the registry's limits.
+#[derive(Clone, Copy)]
+struct Bounds {
+    backlog: usize,
+    timeout: Duration,
+}
+
 /// Why a session is evicted.
 #[derive(Clone, Copy, Debug)]
 enum Slowness {
@@ -352,13 +358,13 @@ impl Slot {
 
     /// `Queued`, or `TooSlow` if the backlog is over its bound or has not
     /// moved for `timeout`.
-    fn waiting(&mut self, limit: usize, timeout: Duration) -> Delivery {
+    fn waiting(&mut self, bounds: Bounds) -> Delivery {
         let frames = self.backlog.live;
         let since = *self.stuck_since.get_or_insert_with(Instant::now);
-        let limit = limit.saturating_add(self.grace);
+        let limit = bounds.backlog.saturating_add(self.grace);
         if frames > limit {
             Delivery::TooSlow(Slowness::Behind { frames, limit })
-        } else if since.elapsed() > timeout {
+        } else if since.elapsed() > bounds.timeout {
             Delivery::TooSlow(Slowness::Stuck {
                 frames,
                 for_ms: since.elapsed().as_millis(),
@@ -367,16 +373,7 @@ impl Slot {
             Delivery::Queued
         }
     }
-}
 
-/// What a slot needs to know of the registry's limits.
-#[derive(Clone, Copy)]
-struct Bounds {
-    backlog: usize,
-    timeout: Duration,
-}
-
-impl Slot {
     fn deliver(
         &mut self,
         frame: Frame,
@@ -388,7 +385,6 @@ impl Slot {
         if self.backlog.is_empty() {
             match self.sink.try_send(Outbound(frame.text)) {
                 Ok(()) => {
-                    stats.delivered += 1;
                     stats.delivered_by_type.add(frame.kind);
                     return Delivery::Sent;
                 }
@@ -401,7 +397,7 @@ impl Slot {
         } else if self.backlog.push(frame, key.cloned()) {
             stats.conflated += 1;
         }
-        self.waiting(bounds.backlog, bounds.timeout)
+        self.waiting(bounds)
     }
 
     /// Moves backlog into the mailbox while it has room.
@@ -410,7 +406,6 @@ impl Slot {
             let kind = frame.kind;
             match self.sink.try_send(Outbound(frame.text)) {
                 Ok(()) => {
-                    stats.delivered += 1;
                     stats.delivered_by_type.add(kind);
                     self.grace = self.grace.saturating_sub(1);
                     self.stuck_since = None;
@@ -418,7 +413,7 @@ impl Slot {
                 Err(SendError::Closed(_)) => return Delivery::Gone,
                 Err(SendError::Full(Outbound(text))) => {
                     self.backlog.unpop(Frame { text, kind }, key);
-                    return self.waiting(bounds.backlog, bounds.timeout);
+                    return self.waiting(bounds);
                 }
             }
         }
@@ -488,14 +483,10 @@ impl RegistryActor {
         }
     }
 
-    fn encode(&self, event: &Event, at_ms: TimestampMs, seq: u64) -> Option<Frame> {
-        encode_frame(event, at_ms, seq)
-    }
-
     fn publish(&mut self, event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
         self.view.apply(&event);
         self.seq += 1;
-        let Some(frame) = self.encode(&event, at_ms, self.seq) else {
+        let Some(frame) = encode_frame(&event, at_ms, self.seq) else {
             return;
         };
         self.stats.published_by_type.add(frame.kind);
@@ -676,7 +667,7 @@ impl Handler<Direct> for RegistryActor {
             return;
         }
         self.seq += 1;
-        let Some(frame) = self.encode(&msg.event, now_ms(), self.seq) else {
+        let Some(frame) = encode_frame(&msg.event, now_ms(), self.seq) else {
             return;
         };
         let (bounds, stats) = (self.bounds(), &mut self.stats);
@@ -694,7 +685,7 @@ impl Handler<Register> for RegistryActor {
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
         self.load.handled();
         let snapshot = Event::Snapshot(self.view.snapshot());
-        let Some(frame) = self.encode(&snapshot, now_ms(), self.seq) else {
+        let Some(frame) = encode_frame(&snapshot, now_ms(), self.seq) else {
             return;
         };
         let mut slot = Slot::new(msg.sink, msg.subscriptions, msg.evicted, msg.socket);
