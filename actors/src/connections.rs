@@ -13,7 +13,7 @@ use crate::binance::connector::{
 };
 use crate::binance::rest::Rest;
 use crate::clock::now_ms;
-use crate::health::{AgentHealth, Health, Load, Watch, Watched};
+use crate::health::{watched, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
 use crate::venues::{VenueHandle, Venues};
@@ -451,16 +451,4 @@ impl Handler<GetConnections> for ConnectionSupervisor {
     }
 }
 
-impl Handler<Health> for ConnectionSupervisor {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of("running", &self.load))
-    }
-}
-
-impl Watched for ConnectionSupervisor {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+watched!(ConnectionSupervisor, |_| "running".into());

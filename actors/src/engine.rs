@@ -2,7 +2,7 @@
 //! opens and closes the order gate in the `RiskActor`.
 
 use crate::exchange::GetStats;
-use crate::health::{AgentHealth, Health, Load, Watched};
+use crate::health::{watched, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SetEngineRunning};
 use crate::venues::Venues;
@@ -199,16 +199,4 @@ impl Handler<GetSystemStatus> for EngineActor {
     }
 }
 
-impl Handler<Health> for EngineActor {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of(self.bot_status().as_str(), &self.load))
-    }
-}
-
-impl Watched for EngineActor {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+watched!(EngineActor, |e| e.bot_status().as_str().into());

@@ -6,7 +6,7 @@
 //! quotes, its own orders and fills, and its pair's balances.
 
 use crate::clock::now_ms;
-use crate::health::{AgentHealth, Health, Load, Watched};
+use crate::health::{watched, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
@@ -472,16 +472,4 @@ impl Handler<Unfollow> for ExchangeActor {
     }
 }
 
-impl Handler<Health> for ExchangeActor {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of("running", &self.load))
-    }
-}
-
-impl Watched for ExchangeActor {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+watched!(ExchangeActor, |_| "running".into());

@@ -68,7 +68,7 @@ pub struct RegisterAgent {
     pub restarts: u32,
 }
 
-/// Where actors are registered; `None` in tests that run without a monitor.
+/// Where actors are registered (`None`: not watched).
 pub type Watch = Option<Recipient<RegisterAgent>>;
 
 /// Registers an agent if there is a monitor.
@@ -101,3 +101,25 @@ pub trait Watched: Actor<Context = Context<Self>> + Handler<Health> {
         addr
     }
 }
+
+/// Makes `$actor` (with a `load: Load` field) a `Watched` actor whose
+/// `Health` answer has the status `$status(&actor)`.
+macro_rules! watched {
+    ($actor:ty, $status:expr) => {
+        impl actix::Handler<$crate::health::Health> for $actor {
+            type Result = actix::MessageResult<$crate::health::Health>;
+            fn handle(&mut self, _: $crate::health::Health, _: &mut Self::Context) -> Self::Result {
+                self.load.handled();
+                let status: fn(&$actor) -> String = $status;
+                actix::MessageResult($crate::health::AgentHealth::of(status(self), &self.load))
+            }
+        }
+
+        impl $crate::health::Watched for $actor {
+            fn load(&self) -> &$crate::health::Load {
+                &self.load
+            }
+        }
+    };
+}
+pub(crate) use watched;

@@ -2,7 +2,7 @@
 //! `OrderBook`, answers `get_order_book`, and publishes `orderbook` events
 //! at most once per configured interval.
 
-use crate::health::{AgentHealth, Health, Load, Watched};
+use crate::health::{watched, Load};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use laicai_core::num::Level;
@@ -107,16 +107,4 @@ impl Handler<GetBook> for OrderBookActor {
     }
 }
 
-impl Handler<Health> for OrderBookActor {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of("running", &self.load))
-    }
-}
-
-impl Watched for OrderBookActor {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+watched!(OrderBookActor, |_| "running".into());

@@ -14,7 +14,7 @@
 
 use crate::clock::now_ms;
 use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
-use crate::health::{AgentHealth, Health, Load, Watched};
+use crate::health::{watched, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
@@ -384,23 +384,8 @@ impl Handler<SignalTo> for RiskActor {
     }
 }
 
-impl Handler<Health> for RiskActor {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of(
-            match self.manager.kill_switch() {
-                Some(k) => format!("kill_switch_{}", k.mode),
-                None if self.running => "running".into(),
-                None => "stopped".into(),
-            },
-            &self.load,
-        ))
-    }
-}
-
-impl Watched for RiskActor {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+watched!(RiskActor, |r| match r.manager.kill_switch() {
+    Some(k) => format!("kill_switch_{}", k.mode),
+    None if r.running => "running".into(),
+    None => "stopped".into(),
+});

@@ -15,7 +15,7 @@
 use super::rest::{Rest, RestError};
 use crate::clock::now_ms;
 use crate::exchange::*;
-use crate::health::{AgentHealth, Health, Load, Watched};
+use crate::health::{watched, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
 use actix::io::{SinkWrite, WriteHandler};
@@ -942,23 +942,9 @@ impl Handler<Shutdown> for BinanceConnector {
     }
 }
 
-impl Handler<Health> for BinanceConnector {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of(
-            if self.connected {
-                "connected"
-            } else {
-                "connecting"
-            },
-            &self.load,
-        ))
-    }
+watched!(BinanceConnector, |c| if c.connected {
+    "connected"
+} else {
+    "connecting"
 }
-
-impl Watched for BinanceConnector {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+.into());

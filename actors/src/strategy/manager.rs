@@ -9,7 +9,7 @@ use super::instance::{Links, SetPaused, Setup, Shutdown, StrategyActor};
 use super::{RestartPolicy, Runtime, StrategyReport};
 use crate::clock::now_ms;
 use crate::engine::{ActiveStrategies, EngineActor};
-use crate::health::{self, AgentHealth, Health, Load, Watch, Watched};
+use crate::health::{self, watched, Load, Watch};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, RiskSignal, SignalTo};
 use crate::venues::Venues;
@@ -595,16 +595,4 @@ impl Handler<RiskSignal> for StrategyManager {
     }
 }
 
-impl Handler<Health> for StrategyManager {
-    type Result = MessageResult<Health>;
-    fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(AgentHealth::of("running", &self.load))
-    }
-}
-
-impl Watched for StrategyManager {
-    fn load(&self) -> &Load {
-        &self.load
-    }
-}
+watched!(StrategyManager, |_| "running".into());
