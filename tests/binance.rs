@@ -155,7 +155,7 @@ async fn a_dropped_socket_is_restarted_with_backoff_and_a_missed_fill_is_reporte
     let fake = FakeBinance::start().await;
     let server = TestServer::start(CONNECTIONS).await;
     let mut c = server.client("/api/stream").await;
-    connected(&mut c, &fake).await;
+    let conn_id = connected(&mut c, &fake).await;
     let r = c
         .ok(
             json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
@@ -216,6 +216,41 @@ async fn a_dropped_socket_is_restarted_with_backoff_and_a_missed_fill_is_reporte
         .ok(json!({"cmd": "get_positions", "exchange": "binance"}))
         .await;
     assert_eq!(dec(&pos["positions"][0]["size"]), d("0.004"));
+
+    // The connector is an agent: its restarts are counted, its books listed.
+    let agent = format!("connection:{conn_id}");
+    let until = std::time::Instant::now() + WAIT;
+    let list = loop {
+        let list = c.ok(json!({"cmd": "get_agents"})).await;
+        let restarted = list["agents"].as_array().unwrap().iter().any(|a| {
+            a["agent_id"] == agent.as_str()
+                && a["data"]["status"] == "connected"
+                && a["data"]["restarts"].as_u64() >= Some(3)
+        });
+        if restarted || std::time::Instant::now() > until {
+            break list;
+        }
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    let has = |id: &str| {
+        list["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["agent_id"] == id)
+    };
+    assert!(has(&agent), "{list}");
+    assert!(has("orderbook:binance:BTC-USDT"), "{list}");
+    let restarts = list["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == agent.as_str())
+        .map(|a| a["data"]["restarts"].clone());
+    assert!(
+        restarts.and_then(|r| r.as_u64()) >= Some(3),
+        "three failed sessions before this one: {list}"
+    );
     server.stop().await;
     fake.stop().await;
 }

@@ -432,6 +432,16 @@ mod tests {
         assert_eq!(s.remove(&[], Some("s1")), 4);
     }
 
+    #[test]
+    fn every_event_type_but_the_snapshot_is_a_channel() {
+        for t in super::super::events::EVENT_TYPES {
+            assert!(
+                *t == "snapshot" || CHANNELS.contains(t),
+                "`{t}` cannot be subscribed to"
+            );
+        }
+    }
+
     fn market(name: &'static str, price: &str) -> EventKey<'static> {
         EventKey {
             name,
