@@ -89,6 +89,15 @@ impl AgentMonitor {
         if full {
             self.last_full = Instant::now();
         }
+        let entry = |status: String, task_queue_size, restarts, count| AgentData {
+            status,
+            cpu_usage: cpu,
+            memory_usage: memory,
+            task_queue_size,
+            restarts,
+            last_update,
+            count,
+        };
         let mut out = Vec::new();
         let mut sessions = None;
         for (id, generation, before, answer) in answers {
@@ -108,15 +117,7 @@ impl AgentMonitor {
                 Err(MailboxError::Timeout) => ("unresponsive".to_string(), 0, false),
                 Err(MailboxError::Closed) => ("stopped".to_string(), 0, true),
             };
-            let data = AgentData {
-                status,
-                cpu_usage: cpu,
-                memory_usage: memory,
-                task_queue_size: queue,
-                restarts: agent.restarts,
-                last_update,
-                count: None,
-            };
+            let data = entry(status, queue, agent.restarts, None);
             let changed = agent
                 .last
                 .as_ref()
@@ -130,15 +131,7 @@ impl AgentMonitor {
             }
         }
         if let Some(s) = sessions {
-            let data = AgentData {
-                status: "running".into(),
-                cpu_usage: cpu,
-                memory_usage: memory,
-                task_queue_size: s.waiting,
-                restarts: 0,
-                last_update,
-                count: Some(s.open),
-            };
+            let data = entry("running".into(), s.waiting, 0, Some(s.open));
             let changed = self.sessions.as_ref().is_none_or(|l| l.count != data.count);
             self.sessions = Some(data.clone());
             if changed || full {
