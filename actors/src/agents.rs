@@ -107,15 +107,15 @@ impl AgentMonitor {
             if agent.generation != generation {
                 continue;
             }
-            let (status, queue, gone) = match answer {
+            let (queue, status, gone) = match answer {
                 Ok(h) => {
                     if h.sessions.is_some() {
                         sessions = h.sessions;
                     }
-                    (h.status, h.handled.saturating_sub(before + 1), false)
+                    (h.queued_ahead(before), h.status, false)
                 }
-                Err(MailboxError::Timeout) => ("unresponsive".to_string(), 0, false),
-                Err(MailboxError::Closed) => ("stopped".to_string(), 0, true),
+                Err(MailboxError::Timeout) => (0, "unresponsive".to_string(), false),
+                Err(MailboxError::Closed) => (0, "stopped".to_string(), true),
             };
             let data = entry(status, queue, agent.restarts, None);
             let changed = agent

@@ -41,6 +41,12 @@ pub struct AgentHealth {
 }
 
 impl AgentHealth {
+    /// Messages that waited ahead of the probe, given the actor's `Load`
+    /// count read as the probe was enqueued.
+    pub fn queued_ahead(&self, before: u64) -> u64 {
+        self.handled.saturating_sub(before + 1)
+    }
+
     pub fn of(status: impl Into<String>, load: &Load) -> Self {
         AgentHealth {
             status: status.into(),
@@ -123,3 +129,47 @@ macro_rules! watched {
     };
 }
 pub(crate) use watched;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    struct Slow {
+        load: Load,
+    }
+
+    impl Actor for Slow {
+        type Context = Context<Self>;
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Nap;
+
+    impl Handler<Nap> for Slow {
+        type Result = ();
+        fn handle(&mut self, _: Nap, _: &mut Self::Context) {
+            self.load.handled();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    watched!(Slow, |_| "napping".into());
+
+    #[actix_rt::test]
+    async fn the_queue_ahead_of_a_probe_is_counted_exactly() {
+        let load = Load::default();
+        let slow = Slow { load: load.clone() }.start();
+        for _ in 0..7 {
+            slow.do_send(Nap);
+        }
+        let before = load.count();
+        let health = slow.send(Health).await.unwrap();
+        assert_eq!(health.status, "napping");
+        assert_eq!(health.queued_ahead(before), 7);
+        // Nothing waiting: zero.
+        let before = load.count();
+        assert_eq!(slow.send(Health).await.unwrap().queued_ahead(before), 0);
+    }
+}
