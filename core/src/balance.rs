@@ -4,9 +4,11 @@
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Balance {
+    #[serde(with = "crate::num::text")]
     pub free: Decimal,
+    #[serde(with = "crate::num::text")]
     pub used: Decimal,
 }
 
@@ -46,6 +48,11 @@ impl Balances {
 
     pub fn get(&self, asset: &str) -> Balance {
         self.assets.get(asset).copied().unwrap_or_default()
+    }
+
+    /// Balances exactly as they were (restored from storage).
+    pub fn restore(assets: BTreeMap<String, Balance>) -> Self {
+        Balances { assets }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Balance)> {

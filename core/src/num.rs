@@ -103,6 +103,56 @@ pub mod opt {
     }
 }
 
+/// Decimals as JSON strings with their scale (`"0.150"`), for what is
+/// stored: a JSON number read back goes through `f64` and keeps only ~15
+/// significant digits, a string keeps every digit.
+pub mod text {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        super::deserialize(d)
+    }
+
+    pub mod opt {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(v) => s.serialize_str(&v.to_string()),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+            super::super::opt::deserialize(d)
+        }
+    }
+}
+
+/// Rewrites a flat JSON object's numbers as strings holding the same
+/// digits, so a protocol view (whose decimals are written as JSON numbers)
+/// can be stored and read back exactly: `{"price":52000.10}` →
+/// `{"price":"52000.10"}`.
+pub fn numbers_as_strings(object: &str) -> Result<String, serde_json::Error> {
+    let fields: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(object)?;
+    let mut out = serde_json::Map::new();
+    for (key, raw) in fields {
+        let text = raw.get();
+        let value = if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            serde_json::Value::String(text.to_string())
+        } else {
+            serde_json::from_str(text)?
+        };
+        out.insert(key, value);
+    }
+    serde_json::to_string(&out)
+}
+
 /// A decimal that serializes as an exact JSON number on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -153,6 +203,31 @@ mod tests {
         assert_eq!(w.v, Decimal::from_str("0.0000001").unwrap());
         assert!(serde_json::from_str::<W>(r#"{"v":"abc"}"#).is_err());
         assert!(serde_json::from_str::<W>(r#"{"v":true}"#).is_err());
+    }
+
+    #[test]
+    fn stored_text_keeps_every_digit_where_numbers_would_not() {
+        let long = Decimal::from_str("52000.123456789012345678901").unwrap();
+        let w = W { v: long, o: None };
+        let plain = serde_json::to_string(&w).unwrap();
+        let back: W = serde_json::from_str(&plain).unwrap();
+        assert_ne!(back.v, long, "a JSON number goes through f64");
+        let stored = numbers_as_strings(&plain).unwrap();
+        assert_eq!(stored, r#"{"o":null,"v":"52000.123456789012345678901"}"#);
+        let back: W = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back, w);
+
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct T(
+            #[serde(with = "text")] Decimal,
+            #[serde(with = "text::opt")] Option<Decimal>,
+        );
+        let t = T(Decimal::from_str("0.150").unwrap(), Some(long));
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"["0.150","52000.123456789012345678901"]"#);
+        let back: T = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.0.to_string(), "0.150");
+        assert_eq!(back, t);
     }
 
     #[test]

@@ -102,13 +102,15 @@ impl OrderStatus {
 }
 
 /// A validated request to place an order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderRequest {
     pub symbol: Symbol,
     pub side: Side,
     pub order_type: OrderType,
+    #[serde(with = "crate::num::text")]
     pub size: Decimal,
     /// Required for limit orders, `None` for market orders.
+    #[serde(with = "crate::num::text::opt")]
     pub price: Option<Decimal>,
     pub time_in_force: TimeInForce,
     pub post_only: bool,
@@ -121,7 +123,9 @@ pub struct OrderRequest {
 
 /// Which strategy instance owns an order: its unique id, and its name as
 /// the seeds' `strategy` field shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct StrategyTag {
     pub id: StrategyId,
     pub name: String,
@@ -151,15 +155,18 @@ pub enum LifecycleError {
 }
 
 /// One order and its lifecycle. Only `fill` and `transition` change it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub id: OrderId,
     pub request: OrderRequest,
     pub exchange: String,
     pub status: OrderStatus,
+    #[serde(with = "crate::num::text")]
     pub filled: Decimal,
     /// Sum of price × quantity over fills, for the average fill price.
+    #[serde(with = "crate::num::text")]
     pub filled_quote: Decimal,
+    #[serde(with = "crate::num::text")]
     pub fees: Decimal,
     pub reason: Option<String>,
     pub created_ms: TimestampMs,

@@ -97,10 +97,12 @@ impl Candle {
 }
 
 /// Account-wide trading statistics.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountStats {
     pub total_trades: u64,
+    #[serde(with = "crate::num::text")]
     pub realized_pnl: Decimal,
+    #[serde(with = "crate::num::text")]
     pub fees: Decimal,
     /// Fills that reduced a position.
     pub closing_trades: u64,
@@ -150,13 +152,38 @@ impl Market {
 }
 
 /// A client order with the funds it holds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Live {
     order: Order,
     /// Still reserved, in the quote asset for buys, the base asset for sells.
+    #[serde(with = "crate::num::text")]
     reserved: Decimal,
     /// Reserved per unit of size; `None` for a market buy, which reserves
     /// exactly what its fills cost.
+    #[serde(with = "crate::num::text::opt")]
     reserve_per_unit: Option<Decimal>,
+}
+
+/// Everything about the account that must survive a restart: balances,
+/// positions, the orders still open with what they hold, the statistics,
+/// and the counters that keep order and trade ids unique. Finished orders
+/// and trades are history, kept by the caller's journal.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PaperState {
+    balances: BTreeMap<String, crate::balance::Balance>,
+    positions: Vec<(Symbol, Option<StrategyTag>, Position)>,
+    open: Vec<(OrderRef, Live)>,
+    next_order: OrderRef,
+    next_trade: u64,
+    stats: AccountStats,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("restored order {0} trades {1}, which this venue does not list")]
+    UnknownPair(OrderId, Symbol),
+    #[error("restored order {0} would not rest in the book ({1:?})")]
+    WouldNotRest(OrderId, MatchEnd),
 }
 
 pub struct PaperExchange {
@@ -215,6 +242,71 @@ impl PaperExchange {
 
     pub fn name(&self) -> &str {
         &self.cfg.exchange
+    }
+
+    /// The account as it stands, to store.
+    pub fn state(&self) -> PaperState {
+        let mut open: Vec<(OrderRef, Live)> = self
+            .orders
+            .iter()
+            .filter(|(_, l)| l.order.status.is_open())
+            .map(|(r, l)| (*r, l.clone()))
+            .collect();
+        open.sort_by_key(|(r, _)| *r);
+        PaperState {
+            balances: self.balances.iter().map(|(a, b)| (a.clone(), *b)).collect(),
+            positions: self
+                .positions
+                .iter()
+                .map(|((s, t), p)| (s.clone(), t.clone(), *p))
+                .collect(),
+            open,
+            next_order: self.next_order,
+            next_trade: self.next_trade,
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// Puts a stored account back: balances, positions and statistics as
+    /// they were, and each open order resting in its book again in its
+    /// original time order (the market's own liquidity comes with the
+    /// next tick).
+    pub fn restore(&mut self, state: PaperState) -> Result<(), RestoreError> {
+        for (oref, live) in &state.open {
+            let o = &live.order;
+            let market = self
+                .markets
+                .get_mut(&o.request.symbol)
+                .ok_or_else(|| RestoreError::UnknownPair(o.id.clone(), o.request.symbol.clone()))?;
+            let r = market.engine.submit(Incoming {
+                id: *oref,
+                owner: ACCOUNT,
+                side: o.request.side,
+                limit: o.request.price,
+                qty: o.remaining(),
+                time_in_force: TimeInForce::Gtc,
+                post_only: false,
+            });
+            if r.end != MatchEnd::Rested || !r.fills.is_empty() {
+                return Err(RestoreError::WouldNotRest(o.id.clone(), r.end));
+            }
+        }
+        self.balances = Balances::restore(state.balances);
+        self.positions = state
+            .positions
+            .into_iter()
+            .map(|(s, t, p)| ((s, t), p))
+            .collect();
+        self.open_client_ids = state
+            .open
+            .iter()
+            .filter_map(|(r, l)| Some((l.order.request.client_order_id.clone()?, *r)))
+            .collect();
+        self.orders = state.open.into_iter().collect();
+        self.next_order = state.next_order;
+        self.next_trade = state.next_trade;
+        self.stats = state.stats;
+        Ok(())
     }
 
     pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {

@@ -9,11 +9,14 @@
 use crate::order::Side;
 use rust_decimal::Decimal;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// Signed: positive long, negative short.
+    #[serde(with = "crate::num::text")]
     pub size: Decimal,
+    #[serde(with = "crate::num::text")]
     pub entry_price: Decimal,
+    #[serde(with = "crate::num::text")]
     pub realized_pnl: Decimal,
 }
 

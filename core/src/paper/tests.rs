@@ -381,3 +381,53 @@ fn random_sessions_conserve_every_unit() {
         "both takers and makers filled: {fills_by_kind:?}"
     );
 }
+
+#[test]
+fn a_stored_account_comes_back_exactly_and_its_resting_orders_still_fill() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    // A taker buy that fills (a position and a trade), then two resting orders.
+    x.place(order(Side::Buy, OrderType::Limit, "0.3", Some("100")), 1)
+        .unwrap();
+    let mut bid = order(Side::Buy, OrderType::Limit, "0.4", Some("98.55"));
+    bid.client_order_id = Some("keep-me".into());
+    let bid = x.place(bid, 2).unwrap().order;
+    x.place(order(Side::Sell, OrderType::Limit, "0.2", Some("103.3")), 3)
+        .unwrap();
+    let state = x.state();
+
+    let json = serde_json::to_string(&state).unwrap();
+    let mut back = exchange();
+    back.restore(serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(back.state(), state);
+    assert_eq!(back.balances(), x.balances());
+    // Marks come back with the market's next tick.
+    x.apply_tick(&btc(), &book(vec![]), 4);
+    back.apply_tick(&btc(), &book(vec![]), 4);
+    assert_eq!(back.positions(), x.positions());
+    assert_eq!(back.stats(), x.stats());
+    let open = OrderFilter {
+        status: Some(OrderStatus::Open),
+        ..OrderFilter::default()
+    };
+    assert_eq!(back.orders(&open), x.orders(&open));
+    // Still unique: the client id is taken, the next ids continue.
+    let mut dup = order(Side::Buy, OrderType::Limit, "0.1", Some("90"));
+    dup.client_order_id = Some("keep-me".into());
+    assert!(back.place(dup, 4).is_err());
+
+    // The same market print fills the restored bid as it fills the original.
+    let sweep = book(vec![Print {
+        side: Side::Sell,
+        qty: d("5"),
+    }]);
+    let mut tick = sweep.clone();
+    tick.bids.clear();
+    let original = x.apply_tick(&btc(), &tick, 5);
+    let restored = back.apply_tick(&btc(), &tick, 5);
+    assert_eq!(restored, original);
+    assert!(restored.iter().any(
+        |e| matches!(e, Event::Trade(t) if t.order_id == bid.order_id && t.trade_id == "TRD-2")
+    ));
+    assert_eq!(back.state(), x.state());
+}
