@@ -48,6 +48,11 @@ pub struct Config {
 pub struct StorageSection {
     /// The SQLite database (`--state-dir DIR` makes it `DIR/laicai.db`).
     pub path: String,
+    /// Each commit waits for the disk (survives power loss); `false` waits
+    /// only for the OS (survives the process dying).
+    pub fsync: bool,
+    /// Strategies that were running when the engine stopped start again.
+    pub resume_strategies: bool,
 }
 
 /// Exchange connections (Binance) and how their sessions are restarted.

@@ -13,11 +13,12 @@ use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
 use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
+use laicai_actors::registry::SEQ_LEASE;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
-use laicai_actors::storage::Store;
+use laicai_actors::storage::{Kind, Record, Storage, StorageActor, Store};
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
 use laicai_actors::venues::{VenueHandle, Venues};
@@ -50,6 +51,8 @@ pub enum StartError {
     NoTokens(String),
     #[error("storage: {0}")]
     Storage(#[from] laicai_actors::storage::StoreError),
+    #[error("cannot restore the state in {path}: {detail}; move the file aside to start empty, or restore a backup")]
+    Restore { path: String, detail: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -135,6 +138,54 @@ impl Gate {
         }
     }
 }
+
+/// What the database gave back at start.
+struct Recovered {
+    storage: Storage,
+    venue: PaperExchange,
+    /// `seq` continues above this (already durable).
+    seq_ceiling: u64,
+}
+
+/// Opens and migrates the database, puts the paper account back as it was
+/// stored, leases the next block of `seq`, and starts the storage thread.
+fn recover(
+    cfg: &config::StorageSection,
+    mut venue: PaperExchange,
+) -> Result<Recovered, StartError> {
+    let mut store = Store::open(std::path::Path::new(&cfg.path))?;
+    store.set_fsync(cfg.fsync)?;
+    let path = store.path().display().to_string();
+    let restore_error = |detail: String| StartError::Restore {
+        path: path.clone(),
+        detail,
+    };
+    let stored = store.state(Kind::Paper)?;
+    if let Some((_, json)) = stored.iter().find(|(k, _)| k == venue.name()) {
+        let state = serde_json::from_str(json)
+            .map_err(|e| restore_error(format!("the paper account is unreadable: {e}")))?;
+        venue
+            .restore(state)
+            .map_err(|e| restore_error(e.to_string()))?;
+        let open = venue.state().open_orders();
+        tracing::info!(%path, open, "paper account restored");
+    }
+    let seq_ceiling = store.seq()? + SEQ_LEASE;
+    store.write(&[Record::Seq(seq_ceiling)])?;
+    tracing::info!(%path, seq_from = seq_ceiling, "database ready");
+    let storage = StorageActor::start(store, STORAGE_QUEUE).map_err(|e| StartError::Restore {
+        path: path.clone(),
+        detail: format!("cannot start the storage thread: {e}"),
+    })?;
+    Ok(Recovered {
+        storage,
+        venue,
+        seq_ceiling,
+    })
+}
+
+/// Writes waiting for the disk before writers are made to wait.
+const STORAGE_QUEUE: usize = 16_384;
 
 /// Starts every actor and the HTTP server. Call inside an actix system.
 ///
@@ -222,12 +273,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     )
     .map_err(|e| StartError::Paper(e.to_string()))?;
 
-    // The database must be usable before anything trades. It is only
-    // checked and migrated for now: journaling and recovery (issue 6)
-    // hand it to a storage actor.
-    let store = Store::open(std::path::Path::new(&cfg.storage.path))?;
-    tracing::info!(path = %store.path().display(), "database ready");
-    drop(store);
+    // The database must be usable, and what it holds restored, before
+    // anything trades.
+    let recovered = recover(&cfg.storage, venue)?;
+    let (storage, venue) = (recovered.storage, recovered.venue);
 
     // From here on nothing fails: start the actors.
     let registry = RegistryActor::new(RegistryConfig {
@@ -236,7 +285,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         backlog_limit: s.session_backlog,
         slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
-    });
+    })
+    .continuing(storage.clone(), recovered.seq_ceiling);
     let registry_load = registry.load().clone();
     let registry = registry.start();
     let agents = AgentMonitor::new(
@@ -283,6 +333,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         },
         registry.clone(),
         books,
+        Some(storage.clone()),
     )
     .start_watched(&watch, format!("exchange:{PAPER}"), 0);
     let dropped_ticks = Arc::new(AtomicU64::new(0));
@@ -369,6 +420,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         },
         venues.clone(),
         registry.clone(),
+        Some(storage.clone()),
     )
     .watched_by(watch.clone())
     .start_watched(&watch, "connections", 0);
@@ -382,6 +434,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             connections,
             agents,
             venues,
+            storage: storage.clone(),
             limits: SessionLimits {
                 max_messages_per_sec: s.max_messages_per_sec,
                 mailbox: s.session_mailbox,

@@ -16,6 +16,7 @@ use crate::clock::now_ms;
 use crate::health::{watched, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
+use crate::storage::Storage;
 use crate::venues::{VenueHandle, Venues};
 use actix::prelude::*;
 use awc::http::Method;
@@ -103,15 +104,23 @@ pub struct ConnectionSupervisor {
     next: u32,
     venues: Venues,
     registry: Addr<RegistryActor>,
+    /// Connections and their sessions' orders and trades are stored here.
+    storage: Option<Storage>,
     rng: Rng,
     load: Load,
     watch: Watch,
 }
 
 impl ConnectionSupervisor {
-    pub fn new(cfg: SupervisorConfig, venues: Venues, registry: Addr<RegistryActor>) -> Self {
+    pub fn new(
+        cfg: SupervisorConfig,
+        venues: Venues,
+        registry: Addr<RegistryActor>,
+        storage: Option<Storage>,
+    ) -> Self {
         ConnectionSupervisor {
             cfg,
+            storage,
             entries: BTreeMap::new(),
             next: 1,
             venues,
@@ -160,6 +169,7 @@ impl ConnectionSupervisor {
             registry,
             e.books.clone(),
             supervisor,
+            self.storage.clone(),
         );
         let restarts = (e.session - 1) as u32;
         e.actor = Some(actor.start_watched(&self.watch, format!("connection:{id}"), restarts));

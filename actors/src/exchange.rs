@@ -8,7 +8,8 @@
 use crate::clock::now_ms;
 use crate::health::{watched, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
-use crate::registry::{Publish, RegistryActor};
+use crate::registry::{Publish, RegistryActor, Seed};
+use crate::storage::{journal::Reply, Durable, Journal, Kind, Ready, Record, Storage};
 use actix::prelude::*;
 use laicai_core::error::ErrorCode;
 use laicai_core::feed::MarketTick;
@@ -178,11 +179,24 @@ impl Followers {
         }
     }
 
-    /// Adds a follower and tells it the venue's state first: connection
-    /// and the balances it is interested in.
-    pub fn add(&mut self, f: Follow, exchange: &str, connected: bool, balances: Vec<BalanceView>) {
+    /// Adds a follower and tells it the venue's state first: connection,
+    /// and the balances and open orders it is interested in.
+    pub fn add(
+        &mut self,
+        f: Follow,
+        exchange: &str,
+        connected: bool,
+        balances: Vec<BalanceView>,
+        orders: Vec<OrderView>,
+    ) {
         let first = std::iter::once(VenueEvent::Connection { connected })
-            .chain(balances.into_iter().map(VenueEvent::Balance));
+            .chain(balances.into_iter().map(VenueEvent::Balance))
+            .chain(
+                orders
+                    .into_iter()
+                    .filter(|o| o.status.is_open())
+                    .map(VenueEvent::Order),
+            );
         for event in first.filter(|e| f.interest.wants(e)) {
             f.to.do_send(VenueUpdate {
                 exchange: exchange.to_string(),
@@ -208,14 +222,6 @@ pub struct CancelOrder(pub OrderId);
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct CancelAll(pub OrderFilter);
-
-#[derive(Message)]
-#[rtype(result = "Vec<OrderView>")]
-pub struct GetOrders(pub OrderFilter);
-
-#[derive(Message)]
-#[rtype(result = "Vec<TradeView>")]
-pub struct GetTrades(pub OrderFilter);
 
 #[derive(Message)]
 #[rtype(result = "Vec<BalanceView>")]
@@ -256,15 +262,22 @@ pub struct ExchangeActor {
     books: HashMap<Symbol, Addr<OrderBookActor>>,
     last_market_data: HashMap<Symbol, TimestampMs>,
     followers: Followers,
+    journal: Journal,
     load: Load,
 }
 
+/// What a command waits for: its answer, once what it did is durable.
+type Answer<T> = ResponseFuture<Result<T, VenueError>>;
+
 impl ExchangeActor {
+    /// With `storage`, every change is durable before it is published or
+    /// answered, and the account is stored with it.
     pub fn new(
         venue: PaperExchange,
         cfg: ExchangeConfig,
         registry: Addr<RegistryActor>,
         books: HashMap<Symbol, Addr<OrderBookActor>>,
+        storage: Option<Storage>,
     ) -> Self {
         ExchangeActor {
             venue,
@@ -273,8 +286,60 @@ impl ExchangeActor {
             books,
             last_market_data: HashMap::new(),
             followers: Followers::default(),
+            journal: Journal::new(storage),
             load: Load::default(),
         }
+    }
+
+    /// Journals what a command or tick changed (its events and the account
+    /// as it now stands); publishes once that is durable.
+    fn commit(&mut self, events: Vec<Event>, at_ms: TimestampMs, reply: Option<Reply>) {
+        let changed = events.iter().any(|e| {
+            matches!(
+                e,
+                Event::OrderUpdate(_) | Event::Trade(_) | Event::Balance(_) | Event::Position(_)
+            )
+        });
+        let mut state = Vec::new();
+        if changed && self.journal.storage().is_some() {
+            match serde_json::to_string(&self.venue.state()) {
+                Ok(value) => state.push(Record::Put {
+                    kind: Kind::Paper,
+                    key: self.venue.name().to_string(),
+                    value,
+                }),
+                Err(e) => tracing::error!(error = %e, "cannot encode the paper account"),
+            }
+        }
+        let ready = self.journal.commit(events, state, at_ms, reply);
+        self.release(ready);
+    }
+
+    fn release(&self, ready: Vec<Ready>) {
+        for r in ready {
+            let (events, at_ms) = r.answer();
+            self.publish(events, at_ms);
+        }
+    }
+
+    /// Waits for the journal, then answers `value`.
+    fn answer<T: Send + 'static>(
+        &mut self,
+        value: T,
+        events: Vec<Event>,
+        at_ms: TimestampMs,
+    ) -> Answer<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.commit(events, at_ms, Some(tx));
+        Box::pin(async move {
+            match rx.await {
+                Ok(Ok(())) => Ok(value),
+                Ok(Err(e)) => Err(VenueError::Internal(format!(
+                    "done, but not stored durably: {e}"
+                ))),
+                Err(_) => Err(VenueError::Internal("the venue stopped".into())),
+            }
+        })
     }
 
     fn tell_followers(&self, event: VenueEvent) {
@@ -316,6 +381,7 @@ impl Actor for ExchangeActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.cfg.mailbox);
+        self.journal.attach(ctx.address().recipient());
         let now = now_ms();
         let balances = self
             .venue
@@ -324,14 +390,28 @@ impl Actor for ExchangeActor {
             .map(Event::Balance)
             .collect();
         self.publish(balances, now);
+        // What was restored is the state sessions start from, not news.
+        let restored = self
+            .venue
+            .orders(&OrderFilter::default())
+            .into_iter()
+            .filter(|o| o.status.is_open())
+            .map(Event::OrderUpdate)
+            .chain(self.venue.positions().into_iter().map(Event::Position))
+            .collect();
+        self.registry.do_send(Seed(restored));
         let every = Duration::from_millis(self.cfg.position_refresh_ms.max(100));
         ctx.run_interval(every, |act, _| {
             let now = now_ms();
-            for p in act.venue.positions() {
-                if !p.size.is_zero() {
-                    act.publish(vec![Event::Position(p)], now);
-                }
-            }
+            let marks = act
+                .venue
+                .positions()
+                .into_iter()
+                .filter(|p| !p.size.is_zero())
+                .map(Event::Position)
+                .collect();
+            let ready = act.journal.commit(marks, Vec::new(), now, None);
+            act.release(ready);
         });
         tracing::info!(
             exchange = self.venue.name(),
@@ -342,60 +422,57 @@ impl Actor for ExchangeActor {
 }
 
 impl Handler<PlaceOrder> for ExchangeActor {
-    type Result = Result<OrderView, VenueError>;
+    type Result = Answer<OrderView>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
         self.load.handled();
         let now = now_ms();
         let symbol = msg.0.symbol.clone();
-        let outcome = self.venue.place(msg.0, now)?;
-        self.publish(outcome.events, now);
+        let outcome = match self.venue.place(msg.0, now) {
+            Ok(o) => o,
+            Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
+        };
         self.refresh_book(&symbol, now);
-        Ok(outcome.order)
+        self.answer(outcome.order, outcome.events, now)
     }
 }
 
 impl Handler<CancelOrder> for ExchangeActor {
-    type Result = Result<OrderView, VenueError>;
+    type Result = Answer<OrderView>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
         self.load.handled();
         let now = now_ms();
-        let outcome = self.venue.cancel(&msg.0, now)?;
-        self.publish(outcome.events, now);
+        let outcome = match self.venue.cancel(&msg.0, now) {
+            Ok(o) => o,
+            Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
+        };
         if let Ok(symbol) = Symbol::parse(&outcome.order.symbol) {
             self.refresh_book(&symbol, now);
         }
-        Ok(outcome.order)
+        self.answer(outcome.order, outcome.events, now)
     }
 }
 
 impl Handler<CancelAll> for ExchangeActor {
-    type Result = usize;
-    fn handle(&mut self, msg: CancelAll, _: &mut Self::Context) -> usize {
+    type Result = ResponseFuture<usize>;
+    fn handle(&mut self, msg: CancelAll, _: &mut Self::Context) -> Self::Result {
         self.load.handled();
         let now = now_ms();
         let (count, events) = self.venue.cancel_all(&msg.0, now);
-        self.publish(events, now);
         let symbols: Vec<Symbol> = self.venue.symbols().cloned().collect();
         for s in &symbols {
             self.refresh_book(s, now);
         }
-        count
+        let answer = self.answer(count, events, now);
+        // The cancels happened either way; a storage failure is logged.
+        Box::pin(async move { answer.await.unwrap_or(count) })
     }
 }
 
-impl Handler<GetOrders> for ExchangeActor {
-    type Result = MessageResult<GetOrders>;
-    fn handle(&mut self, msg: GetOrders, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(self.venue.orders(&msg.0))
-    }
-}
-
-impl Handler<GetTrades> for ExchangeActor {
-    type Result = MessageResult<GetTrades>;
-    fn handle(&mut self, msg: GetTrades, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(self.venue.trades(&msg.0))
+impl Handler<Durable> for ExchangeActor {
+    type Result = ();
+    fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
+        let ready = self.journal.durable(msg);
+        self.release(ready);
     }
 }
 
@@ -428,7 +505,9 @@ impl Handler<ApplyTick> for ExchangeActor {
     fn handle(&mut self, msg: ApplyTick, _: &mut Self::Context) {
         self.load.handled();
         let fills = self.venue.apply_tick(&msg.symbol, &msg.tick, msg.at_ms);
-        self.publish(fills, msg.at_ms);
+        if !fills.is_empty() {
+            self.commit(fills, msg.at_ms, None);
+        }
         if let Some(p) = self.venue.price_update(&msg.symbol) {
             if let (Some(bid), Some(ask)) = (p.bid, p.ask) {
                 self.tell_followers(VenueEvent::Quote {
@@ -460,7 +539,9 @@ impl Handler<Follow> for ExchangeActor {
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
         self.load.handled();
         let balances = self.venue.balances();
-        self.followers.add(msg, self.venue.name(), true, balances);
+        let orders = self.venue.orders(&OrderFilter::default());
+        self.followers
+            .add(msg, self.venue.name(), true, balances, orders);
     }
 }
 

@@ -21,6 +21,7 @@
 use crate::clock::now_ms;
 use crate::health::{AgentHealth, Health, Load, SessionsHealth, Watched};
 use crate::session::socket::ClientSocket;
+use crate::storage::{Record, Storage};
 use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
@@ -448,9 +449,38 @@ pub struct Replay {
     pub since_seq: u64,
 }
 
+/// Handed out ahead of use and stored, so a restart (even after a crash)
+/// continues above every `seq` any client has seen.
+pub const SEQ_LEASE: u64 = 100_000;
+
+/// The global `seq`: it only rises, across restarts too. With storage it
+/// keeps a stored ceiling `SEQ_LEASE` ahead and moves it on when half is
+/// used.
+struct SeqCounter {
+    seq: u64,
+    lease: Option<(Storage, u64)>,
+}
+
+impl SeqCounter {
+    fn next(&mut self) -> u64 {
+        self.seq += 1;
+        if let Some((storage, ceiling)) = &mut self.lease {
+            if self.seq + SEQ_LEASE / 2 >= *ceiling {
+                *ceiling = self.seq + SEQ_LEASE;
+                storage.write(vec![Record::Seq(*ceiling)], None);
+            }
+        }
+        self.seq
+    }
+
+    fn current(&self) -> u64 {
+        self.seq
+    }
+}
+
 pub struct RegistryActor {
     cfg: RegistryConfig,
-    seq: u64,
+    seq: SeqCounter,
     ring: ReplayRing,
     view: StateView,
     sessions: HashMap<SessionId, Slot>,
@@ -465,7 +495,10 @@ impl RegistryActor {
     pub fn new(cfg: RegistryConfig) -> Self {
         RegistryActor {
             cfg,
-            seq: 0,
+            seq: SeqCounter {
+                seq: 0,
+                lease: None,
+            },
             ring: ReplayRing::default(),
             view: StateView::default(),
             sessions: HashMap::new(),
@@ -474,6 +507,19 @@ impl RegistryActor {
             stats: RegistryStats::default(),
             load: Load::default(),
         }
+    }
+
+    /// Continues numbering above `stored_ceiling` (a lease the caller has
+    /// already made durable), keeping the lease ahead in `storage`. Events
+    /// from before the restart are not in the replay ring: `replay` from
+    /// an older `seq` answers `replay_gap`.
+    pub fn continuing(mut self, storage: Storage, stored_ceiling: u64) -> Self {
+        self.seq = SeqCounter {
+            seq: stored_ceiling,
+            lease: Some((storage, stored_ceiling)),
+        };
+        self.ring.dropped_upto = stored_ceiling;
+        self
     }
 
     fn bounds(&self) -> Bounds {
@@ -485,8 +531,8 @@ impl RegistryActor {
 
     fn publish(&mut self, event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
         self.view.apply(&event);
-        self.seq += 1;
-        let Some(frame) = encode_frame(&event, at_ms, self.seq) else {
+        let seq = self.seq.next();
+        let Some(frame) = encode_frame(&event, at_ms, seq) else {
             return;
         };
         self.stats.published_by_type.add(frame.kind);
@@ -506,7 +552,7 @@ impl RegistryActor {
         if key.is_none() && self.cfg.replay_events > 0 {
             self.ring
                 .frames
-                .push_back((self.seq, name, symbol.map(str::to_string), frame.clone()));
+                .push_back((seq, name, symbol.map(str::to_string), frame.clone()));
             while self.ring.frames.len() > self.cfg.replay_events {
                 if let Some((seq, ..)) = self.ring.frames.pop_front() {
                     self.ring.dropped_upto = seq;
@@ -566,10 +612,9 @@ impl RegistryActor {
                 if let Some(t) = slot.throttles.get_mut(&key) {
                     t.last_sent = now;
                 }
-                let frame = frames.entry(key.clone()).or_insert_with(|| {
-                    self.seq += 1;
-                    encode_frame(event, *at_ms, self.seq)
-                });
+                let frame = frames
+                    .entry(key.clone())
+                    .or_insert_with(|| encode_frame(event, *at_ms, self.seq.next()));
                 if let Some(frame) = frame {
                     let d = slot.deliver(frame.clone(), Some(&key), bounds, &mut self.stats);
                     if !matches!(d, Delivery::Sent) {
@@ -659,6 +704,22 @@ impl Handler<Publish> for RegistryActor {
     }
 }
 
+/// State restored after a restart: it joins the `snapshot` sessions
+/// start from, without going out as events.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Seed(pub Vec<Event>);
+
+impl Handler<Seed> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: Seed, _: &mut Self::Context) {
+        self.load.handled();
+        for event in &msg.0 {
+            self.view.apply(event);
+        }
+    }
+}
+
 impl Handler<Direct> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Direct, ctx: &mut Self::Context) {
@@ -666,8 +727,7 @@ impl Handler<Direct> for RegistryActor {
         if !self.sessions.contains_key(&msg.session) {
             return;
         }
-        self.seq += 1;
-        let Some(frame) = encode_frame(&msg.event, now_ms(), self.seq) else {
+        let Some(frame) = encode_frame(&msg.event, now_ms(), self.seq.next()) else {
             return;
         };
         let (bounds, stats) = (self.bounds(), &mut self.stats);
@@ -685,7 +745,7 @@ impl Handler<Register> for RegistryActor {
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
         self.load.handled();
         let snapshot = Event::Snapshot(self.view.snapshot());
-        let Some(frame) = encode_frame(&snapshot, now_ms(), self.seq) else {
+        let Some(frame) = encode_frame(&snapshot, now_ms(), self.seq.current()) else {
             return;
         };
         let mut slot = Slot::new(msg.sink, msg.subscriptions, msg.evicted, msg.socket);
@@ -745,7 +805,7 @@ impl Handler<Replay> for RegistryActor {
         }
         let bounds = self.bounds();
         let Some(slot) = self.sessions.get_mut(&msg.session) else {
-            return Ok((0, self.seq));
+            return Ok((0, self.seq.current()));
         };
         let start = self
             .ring
@@ -774,7 +834,7 @@ impl Handler<Replay> for RegistryActor {
         if let Some(d) = last {
             self.settle(vec![(msg.session, d)], ctx);
         }
-        Ok((sent, self.seq))
+        Ok((sent, self.seq.current()))
     }
 }
 
@@ -784,7 +844,7 @@ impl Handler<GetRegistryStats> for RegistryActor {
         self.load.handled();
         MessageResult(RegistryStats {
             sessions: self.sessions.len(),
-            seq: self.seq,
+            seq: self.seq.current(),
             open_orders: self.view.open_orders(),
             ..self.stats.clone()
         })

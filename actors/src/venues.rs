@@ -22,8 +22,6 @@ pub struct VenueHandle {
     pub place: Recipient<PlaceOrder>,
     pub cancel: Recipient<CancelOrder>,
     pub cancel_all: Recipient<CancelAll>,
-    pub orders: Recipient<GetOrders>,
-    pub trades: Recipient<GetTrades>,
     pub balances: Recipient<GetBalances>,
     pub positions: Recipient<GetPositions>,
     pub stats: Recipient<GetStats>,
@@ -38,8 +36,6 @@ impl VenueHandle {
             + Handler<PlaceOrder>
             + Handler<CancelOrder>
             + Handler<CancelAll>
-            + Handler<GetOrders>
-            + Handler<GetTrades>
             + Handler<GetBalances>
             + Handler<GetPositions>
             + Handler<GetStats>
@@ -48,8 +44,6 @@ impl VenueHandle {
         A::Context: ToEnvelope<A, PlaceOrder>
             + ToEnvelope<A, CancelOrder>
             + ToEnvelope<A, CancelAll>
-            + ToEnvelope<A, GetOrders>
-            + ToEnvelope<A, GetTrades>
             + ToEnvelope<A, GetBalances>
             + ToEnvelope<A, GetPositions>
             + ToEnvelope<A, GetStats>
@@ -60,8 +54,6 @@ impl VenueHandle {
             place: addr.clone().recipient(),
             cancel: addr.clone().recipient(),
             cancel_all: addr.clone().recipient(),
-            orders: addr.clone().recipient(),
-            trades: addr.clone().recipient(),
             balances: addr.clone().recipient(),
             positions: addr.clone().recipient(),
             stats: addr.clone().recipient(),

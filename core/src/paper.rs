@@ -178,6 +178,12 @@ pub struct PaperState {
     stats: AccountStats,
 }
 
+impl PaperState {
+    pub fn open_orders(&self) -> usize {
+        self.open.len()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RestoreError {
     #[error("restored order {0} trades {1}, which this venue does not list")]

@@ -18,6 +18,7 @@ use crate::exchange::*;
 use crate::health::{watched, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
+use crate::storage::{Durable, Journal, Ready, Storage};
 use actix::io::{SinkWrite, WriteHandler};
 use actix::prelude::*;
 use actix_codec::Framed;
@@ -123,6 +124,7 @@ pub struct BinanceConnector {
     connected: bool,
     ending: bool,
     server_errors: u32,
+    journal: Journal,
     load: Load,
 }
 
@@ -137,6 +139,7 @@ impl BinanceConnector {
         registry: Addr<RegistryActor>,
         books: HashMap<Symbol, Addr<OrderBookActor>>,
         supervisor: Recipient<ConnectorReport>,
+        storage: Option<Storage>,
     ) -> Self {
         let rest = Rest::new(
             &s.rest_url,
@@ -162,6 +165,7 @@ impl BinanceConnector {
             connected: false,
             ending: false,
             server_errors: 0,
+            journal: Journal::new(storage),
             load: Load::default(),
         }
     }
@@ -175,15 +179,26 @@ impl BinanceConnector {
             .do_send(Publish::now(Event::log(level, msg, &self.name)));
     }
 
-    /// Publishes order, trade, balance and position events (never dropped)
-    /// and tells the followers.
-    fn publish(&self, events: Vec<Event>) {
-        let now = now_ms();
-        for event in events {
-            if let Some(e) = VenueEvent::of(&event) {
-                self.tell(e);
+    /// Journals order and trade events; once durable, publishes them
+    /// (never dropped) and tells the followers.
+    fn publish(&mut self, events: Vec<Event>) {
+        self.commit(events, None);
+    }
+
+    fn commit(&mut self, events: Vec<Event>, reply: Option<crate::storage::journal::Reply>) {
+        let ready = self.journal.commit(events, Vec::new(), now_ms(), reply);
+        self.release(ready);
+    }
+
+    fn release(&self, ready: Vec<Ready>) {
+        for r in ready {
+            let (events, at_ms) = r.answer();
+            for event in events {
+                if let Some(e) = VenueEvent::of(&event) {
+                    self.tell(e);
+                }
+                self.registry.do_send(Publish { event, at_ms });
             }
-            self.registry.do_send(Publish { event, at_ms: now });
         }
     }
 
@@ -198,6 +213,10 @@ impl BinanceConnector {
         }
         self.ending = true;
         tracing::warn!(connection = %self.id, %reason, recoverable, "binance session failed");
+        // What is on its way to the disk goes out now: this session will
+        // not be here to hear that it landed.
+        let ready = self.journal.drain();
+        self.release(ready);
         self.tell(VenueEvent::Connection { connected: false });
         let carry = Carry {
             account: self.carry.account.take(),
@@ -665,6 +684,7 @@ impl Actor for BinanceConnector {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(4096);
+        self.journal.attach(ctx.address().recipient());
         self.connect(ctx);
         ctx.run_interval(
             self.s.ping_interval.min(self.s.silent_timeout / 2),
@@ -744,7 +764,8 @@ impl Handler<PlaceOrder> for BinanceConnector {
             rest.signed::<RestOrder>(Method::POST, "/api/v3/order", &params)
                 .await
         };
-        Box::pin(work.into_actor(self).map(move |answer, act, ctx| {
+        let (durable, stored) = tokio::sync::oneshot::channel();
+        let placed = work.into_actor(self).map(move |answer, act, ctx| {
             let now = now_ms();
             let events = match (&answer, act.carry.account.as_mut()) {
                 (Ok(ack), Some(a)) => a.accepted(&client, ack, now),
@@ -756,7 +777,7 @@ impl Handler<PlaceOrder> for BinanceConnector {
                 (Err(e), Some(a)) => a.refused(&client, &e.to_string(), now),
                 (_, None) => Vec::new(),
             };
-            act.publish(events);
+            act.commit(events, Some(durable));
             match &answer {
                 Err(e) => act.on_rest_error("new order", e, ctx),
                 Ok(_) => act.server_errors = 0,
@@ -768,6 +789,17 @@ impl Handler<PlaceOrder> for BinanceConnector {
                 (Err(e), _) => Err(VenueError::Internal(format!("{e} (order {client})"))),
                 (Ok(_), None) => Err(VenueError::Internal("order vanished".into())),
             }
+        });
+        // Answered once the order's record is durable.
+        Box::pin(placed.then(|result, _, _| {
+            fut::wrap_future(async move {
+                match stored.await {
+                    Ok(Err(e)) => Err(VenueError::Internal(format!(
+                        "placed, but not stored durably: {e}"
+                    ))),
+                    _ => result,
+                }
+            })
         }))
     }
 }
@@ -854,22 +886,6 @@ impl Handler<CancelAll> for BinanceConnector {
     }
 }
 
-impl Handler<GetOrders> for BinanceConnector {
-    type Result = MessageResult<GetOrders>;
-    fn handle(&mut self, msg: GetOrders, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(self.account().map(|a| a.orders(&msg.0)).unwrap_or_default())
-    }
-}
-
-impl Handler<GetTrades> for BinanceConnector {
-    type Result = MessageResult<GetTrades>;
-    fn handle(&mut self, msg: GetTrades, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
-        MessageResult(self.account().map(|a| a.trades(&msg.0)).unwrap_or_default())
-    }
-}
-
 impl Handler<GetBalances> for BinanceConnector {
     type Result = MessageResult<GetBalances>;
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
@@ -899,9 +915,13 @@ impl Handler<Follow> for BinanceConnector {
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
         self.load.handled();
         let balances = self.account().map(|a| a.balances()).unwrap_or_default();
+        let orders = self
+            .account()
+            .map(|a| a.orders(&laicai_core::protocol::OrderFilter::default()))
+            .unwrap_or_default();
         self.carry
             .followers
-            .add(msg, &self.name, self.connected, balances);
+            .add(msg, &self.name, self.connected, balances, orders);
     }
 }
 
@@ -932,11 +952,21 @@ impl Handler<TestAccount> for BinanceConnector {
     }
 }
 
+impl Handler<Durable> for BinanceConnector {
+    type Result = ();
+    fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
+        let ready = self.journal.durable(msg);
+        self.release(ready);
+    }
+}
+
 impl Handler<Shutdown> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
         self.load.handled();
         self.ending = true;
+        let ready = self.journal.drain();
+        self.release(ready);
         self.tell(VenueEvent::Connection { connected: false });
         ctx.stop();
     }

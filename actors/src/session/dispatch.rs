@@ -7,12 +7,11 @@ use crate::connections::{
     ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
 };
 use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
-use crate::exchange::{
-    CancelAll, CancelOrder, GetBalances, GetOrders, GetPositions, GetTrades, VenueError,
-};
+use crate::exchange::{CancelAll, CancelOrder, GetBalances, GetPositions, VenueError};
 use crate::order_book::GetBook;
 use crate::registry::Replay;
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
+use crate::storage::{Store, StoreError};
 use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
 use crate::venues::{Lookup, VenueHandle};
 use actix::dev::ToEnvelope;
@@ -23,6 +22,7 @@ use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::num::Exact;
 use laicai_core::order::OrderStatus;
+use laicai_core::protocol::export::trades_csv;
 use laicai_core::protocol::{Command, CommandEnvelope, Response, StrategyAction};
 use serde_json::Value;
 
@@ -102,6 +102,26 @@ fn mailbox_failure(e: &MailboxError) -> Failure {
             "the exchange connection went away; try again shortly".to_string(),
         ),
     }
+}
+
+/// An exchange a history filter names must be one the engine knows.
+fn known_exchange(deps: &SessionDeps, exchange: Option<&str>) -> Result<(), Failure> {
+    match exchange {
+        Some(e) if !deps.venues.knows(e) => Err(no_exchange(exchange)),
+        _ => Ok(()),
+    }
+}
+
+/// Reads order and trade history from storage.
+async fn history<T, F>(deps: &SessionDeps, read: F) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+{
+    deps.storage.read(read).await.map_err(|e| {
+        tracing::error!(error = %e, "history read failed");
+        (ErrorCode::Internal, format!("history is unavailable: {e}"))
+    })
 }
 
 fn no_exchange(exchange: Option<&str>) -> Failure {
@@ -220,30 +240,27 @@ async fn run(
             ok(format!("Cancelled {count} orders")).with("cancelled_count", &count)
         }
         Command::GetOrders(filter) => {
-            let mut orders = ask_venues(
-                deps,
-                filter.exchange.as_deref(),
-                |v| &v.orders,
-                || GetOrders(filter.clone()),
-            )
-            .await?;
-            orders.truncate(filter.limit.unwrap_or(usize::MAX));
+            known_exchange(deps, filter.exchange.as_deref())?;
+            let orders = history(deps, move |s| s.orders(&filter)).await?;
             ok(format!("{} orders", orders.len()))
                 .with("count", &orders.len())
                 .with("orders", &orders)
         }
         Command::GetTrades(filter) => {
-            let mut trades = ask_venues(
-                deps,
-                filter.exchange.as_deref(),
-                |v| &v.trades,
-                || GetTrades(filter.clone()),
-            )
-            .await?;
-            trades.truncate(filter.limit.unwrap_or(usize::MAX));
+            known_exchange(deps, filter.exchange.as_deref())?;
+            let trades = history(deps, move |s| s.trades(&filter)).await?;
             ok(format!("{} trades", trades.len()))
                 .with("count", &trades.len())
                 .with("trades", &trades)
+        }
+        Command::ExportTrades(filter) => {
+            known_exchange(deps, filter.exchange.as_deref())?;
+            let trades = history(deps, move |s| s.trades(&filter)).await?;
+            let csv = trades_csv(trades.iter().rev());
+            ok(format!("{} trades exported", trades.len()))
+                .with("count", &trades.len())
+                .with("format", &"csv")
+                .with("csv", &csv)
         }
         Command::GetPositions { exchange } => {
             let positions =

@@ -45,6 +45,8 @@ pub struct SessionDeps {
     pub connections: Addr<ConnectionSupervisor>,
     pub agents: Addr<AgentMonitor>,
     pub venues: Venues,
+    /// Order and trade history.
+    pub storage: crate::storage::Storage,
     pub limits: SessionLimits,
     /// Every command's time to answer, for `/metrics`.
     pub latency: std::sync::Arc<latency::LatencyHistogram>,

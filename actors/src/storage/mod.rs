@@ -1,6 +1,12 @@
 //! Persistence: the `Store` (SQLite) that keeps orders, trades and engine
-//! state across restarts.
+//! state across restarts, the `StorageActor` thread that owns it, and the
+//! `Journal` through which a venue's changes become durable before anyone
+//! hears of them.
 
+pub mod actor;
+pub mod journal;
 pub mod store;
 
-pub use store::{Record, Store, StoreError, SCHEMA_VERSION};
+pub use actor::{Done, Storage, StorageActor, StorageError, StorageStats};
+pub use journal::{Durable, Journal, Ready};
+pub use store::{Kind, Record, Store, StoreError, SCHEMA_VERSION};

@@ -48,6 +48,14 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (exchange, trade_id)
      );
      CREATE INDEX trades_by_time ON trades (at_ms);",
+    // 2: the engine's own state by kind and key (the paper account, the
+    // risk state, strategy instances, connections).
+    "CREATE TABLE state (
+         kind  TEXT NOT NULL,
+         key   TEXT NOT NULL,
+         value TEXT NOT NULL,
+         PRIMARY KEY (kind, key)
+     );",
 ];
 
 /// The schema version this build writes.
@@ -90,6 +98,41 @@ pub enum Record {
     },
     /// The highest `seq` handed out.
     Seq(u64),
+    /// A piece of engine state (JSON) under a kind and a key; the last
+    /// write of a key in a batch wins.
+    Put {
+        kind: Kind,
+        key: String,
+        value: String,
+    },
+    Delete {
+        kind: Kind,
+        key: String,
+    },
+}
+
+/// What a piece of stored state is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// An embedded venue's account (`PaperState`), by venue name.
+    Paper,
+    /// The risk manager's state (kill switch, daily loss).
+    Risk,
+    /// A strategy instance, by id.
+    Strategy,
+    /// An exchange connection, by id; its secret encrypted.
+    Connection,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Paper => "paper",
+            Kind::Risk => "risk",
+            Kind::Strategy => "strategy",
+            Kind::Connection => "connection",
+        }
+    }
 }
 
 pub struct Store {
@@ -207,6 +250,15 @@ impl Store {
         }
     }
 
+    /// Whether each commit waits for the disk (`synchronous = FULL`, the
+    /// default) or only for the OS (`NORMAL`: a commit survives the process
+    /// dying, not the machine losing power).
+    pub fn set_fsync(&mut self, on: bool) -> Result<(), StoreError> {
+        let mode = if on { "FULL" } else { "NORMAL" };
+        self.conn.pragma_update(None, "synchronous", mode)?;
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -219,11 +271,35 @@ impl Store {
 
     /// Writes a batch in one transaction: durable (fsynced) when it returns.
     pub fn write(&mut self, batch: &[Record]) -> Result<(), StoreError> {
+        // Only the last state of a key in the batch is written.
+        let mut last_put = std::collections::HashMap::new();
+        for (i, record) in batch.iter().enumerate() {
+            if let Record::Put { kind, key, .. } | Record::Delete { kind, key } = record {
+                last_put.insert((*kind, key.as_str()), i);
+            }
+        }
         let tx = self.conn.transaction()?;
-        for record in batch {
+        for (i, record) in batch.iter().enumerate() {
             match record {
+                Record::Put { kind, key, value } => {
+                    if last_put.get(&(*kind, key.as_str())) == Some(&i) {
+                        tx.execute(
+                            "INSERT INTO state (kind, key, value) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
+                            params![kind.as_str(), key, value],
+                        )?;
+                    }
+                }
+                Record::Delete { kind, key } => {
+                    if last_put.get(&(*kind, key.as_str())) == Some(&i) {
+                        tx.execute(
+                            "DELETE FROM state WHERE kind = ?1 AND key = ?2",
+                            params![kind.as_str(), key],
+                        )?;
+                    }
+                }
                 Record::Order { view, at_ms } => {
-                    let json = serde_json::to_string(view)?;
+                    let json = stored(view)?;
                     tx.execute(
                         "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, view)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
@@ -241,7 +317,7 @@ impl Store {
                     tx.execute(
                         "INSERT OR IGNORE INTO trades (exchange, trade_id, order_id, symbol, strategy, at_ms, view)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![view.exchange, view.trade_id, view.order_id, view.symbol, view.strategy_id, at_ms, serde_json::to_string(view)?],
+                        params![view.exchange, view.trade_id, view.order_id, view.symbol, view.strategy_id, at_ms, stored(view)?],
                     )?;
                 }
                 Record::Seq(seq) => {
@@ -258,6 +334,15 @@ impl Store {
         Ok(())
     }
 
+    /// Every stored value of a kind, by key.
+    pub fn state(&self, kind: Kind) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM state WHERE kind = ?1 ORDER BY key")?;
+        let rows = stmt.query_map(params![kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The highest `seq` stored, 0 for a new database.
     pub fn seq(&self) -> Result<u64, StoreError> {
         let v: Option<String> = self
@@ -267,19 +352,13 @@ impl Store {
         Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    /// Orders, newest first, that pass `filter` and were created within
-    /// `[from_ms, to_ms]`.
-    pub fn orders(
-        &self,
-        filter: &OrderFilter,
-        from_ms: Option<i64>,
-        to_ms: Option<i64>,
-    ) -> Result<Vec<OrderView>, StoreError> {
+    /// Orders, newest first, that pass `filter` (its time range by
+    /// creation).
+    pub fn orders(&self, filter: &OrderFilter) -> Result<Vec<OrderView>, StoreError> {
         self.newest(
             "SELECT view FROM orders WHERE created_ms >= ?1 AND created_ms <= ?2
              ORDER BY created_ms DESC, rowid DESC",
-            (from_ms, to_ms),
-            filter.limit,
+            filter,
             |o| filter.matches_view(o),
         )
     }
@@ -297,34 +376,32 @@ impl Store {
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 
-    /// Trades, newest first, that pass `filter` within `[from_ms, to_ms]`.
-    pub fn trades(
-        &self,
-        filter: &OrderFilter,
-        from_ms: Option<i64>,
-        to_ms: Option<i64>,
-    ) -> Result<Vec<TradeView>, StoreError> {
+    /// Trades, newest first, that pass `filter` (its time range by
+    /// execution).
+    pub fn trades(&self, filter: &OrderFilter) -> Result<Vec<TradeView>, StoreError> {
         self.newest(
             "SELECT view FROM trades WHERE at_ms >= ?1 AND at_ms <= ?2
              ORDER BY at_ms DESC, rowid DESC",
-            (from_ms, to_ms),
-            filter.limit,
+            filter,
             |t| filter.matches_trade(t),
         )
     }
 
-    /// The stored views `sql` selects for a time range, up to `limit` of
-    /// those that `keep` accepts.
+    /// The stored views `sql` selects for the filter's time range, up to
+    /// its `limit` of those that `keep` accepts.
     fn newest<T: serde::de::DeserializeOwned>(
         &self,
         sql: &str,
-        (from_ms, to_ms): (Option<i64>, Option<i64>),
-        limit: Option<usize>,
+        filter: &OrderFilter,
         keep: impl Fn(&T) -> bool,
     ) -> Result<Vec<T>, StoreError> {
+        let limit = filter.limit;
         let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(
-            params![from_ms.unwrap_or(i64::MIN), to_ms.unwrap_or(i64::MAX)],
+            params![
+                filter.since_ms.unwrap_or(i64::MIN),
+                filter.until_ms.unwrap_or(i64::MAX)
+            ],
             |r| r.get::<_, String>(0),
         )?;
         let mut out = Vec::new();
@@ -339,6 +416,14 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A protocol view as stored: its decimals as strings, so every digit
+/// comes back.
+fn stored<T: serde::Serialize>(view: &T) -> Result<String, StoreError> {
+    Ok(laicai_core::num::numbers_as_strings(
+        &serde_json::to_string(view)?,
+    )?)
 }
 
 #[cfg(test)]
@@ -415,7 +500,9 @@ mod tests {
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         let open = order("ORD-1", OrderStatus::Open, "0");
-        let part = order("ORD-1", OrderStatus::PartiallyFilled, "0.25");
+        let mut part = order("ORD-1", OrderStatus::PartiallyFilled, "0.25");
+        // More digits than an f64 holds: stored and read back exactly.
+        part.avg_price = Some(dec("52000.123456789012345678901"));
         let t = trade("TRD-1", "ORD-1");
         s.write(&[
             Record::Order {
@@ -431,6 +518,30 @@ mod tests {
                 at_ms: 1001,
             },
             Record::Seq(42),
+            Record::Put {
+                kind: Kind::Paper,
+                key: "paper".into(),
+                value: "{\"v\":1}".into(),
+            },
+            Record::Put {
+                kind: Kind::Paper,
+                key: "paper".into(),
+                value: "{\"v\":2}".into(),
+            },
+            Record::Put {
+                kind: Kind::Strategy,
+                key: "str-1".into(),
+                value: "{}".into(),
+            },
+            Record::Put {
+                kind: Kind::Strategy,
+                key: "str-2".into(),
+                value: "{}".into(),
+            },
+            Record::Delete {
+                kind: Kind::Strategy,
+                key: "str-1".into(),
+            },
         ])
         .unwrap();
         // The same trade again (a replayed fill) is kept once; seq never goes back.
@@ -446,16 +557,28 @@ mod tests {
 
         let s = Store::open(&path).unwrap();
         assert_eq!(s.seq().unwrap(), 42);
+        assert_eq!(
+            s.state(Kind::Paper).unwrap(),
+            vec![("paper".to_string(), "{\"v\":2}".to_string())]
+        );
+        assert_eq!(
+            s.state(Kind::Strategy).unwrap(),
+            vec![("str-2".to_string(), "{}".to_string())]
+        );
         let all = OrderFilter::default();
-        assert_eq!(s.orders(&all, None, None).unwrap(), vec![part.clone()]);
+        assert_eq!(s.orders(&all).unwrap(), vec![part.clone()]);
         assert_eq!(s.order_history("paper", "ORD-1").unwrap(), vec![open, part]);
-        assert_eq!(s.trades(&all, None, None).unwrap(), vec![t]);
+        assert_eq!(s.trades(&all).unwrap(), vec![t]);
         let other = OrderFilter {
             strategy: Some("someone-else".into()),
             ..OrderFilter::default()
         };
-        assert!(s.orders(&other, None, None).unwrap().is_empty());
-        assert!(s.trades(&all, Some(2000), None).unwrap().is_empty());
+        assert!(s.orders(&other).unwrap().is_empty());
+        let later = OrderFilter {
+            since_ms: Some(2000),
+            ..OrderFilter::default()
+        };
+        assert!(s.trades(&later).unwrap().is_empty());
     }
 
     #[test]

@@ -125,6 +125,11 @@ pub struct OrderFilter {
     pub strategy: Option<String>,
     pub exchange: Option<String>,
     pub limit: Option<usize>,
+    /// History from this time on (ms since the epoch, inclusive): orders
+    /// by creation, trades by execution. `start_time` on the wire.
+    pub since_ms: Option<i64>,
+    /// … up to this time (inclusive). `end_time` on the wire.
+    pub until_ms: Option<i64>,
 }
 
 impl OrderFilter {
@@ -137,6 +142,8 @@ impl OrderFilter {
                 .as_ref()
                 .is_none_or(|s| o.request.strategy.as_ref().is_some_and(|t| t.is_named(s)))
             && self.exchange.as_ref().is_none_or(|e| *e == o.exchange)
+            && self.since_ms.is_none_or(|t| o.created_ms >= t)
+            && self.until_ms.is_none_or(|t| o.created_ms <= t)
     }
 
     /// Whether a stored order passes the filter (limit aside).
@@ -172,6 +179,8 @@ pub enum Command {
     CancelAllOrders(OrderFilter),
     GetOrders(OrderFilter),
     GetTrades(OrderFilter),
+    /// The trades `get_trades` would give, oldest first, as CSV.
+    ExportTrades(OrderFilter),
     GetPositions {
         exchange: Option<String>,
     },
@@ -347,7 +356,23 @@ impl<'a> Params<'a> {
             strategy: self.opt_string("strategy")?,
             exchange: self.opt_string("exchange")?,
             limit: self.opt_count("limit", 100_000)?,
+            since_ms: self.opt_time_ms("start_time")?,
+            until_ms: self.opt_time_ms("end_time")?,
         })
+    }
+
+    /// Milliseconds since the epoch, a whole non-negative number.
+    fn opt_time_ms(&self, field: &str) -> Result<Option<i64>, CommandError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => match v.as_i64() {
+                Some(t) if t >= 0 => Ok(Some(t)),
+                _ => Err(invalid(
+                    field,
+                    "must be milliseconds since 1970-01-01 UTC (a whole number)",
+                )),
+            },
+        }
     }
 }
 
@@ -363,6 +388,7 @@ impl Command {
             "cancel_all_orders" => Command::CancelAllOrders(p.filter()?),
             "get_orders" => Command::GetOrders(p.filter()?),
             "get_trades" => Command::GetTrades(p.filter()?),
+            "export_trades" => Command::ExportTrades(p.filter()?),
             "get_positions" => Command::GetPositions {
                 exchange: p.opt_string("exchange")?,
             },

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod events;
+pub mod export;
 pub mod response;
 pub mod subscription;
 pub mod view;

@@ -1,0 +1,256 @@
+//! `StorageActor`: the one owner of the database, on a thread of its own
+//! (SQLite calls block, actix threads must not). Callers hold a `Storage`
+//! handle and send it jobs through a bounded queue.
+//!
+//! Writes are group-committed: the thread takes every job waiting in the
+//! queue (up to `MAX_BATCH`), writes them in one transaction — one fsync —
+//! and only then tells each writer its records are durable, in the order
+//! they were sent. Under load a batch grows, so the cost of the fsync is
+//! shared by many orders instead of paid by each. A read waits for the
+//! writes queued before it, so it sees them.
+
+use super::store::{Record, Store, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most write jobs committed in one transaction.
+const MAX_BATCH: usize = 1024;
+
+/// Told once a write is durable, or why it is not.
+pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+type ReadJob = Box<dyn FnOnce(&Store) + Send>;
+
+enum Job {
+    Write {
+        records: Vec<Record>,
+        done: Option<Done>,
+    },
+    Read(ReadJob),
+}
+
+/// What the storage thread has done, for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct StorageStats {
+    pub batches: AtomicU64,
+    pub records: AtomicU64,
+    pub commit_micros: AtomicU64,
+    pub failed_batches: AtomicU64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage is not running")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A handle on the storage thread. Cloning it is cheap; the thread ends
+/// when the last handle is dropped, after the jobs already queued.
+#[derive(Clone)]
+pub struct Storage {
+    tx: SyncSender<Job>,
+    stats: Arc<StorageStats>,
+}
+
+/// The thread that owns the `Store`.
+pub struct StorageActor {
+    store: Store,
+    rx: Receiver<Job>,
+    stats: Arc<StorageStats>,
+}
+
+impl StorageActor {
+    /// Starts the thread; `queue` bounds the jobs waiting for it.
+    pub fn start(store: Store, queue: usize) -> std::io::Result<Storage> {
+        let (tx, rx) = sync_channel(queue.max(1));
+        let stats = Arc::new(StorageStats::default());
+        let actor = StorageActor {
+            store,
+            rx,
+            stats: stats.clone(),
+        };
+        std::thread::Builder::new()
+            .name("laicai-storage".into())
+            .spawn(move || actor.run())?;
+        Ok(Storage { tx, stats })
+    }
+
+    fn run(mut self) {
+        let mut writes: Vec<Record> = Vec::new();
+        let mut done: Vec<Done> = Vec::new();
+        while let Ok(first) = self.rx.recv() {
+            let mut next = Some(first);
+            let mut taken = 0;
+            while let Some(job) = next.take() {
+                taken += 1;
+                match job {
+                    Job::Write { records, done: d } => {
+                        writes.extend(records);
+                        done.extend(d);
+                    }
+                    Job::Read(read) => {
+                        // Reads see every write sent before them.
+                        self.commit(&mut writes, &mut done);
+                        read(&self.store);
+                    }
+                }
+                if taken < MAX_BATCH {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            self.commit(&mut writes, &mut done);
+        }
+        tracing::info!("storage stopped");
+    }
+
+    fn commit(&mut self, writes: &mut Vec<Record>, done: &mut Vec<Done>) {
+        if writes.is_empty() && done.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let result = if writes.is_empty() {
+            Ok(())
+        } else {
+            self.store.write(writes).map_err(|e| e.to_string())
+        };
+        let s = &self.stats;
+        s.batches.fetch_add(1, Ordering::Relaxed);
+        s.records.fetch_add(writes.len() as u64, Ordering::Relaxed);
+        s.commit_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if let Err(e) = &result {
+            s.failed_batches.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, records = writes.len(), "storage write failed: these records are not durable");
+        }
+        writes.clear();
+        for d in done.drain(..) {
+            d(result.clone());
+        }
+    }
+}
+
+impl Storage {
+    /// Queues records; `done` is told once they are durable. Blocks only
+    /// when the queue is full (storage is the bottleneck then, and the
+    /// writer must wait for it rather than lose a record).
+    pub fn write(&self, records: Vec<Record>, done: Option<Done>) {
+        let job = Job::Write { records, done };
+        let job = match self.tx.try_send(job) {
+            Ok(()) => return,
+            Err(TrySendError::Full(job)) => {
+                tracing::warn!("storage queue full: waiting for the disk");
+                job
+            }
+            Err(TrySendError::Disconnected(job)) => job,
+        };
+        if let Err(e) = self.tx.send(job) {
+            if let Job::Write {
+                done: Some(done), ..
+            } = e.0
+            {
+                done(Err("storage is not running".into()));
+            }
+        }
+    }
+
+    /// Runs `read` on the storage thread, after the writes queued before it.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Job::Read(Box::new(move |store| {
+            let _ = tx.send(read(store));
+        }));
+        let tx = self.tx.clone();
+        // The queue may be full: wait for room off the actix thread's
+        // critical path by retrying, never by blocking it.
+        let mut job = job;
+        loop {
+            match tx.try_send(job) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back)) => {
+                    job = back;
+                    actix::clock::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(StorageError::Stopped),
+            }
+        }
+        Ok(rx.await.map_err(|_| StorageError::Stopped)??)
+    }
+
+    /// Runs `read` and waits for it on this thread (startup, before the
+    /// actors run).
+    pub fn read_now<T, F>(&self, read: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.tx
+            .send(Job::Read(Box::new(move |store| {
+                let _ = tx.send(read(store));
+            })))
+            .map_err(|_| StorageError::Stopped)?;
+        Ok(rx.recv().map_err(|_| StorageError::Stopped)??)
+    }
+
+    pub fn stats(&self) -> &StorageStats {
+        &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Kind;
+    use std::sync::mpsc::channel;
+
+    fn temp_store(what: &str) -> Store {
+        let dir = std::env::temp_dir().join(format!(
+            "laicai-storage-{what}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        Store::open(&dir.join("laicai.db")).unwrap()
+    }
+
+    fn put(i: usize) -> Record {
+        Record::Put {
+            kind: Kind::Strategy,
+            key: format!("k{i}"),
+            value: i.to_string(),
+        }
+    }
+
+    #[test]
+    fn writes_are_acknowledged_in_order_in_shared_batches_and_reads_see_them() {
+        let storage = StorageActor::start(temp_store("batches"), 4096).unwrap();
+        let (tx, rx) = channel();
+        let n = 2000;
+        for i in 0..n {
+            let tx = tx.clone();
+            storage.write(
+                vec![put(i)],
+                Some(Box::new(move |r| {
+                    let _ = tx.send((i, r));
+                })),
+            );
+        }
+        let acks: Vec<(usize, Result<(), String>)> = (0..n).map(|_| rx.recv().unwrap()).collect();
+        assert!(acks.iter().all(|(_, r)| r.is_ok()));
+        assert_eq!(
+            acks.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            (0..n).collect::<Vec<_>>()
+        );
+        let batches = storage.stats().batches.load(Ordering::Relaxed);
+        assert!(batches < n as u64, "{batches} batches for {n} writes");
+        let stored = storage.read_now(|s| s.state(Kind::Strategy)).unwrap().len();
+        assert_eq!(stored, n);
+    }
+}
