@@ -64,6 +64,8 @@ pub enum StartError {
 pub struct Running {
     pub addr: SocketAddr,
     pub server: actix_web::dev::Server,
+    /// Flush it after the server stops, so nothing queued is left behind.
+    pub storage: Storage,
 }
 
 #[derive(Clone)]
@@ -493,7 +495,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     }
     let server = server.listen(listener).map_err(bind_error)?.run();
     tracing::info!(%addr, "laicai listening: ws://{addr}/api/stream");
-    Ok(Running { addr, server })
+    Ok(Running {
+        addr,
+        server,
+        storage,
+    })
 }
 
 /// A WebSocket route that starts sessions for `endpoint`.

@@ -88,7 +88,12 @@ fn serve(config: Config) -> ExitCode {
             tracing::info!("shutting down");
             handle.stop(true).await;
         });
-        running.server.await.map_err(|e| e.to_string())
+        let served = running.server.await.map_err(|e| e.to_string());
+        // Every write queued so far reaches the disk before the process ends.
+        if let Err(e) = running.storage.read(|_| Ok(())).await {
+            tracing::error!(error = %e, "storage did not flush");
+        }
+        served
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -385,3 +385,101 @@ pub fn balance(resp: &Value, asset: &str) -> (Decimal, Decimal, Decimal) {
 pub fn best(book: &Value, side: &str) -> Decimal {
     dec(&book[side][0][0])
 }
+
+/// The real `laicai` binary as a child process on a free loopback port,
+/// with its own config and state directory.
+pub struct EngineProcess {
+    child: std::process::Child,
+    pub addr: String,
+    pub stderr_path: std::path::PathBuf,
+}
+
+impl EngineProcess {
+    /// Starts it and waits until it accepts WebSocket connections.
+    pub async fn start(state: &std::path::Path, config: &str) -> EngineProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let config_path = state.join("test.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let stderr_path = state.join(format!("stderr-{port}.log"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--bind")
+            .arg(&addr)
+            .env("LAICAI_STATE_DIR", state)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+            .spawn()
+            .expect("spawn laicai");
+        let engine = EngineProcess {
+            child,
+            addr,
+            stderr_path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if Client::try_connect(&engine.url("/ws"), &[], &[])
+                .await
+                .is_ok()
+            {
+                return engine;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "laicai did not come up: {}",
+                engine.stderr()
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.url("/ws")).await
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for it to exit; answers its exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                let stderr = self.stderr();
+                assert!(!stderr.contains("panicked"), "laicai panicked: {stderr}");
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "laicai did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for EngineProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

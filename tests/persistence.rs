@@ -1,0 +1,281 @@
+//! Restarts of the real binary: a clean stop (SIGTERM) and a crash
+//! (`kill -9` mid-stream). Whatever a client was told happened — orders
+//! acknowledged, fills reported — is there afterwards, exactly once, and
+//! the balances are the starting balances plus the stored fills.
+
+mod common;
+
+use common::*;
+use laicai_core::Decimal;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+fn config() -> String {
+    format!(
+        "[server]\nworkers = 1\nmax_messages_per_sec = 100000\n\
+         [strategies]\nboot = []\nallow_test_strategies = true\n{}",
+        btc_pair("")
+    )
+}
+
+/// Far below the market: rests and never fills.
+const FAR_BID: &str = "30000";
+
+/// Everything a client can ask about the account's history and state,
+/// with positions' marks left out (the market moves on).
+async fn everything(c: &mut Client) -> Value {
+    let orders = c.ok(json!({"cmd": "get_orders", "limit": 100000})).await;
+    let trades = c.ok(json!({"cmd": "get_trades", "limit": 100000})).await;
+    let balances = c.ok(json!({"cmd": "get_balances"})).await;
+    let positions = c.ok(json!({"cmd": "get_positions"})).await;
+    let export = c.ok(json!({"cmd": "export_trades"})).await;
+    let positions: Vec<Value> = positions["positions"]
+        .as_array()
+        .expect("positions")
+        .iter()
+        .map(|p| {
+            json!({
+                "symbol": p["symbol"], "size": p["size"], "side": p["side"],
+                "entry_price": p["entry_price"], "realized_pnl": p["realized_pnl"],
+                "strategy_id": p["strategy_id"], "exchange": p["exchange"],
+            })
+        })
+        .collect();
+    json!({
+        "orders": orders["orders"],
+        "trades": trades["trades"],
+        "balances": balances["balances"],
+        "positions": positions,
+        "csv": export["csv"],
+    })
+}
+
+fn order(side: &str, kind: &str, size: &str, price: Option<&str>) -> Value {
+    let mut o = json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": side, "type": kind, "size": size});
+    if let Some(p) = price {
+        o["price"] = json!(p);
+    }
+    o
+}
+
+#[actix_rt::test]
+async fn a_clean_restart_gives_back_everything_exactly() {
+    let state = temp_dir("clean-restart");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    c.ok(order("buy", "market", "0.0123", None)).await;
+    c.ok(order("sell", "market", "0.005", None)).await;
+    let resting = c.ok(order("buy", "limit", "0.01", Some(FAR_BID))).await;
+    let canceled = c.ok(order("buy", "limit", "0.02", Some("31000.5"))).await;
+    c.ok(json!({"cmd": "cancel_order", "order_id": canceled["order_id"]}))
+        .await;
+    let before = everything(&mut c).await;
+    assert_eq!(before["orders"].as_array().map(Vec::len), Some(4));
+    assert!(before["trades"].as_array().is_some_and(|t| t.len() >= 2));
+    let last_seq_before = c.ok(json!({"cmd": "get_system_status"})).await["seq"].clone();
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let snapshot = c.wait_for("snapshot", |v| v["type"] == "snapshot").await;
+    let after = everything(&mut c).await;
+    assert_eq!(after, before, "state after a clean restart");
+    // The resting order is in the book again and in the snapshot.
+    let open: Vec<&Value> = snapshot["orders"]
+        .as_array()
+        .expect("snapshot orders")
+        .iter()
+        .collect();
+    assert_eq!(open.len(), 1, "{snapshot}");
+    assert_eq!(open[0]["orderId"], resting["order_id"]);
+    let (_, used, _) = balance(&after, "USDT");
+    assert!(used > Decimal::ZERO, "the resting bid still holds its USDT");
+    // seq continues above anything seen before.
+    if let Some(prev) = last_seq_before.as_u64() {
+        assert!(snapshot["seq"].as_u64().unwrap_or(0) > prev, "{snapshot}");
+    }
+    // It can still be canceled, and new ids do not collide with old ones.
+    c.ok(json!({"cmd": "cancel_order", "order_id": resting["order_id"]}))
+        .await;
+    let placed = c.ok(order("buy", "limit", "0.01", Some(FAR_BID))).await;
+    let ids: BTreeSet<&str> = before["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["orderId"].as_str())
+        .collect();
+    assert!(!ids.contains(placed["order_id"].as_str().unwrap_or("")));
+    let (_, used, _) = balance(&c.ok(json!({"cmd": "get_balances"})).await, "USDT");
+    assert_eq!(used, d("0.01") * d(FAR_BID) * d("1.001"));
+}
+
+/// What a trade does to the account: (asset, signed change) pairs.
+fn effects(t: &Value) -> [(String, Decimal); 2] {
+    let symbol = t["symbol"].as_str().expect("symbol");
+    let (base, quote) = symbol.split_once('-').expect("BASE-QUOTE");
+    let (price, amount, fee) = (dec(&t["price"]), dec(&t["amount"]), dec(&t["fee"]));
+    assert_eq!(t["fee_asset"], quote);
+    let notional = price * amount;
+    match t["side"].as_str() {
+        Some("buy") => [
+            (base.to_string(), amount),
+            (quote.to_string(), -(notional + fee)),
+        ],
+        _ => [
+            (base.to_string(), -amount),
+            (quote.to_string(), notional - fee),
+        ],
+    }
+}
+
+#[actix_rt::test]
+async fn after_kill_9_mid_stream_every_acknowledged_order_and_fill_is_there_once() {
+    let state = temp_dir("crash");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let start = c.ok(json!({"cmd": "get_balances"})).await;
+    let totals_at_start: BTreeMap<String, Decimal> = start["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["asset"].as_str().unwrap().to_string(), dec(&b["total"])))
+        .collect();
+
+    // A stream of orders, 100 in flight at a time; the engine dies
+    // while it is answering them.
+    let n = 3000;
+    let in_flight = 100;
+    let (mut sent, mut answered) = (0, 0);
+    let mut acknowledged = BTreeSet::new();
+    let mut reported_trades = BTreeMap::new();
+    let mut max_seq = 0;
+    let mut engine = Some(engine);
+    loop {
+        while engine.is_some() && sent < n && sent - answered < in_flight {
+            let mut o = match sent % 4 {
+                0 => order("buy", "market", "0.002", None),
+                1 => order("sell", "market", "0.001", None),
+                2 => order("buy", "limit", "0.001", Some(FAR_BID)),
+                _ => order("buy", "market", "0.00117", None),
+            };
+            o["request_id"] = json!(format!("crash-{sent}"));
+            c.send_text(&o.to_string()).await;
+            sent += 1;
+        }
+        let Some(frame) = c.next(Duration::from_secs(5)).await else {
+            break;
+        };
+        max_seq = max_seq.max(frame["seq"].as_u64().unwrap_or(0));
+        match frame["type"].as_str() {
+            Some("response") => {
+                answered += 1;
+                assert_eq!(frame["success"], true, "{frame}");
+                let id = frame["order_id"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{frame}"));
+                acknowledged.insert(id.to_string());
+                if acknowledged.len() == n / 10 {
+                    if let Some(e) = engine.take() {
+                        e.kill9();
+                    }
+                }
+            }
+            Some("trade") => {
+                let mut t = frame.clone();
+                if let Some(o) = t.as_object_mut() {
+                    for envelope in ["type", "seq", "timestamp"] {
+                        o.remove(envelope);
+                    }
+                }
+                let id = t["trade_id"].as_str().unwrap_or_else(|| panic!("{frame}"));
+                reported_trades.insert(id.to_string(), t);
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        engine.is_none(),
+        "not killed: {} acknowledged",
+        acknowledged.len()
+    );
+    assert!(
+        acknowledged.len() >= n / 10 && acknowledged.len() < n,
+        "{} acknowledged",
+        acknowledged.len()
+    );
+    assert!(!reported_trades.is_empty());
+
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let snapshot = c.wait_for("snapshot", |v| v["type"] == "snapshot").await;
+    assert!(
+        snapshot["seq"].as_u64().unwrap_or(0) > max_seq,
+        "seq went back: {} after {max_seq}",
+        snapshot["seq"]
+    );
+    let orders = c.ok(json!({"cmd": "get_orders", "limit": 100000})).await;
+    let trades = c.ok(json!({"cmd": "get_trades", "limit": 100000})).await;
+    let balances = c.ok(json!({"cmd": "get_balances"})).await;
+
+    let stored_orders: BTreeMap<String, &Value> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["orderId"].as_str().unwrap().to_string(), o))
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            stored_orders.contains_key(id),
+            "acknowledged order {id} is missing"
+        );
+    }
+    let stored_trades = trades["trades"].as_array().unwrap();
+    let mut ids = BTreeSet::new();
+    for t in stored_trades {
+        assert!(
+            ids.insert(t["trade_id"].as_str().unwrap()),
+            "trade stored twice: {t}"
+        );
+    }
+    for (id, t) in &reported_trades {
+        let stored = stored_trades
+            .iter()
+            .find(|s| s["trade_id"] == json!(id))
+            .unwrap_or_else(|| panic!("reported trade {id} is missing"));
+        assert_eq!(stored, t);
+    }
+    // Every order's filled amount is the sum of its stored fills: none
+    // applied twice, none lost.
+    let mut filled: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for t in stored_trades {
+        *filled.entry(t["order_id"].as_str().unwrap()).or_default() += dec(&t["amount"]);
+    }
+    for (id, o) in &stored_orders {
+        let sum = filled.get(id.as_str()).copied().unwrap_or_default();
+        assert_eq!(dec(&o["filled"]), sum, "order {id}: {o}");
+    }
+    // Balances are the starting balances plus the stored fills.
+    let mut expected = totals_at_start.clone();
+    for t in stored_trades {
+        for (asset, change) in effects(t) {
+            *expected.entry(asset).or_default() += change;
+        }
+    }
+    for (asset, total) in &expected {
+        let (_, _, got) = balance(&balances, asset);
+        assert_eq!(&got, total, "{asset} total after the crash");
+    }
+    // Resting orders hold exactly what they reserve.
+    let open_bids: Decimal = stored_orders
+        .values()
+        .filter(|o| o["status"] == "open")
+        .map(|o| dec(&o["remaining"]) * dec(&o["price"]) * d("1.001"))
+        .sum();
+    let (_, used, _) = balance(&balances, "USDT");
+    assert_eq!(used, open_bids);
+
+    // And it trades on.
+    c.ok(order("buy", "market", "0.001", None)).await;
+}
