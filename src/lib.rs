@@ -19,6 +19,7 @@ use laicai_actors::risk::RiskActor;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
 use laicai_actors::storage::{Kind, Record, Storage, StorageActor, Store};
+use laicai_actors::strategy::manager::Restore;
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
 use laicai_actors::venues::{VenueHandle, Venues};
@@ -147,6 +148,8 @@ struct Recovered {
     venue: PaperExchange,
     /// `seq` continues above this (already durable).
     seq_ceiling: u64,
+    /// Stored strategy instances (JSON), for the manager to bring back.
+    strategies: Vec<String>,
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
@@ -172,6 +175,11 @@ fn recover(
         let open = venue.state().open_orders();
         tracing::info!(%path, open, "paper account restored");
     }
+    let strategies = store
+        .state(Kind::Strategy)?
+        .into_iter()
+        .map(|(_, json)| json)
+        .collect();
     let seq_ceiling = store.seq()? + SEQ_LEASE;
     store.write(&[Record::Seq(seq_ceiling)])?;
     tracing::info!(%path, seq_from = seq_ceiling, "database ready");
@@ -183,6 +191,7 @@ fn recover(
         storage,
         venue,
         seq_ceiling,
+        strategies,
     })
 }
 
@@ -278,7 +287,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // The database must be usable, and what it holds restored, before
     // anything trades.
     let recovered = recover(&cfg.storage, venue)?;
-    let (storage, venue) = (recovered.storage, recovered.venue);
+    let (storage, venue, stored_strategies) =
+        (recovered.storage, recovered.venue, recovered.strategies);
 
     // From here on nothing fails: start the actors.
     let registry = RegistryActor::new(RegistryConfig {
@@ -380,9 +390,25 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         registry.clone(),
         risk.clone(),
         engine.clone(),
+        Some(storage.clone()),
     )
     .watched_by(watch.clone())
     .start_watched(&watch, "strategies", 0);
+    // The boot strategies are a first start's; after that the stored
+    // instances come back instead.
+    let boot = if stored_strategies.is_empty() {
+        boot
+    } else {
+        let restored = strategies
+            .send(Restore {
+                stored: stored_strategies,
+                resume: cfg.storage.resume_strategies,
+            })
+            .await
+            .unwrap_or(0);
+        tracing::info!(restored, "strategies restored");
+        Vec::new()
+    };
     for (new, start) in boot {
         let name = new.name.clone();
         match strategies.send(CreateStrategy(new)).await {

@@ -279,3 +279,98 @@ async fn after_kill_9_mid_stream_every_acknowledged_order_and_fill_is_there_once
     // And it trades on.
     c.ok(order("buy", "market", "0.001", None)).await;
 }
+
+async fn strategy(c: &mut Client, id: &str) -> Value {
+    let r = c.ok(json!({"cmd": "get_strategies"})).await;
+    r["strategies"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["id"] == id).cloned())
+        .unwrap_or_else(|| panic!("no strategy {id} in {r}"))
+}
+
+/// Its open orders on the paper venue.
+async fn open_orders_of(c: &mut Client, id: &str) -> usize {
+    let r = c
+        .ok(json!({"cmd": "get_orders", "strategy": id, "status": "open"}))
+        .await;
+    r["count"].as_u64().unwrap_or(0) as usize
+}
+
+#[actix_rt::test]
+async fn strategies_come_back_as_they_were_and_resume_only_when_asked() {
+    let state = temp_dir("strategy-restart");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    // Wide spreads: it quotes but never fills.
+    let created = c
+        .ok(json!({"cmd": "create_strategy", "name": "Wide MM", "type": "pmm", "pair": "BTC-USDT",
+                   "config": {"bid_spread": 5, "ask_spread": 5, "order_amount": "0.001", "order_refresh_time": 60}}))
+        .await;
+    let id = created["instance_id"]
+        .as_str()
+        .expect("instance_id")
+        .to_string();
+    let idle = c
+        .ok(json!({"cmd": "create_strategy", "name": "Idle grid", "type": "grid", "pair": "BTC-USDT",
+                   "config": {"lower_price": 40000, "upper_price": 45000, "grid_levels": 4, "order_amount": "0.001"}}))
+        .await;
+    let idle = idle["instance_id"]
+        .as_str()
+        .expect("instance_id")
+        .to_string();
+    c.ok(json!({"cmd": "start_strategy", "id": id})).await;
+    c.wait_for("its two quotes", |v| {
+        v["type"] == "order_update" && v["strategy_id"] == json!(id) && v["status"] == "open"
+    })
+    .await;
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    let quotes = open_orders_of(&mut c, &id).await;
+    assert_eq!(quotes, 2);
+    let before = strategy(&mut c, &id).await;
+    let idle_before = strategy(&mut c, &idle).await;
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    // Back, running again, same id, name, config and record; its resting
+    // quotes are its own again.
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let after = strategy(&mut c, &id).await;
+    for field in [
+        "id",
+        "name",
+        "type",
+        "exchange",
+        "pair",
+        "config",
+        "created_at",
+        "restarts",
+        "trades",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+    assert_eq!(after["status"], "running");
+    assert_eq!(strategy(&mut c, &idle).await, idle_before);
+    // New strategies do not reuse its id.
+    let third = c
+        .ok(
+            json!({"cmd": "create_strategy", "name": "Third", "type": "twap", "pair": "BTC-USDT",
+                   "config": {"side": "buy", "total_size": "0.01", "duration_s": 60, "slices": 2}}),
+        )
+        .await;
+    assert!(third["instance_id"] != json!(id) && third["instance_id"] != json!(idle));
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    // With resume_strategies = false it comes back stopped, and what it
+    // left resting is cancelled.
+    let no_resume = format!("{}\n[storage]\nresume_strategies = false\n", config());
+    let engine = EngineProcess::start(&state, &no_resume).await;
+    let mut c = engine.client().await;
+    assert_eq!(strategy(&mut c, &id).await["status"], "stopped");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while open_orders_of(&mut c, &id).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "its quotes stay open");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -7,13 +7,15 @@ use crate::order::Side;
 use crate::position::Position;
 use rust_decimal::Decimal;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pnl {
     pub position: Position,
     /// Fees paid, in the quote asset.
+    #[serde(with = "crate::num::text")]
     pub fees: Decimal,
     pub trades: u64,
     /// Σ price × size of every fill.
+    #[serde(with = "crate::num::text")]
     pub volume: Decimal,
 }
 

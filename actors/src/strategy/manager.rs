@@ -9,10 +9,12 @@ use super::instance::{Links, SetPaused, Setup, Shutdown, StrategyActor};
 use super::{RestartPolicy, Runtime, StrategyReport};
 use crate::clock::now_ms;
 use crate::engine::{ActiveStrategies, EngineActor};
+use crate::exchange::CancelAll;
 use crate::health::{self, watched, Load, Watch};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, RiskSignal, SignalTo};
-use crate::venues::Venues;
+use crate::storage::{Kind, Record, Storage};
+use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
 use laicai_core::error::ErrorCode;
 use laicai_core::feed::Rng;
@@ -21,6 +23,7 @@ use laicai_core::order::StrategyTag;
 use laicai_core::pair::PairSpec;
 use laicai_core::pnl::Pnl;
 use laicai_core::protocol::events::{Event, LogLevel, StrategyView};
+use laicai_core::protocol::OrderFilter;
 use laicai_core::protocol::{NewStrategy, StrategyAction};
 use laicai_core::risk::KillMode;
 use laicai_core::strategy::{StrategyParams, StrategyStatus, StrategyType};
@@ -73,6 +76,31 @@ pub struct ControlStrategy {
 #[rtype(result = "Vec<StrategyView>")]
 pub struct GetStrategies;
 
+/// A strategy instance as stored: enough to bring it back as it was.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredStrategy {
+    pub id: StrategyId,
+    pub name: String,
+    pub kind: StrategyType,
+    pub config: serde_json::Value,
+    pub exchange: String,
+    pub pair: String,
+    pub status: StrategyStatus,
+    pub error_msg: Option<String>,
+    pub restarts: u32,
+    pub pnl: Pnl,
+    pub created_ms: TimestampMs,
+}
+
+/// Brings back stored instances at start; with `resume`, those that were
+/// running (or paused) run again. Answers how many came back.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Restore {
+    pub stored: Vec<String>,
+    pub resume: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct ManagerConfig {
     pub restart: RestartPolicy,
@@ -100,6 +128,22 @@ struct Instance {
 }
 
 impl Instance {
+    fn stored(&self) -> StoredStrategy {
+        StoredStrategy {
+            id: self.tag.id.clone(),
+            name: self.tag.name.clone(),
+            kind: self.params.kind(),
+            config: self.params.to_json(),
+            exchange: self.exchange.clone(),
+            pair: self.rules.symbol.to_string(),
+            status: self.status,
+            error_msg: self.error_msg.clone(),
+            restarts: self.restarts,
+            pnl: self.pnl,
+            created_ms: self.created_ms,
+        }
+    }
+
     fn view(&self) -> StrategyView {
         StrategyView {
             id: self.tag.id.0.clone(),
@@ -135,6 +179,7 @@ pub struct StrategyManager {
     engine: Addr<EngineActor>,
     rng: Rng,
     active: u32,
+    storage: Option<Storage>,
     load: Load,
     watch: Watch,
 }
@@ -147,8 +192,10 @@ impl StrategyManager {
         registry: Addr<RegistryActor>,
         risk: Addr<RiskActor>,
         engine: Addr<EngineActor>,
+        storage: Option<Storage>,
     ) -> Self {
         StrategyManager {
+            storage,
             cfg,
             instances: BTreeMap::new(),
             next_id: 1,
@@ -173,10 +220,32 @@ impl StrategyManager {
         self
     }
 
+    /// Stores the instance as it now is (or its deletion) and tells the
+    /// sessions.
     fn publish(&mut self, id: &StrategyId) {
-        if let Some(inst) = self.instances.get(id) {
-            self.registry
-                .do_send(Publish::now(Event::Strategy(inst.view())));
+        let record = match self.instances.get(id) {
+            Some(inst) => {
+                self.registry
+                    .do_send(Publish::now(Event::Strategy(inst.view())));
+                match serde_json::to_string(&inst.stored()) {
+                    Ok(value) => Some(Record::Put {
+                        kind: Kind::Strategy,
+                        key: id.0.clone(),
+                        value,
+                    }),
+                    Err(e) => {
+                        tracing::error!(strategy = %id, error = %e, "cannot encode the strategy");
+                        None
+                    }
+                }
+            }
+            None => Some(Record::Delete {
+                kind: Kind::Strategy,
+                key: id.0.clone(),
+            }),
+        };
+        if let (Some(storage), Some(record)) = (&self.storage, record) {
+            storage.write(vec![record], None);
         }
         let active = self
             .instances
@@ -453,6 +522,119 @@ impl Actor for StrategyManager {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.risk.do_send(SignalTo(ctx.address().recipient()));
+    }
+}
+
+impl StrategyManager {
+    /// One stored instance back in the manager (not yet running).
+    fn restore_one(&mut self, json: &str) -> Result<(StrategyId, StrategyStatus), String> {
+        let st: StoredStrategy = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let params = StrategyParams::parse(st.kind, &st.config).map_err(|e| e.to_string())?;
+        let rules = self
+            .rules
+            .get(&(st.exchange.clone(), st.pair.clone()))
+            .cloned()
+            .or_else(|| self.venues.rules(&st.exchange, &st.pair))
+            .ok_or_else(|| format!("{} does not trade {} (yet)", st.exchange, st.pair))?;
+        if let Some(n) = st
+            .id
+            .0
+            .strip_prefix("str-")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            self.next_id = self.next_id.max(n + 1);
+        }
+        let inst = Instance {
+            tag: StrategyTag {
+                id: st.id.clone(),
+                name: st.name,
+            },
+            params,
+            exchange: st.exchange,
+            rules,
+            // Nothing runs until it is resumed below.
+            status: match st.status {
+                StrategyStatus::Running | StrategyStatus::Paused => StrategyStatus::Stopped,
+                other => other,
+            },
+            error_msg: st.error_msg,
+            restarts: st.restarts,
+            failures: 0,
+            pnl: st.pnl,
+            mark: None,
+            progress: None,
+            open_orders: 0,
+            generation: 0,
+            actor: None,
+            created_ms: st.created_ms,
+        };
+        self.instances.insert(st.id.clone(), inst);
+        Ok((st.id, st.status))
+    }
+}
+
+impl StrategyManager {
+    /// Cancels the open orders a strategy that is not coming back left.
+    fn cancel_leftovers(&self, id: &StrategyId) {
+        let Some(inst) = self.instances.get(id) else {
+            return;
+        };
+        match self.venues.lookup(Some(&inst.exchange)) {
+            Lookup::Ready(_, venue) => venue.cancel_all.do_send(CancelAll(OrderFilter {
+                strategy: Some(id.0.clone()),
+                exchange: Some(inst.exchange.clone()),
+                ..OrderFilter::default()
+            })),
+            _ => self.alert(
+                LogLevel::Warning,
+                format!(
+                    "Strategy {id} was not resumed; its orders on {} could not be cancelled now",
+                    inst.exchange
+                ),
+                "strategies",
+            ),
+        }
+    }
+}
+
+impl Handler<Restore> for StrategyManager {
+    type Result = usize;
+    fn handle(&mut self, msg: Restore, ctx: &mut Self::Context) -> usize {
+        self.load.handled();
+        let mut restored = 0;
+        for json in &msg.stored {
+            let (id, was) = match self.restore_one(json) {
+                Ok(r) => r,
+                Err(e) => {
+                    let text = format!("a stored strategy could not be restored: {e}");
+                    tracing::error!(error = %e, "strategy not restored");
+                    self.alert(LogLevel::Error, text, "strategies");
+                    continue;
+                }
+            };
+            restored += 1;
+            let resume =
+                msg.resume && matches!(was, StrategyStatus::Running | StrategyStatus::Paused);
+            if resume {
+                self.launch(&id, ctx);
+                if was == StrategyStatus::Paused {
+                    if let Some(i) = self.instances.get_mut(&id) {
+                        i.status = StrategyStatus::Paused;
+                        if let Some(a) = &i.actor {
+                            a.do_send(SetPaused(true));
+                        }
+                    }
+                }
+            }
+            let was_trading = matches!(was, StrategyStatus::Running | StrategyStatus::Paused);
+            if was_trading && !resume {
+                // Not resumed: what it left resting is nobody's now.
+                self.cancel_leftovers(&id);
+            }
+            tracing::info!(strategy = %id, was = %was, resumed = resume, "strategy restored");
+            self.publish(&id);
+        }
+        restored
     }
 }
 
