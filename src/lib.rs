@@ -18,7 +18,7 @@ use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
-use laicai_actors::storage::{Kind, Record, Storage, StorageActor, Store};
+use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store};
 use laicai_actors::strategy::manager::Restore;
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
@@ -150,6 +150,9 @@ struct Recovered {
     seq_ceiling: u64,
     /// Stored strategy instances (JSON), for the manager to bring back.
     strategies: Vec<String>,
+    /// Stored connections (JSON, credentials sealed).
+    connections: Vec<String>,
+    sealer: Arc<SecretBox>,
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
@@ -175,6 +178,18 @@ fn recover(
         let open = venue.state().open_orders();
         tracing::info!(%path, open, "paper account restored");
     }
+    let dir = store
+        .path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let key = std::env::var(laicai_actors::storage::sealing::KEY_ENV).ok();
+    let sealer = SecretBox::load(key.as_deref(), &dir).map_err(|e| restore_error(e.to_string()))?;
+    let connections = store
+        .state(Kind::Connection)?
+        .into_iter()
+        .map(|(_, json)| json)
+        .collect();
     let strategies = store
         .state(Kind::Strategy)?
         .into_iter()
@@ -192,6 +207,8 @@ fn recover(
         venue,
         seq_ceiling,
         strategies,
+        connections,
+        sealer: Arc::new(sealer),
     })
 }
 
@@ -287,8 +304,14 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // The database must be usable, and what it holds restored, before
     // anything trades.
     let recovered = recover(&cfg.storage, venue)?;
-    let (storage, venue, stored_strategies) =
-        (recovered.storage, recovered.venue, recovered.strategies);
+    let Recovered {
+        storage,
+        venue,
+        seq_ceiling,
+        strategies: stored_strategies,
+        connections: stored_connections,
+        sealer,
+    } = recovered;
 
     // From here on nothing fails: start the actors.
     let registry = RegistryActor::new(RegistryConfig {
@@ -298,7 +321,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
     })
-    .continuing(storage.clone(), recovered.seq_ceiling);
+    .continuing(storage.clone(), seq_ceiling);
     let registry_load = registry.load().clone();
     let registry = registry.start();
     let agents = AgentMonitor::new(
@@ -448,10 +471,17 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         },
         venues.clone(),
         registry.clone(),
-        Some(storage.clone()),
+        Some((storage.clone(), sealer)),
     )
     .watched_by(watch.clone())
     .start_watched(&watch, "connections", 0);
+    if !stored_connections.is_empty() {
+        let restored = connections
+            .send(laicai_actors::connections::Restore(stored_connections))
+            .await
+            .unwrap_or(0);
+        tracing::info!(restored, "connections restored");
+    }
 
     let state = AppState {
         deps: SessionDeps {

@@ -606,3 +606,93 @@ async fn clock_drift_is_resynced_and_outside_orders_are_adopted() {
     server.stop().await;
     fake.stop().await;
 }
+
+/// A connection outlives a restart of the real binary: it comes back under
+/// its id, reconnects, and its orders are still there and still its own.
+/// The database never holds the API key or secret in clear.
+#[actix_rt::test]
+async fn a_connection_survives_a_restart_with_its_secrets_sealed() {
+    let fake = FakeBinance::start().await;
+    let state = temp_dir("binance-restart");
+    let config = format!("[server]\nworkers = 1\n[strategies]\nboot = []\n{CONNECTIONS}");
+    let engine = EngineProcess::start(&state, &config).await;
+    let mut c = engine.client().await;
+    let id = connected(&mut c, &fake).await;
+    let r = c
+        .ok(
+            json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
+                   "type": "limit", "price": "48000", "size": "0.01"}),
+        )
+        .await;
+    let order_id = r["order_id"].as_str().unwrap().to_string();
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    // Not in the database, its journal or anything else in the state dir
+    // except sealed.
+    let mut files = 0;
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "log" || e == "toml") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(!has(API_SECRET), "{} holds the API secret", path.display());
+        assert!(!has(API_KEY), "{} holds the API key", path.display());
+        files += 1;
+    }
+    assert!(files >= 2, "the database and its key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state.join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let engine = EngineProcess::start(&state, &config).await;
+    let mut c = engine.client().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = c.ok(json!({"cmd": "get_connections"})).await;
+        let back = &list["connections"][0];
+        if back["id"] == json!(id) && back["status"] == "connected" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not back: {list}");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let orders = c
+        .ok(json!({"cmd": "get_orders", "exchange": "binance"}))
+        .await;
+    assert!(
+        orders["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["orderId"] == json!(order_id) && o["status"] == "open"),
+        "{orders}"
+    );
+    let r = c
+        .ok(json!({"cmd": "cancel_order", "exchange": "binance", "order_id": order_id}))
+        .await;
+    assert_eq!(r["order"]["status"], "canceled");
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    // With another key the stored secrets do not open: the engine still
+    // starts, says so, and the connection is not made up.
+    std::fs::write(state.join("secret.key"), "ab".repeat(32)).unwrap();
+    let engine = EngineProcess::start(&state, &config).await;
+    let mut c = engine.client().await;
+    let list = c.ok(json!({"cmd": "get_connections"})).await;
+    assert_eq!(list["count"], 0, "{list}");
+    assert!(
+        engine.stderr().contains("does not open with this key"),
+        "{}",
+        engine.stderr()
+    );
+}

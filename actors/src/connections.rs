@@ -16,11 +16,12 @@ use crate::clock::now_ms;
 use crate::health::{watched, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
-use crate::storage::Storage;
+use crate::storage::{Kind, Record, SecretBox, Storage};
 use crate::venues::{VenueHandle, Venues};
 use actix::prelude::*;
 use awc::http::Method;
 use laicai_core::backoff::Backoff;
+use laicai_core::binance::sign::{Credentials, Secret};
 use laicai_core::binance::wire::Account;
 use laicai_core::error::ErrorCode;
 use laicai_core::feed::Rng;
@@ -28,6 +29,7 @@ use laicai_core::pair::Symbol;
 use laicai_core::protocol::events::*;
 use laicai_core::protocol::NewConnection;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const BINANCE_REST: &str = "https://api.binance.com";
@@ -106,6 +108,8 @@ pub struct ConnectionSupervisor {
     registry: Addr<RegistryActor>,
     /// Connections and their sessions' orders and trades are stored here.
     storage: Option<Storage>,
+    /// Seals the credentials it stores.
+    sealer: Option<Arc<SecretBox>>,
     rng: Rng,
     load: Load,
     watch: Watch,
@@ -116,11 +120,13 @@ impl ConnectionSupervisor {
         cfg: SupervisorConfig,
         venues: Venues,
         registry: Addr<RegistryActor>,
-        storage: Option<Storage>,
+        storage: Option<(Storage, Arc<SecretBox>)>,
     ) -> Self {
+        let (storage, sealer) = storage.unzip();
         ConnectionSupervisor {
             cfg,
             storage,
+            sealer,
             entries: BTreeMap::new(),
             next: 1,
             venues,
@@ -189,11 +195,147 @@ impl Actor for ConnectionSupervisor {
     type Context = Context<Self>;
 }
 
+/// A connection as stored; its API key and secret sealed.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct StoredConnection {
+    id: String,
+    name: String,
+    exchange: String,
+    testnet: bool,
+    rest_url: String,
+    ws_url: String,
+    pairs: Vec<Symbol>,
+    api_key: String,
+    api_secret: String,
+}
+
+/// Brings back stored connections at start (each reconnects and
+/// reconciles its orders over REST before it trades). Answers how many.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Restore(pub Vec<String>);
+
+impl ConnectionSupervisor {
+    /// Stores a connection, its credentials sealed.
+    fn store(&self, id: &str) {
+        let (Some(storage), Some(e)) = (&self.storage, self.entries.get(id)) else {
+            return;
+        };
+        let Some(sealer) = &self.sealer else {
+            return;
+        };
+        let c = &e.settings.credentials;
+        let sealed = sealer
+            .seal(c.api_key.expose())
+            .and_then(|k| Ok((k, sealer.seal(c.api_secret.expose())?)));
+        let (api_key, api_secret) = match sealed {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(connection = %id, error = %e, "connection not stored");
+                return;
+            }
+        };
+        let stored = StoredConnection {
+            id: id.to_string(),
+            name: e.view.name.clone(),
+            exchange: e.view.exchange.clone(),
+            testnet: e.view.testnet,
+            rest_url: e.settings.rest_url.clone(),
+            ws_url: e.settings.ws_url.clone(),
+            pairs: e.settings.pairs.clone(),
+            api_key,
+            api_secret,
+        };
+        match serde_json::to_string(&stored) {
+            Ok(value) => storage.write(
+                vec![Record::Put {
+                    kind: Kind::Connection,
+                    key: id.to_string(),
+                    value,
+                }],
+                None,
+            ),
+            Err(e) => tracing::error!(connection = %id, error = %e, "connection not stored"),
+        }
+    }
+
+    fn restore_one(&mut self, json: &str, ctx: &mut Context<Self>) -> Result<String, String> {
+        let st: StoredConnection = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let sealer = self
+            .sealer
+            .as_ref()
+            .ok_or("no key to open stored secrets")?;
+        let credentials = Credentials {
+            api_key: Secret::new(sealer.open(&st.api_key).map_err(|e| e.to_string())?),
+            api_secret: Secret::new(sealer.open(&st.api_secret).map_err(|e| e.to_string())?),
+        };
+        if let Some(n) = st
+            .id
+            .strip_prefix("conn-")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            self.next = self.next.max(n + 1);
+        }
+        let n = NewConnection {
+            exchange: st.exchange,
+            credentials,
+            testnet: st.testnet,
+            name: Some(st.name),
+            rest_url: Some(st.rest_url),
+            ws_url: Some(st.ws_url),
+            pairs: Some(st.pairs),
+        };
+        self.open(st.id.clone(), n, ctx)
+            .map(|v| v.id)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Handler<Restore> for ConnectionSupervisor {
+    type Result = usize;
+    fn handle(&mut self, msg: Restore, ctx: &mut Self::Context) -> usize {
+        self.load.handled();
+        let mut restored = 0;
+        for json in &msg.0 {
+            match self.restore_one(json, ctx) {
+                Ok(id) => {
+                    restored += 1;
+                    tracing::info!(connection = %id, "connection restored");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a stored connection was not restored");
+                    self.registry.do_send(Publish::alert(
+                        LogLevel::Error,
+                        format!("a stored connection could not be restored: {e}"),
+                        "connections",
+                    ));
+                }
+            }
+        }
+        restored
+    }
+}
+
 impl Handler<CreateConnection> for ConnectionSupervisor {
     type Result = Result<ConnectionView, ConnectionError>;
     fn handle(&mut self, msg: CreateConnection, ctx: &mut Self::Context) -> Self::Result {
         self.load.handled();
-        let n = msg.0;
+        let id = format!("conn-{}", self.next);
+        let view = self.open(id.clone(), msg.0, ctx)?;
+        self.next += 1;
+        self.store(&id);
+        Ok(view)
+    }
+}
+
+impl ConnectionSupervisor {
+    /// Adds a connection under `id` and starts its first session.
+    fn open(
+        &mut self,
+        id: String,
+        n: NewConnection,
+        ctx: &mut Context<Self>,
+    ) -> Result<ConnectionView, ConnectionError> {
         let name = n.name.clone().unwrap_or_else(|| {
             if n.testnet {
                 "binance-testnet".into()
@@ -216,8 +358,6 @@ impl Handler<CreateConnection> for ConnectionSupervisor {
             .pairs
             .clone()
             .unwrap_or_else(|| self.cfg.default_pairs.clone());
-        let id = format!("conn-{}", self.next);
-        self.next += 1;
         let settings = BinanceSettings {
             rest_url: n.rest_url.clone().unwrap_or_else(|| rest_default.into()),
             ws_url: n.ws_url.clone().unwrap_or_else(|| ws_default.into()),
@@ -382,6 +522,15 @@ impl Handler<DeleteConnection> for ConnectionSupervisor {
             a.do_send(Shutdown);
         }
         self.venues.remove(&e.view.name);
+        if let Some(storage) = &self.storage {
+            storage.write(
+                vec![Record::Delete {
+                    kind: Kind::Connection,
+                    key: id.clone(),
+                }],
+                None,
+            );
+        }
         e.view.status = ConnectionStatus::Deleted;
         e.view.message = "deleted".into();
         self.registry

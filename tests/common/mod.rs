@@ -405,6 +405,14 @@ impl EngineProcess {
         let config_path = state.join("test.toml");
         std::fs::write(&config_path, config).expect("write config");
         let stderr_path = state.join(format!("stderr-{port}.log"));
+        std::fs::File::create(&stderr_path).expect("log file");
+        // Both streams append to one file.
+        let log = || {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&stderr_path)
+                .expect("log file")
+        };
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
             .arg("--config")
             .arg(&config_path)
@@ -412,8 +420,8 @@ impl EngineProcess {
             .arg(&addr)
             .env("LAICAI_STATE_DIR", state)
             .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+            .stdout(log())
+            .stderr(log())
             .spawn()
             .expect("spawn laicai");
         let engine = EngineProcess {
@@ -446,6 +454,7 @@ impl EngineProcess {
         Client::connect(&self.url("/ws")).await
     }
 
+    /// What it printed (its log and its errors).
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
