@@ -16,6 +16,7 @@ use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::SEQ_LEASE;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
+use laicai_actors::risk::KILL_SWITCH_KEY;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
 use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store};
@@ -153,6 +154,8 @@ struct Recovered {
     /// Stored connections (JSON, credentials sealed).
     connections: Vec<String>,
     sealer: Arc<SecretBox>,
+    /// The kill switch, if it was engaged when the engine stopped.
+    kill_switch: Option<laicai_core::risk::KillSwitch>,
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
@@ -195,6 +198,15 @@ fn recover(
         .into_iter()
         .map(|(_, json)| json)
         .collect();
+    let kill_switch = match store
+        .state(Kind::Risk)?
+        .into_iter()
+        .find(|(k, _)| k == KILL_SWITCH_KEY)
+    {
+        Some((_, json)) => serde_json::from_str(&json)
+            .map_err(|e| restore_error(format!("the kill switch is unreadable: {e}")))?,
+        None => None,
+    };
     let seq_ceiling = store.seq()? + SEQ_LEASE;
     store.write(&[Record::Seq(seq_ceiling)])?;
     tracing::info!(%path, seq_from = seq_ceiling, "database ready");
@@ -209,6 +221,7 @@ fn recover(
         strategies,
         connections,
         sealer: Arc::new(sealer),
+        kill_switch,
     })
 }
 
@@ -311,6 +324,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         strategies: stored_strategies,
         connections: stored_connections,
         sealer,
+        kill_switch,
     } = recovered;
 
     // From here on nothing fails: start the actors.
@@ -376,13 +390,20 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 
     venues.set(PAPER, Some(VenueHandle::of(&exchange)));
     let command_timeout = Duration::from_millis(s.command_timeout_ms);
+    let mut risk_manager = RiskManager::new(cfg.risk.clone(), rules.clone());
+    if let Some(k) = &kill_switch {
+        // Still engaged: it survives a restart until someone resets it.
+        risk_manager.engage(k.mode, &k.reason, k.since_ms);
+        tracing::warn!(mode = %k.mode, reason = %k.reason, "kill switch still engaged from before the restart");
+    }
     let risk = RiskActor::new(
-        RiskManager::new(cfg.risk.clone(), rules.clone()),
+        risk_manager,
         cfg.engine.start_running,
         venues.clone(),
         registry.clone(),
         command_timeout,
     )
+    .with_storage(storage.clone())
     .start_watched(&watch, "risk", 0);
     let engine = EngineActor::new(
         EngineConfig {
@@ -425,7 +446,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         let restored = strategies
             .send(Restore {
                 stored: stored_strategies,
-                resume: cfg.storage.resume_strategies,
+                // Nothing resumes under an engaged kill switch.
+                resume: cfg.storage.resume_strategies && kill_switch.is_none(),
             })
             .await
             .unwrap_or(0);

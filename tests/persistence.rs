@@ -374,3 +374,31 @@ async fn strategies_come_back_as_they_were_and_resume_only_when_asked() {
         actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[actix_rt::test]
+async fn an_engaged_kill_switch_stays_engaged_across_a_restart() {
+    let state = temp_dir("kill-restart");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    c.ok(json!({"cmd": "kill_switch", "mode": "pause", "reason": "test"}))
+        .await;
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let limits = c.ok(json!({"cmd": "get_risk_limits"})).await;
+    assert_eq!(limits["kill_switch"]["mode"], "pause", "{limits}");
+    let refused = c.command(order("buy", "market", "0.001", None)).await;
+    assert_eq!(refused["success"], false, "{refused}");
+    assert_eq!(refused["error"], "risk_rejected", "{refused}");
+    c.ok(json!({"cmd": "reset_kill_switch"})).await;
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let limits = c.ok(json!({"cmd": "get_risk_limits"})).await;
+    assert!(limits["kill_switch"].is_null(), "{limits}");
+    c.ok(order("buy", "market", "0.001", None)).await;
+}

@@ -16,6 +16,7 @@ use crate::clock::now_ms;
 use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
 use crate::health::{watched, Load};
 use crate::registry::{Publish, RegistryActor};
+use crate::storage::{Kind, Record, Storage};
 use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
 use futures_util::future::join_all;
@@ -113,10 +114,37 @@ pub struct RiskActor {
     signals: Option<Recipient<RiskSignal>>,
     venue_timeout: Duration,
     rejected: u64,
+    /// The kill switch is stored on every change.
+    storage: Option<Storage>,
     load: Load,
 }
 
+/// The key of the stored kill switch (`null` when not engaged).
+pub const KILL_SWITCH_KEY: &str = "kill_switch";
+
 impl RiskActor {
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    fn store_kill_switch(&self) {
+        let Some(storage) = &self.storage else {
+            return;
+        };
+        match serde_json::to_string(&self.manager.kill_switch()) {
+            Ok(value) => storage.write(
+                vec![Record::Put {
+                    kind: Kind::Risk,
+                    key: KILL_SWITCH_KEY.into(),
+                    value,
+                }],
+                None,
+            ),
+            Err(e) => tracing::error!(error = %e, "kill switch not stored"),
+        }
+    }
+
     pub fn new(
         manager: RiskManager,
         running: bool,
@@ -132,6 +160,7 @@ impl RiskActor {
             signals: None,
             venue_timeout,
             rejected: 0,
+            storage: None,
             load: Load::default(),
         }
     }
@@ -212,6 +241,7 @@ impl RiskActor {
             });
         }
         tracing::warn!(%mode, %reason, "kill switch engaged");
+        self.store_kill_switch();
         self.alert(
             LogLevel::Error,
             format!("Kill switch engaged ({mode}): {reason}. New orders are refused until reset_kill_switch."),
@@ -359,6 +389,7 @@ impl Handler<ResetKillSwitch> for RiskActor {
         let changed = self.manager.reset();
         if changed {
             tracing::info!("kill switch reset");
+            self.store_kill_switch();
             self.alert(
                 LogLevel::Info,
                 "Kill switch reset: orders are accepted again; paused or stopped strategies stay so until started".into(),

@@ -224,7 +224,7 @@ pub struct Breach {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KillSwitch {
     pub mode: KillMode,
     pub reason: String,
