@@ -280,14 +280,6 @@ async fn after_kill_9_mid_stream_every_acknowledged_order_and_fill_is_there_once
     c.ok(order("buy", "market", "0.001", None)).await;
 }
 
-async fn strategy(c: &mut Client, id: &str) -> Value {
-    let r = c.ok(json!({"cmd": "get_strategies"})).await;
-    r["strategies"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["id"] == id).cloned())
-        .unwrap_or_else(|| panic!("no strategy {id} in {r}"))
-}
-
 /// Its open orders on the paper venue.
 async fn open_orders_of(c: &mut Client, id: &str) -> usize {
     let r = c

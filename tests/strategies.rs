@@ -35,14 +35,6 @@ async fn open_orders_of(c: &mut Client, id: &str) -> Vec<Value> {
     r["orders"].as_array().cloned().unwrap_or_default()
 }
 
-async fn strategy(c: &mut Client, id: &str) -> Value {
-    let r = c.ok(json!({"cmd": "get_strategies"})).await;
-    r["strategies"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["id"] == id).cloned())
-        .unwrap_or_else(|| panic!("no strategy {id} in {r}"))
-}
-
 #[actix_rt::test]
 async fn create_start_pause_resume_stop_delete() {
     let server = TestServer::start("").await;

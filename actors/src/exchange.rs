@@ -471,6 +471,7 @@ impl Handler<CancelAll> for ExchangeActor {
 impl Handler<Durable> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
+        self.load.handled();
         let ready = self.journal.durable(msg);
         self.release(ready);
     }

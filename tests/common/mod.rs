@@ -359,6 +359,15 @@ impl Client {
     }
 }
 
+/// One strategy instance as `get_strategies` lists it.
+pub async fn strategy(c: &mut Client, id: &str) -> Value {
+    let r = c.ok(json!({"cmd": "get_strategies"})).await;
+    r["strategies"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["id"] == id).cloned())
+        .unwrap_or_else(|| panic!("no strategy {id} in {r}"))
+}
+
 /// A JSON number (or numeric string) as an exact decimal.
 pub fn dec(v: &Value) -> Decimal {
     let text = match v {

@@ -955,6 +955,7 @@ impl Handler<TestAccount> for BinanceConnector {
 impl Handler<Durable> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
+        self.load.handled();
         let ready = self.journal.durable(msg);
         self.release(ready);
     }
