@@ -276,6 +276,18 @@ async fn after_kill_9_mid_stream_every_acknowledged_order_and_fill_is_there_once
     let (_, used, _) = balance(&balances, "USDT");
     assert_eq!(used, open_bids);
 
+    // Each of them is really back in the book: they all cancel, and
+    // release exactly what they held.
+    let open_count = stored_orders
+        .values()
+        .filter(|o| o["status"] == "open")
+        .count();
+    assert!(open_count > 0);
+    let cancelled = c.ok(json!({"cmd": "cancel_all_orders"})).await;
+    assert_eq!(cancelled["cancelled_count"], json!(open_count));
+    let (_, used, _) = balance(&c.ok(json!({"cmd": "get_balances"})).await, "USDT");
+    assert_eq!(used, Decimal::ZERO);
+
     // And it trades on.
     c.ok(order("buy", "market", "0.001", None)).await;
 }
