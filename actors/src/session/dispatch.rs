@@ -104,6 +104,11 @@ fn mailbox_failure(e: &MailboxError) -> Failure {
     }
 }
 
+/// The newest orders or trades `get_orders`/`get_trades` answer without a
+/// `limit`: the history is the whole database, not a bounded memory.
+/// `export_trades` has no default limit.
+const HISTORY_PAGE: usize = 1000;
+
 /// An exchange a history filter names must be one the engine knows.
 fn known_exchange(deps: &SessionDeps, exchange: Option<&str>) -> Result<(), Failure> {
     match exchange {
@@ -239,15 +244,17 @@ async fn run(
             }
             ok(format!("Cancelled {count} orders")).with("cancelled_count", &count)
         }
-        Command::GetOrders(filter) => {
+        Command::GetOrders(mut filter) => {
             known_exchange(deps, filter.exchange.as_deref())?;
+            filter.limit.get_or_insert(HISTORY_PAGE);
             let orders = history(deps, move |s| s.orders(&filter)).await?;
             ok(format!("{} orders", orders.len()))
                 .with("count", &orders.len())
                 .with("orders", &orders)
         }
-        Command::GetTrades(filter) => {
+        Command::GetTrades(mut filter) => {
             known_exchange(deps, filter.exchange.as_deref())?;
+            filter.limit.get_or_insert(HISTORY_PAGE);
             let trades = history(deps, move |s| s.trades(&filter)).await?;
             ok(format!("{} trades", trades.len()))
                 .with("count", &trades.len())
