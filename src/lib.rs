@@ -19,7 +19,7 @@ use laicai_actors::risk::RiskActor;
 use laicai_actors::risk::KILL_SWITCH_KEY;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
-use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store};
+use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store, StoreError};
 use laicai_actors::strategy::manager::Restore;
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
 use laicai_actors::strategy::{RestartPolicy, Runtime, StrategyManager};
@@ -28,7 +28,7 @@ use laicai_core::auth::{presented_token, FailureLimiter, Scope, Tokens};
 use laicai_core::backoff::Backoff;
 use laicai_core::feed::{FeedParams, SyntheticMarket};
 use laicai_core::pair::Symbol;
-use laicai_core::paper::{PairSpec, PaperConfig, PaperExchange};
+use laicai_core::paper::{OpenOrder, PairSpec, PaperConfig, PaperExchange};
 use laicai_core::protocol::{NewStrategy, StrategyAction};
 use laicai_core::risk::RiskManager;
 use parking_lot::Mutex;
@@ -171,15 +171,21 @@ fn recover(
         path: path.clone(),
         detail,
     };
-    let stored = store.state(Kind::Paper)?;
-    if let Some((_, json)) = stored.iter().find(|(k, _)| k == venue.name()) {
-        let state = serde_json::from_str(json)
-            .map_err(|e| restore_error(format!("the paper account is unreadable: {e}")))?;
+    let unreadable =
+        |what: &str, e: StoreError| restore_error(format!("{what} is unreadable: {e}"));
+    let name = venue.name().to_string();
+    if let Some(account) = store
+        .get(Kind::Paper, &name)
+        .map_err(|e| unreadable("the paper account", e))?
+    {
+        let open: Vec<OpenOrder> = store
+            .values(Kind::PaperOrder, &format!("{name}/"))
+            .map_err(|e| unreadable("a resting paper order", e))?;
+        let count = open.len();
         venue
-            .restore(state)
+            .restore(account, open)
             .map_err(|e| restore_error(e.to_string()))?;
-        let open = venue.state().open_orders();
-        tracing::info!(%path, open, "paper account restored");
+        tracing::info!(%path, open = count, "paper account restored");
     }
     let dir = store
         .path()
@@ -188,25 +194,17 @@ fn recover(
         .unwrap_or_default();
     let key = std::env::var(laicai_actors::storage::sealing::KEY_ENV).ok();
     let sealer = SecretBox::load(key.as_deref(), &dir).map_err(|e| restore_error(e.to_string()))?;
-    let connections = store
-        .state(Kind::Connection)?
-        .into_iter()
-        .map(|(_, json)| json)
-        .collect();
-    let strategies = store
-        .state(Kind::Strategy)?
-        .into_iter()
-        .map(|(_, json)| json)
-        .collect();
-    let kill_switch = match store
-        .state(Kind::Risk)?
-        .into_iter()
-        .find(|(k, _)| k == KILL_SWITCH_KEY)
-    {
-        Some((_, json)) => serde_json::from_str(&json)
-            .map_err(|e| restore_error(format!("the kill switch is unreadable: {e}")))?,
-        None => None,
+    // Each strategy and connection is checked on its own when it comes
+    // back: one bad record is an alert, not a failed start.
+    let raw = |kind| -> Result<Vec<String>, StoreError> {
+        Ok(store.state(kind, "")?.into_iter().map(|(_, v)| v).collect())
     };
+    let connections = raw(Kind::Connection)?;
+    let strategies = raw(Kind::Strategy)?;
+    let kill_switch = store
+        .get::<Option<laicai_core::risk::KillSwitch>>(Kind::Risk, KILL_SWITCH_KEY)
+        .map_err(|e| unreadable("the kill switch", e))?
+        .flatten();
     let seq_ceiling = store.seq()? + SEQ_LEASE;
     store.write(&[Record::Seq(seq_ceiling)])?;
     tracing::info!(%path, seq_from = seq_ceiling, "database ready");

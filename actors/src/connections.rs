@@ -16,7 +16,7 @@ use crate::clock::now_ms;
 use crate::health::{watched, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
-use crate::storage::{Kind, Record, SecretBox, Storage};
+use crate::storage::{Kind, SecretBox, Storage};
 use crate::venues::{VenueHandle, Venues};
 use actix::prelude::*;
 use awc::http::Method;
@@ -246,17 +246,7 @@ impl ConnectionSupervisor {
             api_key,
             api_secret,
         };
-        match serde_json::to_string(&stored) {
-            Ok(value) => storage.write(
-                vec![Record::Put {
-                    kind: Kind::Connection,
-                    key: id.to_string(),
-                    value,
-                }],
-                None,
-            ),
-            Err(e) => tracing::error!(connection = %id, error = %e, "connection not stored"),
-        }
+        storage.put(Kind::Connection, id, &stored);
     }
 
     fn restore_one(&mut self, json: &str, ctx: &mut Context<Self>) -> Result<String, String> {
@@ -523,13 +513,7 @@ impl Handler<DeleteConnection> for ConnectionSupervisor {
         }
         self.venues.remove(&e.view.name);
         if let Some(storage) = &self.storage {
-            storage.write(
-                vec![Record::Delete {
-                    kind: Kind::Connection,
-                    key: id.clone(),
-                }],
-                None,
-            );
+            storage.delete(Kind::Connection, &id);
         }
         e.view.status = ConnectionStatus::Deleted;
         e.view.message = "deleted".into();

@@ -21,7 +21,7 @@ use laicai_core::protocol::events::*;
 use laicai_core::protocol::OrderFilter;
 use laicai_core::time::TimestampMs;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Why a venue refused or failed a request.
@@ -209,6 +209,26 @@ impl Followers {
     pub fn remove(&mut self, key: &str) {
         self.0.remove(key);
     }
+
+    /// Publishes what the journal released — order, trade, balance and
+    /// position events, never dropped — to the registry and to these
+    /// followers, answering the commands that wait for them.
+    pub fn publish(&self, exchange: &str, registry: &Addr<RegistryActor>, ready: Vec<Ready>) {
+        for r in ready {
+            let (events, at_ms) = r.answer();
+            for event in events {
+                if let Event::Trade(t) = &event {
+                    tracing::info!(%exchange, trade = %t.trade_id, order = %t.order_id, side = %t.side, amount = %t.amount, price = %t.price, "fill");
+                }
+                if !self.is_empty() {
+                    if let Some(e) = VenueEvent::of(&event) {
+                        self.tell(exchange, e);
+                    }
+                }
+                registry.do_send(Publish { event, at_ms });
+            }
+        }
+    }
 }
 
 #[derive(Message)]
@@ -291,35 +311,52 @@ impl ExchangeActor {
         }
     }
 
-    /// Journals what a command or tick changed (its events and the account
-    /// as it now stands); publishes once that is durable.
+    /// Journals what a command or tick changed — its events, the orders
+    /// it touched as they now stand, the account — and publishes once that
+    /// is durable. Only the touched orders are written, so the cost does
+    /// not grow with the orders resting.
     fn commit(&mut self, events: Vec<Event>, at_ms: TimestampMs, reply: Option<Reply>) {
-        let changed = events.iter().any(|e| {
-            matches!(
-                e,
-                Event::OrderUpdate(_) | Event::Trade(_) | Event::Balance(_) | Event::Position(_)
-            )
-        });
-        let mut state = Vec::new();
-        if changed && self.journal.storage().is_some() {
-            match serde_json::to_string(&self.venue.state()) {
-                Ok(value) => state.push(Record::Put {
-                    kind: Kind::Paper,
-                    key: self.venue.name().to_string(),
-                    value,
-                }),
-                Err(e) => tracing::error!(error = %e, "cannot encode the paper account"),
-            }
-        }
+        let state = if self.journal.is_durable() && !events.is_empty() {
+            self.changed_state(&events)
+        } else {
+            Vec::new()
+        };
         let ready = self.journal.commit(events, state, at_ms, reply);
         self.release(ready);
     }
 
-    fn release(&self, ready: Vec<Ready>) {
-        for r in ready {
-            let (events, at_ms) = r.answer();
-            self.publish(events, at_ms);
+    /// The records that put the stored account where the venue now is.
+    fn changed_state(&self, events: &[Event]) -> Vec<Record> {
+        let name = self.venue.name();
+        let mut touched = HashSet::new();
+        let mut records = Vec::new();
+        for e in events {
+            let Event::OrderUpdate(o) = e else { continue };
+            if !touched.insert(o.order_id.as_str()) {
+                continue;
+            }
+            let key = format!("{name}/{}", o.order_id);
+            records.push(match self.venue.open_order(&o.order_id) {
+                Some(open) => Record::put(Kind::PaperOrder, &key, &open),
+                None => Ok(Record::Delete {
+                    kind: Kind::PaperOrder,
+                    key,
+                }),
+            });
         }
+        records.push(Record::put(Kind::Paper, name, &self.venue.account()));
+        records
+            .into_iter()
+            .filter_map(|r| {
+                r.map_err(|e| tracing::error!(error = %e, "cannot encode the paper account"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    fn release(&self, ready: Vec<Ready>) {
+        self.followers
+            .publish(self.venue.name(), &self.registry, ready);
     }
 
     /// Waits for the journal, then answers `value`.
@@ -344,21 +381,6 @@ impl ExchangeActor {
 
     fn tell_followers(&self, event: VenueEvent) {
         self.followers.tell(self.venue.name(), event);
-    }
-
-    /// Order, trade, balance and position events: never dropped.
-    fn publish(&self, events: Vec<Event>, at_ms: TimestampMs) {
-        for event in events {
-            if let Event::Trade(t) = &event {
-                tracing::info!(trade = %t.trade_id, order = %t.order_id, side = %t.side, amount = %t.amount, price = %t.price, "fill");
-            }
-            if !self.followers.is_empty() {
-                if let Some(e) = VenueEvent::of(&event) {
-                    self.tell_followers(e);
-                }
-            }
-            self.registry.do_send(Publish { event, at_ms });
-        }
     }
 
     /// Market data: shed when the registry is saturated.
@@ -389,7 +411,8 @@ impl Actor for ExchangeActor {
             .into_iter()
             .map(Event::Balance)
             .collect();
-        self.publish(balances, now);
+        let ready = self.journal.commit(balances, Vec::new(), now, None);
+        self.release(ready);
         // What was restored is the state sessions start from, not news.
         let restored = self
             .venue

@@ -465,9 +465,11 @@ impl SeqCounter {
     fn next(&mut self) -> u64 {
         self.seq += 1;
         if let Some((storage, ceiling)) = &mut self.lease {
-            if self.seq + SEQ_LEASE / 2 >= *ceiling {
-                *ceiling = self.seq + SEQ_LEASE;
-                storage.write(vec![Record::Seq(*ceiling)], None);
+            // Never blocks the fan-out: with the storage queue full it
+            // tries again at the next event (half a lease of headroom).
+            let next = self.seq + SEQ_LEASE;
+            if self.seq + SEQ_LEASE / 2 >= *ceiling && storage.try_write(vec![Record::Seq(next)]) {
+                *ceiling = next;
             }
         }
         self.seq
@@ -875,6 +877,40 @@ impl Watched for RegistryActor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_seq_ceiling_stays_ahead_of_every_seq_handed_out() {
+        let db = std::env::temp_dir()
+            .join(format!(
+                "laicai-seq-{}-{:?}",
+                std::process::id(),
+                Instant::now()
+            ))
+            .join("laicai.db");
+        let store = crate::storage::Store::open(&db).unwrap();
+        let storage = crate::storage::StorageActor::start(store, 64).unwrap();
+        let start = 7 * SEQ_LEASE;
+        let mut seq = SeqCounter {
+            seq: start,
+            lease: Some((storage.clone(), start)),
+        };
+        let mut last = start;
+        for _ in 0..(2 * SEQ_LEASE) {
+            let next = seq.next();
+            assert_eq!(next, last + 1);
+            last = next;
+        }
+        // Wait for every queued write, then read what a restart would.
+        let (tx, rx) = std::sync::mpsc::channel();
+        storage.write(Vec::new(), Some(Box::new(move |r| tx.send(r).unwrap())));
+        rx.recv().unwrap().unwrap();
+        let stored = crate::storage::Store::open(&db).unwrap().seq().unwrap();
+        assert!(
+            stored > last,
+            "stored ceiling {stored} is not above seq {last}"
+        );
+        assert!(stored <= last + SEQ_LEASE);
+    }
 
     fn frame(s: &str) -> Frame {
         Frame {

@@ -16,7 +16,7 @@ use crate::clock::now_ms;
 use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
 use crate::health::{watched, Load};
 use crate::registry::{Publish, RegistryActor};
-use crate::storage::{Kind, Record, Storage};
+use crate::storage::{Kind, Storage};
 use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
 use futures_util::future::join_all;
@@ -129,19 +129,8 @@ impl RiskActor {
     }
 
     fn store_kill_switch(&self) {
-        let Some(storage) = &self.storage else {
-            return;
-        };
-        match serde_json::to_string(&self.manager.kill_switch()) {
-            Ok(value) => storage.write(
-                vec![Record::Put {
-                    kind: Kind::Risk,
-                    key: KILL_SWITCH_KEY.into(),
-                    value,
-                }],
-                None,
-            ),
-            Err(e) => tracing::error!(error = %e, "kill switch not stored"),
+        if let Some(storage) = &self.storage {
+            storage.put(Kind::Risk, KILL_SWITCH_KEY, &self.manager.kill_switch());
         }
     }
 

@@ -34,7 +34,8 @@ pub struct PaperConfig {
     pub exchange: String,
     pub maker_fee: Decimal,
     pub taker_fee: Decimal,
-    /// Finished orders and trades kept in memory for `get_orders`/`get_trades`.
+    /// Finished orders kept in memory (for `cancel_order`'s "not open"
+    /// answer); history itself is the journal's.
     pub history_limit: usize,
 }
 
@@ -164,24 +165,25 @@ struct Live {
     reserve_per_unit: Option<Decimal>,
 }
 
-/// Everything about the account that must survive a restart: balances,
-/// positions, the orders still open with what they hold, the statistics,
-/// and the counters that keep order and trade ids unique. Finished orders
-/// and trades are history, kept by the caller's journal.
+/// The account without its open orders — balances, positions, statistics
+/// and the counters that keep order and trade ids unique — as it must
+/// survive a restart. Small, so it can be stored with every change.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PaperState {
+pub struct PaperAccount {
     balances: BTreeMap<String, crate::balance::Balance>,
     positions: Vec<(Symbol, Option<StrategyTag>, Position)>,
-    open: Vec<(OrderRef, Live)>,
     next_order: OrderRef,
     next_trade: u64,
     stats: AccountStats,
 }
 
-impl PaperState {
-    pub fn open_orders(&self) -> usize {
-        self.open.len()
-    }
+/// One open order with what it holds, as stored: each is written when it
+/// changes, so storing a change costs the orders it touched, not every
+/// order resting. Finished orders and trades are the caller's history.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpenOrder {
+    oref: OrderRef,
+    live: Live,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -200,7 +202,6 @@ pub struct PaperExchange {
     orders: HashMap<OrderRef, Live>,
     finished: VecDeque<OrderRef>,
     open_client_ids: HashMap<String, OrderRef>,
-    trades: VecDeque<TradeView>,
     next_order: OrderRef,
     next_trade: u64,
     next_synthetic: OrderRef,
@@ -238,7 +239,6 @@ impl PaperExchange {
             orders: HashMap::new(),
             finished: VecDeque::new(),
             open_client_ids: HashMap::new(),
-            trades: VecDeque::new(),
             next_order: 1,
             next_trade: 1,
             next_synthetic: SYNTHETIC_BASE,
@@ -250,35 +250,58 @@ impl PaperExchange {
         &self.cfg.exchange
     }
 
-    /// The account as it stands, to store.
-    pub fn state(&self) -> PaperState {
-        let mut open: Vec<(OrderRef, Live)> = self
-            .orders
-            .iter()
-            .filter(|(_, l)| l.order.status.is_open())
-            .map(|(r, l)| (*r, l.clone()))
-            .collect();
-        open.sort_by_key(|(r, _)| *r);
-        PaperState {
+    /// The account as it stands (open orders aside), to store.
+    pub fn account(&self) -> PaperAccount {
+        PaperAccount {
             balances: self.balances.iter().map(|(a, b)| (a.clone(), *b)).collect(),
             positions: self
                 .positions
                 .iter()
                 .map(|((s, t), p)| (s.clone(), t.clone(), *p))
                 .collect(),
-            open,
             next_order: self.next_order,
             next_trade: self.next_trade,
             stats: self.stats.clone(),
         }
     }
 
+    /// The order `order_id` as stored while it is open; `None` once it has
+    /// ended (or if there is no such order).
+    pub fn open_order(&self, order_id: &str) -> Option<OpenOrder> {
+        let oref = Self::parse_ref(order_id)?;
+        let live = self.orders.get(&oref)?;
+        live.order.status.is_open().then(|| OpenOrder {
+            oref,
+            live: live.clone(),
+        })
+    }
+
+    /// Every open order as stored, oldest first.
+    pub fn open_orders(&self) -> Vec<OpenOrder> {
+        let mut open: Vec<OpenOrder> = self
+            .orders
+            .iter()
+            .filter(|(_, l)| l.order.status.is_open())
+            .map(|(r, l)| OpenOrder {
+                oref: *r,
+                live: l.clone(),
+            })
+            .collect();
+        open.sort_by_key(|o| o.oref);
+        open
+    }
+
     /// Puts a stored account back: balances, positions and statistics as
     /// they were, and each open order resting in its book again in its
     /// original time order (the market's own liquidity comes with the
     /// next tick).
-    pub fn restore(&mut self, state: PaperState) -> Result<(), RestoreError> {
-        for (oref, live) in &state.open {
+    pub fn restore(
+        &mut self,
+        account: PaperAccount,
+        mut open: Vec<OpenOrder>,
+    ) -> Result<(), RestoreError> {
+        open.sort_by_key(|o| o.oref);
+        for OpenOrder { oref, live } in &open {
             let o = &live.order;
             let market = self
                 .markets
@@ -297,21 +320,20 @@ impl PaperExchange {
                 return Err(RestoreError::WouldNotRest(o.id.clone(), r.end));
             }
         }
-        self.balances = Balances::restore(state.balances);
-        self.positions = state
+        self.balances = Balances::restore(account.balances);
+        self.positions = account
             .positions
             .into_iter()
             .map(|(s, t, p)| ((s, t), p))
             .collect();
-        self.open_client_ids = state
-            .open
+        self.open_client_ids = open
             .iter()
-            .filter_map(|(r, l)| Some((l.order.request.client_order_id.clone()?, *r)))
+            .filter_map(|o| Some((o.live.order.request.client_order_id.clone()?, o.oref)))
             .collect();
-        self.orders = state.open.into_iter().collect();
-        self.next_order = state.next_order;
-        self.next_trade = state.next_trade;
-        self.stats = state.stats;
+        self.orders = open.into_iter().map(|o| (o.oref, o.live)).collect();
+        self.next_order = account.next_order;
+        self.next_trade = account.next_trade;
+        self.stats = account.stats;
         Ok(())
     }
 
@@ -467,7 +489,7 @@ impl PaperExchange {
     }
 
     pub fn cancel(&mut self, id: &OrderId, now: TimestampMs) -> Result<Outcome, CancelError> {
-        let oref = Self::parse_ref(id)
+        let oref = Self::parse_ref(&id.0)
             .filter(|r| self.orders.contains_key(r))
             .ok_or_else(|| CancelError::NotFound(id.clone()))?;
         let live = &self.orders[&oref];
@@ -516,8 +538,8 @@ impl PaperExchange {
         (count, events)
     }
 
-    fn parse_ref(id: &OrderId) -> Option<OrderRef> {
-        id.0.strip_prefix("ORD-")?.parse().ok()
+    fn parse_ref(id: &str) -> Option<OrderRef> {
+        id.strip_prefix("ORD-")?.parse().ok()
     }
 
     /// Settles one fill of a client order.
@@ -589,10 +611,6 @@ impl PaperExchange {
             time: iso8601_ms(now),
         };
         self.next_trade += 1;
-        self.trades.push_back(trade.clone());
-        while self.trades.len() > self.cfg.history_limit {
-            self.trades.pop_front();
-        }
 
         events.push(Event::OrderUpdate(self.order_view(oref)?));
         events.push(Event::Trade(trade));
@@ -777,17 +795,6 @@ impl PaperExchange {
         refs.into_iter()
             .take(filter.limit.unwrap_or(usize::MAX))
             .map(|r| OrderView::of(&self.orders[r].order))
-            .collect()
-    }
-
-    /// Trades matching the filter, newest first.
-    pub fn trades(&self, filter: &OrderFilter) -> Vec<TradeView> {
-        self.trades
-            .iter()
-            .rev()
-            .filter(|t| filter.matches_trade(t))
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .cloned()
             .collect()
     }
 

@@ -191,15 +191,9 @@ impl BinanceConnector {
     }
 
     fn release(&self, ready: Vec<Ready>) {
-        for r in ready {
-            let (events, at_ms) = r.answer();
-            for event in events {
-                if let Some(e) = VenueEvent::of(&event) {
-                    self.tell(e);
-                }
-                self.registry.do_send(Publish { event, at_ms });
-            }
-        }
+        self.carry
+            .followers
+            .publish(&self.name, &self.registry, ready);
     }
 
     fn tell(&self, event: VenueEvent) {

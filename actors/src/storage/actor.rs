@@ -9,7 +9,7 @@
 //! shared by many orders instead of paid by each. A read waits for the
 //! writes queued before it, so it sees them.
 
-use super::store::{Record, Store, StoreError};
+use super::store::{Kind, Record, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -157,6 +157,33 @@ impl Storage {
         }
     }
 
+    /// Queues records unless the queue is full; never blocks. For a
+    /// writer that must not wait (the registry) and can try again later.
+    pub fn try_write(&self, records: Vec<Record>) -> bool {
+        self.tx
+            .try_send(Job::Write {
+                records,
+                done: None,
+            })
+            .is_ok()
+    }
+
+    /// Stores `value` (JSON) under a kind and key; nobody waits for it.
+    pub fn put<T: serde::Serialize>(&self, kind: Kind, key: &str, value: &T) {
+        match Record::put(kind, key, value) {
+            Ok(record) => self.write(vec![record], None),
+            Err(e) => tracing::error!(kind = kind.as_str(), %key, error = %e, "not stored"),
+        }
+    }
+
+    pub fn delete(&self, kind: Kind, key: &str) {
+        let record = Record::Delete {
+            kind,
+            key: key.to_string(),
+        };
+        self.write(vec![record], None);
+    }
+
     /// Runs `read` on the storage thread, after the writes queued before it.
     pub async fn read<T, F>(&self, read: F) -> Result<T, StorageError>
     where
@@ -184,22 +211,6 @@ impl Storage {
         Ok(rx.await.map_err(|_| StorageError::Stopped)??)
     }
 
-    /// Runs `read` and waits for it on this thread (startup, before the
-    /// actors run).
-    pub fn read_now<T, F>(&self, read: F) -> Result<T, StorageError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.tx
-            .send(Job::Read(Box::new(move |store| {
-                let _ = tx.send(read(store));
-            })))
-            .map_err(|_| StorageError::Stopped)?;
-        Ok(rx.recv().map_err(|_| StorageError::Stopped)??)
-    }
-
     pub fn stats(&self) -> &StorageStats {
         &self.stats
     }
@@ -208,16 +219,16 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Kind;
     use std::sync::mpsc::channel;
 
-    fn temp_store(what: &str) -> Store {
-        let dir = std::env::temp_dir().join(format!(
-            "laicai-storage-{what}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        Store::open(&dir.join("laicai.db")).unwrap()
+    fn temp_db(what: &str) -> std::path::PathBuf {
+        std::env::temp_dir()
+            .join(format!(
+                "laicai-storage-{what}-{}-{:?}",
+                std::process::id(),
+                Instant::now()
+            ))
+            .join("laicai.db")
     }
 
     fn put(i: usize) -> Record {
@@ -229,8 +240,9 @@ mod tests {
     }
 
     #[test]
-    fn writes_are_acknowledged_in_order_in_shared_batches_and_reads_see_them() {
-        let storage = StorageActor::start(temp_store("batches"), 4096).unwrap();
+    fn writes_are_acknowledged_in_order_in_shared_batches_and_durable_when_acknowledged() {
+        let db = temp_db("batches");
+        let storage = StorageActor::start(Store::open(&db).unwrap(), 4096).unwrap();
         let (tx, rx) = channel();
         let n = 2000;
         for i in 0..n {
@@ -250,7 +262,8 @@ mod tests {
         );
         let batches = storage.stats().batches.load(Ordering::Relaxed);
         assert!(batches < n as u64, "{batches} batches for {n} writes");
-        let stored = storage.read_now(|s| s.state(Kind::Strategy)).unwrap().len();
-        assert_eq!(stored, n);
+        // Acknowledged means on disk: another connection sees every one.
+        let stored = Store::open(&db).unwrap().state(Kind::Strategy, "").unwrap();
+        assert_eq!(stored.len(), n);
     }
 }

@@ -28,8 +28,8 @@ pub struct Durable {
 
 /// Events that may now be published, and the reply they answer.
 pub struct Ready {
-    pub events: Vec<Event>,
-    pub at_ms: TimestampMs,
+    events: Vec<Event>,
+    at_ms: TimestampMs,
     reply: Option<Reply>,
     result: Result<(), String>,
 }
@@ -90,8 +90,9 @@ impl Journal {
         self.me = Some(me);
     }
 
-    pub fn storage(&self) -> Option<&Storage> {
-        self.storage.as_ref()
+    /// Whether what is committed is stored (or only passes through).
+    pub fn is_durable(&self) -> bool {
+        self.storage.is_some()
     }
 
     /// Commits the events and `state`; returns what may be published now
@@ -169,5 +170,115 @@ impl Journal {
                 e.ready
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::store::tests::order;
+    use crate::storage::{StorageActor, Store};
+    use laicai_core::order::OrderStatus;
+    use laicai_core::protocol::events::LogLevel;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A venue in miniature: commits through a journal and records what
+    /// it publishes, and whether the order was on disk at that moment.
+    struct Venue {
+        journal: Journal,
+        db: std::path::PathBuf,
+        published: Arc<Mutex<Vec<(String, bool)>>>,
+    }
+
+    impl Venue {
+        fn release(&self, ready: Vec<Ready>) {
+            for r in ready {
+                let (events, _) = r.answer();
+                let stored = Store::open(&self.db)
+                    .and_then(|s| s.order_history("paper", "ORD-1"))
+                    .map(|h| !h.is_empty())
+                    .unwrap_or(false);
+                for e in events {
+                    self.published.lock().push((e.name().to_string(), stored));
+                }
+            }
+        }
+    }
+
+    impl Actor for Venue {
+        type Context = Context<Self>;
+        fn started(&mut self, ctx: &mut Context<Self>) {
+            self.journal.attach(ctx.address().recipient());
+        }
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Commit(Vec<Event>, Option<Reply>);
+
+    impl Handler<Commit> for Venue {
+        type Result = ();
+        fn handle(&mut self, msg: Commit, _: &mut Context<Self>) {
+            let ready = self.journal.commit(msg.0, Vec::new(), 1, msg.1);
+            self.release(ready);
+        }
+    }
+
+    impl Handler<Durable> for Venue {
+        type Result = ();
+        fn handle(&mut self, msg: Durable, _: &mut Context<Self>) {
+            let ready = self.journal.durable(msg);
+            self.release(ready);
+        }
+    }
+
+    #[actix_rt::test]
+    async fn nothing_is_published_or_answered_before_its_record_is_on_disk() {
+        let db = std::env::temp_dir()
+            .join(format!("laicai-journal-{}", std::process::id()))
+            .join("laicai.db");
+        let _ = std::fs::remove_file(&db);
+        let storage = StorageActor::start(Store::open(&db).unwrap(), 64).unwrap();
+        // Stall the storage thread: the disk is slow.
+        let (gate, stalled) = std::sync::mpsc::channel::<()>();
+        storage.write(
+            Vec::new(),
+            Some(Box::new(move |_| {
+                let _ = stalled.recv();
+            })),
+        );
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let venue = Venue {
+            journal: Journal::new(Some(storage)),
+            db: db.clone(),
+            published: published.clone(),
+        }
+        .start();
+
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        let placed = Event::OrderUpdate(order("ORD-1", OrderStatus::Open, "0"));
+        venue.do_send(Commit(vec![placed], Some(reply)));
+        // Nothing to store, but it came after: it waits too.
+        let note = Event::log(LogLevel::Info, "after", "test");
+        venue.do_send(Commit(vec![note], None));
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+        assert!(published.lock().is_empty(), "published before durable");
+        assert!(answer.try_recv().is_err(), "answered before durable");
+
+        gate.send(()).unwrap();
+        let result = actix_rt::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("answered once durable");
+        assert_eq!(result.unwrap(), Ok(()));
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            *published.lock(),
+            vec![
+                ("order_update".to_string(), true),
+                ("log".to_string(), true)
+            ]
+        );
     }
 }

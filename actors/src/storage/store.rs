@@ -114,8 +114,11 @@ pub enum Record {
 /// What a piece of stored state is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
-    /// An embedded venue's account (`PaperState`), by venue name.
+    /// An embedded venue's account (`PaperAccount`), by venue name.
     Paper,
+    /// One open order of an embedded venue (`OpenOrder`), by
+    /// `venue/order_id`; deleted when it ends.
+    PaperOrder,
     /// The risk manager's state (kill switch, daily loss).
     Risk,
     /// A strategy instance, by id.
@@ -124,10 +127,26 @@ pub enum Kind {
     Connection,
 }
 
+impl Record {
+    /// A `Put` of `value` as JSON.
+    pub fn put<T: serde::Serialize>(
+        kind: Kind,
+        key: &str,
+        value: &T,
+    ) -> Result<Record, StoreError> {
+        Ok(Record::Put {
+            kind,
+            key: key.to_string(),
+            value: serde_json::to_string(value)?,
+        })
+    }
+}
+
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Paper => "paper",
+            Kind::PaperOrder => "paper_order",
             Kind::Risk => "risk",
             Kind::Strategy => "strategy",
             Kind::Connection => "connection",
@@ -281,22 +300,23 @@ impl Store {
         let tx = self.conn.transaction()?;
         for (i, record) in batch.iter().enumerate() {
             match record {
+                Record::Put { kind, key, .. } | Record::Delete { kind, key }
+                    if last_put.get(&(*kind, key.as_str())) != Some(&i) =>
+                {
+                    // A later record of the batch supersedes it.
+                }
                 Record::Put { kind, key, value } => {
-                    if last_put.get(&(*kind, key.as_str())) == Some(&i) {
-                        tx.execute(
-                            "INSERT INTO state (kind, key, value) VALUES (?1, ?2, ?3)
-                             ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
-                            params![kind.as_str(), key, value],
-                        )?;
-                    }
+                    tx.execute(
+                        "INSERT INTO state (kind, key, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
+                        params![kind.as_str(), key, value],
+                    )?;
                 }
                 Record::Delete { kind, key } => {
-                    if last_put.get(&(*kind, key.as_str())) == Some(&i) {
-                        tx.execute(
-                            "DELETE FROM state WHERE kind = ?1 AND key = ?2",
-                            params![kind.as_str(), key],
-                        )?;
-                    }
+                    tx.execute(
+                        "DELETE FROM state WHERE kind = ?1 AND key = ?2",
+                        params![kind.as_str(), key],
+                    )?;
                 }
                 Record::Order { view, at_ms } => {
                     let json = stored(view)?;
@@ -334,13 +354,46 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored value of a kind, by key.
-    pub fn state(&self, kind: Kind) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, value FROM state WHERE kind = ?1 ORDER BY key")?;
-        let rows = stmt.query_map(params![kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    /// Every stored value of a kind whose key starts with `prefix`, by key.
+    pub fn state(&self, kind: Kind, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key, value FROM state WHERE kind = ?1 AND substr(key, 1, length(?2)) = ?2
+             ORDER BY key",
+        )?;
+        let rows = stmt.query_map(params![kind.as_str(), prefix], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored values of a kind (under keys starting with `prefix`),
+    /// each read back as `T`.
+    pub fn values<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: Kind,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.state(kind, prefix)?
+            .iter()
+            .map(|(_, v)| Ok(serde_json::from_str(v)?))
+            .collect()
+    }
+
+    /// One stored value, read back as `T`.
+    pub fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM state WHERE kind = ?1 AND key = ?2",
+                params![kind.as_str(), key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.map(|v| serde_json::from_str(&v)).transpose()?)
     }
 
     /// The highest `seq` stored, 0 for a new database.
@@ -427,7 +480,7 @@ fn stored<T: serde::Serialize>(view: &T) -> Result<String, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use laicai_core::order::{OrderStatus, OrderType, Side, TimeInForce};
     use laicai_core::protocol::events::Liquidity;
@@ -451,7 +504,7 @@ mod tests {
         Decimal::from_str(s).unwrap()
     }
 
-    fn order(id: &str, status: OrderStatus, filled: &str) -> OrderView {
+    pub(crate) fn order(id: &str, status: OrderStatus, filled: &str) -> OrderView {
         OrderView {
             order_id: id.into(),
             client_order_id: Some(format!("c-{id}")),
@@ -558,13 +611,19 @@ mod tests {
         let s = Store::open(&path).unwrap();
         assert_eq!(s.seq().unwrap(), 42);
         assert_eq!(
-            s.state(Kind::Paper).unwrap(),
+            s.state(Kind::Paper, "").unwrap(),
             vec![("paper".to_string(), "{\"v\":2}".to_string())]
         );
         assert_eq!(
-            s.state(Kind::Strategy).unwrap(),
+            s.state(Kind::Strategy, "str").unwrap(),
             vec![("str-2".to_string(), "{}".to_string())]
         );
+        assert_eq!(
+            s.get::<serde_json::Value>(Kind::Paper, "paper").unwrap(),
+            Some(serde_json::json!({"v": 2}))
+        );
+        assert!(s.state(Kind::Strategy, "other").unwrap().is_empty());
+        assert_eq!(s.get::<String>(Kind::Risk, "none").unwrap(), None);
         let all = OrderFilter::default();
         assert_eq!(s.orders(&all).unwrap(), vec![part.clone()]);
         assert_eq!(s.order_history("paper", "ORD-1").unwrap(), vec![open, part]);

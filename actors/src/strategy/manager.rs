@@ -13,7 +13,7 @@ use crate::exchange::CancelAll;
 use crate::health::{self, watched, Load, Watch};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, RiskSignal, SignalTo};
-use crate::storage::{Kind, Record, Storage};
+use crate::storage::{Kind, Storage};
 use crate::venues::{Lookup, Venues};
 use actix::prelude::*;
 use laicai_core::error::ErrorCode;
@@ -128,6 +128,27 @@ struct Instance {
 }
 
 impl Instance {
+    /// A new instance, created and not yet run.
+    fn new(tag: StrategyTag, params: StrategyParams, exchange: String, rules: PairSpec) -> Self {
+        Instance {
+            tag,
+            params,
+            exchange,
+            rules,
+            status: StrategyStatus::Created,
+            error_msg: None,
+            restarts: 0,
+            failures: 0,
+            pnl: Pnl::default(),
+            mark: None,
+            progress: None,
+            open_orders: 0,
+            generation: 0,
+            actor: None,
+            created_ms: now_ms(),
+        }
+    }
+
     fn stored(&self) -> StoredStrategy {
         StoredStrategy {
             id: self.tag.id.clone(),
@@ -223,29 +244,15 @@ impl StrategyManager {
     /// Stores the instance as it now is (or its deletion) and tells the
     /// sessions.
     fn publish(&mut self, id: &StrategyId) {
-        let record = match self.instances.get(id) {
-            Some(inst) => {
-                self.registry
-                    .do_send(Publish::now(Event::Strategy(inst.view())));
-                match serde_json::to_string(&inst.stored()) {
-                    Ok(value) => Some(Record::Put {
-                        kind: Kind::Strategy,
-                        key: id.0.clone(),
-                        value,
-                    }),
-                    Err(e) => {
-                        tracing::error!(strategy = %id, error = %e, "cannot encode the strategy");
-                        None
-                    }
-                }
+        if let Some(inst) = self.instances.get(id) {
+            self.registry
+                .do_send(Publish::now(Event::Strategy(inst.view())));
+        }
+        if let Some(storage) = &self.storage {
+            match self.instances.get(id) {
+                Some(inst) => storage.put(Kind::Strategy, &id.0, &inst.stored()),
+                None => storage.delete(Kind::Strategy, &id.0),
             }
-            None => Some(Record::Delete {
-                kind: Kind::Strategy,
-                key: id.0.clone(),
-            }),
-        };
-        if let (Some(storage), Some(record)) = (&self.storage, record) {
-            storage.write(vec![record], None);
         }
         let active = self
             .instances
@@ -266,6 +273,15 @@ impl StrategyManager {
     fn alert(&self, level: LogLevel, message: String, source: &str) {
         self.registry
             .do_send(Publish::alert(level, message, source));
+    }
+
+    /// A pair's trading rules on an exchange: configured, or learnt from
+    /// the venue.
+    fn rules_of(&self, exchange: &str, pair: &str) -> Option<PairSpec> {
+        self.rules
+            .get(&(exchange.to_string(), pair.to_string()))
+            .cloned()
+            .or_else(|| self.venues.rules(exchange, pair))
     }
 
     fn find(&self, id: &str) -> Result<&Instance, StrategyCmdError> {
@@ -336,37 +352,19 @@ impl StrategyManager {
                 reason: format!("no exchange `{}`", wanted.unwrap_or_default()),
             });
         }
-        let rules = self
-            .rules
-            .get(&(exchange.clone(), n.pair.to_string()))
-            .cloned()
-            .or_else(|| self.venues.rules(&exchange, n.pair.as_str()))
-            .ok_or_else(|| StrategyCmdError::InvalidParams {
+        let rules = self.rules_of(&exchange, n.pair.as_str()).ok_or_else(|| {
+            StrategyCmdError::InvalidParams {
                 field: "pair",
                 reason: format!("{exchange} does not trade {}", n.pair),
-            })?;
+            }
+        })?;
         let id = StrategyId(format!("str-{:03}", self.next_id));
         self.next_id += 1;
-        let inst = Instance {
-            tag: StrategyTag {
-                id: id.clone(),
-                name: n.name,
-            },
-            params: n.params,
-            exchange,
-            rules,
-            status: StrategyStatus::Created,
-            error_msg: None,
-            restarts: 0,
-            failures: 0,
-            pnl: Pnl::default(),
-            mark: None,
-            progress: None,
-            open_orders: 0,
-            generation: 0,
-            actor: None,
-            created_ms: now_ms(),
+        let tag = StrategyTag {
+            id: id.clone(),
+            name: n.name,
         };
+        let inst = Instance::new(tag, n.params, exchange, rules);
         let view = inst.view();
         tracing::info!(strategy = %id, name = %view.name, kind = %view.strategy_type, pair = %view.pair, "strategy created");
         self.instances.insert(id.clone(), inst);
@@ -531,10 +529,7 @@ impl StrategyManager {
         let st: StoredStrategy = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let params = StrategyParams::parse(st.kind, &st.config).map_err(|e| e.to_string())?;
         let rules = self
-            .rules
-            .get(&(st.exchange.clone(), st.pair.clone()))
-            .cloned()
-            .or_else(|| self.venues.rules(&st.exchange, &st.pair))
+            .rules_of(&st.exchange, &st.pair)
             .ok_or_else(|| format!("{} does not trade {} (yet)", st.exchange, st.pair))?;
         if let Some(n) = st
             .id
@@ -544,29 +539,21 @@ impl StrategyManager {
         {
             self.next_id = self.next_id.max(n + 1);
         }
+        let tag = StrategyTag {
+            id: st.id.clone(),
+            name: st.name,
+        };
         let inst = Instance {
-            tag: StrategyTag {
-                id: st.id.clone(),
-                name: st.name,
-            },
-            params,
-            exchange: st.exchange,
-            rules,
-            // Nothing runs until it is resumed below.
+            // Nothing runs until it is resumed.
             status: match st.status {
                 StrategyStatus::Running | StrategyStatus::Paused => StrategyStatus::Stopped,
                 other => other,
             },
             error_msg: st.error_msg,
             restarts: st.restarts,
-            failures: 0,
             pnl: st.pnl,
-            mark: None,
-            progress: None,
-            open_orders: 0,
-            generation: 0,
-            actor: None,
             created_ms: st.created_ms,
+            ..Instance::new(tag, params, st.exchange, rules)
         };
         self.instances.insert(st.id.clone(), inst);
         Ok((st.id, st.status))

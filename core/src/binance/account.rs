@@ -74,7 +74,6 @@ pub struct BinanceAccount {
     live: BTreeSet<String>,
     finished: VecDeque<String>,
     seen_trades: HashSet<(String, i64)>,
-    trades: VecDeque<TradeView>,
     balances: BTreeMap<String, (Decimal, Decimal)>,
     positions: BTreeMap<(Symbol, Option<StrategyTag>), Position>,
     marks: HashMap<Symbol, Decimal>,
@@ -103,7 +102,6 @@ impl BinanceAccount {
             live: BTreeSet::new(),
             finished: VecDeque::new(),
             seen_trades: HashSet::new(),
-            trades: VecDeque::new(),
             balances: BTreeMap::new(),
             positions: BTreeMap::new(),
             marks: HashMap::new(),
@@ -412,10 +410,6 @@ impl BinanceAccount {
             exchange: self.exchange.clone(),
             time: iso8601_ms(now),
         };
-        self.trades.push_back(trade.clone());
-        while self.trades.len() > self.history_limit {
-            self.trades.pop_front();
-        }
         if done {
             self.finish(client_id);
         }
@@ -658,17 +652,6 @@ impl BinanceAccount {
     pub fn venue_symbol_of(&self, client_id: &str) -> Option<String> {
         let o = self.orders.get(client_id)?;
         self.symbols.venue(&o.request.symbol).map(str::to_string)
-    }
-
-    /// Trades matching the filter, newest first.
-    pub fn trades(&self, f: &OrderFilter) -> Vec<TradeView> {
-        self.trades
-            .iter()
-            .rev()
-            .filter(|t| f.matches_trade(t))
-            .take(f.limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
     }
 
     pub fn stats(&self) -> AccountStats {

@@ -394,12 +394,17 @@ fn a_stored_account_comes_back_exactly_and_its_resting_orders_still_fill() {
     let bid = x.place(bid, 2).unwrap().order;
     x.place(order(Side::Sell, OrderType::Limit, "0.2", Some("103.3")), 3)
         .unwrap();
-    let state = x.state();
+    let (account, open) = (x.account(), x.open_orders());
+    assert_eq!(open.len(), 2);
+    assert_eq!(x.open_order(&bid.order_id), Some(open[0].clone()));
 
-    let json = serde_json::to_string(&state).unwrap();
+    let json = serde_json::to_string(&(&account, &open)).unwrap();
+    let (stored_account, stored_open): (PaperAccount, Vec<OpenOrder>) =
+        serde_json::from_str(&json).unwrap();
     let mut back = exchange();
-    back.restore(serde_json::from_str(&json).unwrap()).unwrap();
-    assert_eq!(back.state(), state);
+    back.restore(stored_account, stored_open).unwrap();
+    assert_eq!(back.account(), account);
+    assert_eq!(back.open_orders(), open);
     assert_eq!(back.balances(), x.balances());
     // Marks come back with the market's next tick.
     x.apply_tick(&btc(), &book(vec![]), 4);
@@ -429,5 +434,8 @@ fn a_stored_account_comes_back_exactly_and_its_resting_orders_still_fill() {
     assert!(restored.iter().any(
         |e| matches!(e, Event::Trade(t) if t.order_id == bid.order_id && t.trade_id == "TRD-2")
     ));
-    assert_eq!(back.state(), x.state());
+    assert_eq!(back.account(), x.account());
+    assert_eq!(back.open_orders(), x.open_orders());
+    // Filled, it is no longer stored as open.
+    assert_eq!(back.open_order(&bid.order_id), None);
 }
