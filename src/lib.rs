@@ -16,7 +16,7 @@ use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::SEQ_LEASE;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::risk::RiskActor;
-use laicai_actors::risk::KILL_SWITCH_KEY;
+use laicai_actors::risk::RISK_MEMORY_KEY;
 use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
 use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store, StoreError};
@@ -155,7 +155,7 @@ struct Recovered {
     connections: Vec<String>,
     sealer: Arc<SecretBox>,
     /// The kill switch, if it was engaged when the engine stopped.
-    kill_switch: Option<laicai_core::risk::KillSwitch>,
+    risk: laicai_core::risk::RiskMemory,
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
@@ -201,10 +201,10 @@ fn recover(
     };
     let connections = raw(Kind::Connection)?;
     let strategies = raw(Kind::Strategy)?;
-    let kill_switch = store
-        .get::<Option<laicai_core::risk::KillSwitch>>(Kind::Risk, KILL_SWITCH_KEY)
-        .map_err(|e| unreadable("the kill switch", e))?
-        .flatten();
+    let risk = store
+        .get(Kind::Risk, RISK_MEMORY_KEY)
+        .map_err(|e| unreadable("the risk state", e))?
+        .unwrap_or_default();
     let seq_ceiling = store.seq()? + SEQ_LEASE;
     store.write(&[Record::Seq(seq_ceiling)])?;
     tracing::info!(%path, seq_from = seq_ceiling, "database ready");
@@ -219,7 +219,7 @@ fn recover(
         strategies,
         connections,
         sealer: Arc::new(sealer),
-        kill_switch,
+        risk,
     })
 }
 
@@ -322,8 +322,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         strategies: stored_strategies,
         connections: stored_connections,
         sealer,
-        kill_switch,
+        risk: risk_memory,
     } = recovered;
+    let kill_switch = risk_memory.kill_switch.clone();
 
     // From here on nothing fails: start the actors.
     let registry = RegistryActor::new(RegistryConfig {
@@ -391,9 +392,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let mut risk_manager = RiskManager::new(cfg.risk.clone(), rules.clone());
     if let Some(k) = &kill_switch {
         // Still engaged: it survives a restart until someone resets it.
-        risk_manager.engage(k.mode, &k.reason, k.since_ms);
         tracing::warn!(mode = %k.mode, reason = %k.reason, "kill switch still engaged from before the restart");
     }
+    // Daily loss, peaks, halts and the kill switch count on from before.
+    risk_manager.restore(risk_memory);
     let risk = RiskActor::new(
         risk_manager,
         cfg.engine.start_running,

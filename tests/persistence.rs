@@ -406,3 +406,43 @@ async fn an_engaged_kill_switch_stays_engaged_across_a_restart() {
     assert!(limits["kill_switch"].is_null(), "{limits}");
     c.ok(order("buy", "market", "0.001", None)).await;
 }
+
+#[actix_rt::test]
+async fn the_days_loss_counts_on_across_a_restart() {
+    let state = temp_dir("daily-loss-restart");
+    let config = format!("{}[risk.account]\nmax_daily_loss = \"5\"\n", config());
+    let engine = EngineProcess::start(&state, &config).await;
+    let mut c = engine.client().await;
+    round_trip(&mut c).await;
+    // Flat again: what is left is realized, fees and spread — the market
+    // restarting elsewhere cannot move it.
+    let before = c.ok(json!({"cmd": "get_risk_limits"})).await["account"].clone();
+    let lost = dec(&before["daily_pnl"]);
+    assert!(
+        lost < d("-2.5") && lost > d("-5"),
+        "one round trip loses 2.5–5: {before}"
+    );
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+
+    let engine = EngineProcess::start(&state, &config).await;
+    let mut c = engine.client().await;
+    let after = c.ok(json!({"cmd": "get_risk_limits"})).await["account"].clone();
+    assert_eq!(after, before, "the day's loss and peak are back exactly");
+    // The second round trip of the same day crosses 5 in all: without the
+    // restored day it would count from zero and pass.
+    round_trip(&mut c).await;
+    let limits = c.ok(json!({"cmd": "get_risk_limits"})).await;
+    assert_eq!(limits["kill_switch"]["mode"], "stop", "{limits}");
+    assert!(
+        limits["account"]["halted"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("max_daily_loss")),
+        "{limits}"
+    );
+}
+
+async fn round_trip(c: &mut Client) {
+    c.ok(order("buy", "market", "0.03", None)).await;
+    c.ok(order("sell", "market", "0.03", None)).await;
+}

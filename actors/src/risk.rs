@@ -114,13 +114,19 @@ pub struct RiskActor {
     signals: Option<Recipient<RiskSignal>>,
     venue_timeout: Duration,
     rejected: u64,
-    /// The kill switch is stored on every change.
+    /// The manager's `RiskMemory` is stored on every fill, halt and kill
+    /// switch change, and at most once a second when prices moved it.
     storage: Option<Storage>,
+    /// Prices moved the memory (marks, peaks) since it was last stored.
+    unsaved: bool,
     load: Load,
 }
 
-/// The key of the stored kill switch (`null` when not engaged).
-pub const KILL_SWITCH_KEY: &str = "kill_switch";
+/// The key of the stored `RiskMemory`.
+pub const RISK_MEMORY_KEY: &str = "memory";
+
+/// How often memory moved only by prices is stored.
+const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl RiskActor {
     pub fn with_storage(mut self, storage: Storage) -> Self {
@@ -128,9 +134,10 @@ impl RiskActor {
         self
     }
 
-    fn store_kill_switch(&self) {
+    fn save(&mut self) {
+        self.unsaved = false;
         if let Some(storage) = &self.storage {
-            storage.put(Kind::Risk, KILL_SWITCH_KEY, &self.manager.kill_switch());
+            storage.put(Kind::Risk, RISK_MEMORY_KEY, &self.manager.memory());
         }
     }
 
@@ -150,6 +157,7 @@ impl RiskActor {
             venue_timeout,
             rejected: 0,
             storage: None,
+            unsaved: false,
             load: Load::default(),
         }
     }
@@ -230,7 +238,7 @@ impl RiskActor {
             });
         }
         tracing::warn!(%mode, %reason, "kill switch engaged");
-        self.store_kill_switch();
+        self.save();
         self.alert(
             LogLevel::Error,
             format!("Kill switch engaged ({mode}): {reason}. New orders are refused until reset_kill_switch."),
@@ -280,6 +288,18 @@ impl Actor for RiskActor {
         ctx.set_mailbox_capacity(4096);
         self.venues
             .follow_everything("risk", ctx.address().recipient());
+        ctx.run_interval(SAVE_INTERVAL, |act, _| {
+            if act.unsaved {
+                act.save();
+            }
+        });
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        if self.unsaved {
+            self.save();
+        }
+        Running::Stop
     }
 }
 
@@ -336,7 +356,12 @@ impl Handler<VenueUpdate> for RiskActor {
                 self.manager.on_order(o);
                 Vec::new()
             }
-            VenueEvent::Trade(t) => self.manager.on_trade(t, now),
+            VenueEvent::Trade(t) => {
+                let breaches = self.manager.on_trade(t, now);
+                // A fill is stored before a breach acts on it.
+                self.save();
+                breaches
+            }
             VenueEvent::Quote {
                 symbol,
                 bid,
@@ -344,12 +369,15 @@ impl Handler<VenueUpdate> for RiskActor {
                 at_ms,
             } => {
                 let mid = (*bid + *ask) / rust_decimal::Decimal::TWO;
+                self.unsaved = true;
                 self.manager
                     .on_mark(&msg.exchange, symbol.as_str(), mid, *at_ms)
             }
             VenueEvent::Balance(_) | VenueEvent::Connection { .. } => Vec::new(),
         };
         if !breaches.is_empty() {
+            // The halts are stored before anyone acts on them.
+            self.save();
             self.on_breaches(breaches, ctx);
         }
     }
@@ -378,7 +406,7 @@ impl Handler<ResetKillSwitch> for RiskActor {
         let changed = self.manager.reset();
         if changed {
             tracing::info!("kill switch reset");
-            self.store_kill_switch();
+            self.save();
             self.alert(
                 LogLevel::Info,
                 "Kill switch reset: orders are accepted again; paused or stopped strategies stay so until started".into(),

@@ -231,11 +231,10 @@ pub struct KillSwitch {
     pub since_ms: TimestampMs,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Rule {
-    DailyLoss,
-    Drawdown,
-}
+wire_enum!(
+    /// Which loss limit halted a scope.
+    Rule { DailyLoss => "daily_loss", Drawdown => "drawdown" }
+);
 
 type Market = (String, String);
 
@@ -256,6 +255,44 @@ struct OpenOrder {
     market: Market,
     side: Side,
     remaining: Decimal,
+}
+
+/// What the risk manager remembers across a restart: the kill switch, and
+/// for each scope its PnL per market, its UTC day's starting point, its
+/// peak and its halt. Stored with exact decimals (as text).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RiskMemory {
+    pub kill_switch: Option<KillSwitch>,
+    pub scopes: Vec<ScopeMemory>,
+    pub marks: Vec<MarketMark>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScopeMemory {
+    /// `None` for the account.
+    pub strategy: Option<StrategyId>,
+    pub pnl: Vec<MarketPnl>,
+    pub day: Option<i64>,
+    #[serde(with = "crate::num::text")]
+    pub day_start: Decimal,
+    #[serde(with = "crate::num::text")]
+    pub peak: Decimal,
+    pub halted: Option<(Rule, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketPnl {
+    pub exchange: String,
+    pub symbol: String,
+    pub pnl: Pnl,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketMark {
+    pub exchange: String,
+    pub symbol: String,
+    #[serde(with = "crate::num::text")]
+    pub mid: Decimal,
 }
 
 /// One scope's standing, as `get_risk_limits` shows it.
@@ -317,6 +354,78 @@ impl RiskManager {
 
     pub fn limits(&self) -> &RiskLimits {
         &self.limits
+    }
+
+    /// What must survive a restart (see `RiskMemory`), sorted so equal
+    /// states give equal records.
+    pub fn memory(&self) -> RiskMemory {
+        let mut scopes: Vec<ScopeMemory> = self
+            .scopes
+            .iter()
+            .map(|(scope, s)| {
+                let mut pnl: Vec<MarketPnl> = s
+                    .pnl
+                    .iter()
+                    .map(|((exchange, symbol), pnl)| MarketPnl {
+                        exchange: exchange.clone(),
+                        symbol: symbol.clone(),
+                        pnl: *pnl,
+                    })
+                    .collect();
+                pnl.sort_by(|a, b| (&a.exchange, &a.symbol).cmp(&(&b.exchange, &b.symbol)));
+                ScopeMemory {
+                    strategy: match scope {
+                        Scope::Account => None,
+                        Scope::Strategy(id) => Some(id.clone()),
+                    },
+                    pnl,
+                    day: s.day,
+                    day_start: s.day_start,
+                    peak: s.peak,
+                    halted: s.breach.clone(),
+                }
+            })
+            .collect();
+        scopes.sort_by(|a, b| a.strategy.cmp(&b.strategy));
+        let mut marks: Vec<MarketMark> = self
+            .marks
+            .iter()
+            .map(|((exchange, symbol), mid)| MarketMark {
+                exchange: exchange.clone(),
+                symbol: symbol.clone(),
+                mid: *mid,
+            })
+            .collect();
+        marks.sort_by(|a, b| (&a.exchange, &a.symbol).cmp(&(&b.exchange, &b.symbol)));
+        RiskMemory {
+            kill_switch: self.kill.clone(),
+            scopes,
+            marks,
+        }
+    }
+
+    /// Takes back what `memory` gave before a restart. Marks newer than
+    /// the remembered ones (already followed) are kept.
+    pub fn restore(&mut self, memory: RiskMemory) {
+        self.kill = memory.kill_switch;
+        for m in memory.marks {
+            self.marks
+                .entry(market_of(&m.exchange, &m.symbol))
+                .or_insert(m.mid);
+        }
+        for m in memory.scopes {
+            let scope = m.strategy.map_or(Scope::Account, Scope::Strategy);
+            let s = self.scopes.entry(scope).or_default();
+            s.pnl = m
+                .pnl
+                .into_iter()
+                .map(|p| (market_of(&p.exchange, &p.symbol), p.pnl))
+                .collect();
+            s.day = m.day;
+            s.day_start = m.day_start;
+            s.peak = m.peak;
+            s.breach = m.halted;
+        }
     }
 
     pub fn kill_switch(&self) -> Option<&KillSwitch> {

@@ -325,3 +325,58 @@ fn stale_data_guard() {
         .unwrap()
         .contains("not connected"));
 }
+
+#[test]
+fn memory_brings_back_the_days_loss_the_peak_and_the_halts() {
+    let limits = |l: &mut RiskLimits| {
+        l.strategy.max_daily_loss = Some(d("10"));
+        l.account.max_drawdown = Some(d("30"));
+    };
+    let mut before = manager(limits);
+    before.on_trade(&trade(Side::Buy, "1", "100", "0.5", Some("s1")), 0);
+    before.on_trade(&trade(Side::Buy, "1", "100", "0.25", Some("s2")), 0);
+    // s1 and s2 lose 10.5 and 10.25 today: s1 is halted, the account is
+    // 21 below its peak of 0.
+    let b = before.on_mark("paper", "BTC-USDT", d("90.123456789012345678"), 1);
+    assert_eq!(b.len(), 2, "{b:?}");
+    before.engage(KillMode::Pause, "operator", 2);
+    let memory = before.memory();
+    let json = serde_json::to_string(&memory).unwrap();
+    let read: RiskMemory = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, memory, "exact through JSON");
+
+    // The restarted manager has seen nothing yet.
+    let mut after = RiskManager::new(before.limits().clone(), vec![("paper".into(), spec())]);
+    after.restore(read);
+    assert_eq!(after.status(), before.status());
+    assert_eq!(after.memory(), memory);
+    assert!(after.reset());
+    // The reset counts from here (-10.38 for s1): 10.12 more trips it.
+    assert!(after.on_mark("paper", "BTC-USDT", d("86"), 3).is_empty());
+    let b = after.on_mark("paper", "BTC-USDT", d("80"), 4);
+    assert!(
+        b.iter()
+            .any(|b| b.scope == Scope::Strategy(StrategyId("s1".into()))),
+        "{b:?}"
+    );
+}
+
+#[test]
+fn a_restored_day_still_counts_what_was_lost_before_the_restart() {
+    let limits = |l: &mut RiskLimits| l.strategy.max_daily_loss = Some(d("10"));
+    let mut before = manager(limits);
+    before.on_trade(&trade(Side::Buy, "1", "100", "0", Some("s1")), 0);
+    assert!(before.on_mark("paper", "BTC-USDT", d("94"), 1).is_empty());
+    let mut after = manager(limits);
+    after.restore(before.memory());
+    // 6 lost before the restart, 5 more after: over 10 the same day.
+    let b = after.on_mark("paper", "BTC-USDT", d("89"), 2);
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert!(b[0].message.starts_with("max_daily_loss: lost 11"));
+    // Without the memory the day would start over at -6 and not trip.
+    let mut forgetful = manager(limits);
+    forgetful.on_trade(&trade(Side::Buy, "1", "94", "0", Some("s1")), 2);
+    assert!(forgetful
+        .on_mark("paper", "BTC-USDT", d("89"), 2)
+        .is_empty());
+}
