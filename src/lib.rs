@@ -13,8 +13,8 @@ use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
 use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
-use laicai_actors::registry::SEQ_LEASE;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
+use laicai_actors::registry::{RETAINED_UPTO_KEY, SEQ_LEASE};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::risk::RISK_MEMORY_KEY;
 use laicai_actors::session::socket::ClientSocket;
@@ -68,6 +68,23 @@ pub struct Running {
     pub server: actix_web::dev::Server,
     /// Flush it after the server stops, so nothing queued is left behind.
     pub storage: Storage,
+    /// `Seal` it once the server has stopped (see `seal`).
+    pub registry: Addr<RegistryActor>,
+}
+
+impl Running {
+    /// After the server stopped: leaves the last retained `seq` for the
+    /// next start (clients replay across the restart without a gap) and
+    /// waits until everything queued is on disk.
+    pub async fn seal(registry: &Addr<RegistryActor>, storage: &Storage) {
+        match registry.send(laicai_actors::registry::Seal).await {
+            Ok(upto) => tracing::info!(retained_upto = upto, "event stream sealed"),
+            Err(e) => tracing::warn!(error = %e, "event stream not sealed"),
+        }
+        if let Err(e) = storage.read(|_| Ok(())).await {
+            tracing::error!(error = %e, "storage did not flush");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -154,8 +171,10 @@ struct Recovered {
     /// Stored connections (JSON, credentials sealed).
     connections: Vec<String>,
     sealer: Arc<SecretBox>,
-    /// The kill switch, if it was engaged when the engine stopped.
+    /// Kill switch, daily loss, peaks and halts as they were.
     risk: laicai_core::risk::RiskMemory,
+    /// The last retained `seq` a clean stop left (see `Seal`).
+    retained_upto: Option<u64>,
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
@@ -206,7 +225,17 @@ fn recover(
         .map_err(|e| unreadable("the risk state", e))?
         .unwrap_or_default();
     let seq_ceiling = store.seq()? + SEQ_LEASE;
-    store.write(&[Record::Seq(seq_ceiling)])?;
+    let retained_upto = store
+        .get::<u64>(Kind::Stream, RETAINED_UPTO_KEY)
+        .map_err(|e| unreadable("the event stream's end", e))?;
+    // Taken once: after a crash from here on it must not be trusted.
+    store.write(&[
+        Record::Seq(seq_ceiling),
+        Record::Delete {
+            kind: Kind::Stream,
+            key: RETAINED_UPTO_KEY.into(),
+        },
+    ])?;
     tracing::info!(%path, seq_from = seq_ceiling, "database ready");
     let storage = StorageActor::start(store, STORAGE_QUEUE).map_err(|e| StartError::Restore {
         path: path.clone(),
@@ -220,6 +249,7 @@ fn recover(
         connections,
         sealer: Arc::new(sealer),
         risk,
+        retained_upto,
     })
 }
 
@@ -323,6 +353,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         connections: stored_connections,
         sealer,
         risk: risk_memory,
+        retained_upto,
     } = recovered;
     let kill_switch = risk_memory.kill_switch.clone();
 
@@ -334,7 +365,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
     })
-    .continuing(storage.clone(), seq_ceiling);
+    .continuing(storage.clone(), seq_ceiling, retained_upto);
     let registry_load = registry.load().clone();
     let registry = registry.start();
     let agents = AgentMonitor::new(
@@ -507,7 +538,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 
     let state = AppState {
         deps: SessionDeps {
-            registry,
+            registry: registry.clone(),
             engine,
             risk,
             strategies,
@@ -577,6 +608,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         addr,
         server,
         storage,
+        registry,
     })
 }
 

@@ -90,9 +90,7 @@ fn serve(config: Config) -> ExitCode {
         });
         let served = running.server.await.map_err(|e| e.to_string());
         // Every write queued so far reaches the disk before the process ends.
-        if let Err(e) = running.storage.read(|_| Ok(())).await {
-            tracing::error!(error = %e, "storage did not flush");
-        }
+        laicai::Running::seal(&running.registry, &running.storage).await;
         served
     });
     match result {

@@ -446,3 +446,52 @@ async fn round_trip(c: &mut Client) {
     c.ok(order("buy", "market", "0.03", None)).await;
     c.ok(order("sell", "market", "0.03", None)).await;
 }
+
+/// The last `seq` a client has seen after half a second of listening.
+async fn last_seen(c: &mut Client) -> u64 {
+    let mut last = c.wait_for("snapshot", |v| v["type"] == "snapshot").await["seq"]
+        .as_u64()
+        .expect("snapshot seq");
+    let end = std::time::Instant::now() + Duration::from_millis(500);
+    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+        match c.next(left).await {
+            Some(v) => last = last.max(v["seq"].as_u64().unwrap_or(0)),
+            None => break,
+        }
+    }
+    last
+}
+
+#[actix_rt::test]
+async fn after_a_clean_restart_a_client_replays_what_it_missed() {
+    let state = temp_dir("replay-restart");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut away = engine.client().await;
+    away.ok(order("buy", "market", "0.001", None)).await;
+    let seen = last_seen(&mut away).await;
+    drop(away);
+    let addr = engine.addr().to_string();
+    assert_eq!(engine.terminate(), Some(0));
+
+    let engine = EngineProcess::start_on(&state, &config(), &addr).await;
+    let mut c = engine.client().await;
+    let placed = c.ok(order("buy", "market", "0.001", None)).await;
+    let mut back = engine.client().await;
+    let r = back.ok(json!({"cmd": "replay", "since_seq": seen})).await;
+    assert!(r["count"].as_u64().unwrap() >= 2, "{r}");
+    back.wait_for("the order placed while away, replayed", |v| {
+        v["type"] == "order_update" && v["orderId"] == placed["order_id"] && v["status"] == "filled"
+    })
+    .await;
+    drop((c, back));
+
+    // After a crash nobody can know what was sent last: replay_gap.
+    let mut c = engine.client().await;
+    let seen = last_seen(&mut c).await;
+    drop(c);
+    engine.kill9();
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    let r = c.command(json!({"cmd": "replay", "since_seq": seen})).await;
+    assert_eq!(r["error"], "replay_gap", "{r}");
+}

@@ -21,7 +21,7 @@
 use crate::clock::now_ms;
 use crate::health::{AgentHealth, Health, Load, SessionsHealth, Watched};
 use crate::session::socket::ClientSocket;
-use crate::storage::{Record, Storage};
+use crate::storage::{Kind, Record, Storage};
 use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
@@ -449,6 +449,18 @@ pub struct Replay {
     pub since_seq: u64,
 }
 
+/// The stored key under `Kind::Stream` of the last retained `seq` at a
+/// clean stop.
+pub const RETAINED_UPTO_KEY: &str = "retained_upto";
+
+/// The engine is stopping cleanly and every session is gone: answers the
+/// last retained `seq` and stores it, so the next start can replay from
+/// there without a gap. A retained event published after this withdraws
+/// the stored value (the next start then answers `replay_gap`).
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct Seal;
+
 /// Handed out ahead of use and stored, so a restart (even after a crash)
 /// continues above every `seq` any client has seen.
 pub const SEQ_LEASE: u64 = 100_000;
@@ -490,6 +502,11 @@ pub struct RegistryActor {
     latest_market: HashMap<ConflationKey, (Event, TimestampMs)>,
     drain_scheduled: bool,
     stats: RegistryStats,
+    /// The `seq` of the newest retained event (or where the ring starts).
+    retained_upto: u64,
+    /// `Seal`ed: the stored `retained_upto` is withdrawn at the next
+    /// retained event.
+    sealed: bool,
     load: Load,
 }
 
@@ -507,6 +524,8 @@ impl RegistryActor {
             latest_market: HashMap::new(),
             drain_scheduled: false,
             stats: RegistryStats::default(),
+            retained_upto: 0,
+            sealed: false,
             load: Load::default(),
         }
     }
@@ -514,13 +533,22 @@ impl RegistryActor {
     /// Continues numbering above `stored_ceiling` (a lease the caller has
     /// already made durable), keeping the lease ahead in `storage`. Events
     /// from before the restart are not in the replay ring: `replay` from
-    /// an older `seq` answers `replay_gap`.
-    pub fn continuing(mut self, storage: Storage, stored_ceiling: u64) -> Self {
+    /// an older `seq` answers `replay_gap` — except, after a clean stop,
+    /// from `retained_upto` (the last retained event before it) on: a
+    /// client that saw that event has missed nothing before the restart.
+    pub fn continuing(
+        mut self,
+        storage: Storage,
+        stored_ceiling: u64,
+        retained_upto: Option<u64>,
+    ) -> Self {
         self.seq = SeqCounter {
             seq: stored_ceiling,
             lease: Some((storage, stored_ceiling)),
         };
-        self.ring.dropped_upto = stored_ceiling;
+        let from = retained_upto.map_or(stored_ceiling, |r| r.min(stored_ceiling));
+        self.ring.dropped_upto = from;
+        self.retained_upto = from;
         self
     }
 
@@ -551,7 +579,14 @@ impl RegistryActor {
             .market
             .is_some()
             .then(|| (name, symbol.unwrap_or_default().to_string()));
+        if key.is_none() && self.sealed {
+            self.sealed = false;
+            if let Some((storage, _)) = &self.seq.lease {
+                storage.delete(Kind::Stream, RETAINED_UPTO_KEY);
+            }
+        }
         if key.is_none() && self.cfg.replay_events > 0 {
+            self.retained_upto = seq;
             self.ring
                 .frames
                 .push_back((seq, name, symbol.map(str::to_string), frame.clone()));
@@ -792,6 +827,18 @@ impl Handler<Unsubscribe> for RegistryActor {
                     .remove(&msg.request.topics, msg.request.subscription_id.as_deref())
             })
             .unwrap_or(0)
+    }
+}
+
+impl Handler<Seal> for RegistryActor {
+    type Result = u64;
+    fn handle(&mut self, _: Seal, _: &mut Self::Context) -> u64 {
+        self.load.handled();
+        if let Some((storage, _)) = &self.seq.lease {
+            storage.put(Kind::Stream, RETAINED_UPTO_KEY, &self.retained_upto);
+            self.sealed = true;
+        }
+        self.retained_upto
     }
 }
 

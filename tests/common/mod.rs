@@ -410,7 +410,13 @@ impl EngineProcess {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let addr = format!("127.0.0.1:{port}");
+        Self::start_on(state, config, &format!("127.0.0.1:{port}")).await
+    }
+
+    /// Starts it on `addr` (a restart on the port clients know).
+    pub async fn start_on(state: &std::path::Path, config: &str, addr: &str) -> EngineProcess {
+        let addr = addr.to_string();
+        let port = addr.rsplit(':').next().unwrap_or("0").to_string();
         let config_path = state.join("test.toml");
         std::fs::write(&config_path, config).expect("write config");
         let stderr_path = state.join(format!("stderr-{port}.log"));
@@ -466,6 +472,21 @@ impl EngineProcess {
     /// What it printed (its log and its errors).
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// SIGSTOP (`freeze(true)`) or SIGCONT: a server that stops answering
+    /// with its sockets still open.
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
     }
 
     /// `kill -9`: no chance to flush anything.

@@ -125,6 +125,9 @@ pub enum Kind {
     Strategy,
     /// An exchange connection, by id; its secret encrypted.
     Connection,
+    /// The event stream: `retained_upto`, the last replayable `seq`, left
+    /// by a clean stop for the next start.
+    Stream,
 }
 
 impl Record {
@@ -150,6 +153,7 @@ impl Kind {
             Kind::Risk => "risk",
             Kind::Strategy => "strategy",
             Kind::Connection => "connection",
+            Kind::Stream => "stream",
         }
     }
 }
