@@ -14,7 +14,7 @@ use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
-use laicai_actors::registry::{RETAINED_UPTO_KEY, SEQ_LEASE};
+use laicai_actors::registry::{CARRIED_RING_KEY, SEQ_LEASE};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::risk::RISK_MEMORY_KEY;
 use laicai_actors::session::socket::ClientSocket;
@@ -70,15 +70,27 @@ pub struct Running {
     pub storage: Storage,
     /// `Seal` it once the server has stopped (see `seal`).
     pub registry: Addr<RegistryActor>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Running {
+    /// A handle that, when called, closes every WebSocket session (1012,
+    /// "the engine is stopping") within a quarter second, so a graceful
+    /// stop does not wait for clients that would never hang up.
+    pub fn close_sessions(&self) -> impl Fn() {
+        let stopping = self.stopping.clone();
+        move || stopping.store(true, std::sync::atomic::Ordering::Release)
+    }
+
     /// After the server stopped: leaves the last retained `seq` for the
     /// next start (clients replay across the restart without a gap) and
     /// waits until everything queued is on disk.
     pub async fn seal(registry: &Addr<RegistryActor>, storage: &Storage) {
         match registry.send(laicai_actors::registry::Seal).await {
-            Ok(upto) => tracing::info!(retained_upto = upto, "event stream sealed"),
+            Ok(carried) => tracing::info!(
+                carried,
+                "event stream sealed: retained events kept for replay after the restart"
+            ),
             Err(e) => tracing::warn!(error = %e, "event stream not sealed"),
         }
         if let Err(e) = storage.read(|_| Ok(())).await {
@@ -173,8 +185,8 @@ struct Recovered {
     sealer: Arc<SecretBox>,
     /// Kill switch, daily loss, peaks and halts as they were.
     risk: laicai_core::risk::RiskMemory,
-    /// The last retained `seq` a clean stop left (see `Seal`).
-    retained_upto: Option<u64>,
+    /// The retained events a clean stop left for replay (see `Seal`).
+    carried: Option<laicai_actors::registry::CarriedRing>,
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
@@ -225,15 +237,19 @@ fn recover(
         .map_err(|e| unreadable("the risk state", e))?
         .unwrap_or_default();
     let seq_ceiling = store.seq()? + SEQ_LEASE;
-    let retained_upto = store
-        .get::<u64>(Kind::Stream, RETAINED_UPTO_KEY)
-        .map_err(|e| unreadable("the event stream's end", e))?;
+    // Unreadable is not fatal: clients then resync from a snapshot.
+    let carried = store
+        .get(Kind::Stream, CARRIED_RING_KEY)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the events kept for replay are unreadable");
+            None
+        });
     // Taken once: after a crash from here on it must not be trusted.
     store.write(&[
         Record::Seq(seq_ceiling),
         Record::Delete {
             kind: Kind::Stream,
-            key: RETAINED_UPTO_KEY.into(),
+            key: CARRIED_RING_KEY.into(),
         },
     ])?;
     tracing::info!(%path, seq_from = seq_ceiling, "database ready");
@@ -249,7 +265,7 @@ fn recover(
         connections,
         sealer: Arc::new(sealer),
         risk,
-        retained_upto,
+        carried,
     })
 }
 
@@ -353,7 +369,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         connections: stored_connections,
         sealer,
         risk: risk_memory,
-        retained_upto,
+        carried,
     } = recovered;
     let kill_switch = risk_memory.kill_switch.clone();
 
@@ -365,7 +381,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
     })
-    .continuing(storage.clone(), seq_ceiling, retained_upto);
+    .continuing(storage.clone(), seq_ceiling, carried);
     let registry_load = registry.load().clone();
     let registry = registry.start();
     let agents = AgentMonitor::new(
@@ -536,6 +552,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         tracing::info!(restored, "connections restored");
     }
 
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let state = AppState {
         deps: SessionDeps {
             registry: registry.clone(),
@@ -555,6 +572,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
                 command_timeout,
             },
             latency: Default::default(),
+            stopping: stopping.clone(),
         },
         started: Instant::now(),
         dropped_ticks,
@@ -598,7 +616,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             }
         }
     })
-    .disable_signals();
+    .disable_signals()
+    // Sessions are closed before the stop (`close_sessions`); anything
+    // else gets five seconds.
+    .shutdown_timeout(5);
     if s.workers > 0 {
         server = server.workers(s.workers);
     }
@@ -609,6 +630,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         server,
         storage,
         registry,
+        stopping,
     })
 }
 

@@ -449,16 +449,30 @@ pub struct Replay {
     pub since_seq: u64,
 }
 
-/// The stored key under `Kind::Stream` of the last retained `seq` at a
-/// clean stop.
-pub const RETAINED_UPTO_KEY: &str = "retained_upto";
+/// The stored key under `Kind::Stream` of the replay ring a clean stop
+/// carries over to the next start.
+pub const CARRIED_RING_KEY: &str = "ring";
 
-/// The engine is stopping cleanly and every session is gone: answers the
-/// last retained `seq` and stores it, so the next start can replay from
-/// there without a gap. A retained event published after this withdraws
-/// the stored value (the next start then answers `replay_gap`).
+/// At most this many retained events are carried over a clean restart.
+pub const CARRIED_EVENTS: usize = 20_000;
+
+/// The newest retained events at a clean stop, for `replay` after the
+/// next start: a client that missed some of them while the engine
+/// stopped gets them then.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CarriedRing {
+    /// Replay from before this `seq` is a gap.
+    pub dropped_upto: u64,
+    /// `(seq, type, symbol, frame)`, oldest first.
+    pub frames: Vec<(u64, String, Option<String>, String)>,
+}
+
+/// The engine is stopping cleanly and every session is gone: stores the
+/// newest retained events (`CarriedRing`) for the next start, and answers
+/// how many. A retained event published after this withdraws them (the
+/// next start then answers `replay_gap` from before it).
 #[derive(Message)]
-#[rtype(result = "u64")]
+#[rtype(result = "usize")]
 pub struct Seal;
 
 /// Handed out ahead of use and stored, so a restart (even after a crash)
@@ -502,10 +516,7 @@ pub struct RegistryActor {
     latest_market: HashMap<ConflationKey, (Event, TimestampMs)>,
     drain_scheduled: bool,
     stats: RegistryStats,
-    /// The `seq` of the newest retained event (or where the ring starts).
-    retained_upto: u64,
-    /// `Seal`ed: the stored `retained_upto` is withdrawn at the next
-    /// retained event.
+    /// `Seal`ed: the stored ring is withdrawn at the next retained event.
     sealed: bool,
     load: Load,
 }
@@ -524,7 +535,6 @@ impl RegistryActor {
             latest_market: HashMap::new(),
             drain_scheduled: false,
             stats: RegistryStats::default(),
-            retained_upto: 0,
             sealed: false,
             load: Load::default(),
         }
@@ -532,23 +542,37 @@ impl RegistryActor {
 
     /// Continues numbering above `stored_ceiling` (a lease the caller has
     /// already made durable), keeping the lease ahead in `storage`. Events
-    /// from before the restart are not in the replay ring: `replay` from
-    /// an older `seq` answers `replay_gap` — except, after a clean stop,
-    /// from `retained_upto` (the last retained event before it) on: a
-    /// client that saw that event has missed nothing before the restart.
+    /// from before the restart are not replayable (`replay_gap`) — except,
+    /// after a clean stop, those it `carried` over.
     pub fn continuing(
         mut self,
         storage: Storage,
         stored_ceiling: u64,
-        retained_upto: Option<u64>,
+        carried: Option<CarriedRing>,
     ) -> Self {
         self.seq = SeqCounter {
             seq: stored_ceiling,
             lease: Some((storage, stored_ceiling)),
         };
-        let from = retained_upto.map_or(stored_ceiling, |r| r.min(stored_ceiling));
-        self.ring.dropped_upto = from;
-        self.retained_upto = from;
+        self.ring.dropped_upto = stored_ceiling;
+        if let Some(carried) = carried.filter(|c| c.dropped_upto <= stored_ceiling) {
+            self.ring.dropped_upto = carried.dropped_upto;
+            for (seq, name, symbol, text) in carried.frames {
+                let kind = kind_of(&name);
+                let Some(name) = EVENT_TYPES.get(kind).copied() else {
+                    // A type this build does not know: replay cannot be
+                    // complete without it.
+                    self.ring.frames.clear();
+                    self.ring.dropped_upto = stored_ceiling;
+                    break;
+                };
+                let frame = Frame {
+                    text: ByteString::from(text),
+                    kind,
+                };
+                self.ring.frames.push_back((seq, name, symbol, frame));
+            }
+        }
         self
     }
 
@@ -582,11 +606,10 @@ impl RegistryActor {
         if key.is_none() && self.sealed {
             self.sealed = false;
             if let Some((storage, _)) = &self.seq.lease {
-                storage.delete(Kind::Stream, RETAINED_UPTO_KEY);
+                storage.delete(Kind::Stream, CARRIED_RING_KEY);
             }
         }
         if key.is_none() && self.cfg.replay_events > 0 {
-            self.retained_upto = seq;
             self.ring
                 .frames
                 .push_back((seq, name, symbol.map(str::to_string), frame.clone()));
@@ -831,14 +854,38 @@ impl Handler<Unsubscribe> for RegistryActor {
 }
 
 impl Handler<Seal> for RegistryActor {
-    type Result = u64;
-    fn handle(&mut self, _: Seal, _: &mut Self::Context) -> u64 {
+    type Result = usize;
+    fn handle(&mut self, _: Seal, _: &mut Self::Context) -> usize {
         self.load.handled();
-        if let Some((storage, _)) = &self.seq.lease {
-            storage.put(Kind::Stream, RETAINED_UPTO_KEY, &self.retained_upto);
-            self.sealed = true;
-        }
-        self.retained_upto
+        let Some((storage, _)) = &self.seq.lease else {
+            return 0;
+        };
+        let skip = self.ring.frames.len().saturating_sub(CARRIED_EVENTS);
+        let dropped_upto = match skip {
+            0 => self.ring.dropped_upto,
+            n => self.ring.frames.get(n - 1).map_or(0, |(seq, ..)| *seq),
+        };
+        let carried = CarriedRing {
+            dropped_upto,
+            frames: self
+                .ring
+                .frames
+                .iter()
+                .skip(skip)
+                .map(|(seq, name, symbol, frame)| {
+                    (
+                        *seq,
+                        name.to_string(),
+                        symbol.clone(),
+                        frame.text.to_string(),
+                    )
+                })
+                .collect(),
+        };
+        let count = carried.frames.len();
+        storage.put(Kind::Stream, CARRIED_RING_KEY, &carried);
+        self.sealed = true;
+        count
     }
 }
 

@@ -420,7 +420,12 @@ impl EngineProcess {
         let config_path = state.join("test.toml");
         std::fs::write(&config_path, config).expect("write config");
         let stderr_path = state.join(format!("stderr-{port}.log"));
-        std::fs::File::create(&stderr_path).expect("log file");
+        // A restart on the same port appends to the same log.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+            .expect("log file");
         // Both streams append to one file.
         let log = || {
             std::fs::OpenOptions::new()

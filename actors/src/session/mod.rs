@@ -50,6 +50,9 @@ pub struct SessionDeps {
     pub limits: SessionLimits,
     /// Every command's time to answer, for `/metrics`.
     pub latency: std::sync::Arc<latency::LatencyHistogram>,
+    /// Set when the engine stops: every session closes with 1012 (service
+    /// restart) so clients reconnect instead of holding the stop up.
+    pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the gate decided about a new session: its scope, the subprotocol

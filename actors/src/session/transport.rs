@@ -231,6 +231,8 @@ impl Actor for SessionActor {
         ctx.run_interval(Duration::from_millis(250), |act, ctx| {
             if act.evicted.load(Ordering::Acquire) {
                 act.close(ctx, ws::CloseCode::Again, "too slow: outbound queue full");
+            } else if act.deps.stopping.load(Ordering::Acquire) {
+                act.close(ctx, ws::CloseCode::Restart, "the engine is stopping");
             }
         });
         tracing::info!(session = %self.id, endpoint = ?self.endpoint, "session started");
