@@ -1,5 +1,7 @@
 //! `laicai`: the command line. With no subcommand it serves.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 use laicai::config::Config;
 use std::path::PathBuf;
@@ -30,16 +32,29 @@ struct Cli {
 enum Cmd {
     /// Run the engine (the default).
     Serve,
+    #[command(flatten)]
+    Client(cli::ClientCmd),
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Cmd::Client(cmd)) = cli.command {
+        // A client: quiet unless RUST_LOG says otherwise.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+            )
+            .init();
+        return cli::run(cmd);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
     let config_path = cli.config.clone().or_else(|| {
         let default = PathBuf::from("configs/default.toml");
         default.exists().then_some(default)
@@ -73,9 +88,7 @@ fn main() -> ExitCode {
     if let Some(dir) = cli.state_dir {
         config.storage.path = dir.join("laicai.db").to_string_lossy().into_owned();
     }
-    match cli.command.unwrap_or(Cmd::Serve) {
-        Cmd::Serve => serve(config),
-    }
+    serve(config)
 }
 
 fn serve(config: Config) -> ExitCode {
@@ -83,9 +96,13 @@ fn serve(config: Config) -> ExitCode {
     let result: Result<(), String> = system.block_on(async move {
         let running = laicai::start(config).await.map_err(|e| e.to_string())?;
         let handle = running.server.handle();
+        let close_sessions = running.close_sessions();
         actix::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
+            close_sessions();
+            // Sessions close within a quarter second; then the server.
+            actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
             handle.stop(true).await;
         });
         let served = running.server.await.map_err(|e| e.to_string());

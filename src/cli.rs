@@ -1,0 +1,529 @@
+//! The client subcommands of `laicai`: `status`, `watch`, `cmd`, `order`,
+//! `strategies`, `watch-orders`. Each connects with the SDK, prints for a
+//! person (or `--json` for a program), and fails with one line on stderr
+//! and a non-zero exit.
+
+use clap::{Args, Subcommand};
+use laicai_client::{ClientError, ConnectionConfig, Incoming, NewOrder, WebSocketClient};
+use laicai_core::order::Side;
+use laicai_core::protocol::events::{Event, OrderView};
+use laicai_core::Decimal;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Where the engine is.
+#[derive(Args, Clone, Debug)]
+pub struct Target {
+    /// The engine's WebSocket URL.
+    #[arg(
+        long,
+        env = "LAICAI_URL",
+        default_value = "ws://127.0.0.1:8000/api/stream"
+    )]
+    url: String,
+    /// A token of the engine (sent as a Bearer token).
+    #[arg(long, env = "LAICAI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    /// The engine's status: uptime, strategies, profit, connections.
+    Status(Target),
+    /// Prints events as they arrive, until Ctrl+C (or --duration).
+    Watch {
+        #[command(flatten)]
+        target: Target,
+        /// Only these event types (comma-separated: price,trade,order_update…).
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
+        /// Only this pair.
+        #[arg(long)]
+        symbol: Option<String>,
+        /// One JSON object per line instead of pretty lines.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<u64>,
+    },
+    /// Sends one command, given as JSON, and prints the response.
+    Cmd {
+        /// `{"cmd": "get_orders", "symbol": "BTC-USDT"}`
+        json: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Places an order: `laicai order buy BTC-USDT 0.1 --limit 52000`.
+    Order {
+        /// buy or sell
+        side: String,
+        symbol: String,
+        size: String,
+        /// A limit price (a market order without it).
+        #[arg(long)]
+        limit: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Lists strategies, or acts on one.
+    Strategies {
+        #[command(subcommand)]
+        action: Option<StrategyCmd>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Prints each order_update as it arrives; at the end (or Ctrl+C) the
+    /// totals by status.
+    WatchOrders {
+        /// Seconds to watch.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StrategyCmd {
+    List,
+    /// `create --type pmm --pair BTC-USDT --name mm1 --config '{"bid_spread":0.1}'`
+    Create {
+        #[arg(long = "type")]
+        strategy_type: String,
+        #[arg(long)]
+        pair: String,
+        #[arg(long)]
+        name: String,
+        /// The strategy's config as JSON.
+        #[arg(long, default_value = "{}")]
+        config: String,
+    },
+    Start {
+        id: String,
+    },
+    Stop {
+        id: String,
+    },
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+/// A failure, said in one line.
+struct Failure(String);
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// Runs `cmd`; answers the process's exit code.
+pub fn run(cmd: ClientCmd) -> std::process::ExitCode {
+    let system = actix_rt::System::new();
+    match system.block_on(dispatch(cmd)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            eprintln!("laicai: {msg}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
+    match cmd {
+        ClientCmd::Status(t) => status(&connect(&t).await?).await,
+        ClientCmd::Watch {
+            target,
+            types,
+            symbol,
+            json,
+            duration,
+        } => {
+            let client = connect(&target).await?;
+            watch(&client, &types, symbol.as_deref(), json, duration).await
+        }
+        ClientCmd::Cmd { json, target } => {
+            let cmd: Value = serde_json::from_str(&json)
+                .map_err(|e| Failure(format!("the command is not JSON: {e}")))?;
+            if !cmd.get("cmd").is_some_and(Value::is_string) {
+                return Err(Failure(
+                    "the command needs a \"cmd\" field, e.g. {\"cmd\":\"get_system_status\"}"
+                        .into(),
+                ));
+            }
+            let client = connect(&target).await?;
+            let answer = client.command(cmd).await.map_err(refusal)?;
+            println!("{}", pretty(&answer));
+            Ok(())
+        }
+        ClientCmd::Order {
+            side,
+            symbol,
+            size,
+            limit,
+            target,
+        } => {
+            let side = Side::from_str(&side).map_err(|e| Failure(format!("side: {e}")))?;
+            let size = decimal("size", &size)?;
+            let order = match limit {
+                Some(p) => NewOrder::limit(&symbol, side, size, decimal("--limit", &p)?),
+                None => NewOrder::market(&symbol, side, size),
+            };
+            let client = connect(&target).await?;
+            let placed = client.place_order(&order).await.map_err(refusal)?;
+            println!("{}", order_line(&placed, Paint::detect()));
+            Ok(())
+        }
+        ClientCmd::Strategies { action, target } => {
+            let client = connect(&target).await?;
+            strategies(&client, action.unwrap_or(StrategyCmd::List)).await
+        }
+        ClientCmd::WatchOrders { duration, target } => {
+            let client = connect(&target).await?;
+            watch_orders(&client, Duration::from_secs(duration)).await
+        }
+    }
+}
+
+fn decimal(what: &str, text: &str) -> Result<Decimal, Failure> {
+    laicai_core::num::parse_decimal(text).map_err(|e| Failure(format!("{what}: {e}")))
+}
+
+/// A refused command: its code and message in one line.
+fn refusal(e: ClientError) -> Failure {
+    match e {
+        ClientError::Command { code, message, .. } => Failure(format!("{code}: {message}")),
+        other => other.into(),
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// Connects, saying so on stderr when it takes more than a moment.
+async fn connect(t: &Target) -> Result<WebSocketClient, Failure> {
+    let mut config = ConnectionConfig::new(&t.url);
+    if let Some(token) = &t.token {
+        config = config.with_api_key(token);
+    }
+    let client = WebSocketClient::new(config);
+    {
+        let connecting = client.connect();
+        let slow = actix_rt::time::sleep(Duration::from_secs(1));
+        tokio::pin!(connecting, slow);
+        tokio::select! {
+            r = &mut connecting => r?,
+            _ = &mut slow => {
+                eprintln!("connecting to {}…", t.url);
+                connecting.await?;
+            }
+        }
+    }
+    Ok(client)
+}
+
+/// ANSI colors, only for a terminal and without NO_COLOR.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn detect() -> Paint {
+        Paint(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+    }
+
+    fn color(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn side(self, side: Side) -> String {
+        match side {
+            Side::Buy => self.color("32", "buy"),
+            Side::Sell => self.color("31", "sell"),
+        }
+    }
+}
+
+fn num(d: Option<Decimal>) -> String {
+    d.map_or("-".into(), |d| d.normalize().to_string())
+}
+
+fn order_line(o: &OrderView, p: Paint) -> String {
+    let mut line = format!(
+        "{} {} {} {} {} {} @ {} filled {}",
+        p.color("1", &o.order_id),
+        p.color("36", o.status.as_str()),
+        p.side(o.side),
+        o.order_type.as_str(),
+        o.symbol,
+        num(Some(o.size)),
+        num(o.price),
+        num(Some(o.filled)),
+    );
+    if let Some(s) = &o.strategy {
+        line.push_str(&format!(" [{s}]"));
+    }
+    if let Some(r) = &o.reason {
+        line.push_str(&format!(" ({r})"));
+    }
+    line
+}
+
+/// One pretty line for an event.
+fn event_line(m: &Incoming, p: Paint) -> String {
+    let seq = m.seq().map_or(String::new(), |s| format!("#{s} "));
+    let kind = p.color("2", m.kind());
+    let body = match m {
+        Incoming::Event(e) => match &e.event {
+            Event::Price(x) => format!(
+                "{} {} bid {} ask {}",
+                x.symbol,
+                p.color("1", &num(Some(x.price))),
+                num(x.bid),
+                num(x.ask)
+            ),
+            Event::OrderUpdate(o) => order_line(o, p),
+            Event::Trade(t) => format!(
+                "{} {} {} {} @ {} fee {} {}",
+                t.trade_id,
+                p.side(t.side),
+                t.symbol,
+                num(Some(t.amount)),
+                num(Some(t.price)),
+                num(Some(t.fee)),
+                t.fee_asset
+            ),
+            Event::Balance(b) => format!(
+                "{} free {} used {} total {}",
+                b.asset,
+                num(Some(b.free)),
+                num(Some(b.used)),
+                num(Some(b.total))
+            ),
+            Event::Strategy(s) => format!(
+                "{} {} {} profit {} trades {}",
+                s.id,
+                s.name,
+                p.color("36", s.status.as_str()),
+                num(Some(s.profit)),
+                s.trades
+            ),
+            Event::Alerts { data } => p.color("33", &data.message),
+            Event::Log(l) => format!("{} {}", l.level.as_str(), l.msg),
+            other => serde_json::to_string(other).unwrap_or_default(),
+        },
+        Incoming::Unknown { raw, .. } => raw.to_string(),
+        Incoming::Resync { reason } => p.color("33", &format!("resync: {reason}")),
+    };
+    format!("{seq}{kind} {body}")
+}
+
+fn message_json(m: &Incoming) -> String {
+    match m {
+        Incoming::Event(e) => {
+            let mut v = serde_json::to_value(&e.event).unwrap_or(Value::Null);
+            v["seq"] = json!(e.seq);
+            v["timestamp"] = json!(e.timestamp);
+            v.to_string()
+        }
+        Incoming::Unknown { raw, .. } => raw.to_string(),
+        Incoming::Resync { reason } => json!({"type": "resync", "reason": reason}).to_string(),
+    }
+}
+
+async fn status(client: &WebSocketClient) -> Result<(), Failure> {
+    let s = client.get_system_status().await?;
+    let strategies = client.get_strategies().await?;
+    let connections = client
+        .command(json!({"cmd": "get_connections"}))
+        .await?
+        .get("connections")
+        .cloned()
+        .unwrap_or(Value::Null);
+    println!("engine      {}", s.bot_status.as_str());
+    println!("uptime      {} s", s.uptime);
+    println!(
+        "strategies  {} ({} running)",
+        strategies.len(),
+        s.active_strategies
+    );
+    println!("profit      {}", num(Some(s.total_profit)));
+    println!("trades      {}", s.total_trades);
+    println!("success     {}%", num(Some(s.success_rate)));
+    println!("connections {}", connections.as_array().map_or(0, Vec::len));
+    Ok(())
+}
+
+async fn watch(
+    client: &WebSocketClient,
+    types: &[String],
+    symbol: Option<&str>,
+    as_json: bool,
+    duration: Option<u64>,
+) -> Result<(), Failure> {
+    let mut messages = client.messages();
+    let paint = Paint::detect();
+    let symbol = symbol.map(str::to_ascii_uppercase);
+    let until = duration.map(|s| Instant::now() + Duration::from_secs(s));
+    let ctrl_c = actix_rt::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let left = until.map_or(Duration::from_secs(3600), |u| {
+            u.saturating_duration_since(Instant::now())
+        });
+        if left.is_zero() {
+            return Ok(());
+        }
+        tokio::select! {
+            m = messages.recv() => {
+                let Some(m) = m else { return Err(Failure("the client stopped".into())) };
+                if !types.is_empty() && !types.iter().any(|t| t == m.kind()) {
+                    continue;
+                }
+                let sym = m.event().and_then(Event::symbol);
+                if symbol.as_deref().is_some_and(|s| sym != Some(s)) {
+                    continue;
+                }
+                let line = if as_json { message_json(&m) } else { event_line(&m, paint) };
+                println!("{line}");
+            }
+            _ = &mut ctrl_c => return Ok(()),
+            _ = actix_rt::time::sleep(left) => {}
+        }
+    }
+}
+
+async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(), Failure> {
+    let (verb, id) = match action {
+        StrategyCmd::List => {
+            let list = client.get_strategies().await?;
+            if list.is_empty() {
+                println!("no strategies");
+            }
+            for s in list {
+                println!(
+                    "{:<10} {:<16} {:<5} {:<10} {:<8} profit {:>14} trades {}",
+                    s.id,
+                    s.name,
+                    s.strategy_type.as_str(),
+                    s.pair,
+                    s.status.as_str(),
+                    num(Some(s.profit)),
+                    s.trades
+                );
+            }
+            return Ok(());
+        }
+        StrategyCmd::Create {
+            strategy_type,
+            pair,
+            name,
+            config,
+        } => {
+            let config: Value = serde_json::from_str(&config)
+                .map_err(|e| Failure(format!("--config is not JSON: {e}")))?;
+            let s = client
+                .create_strategy(&name, &strategy_type, &pair, config)
+                .await
+                .map_err(refusal)?;
+            println!("created {} ({})", s.id, s.name);
+            return Ok(());
+        }
+        StrategyCmd::Start { id } => ("start", id),
+        StrategyCmd::Stop { id } => ("stop", id),
+        StrategyCmd::Pause { id } => ("pause", id),
+        StrategyCmd::Resume { id } => ("resume", id),
+        StrategyCmd::Delete { id } => ("delete", id),
+    };
+    let answer = client.strategy_action(verb, &id).await.map_err(refusal)?;
+    println!("{}", answer["message"].as_str().unwrap_or("done"));
+    Ok(())
+}
+
+/// Order updates as they arrive, then the totals by status.
+async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<(), Failure> {
+    let mut messages = client.messages();
+    let paint = Paint::detect();
+    let progress_tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let end = started + duration;
+    println!(
+        "watching order updates on {} for {} s (Ctrl+C ends early)",
+        client.config().url,
+        duration.as_secs()
+    );
+    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+    let mut total = 0u64;
+    let mut resyncs = 0u64;
+    let ctrl_c = actix_rt::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut tick = actix_rt::time::interval(Duration::from_secs(1));
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tokio::select! {
+            m = messages.recv() => match m {
+                Some(Incoming::Event(e)) => {
+                    if let Event::OrderUpdate(o) = &e.event {
+                        total += 1;
+                        *by_status.entry(o.status.as_str().to_string()).or_default() += 1;
+                        if progress_tty {
+                            eprint!("\r\x1b[K");
+                        }
+                        println!("order update #{total} {}", order_line(o, paint));
+                    }
+                }
+                Some(Incoming::Resync { reason }) => {
+                    resyncs += 1;
+                    println!("{}", paint.color("33", &format!("missed events, resynced: {reason}")));
+                }
+                Some(_) => {}
+                None => return Err(Failure("the client stopped".into())),
+            },
+            _ = tick.tick() => {
+                let secs = left.as_secs();
+                if progress_tty {
+                    eprint!("\r\x1b[Kwaiting for order updates… {secs} s left");
+                } else if secs > 0 && secs.is_multiple_of(10) {
+                    eprintln!("waiting for order updates… {secs} s left");
+                }
+                let _ = std::io::stderr().flush();
+            }
+            _ = &mut ctrl_c => break,
+            _ = actix_rt::time::sleep(left) => break,
+        }
+    }
+    if progress_tty {
+        eprint!("\r\x1b[K");
+    }
+    let stats = client.stats();
+    println!("---");
+    println!("order updates: {total}");
+    for (status, n) in &by_status {
+        println!("  {status}: {n}");
+    }
+    println!(
+        "watched {:.1} s, reconnects {}, resyncs {resyncs}",
+        started.elapsed().as_secs_f64(),
+        stats.reconnect_count
+    );
+    client.disconnect().await;
+    Ok(())
+}

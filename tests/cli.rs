@@ -1,0 +1,191 @@
+//! The `laicai` command line's client subcommands against a real engine:
+//! what they print, and that failures are one line and a non-zero exit.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn config() -> String {
+    format!(
+        "[server]\nworkers = 1\n[strategies]\nboot = []\n{}",
+        btc_pair("")
+    )
+}
+
+fn laicai(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args(args)
+        .env("LAICAI_URL", url)
+        .env_remove("LAICAI_TOKEN")
+        .output()
+        .expect("run laicai")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[actix_rt::test]
+async fn cmd_order_and_status_print_what_the_engine_answers() {
+    let state = temp_dir("cli");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let url = engine.url("/api/stream");
+
+    let out = laicai(&url, &["cmd", r#"{"cmd":"get_balances"}"#]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(answer["success"], true);
+    assert!(answer["balances"].as_array().is_some_and(|b| !b.is_empty()));
+
+    let out = laicai(&url, &["order", "buy", "BTC-USDT", "0.001"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(
+        line.starts_with("ORD-") && line.contains("filled buy market BTC-USDT 0.001"),
+        "{line}"
+    );
+    let out = laicai(
+        &url,
+        &["order", "sell", "BTC-USDT", "0.001", "--limit", "90000"],
+    );
+    let line = text(&out.stdout);
+    assert!(
+        line.contains("open sell limit BTC-USDT 0.001 @ 90000"),
+        "{line}"
+    );
+
+    // The engine saw both.
+    let mut c = engine.client().await;
+    let orders = c.ok(json!({"cmd": "get_orders"})).await;
+    assert_eq!(orders["count"], 2, "{orders}");
+
+    let out = laicai(&url, &["status"]);
+    let status = text(&out.stdout);
+    assert!(
+        status.contains("engine      running") && status.contains("trades      1"),
+        "{status}"
+    );
+    let out = laicai(&url, &["strategies"]);
+    assert_eq!(text(&out.stdout).trim(), "no strategies");
+
+    // Failures: one line on stderr, a non-zero exit.
+    for (args, expect) in [
+        (vec!["cmd", r#"{"cmd":"nope"}"#], "laicai: unknown_command"),
+        (vec!["cmd", "not json"], "laicai: the command is not JSON"),
+        (
+            vec!["order", "buy", "BTC-USDT", "0.0000001", "--limit", "1"],
+            "laicai: invalid_params",
+        ),
+        (vec!["order", "hold", "BTC-USDT", "1"], "laicai: side:"),
+    ] {
+        let out = laicai(&url, &args);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(expect), "{args:?}: {err}");
+    }
+    let out = laicai("ws://127.0.0.1:1/api/stream", &["status"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("laicai: cannot connect to ws://127.0.0.1:1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Starts `laicai watch-orders` and waits for its first line.
+fn watch_orders(
+    url: &str,
+    seconds: &str,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args(["watch-orders", "--duration", seconds, "--url", url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn watch-orders");
+    let stdout = child.stdout.take().expect("stdout");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("watching order updates") {
+                let _ = ready_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("watch-orders started");
+    (child, reader)
+}
+
+#[actix_rt::test]
+async fn watch_orders_prints_each_update_and_the_totals_by_status() {
+    let state = temp_dir("cli-watch");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let url = engine.url("/api/stream");
+    let (mut child, reader) = watch_orders(&url, "4");
+
+    let mut c = engine.client().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let o = c
+            .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": "0.001"}))
+            .await;
+        ids.push(o["order_id"].as_str().unwrap().to_string());
+    }
+    let resting = c
+        .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "size": "0.001", "price": "30000"}))
+        .await;
+    let resting_id = resting["order_id"].as_str().unwrap().to_string();
+    c.ok(json!({"cmd": "cancel_order", "order_id": resting_id}))
+        .await;
+    ids.push(resting_id);
+
+    let status = child.wait().expect("watch-orders ends");
+    assert!(status.success());
+    let lines = reader.join().expect("reader");
+    let updates: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("order update #"))
+        .collect();
+    for id in &ids {
+        assert!(
+            updates.iter().any(|l| l.contains(id.as_str())),
+            "{id} not printed: {lines:?}"
+        );
+    }
+    let total = format!("order updates: {}", updates.len());
+    assert!(lines.contains(&total), "{total} in {lines:?}");
+    assert!(lines.contains(&"  filled: 2".to_string()), "{lines:?}");
+    assert!(lines.contains(&"  canceled: 1".to_string()), "{lines:?}");
+    let by_status: u64 = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("  ")?.split_once(": "))
+        .map(|(_, n)| n.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(by_status as usize, updates.len(), "{lines:?}");
+}
+
+#[actix_rt::test]
+async fn ctrl_c_ends_watch_orders_early_with_the_summary() {
+    let state = temp_dir("cli-ctrl-c");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let (child, reader) = watch_orders(&engine.url("/api/stream"), "600");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("it ends");
+    assert!(out.status.success());
+    let lines = reader.join().expect("reader");
+    assert!(lines.contains(&"order updates: 0".to_string()), "{lines:?}");
+}
