@@ -34,10 +34,36 @@ enum Cmd {
     Serve,
     #[command(flatten)]
     Client(cli::ClientCmd),
+    /// Replays recorded data through a strategy; writes report.json and
+    /// equity.svg.
+    Backtest(cli::BacktestArgs),
+    /// Writes the deterministic sample data set (a day of trades, 30 days
+    /// of 1-minute klines) the README's backtest example uses.
+    SampleData {
+        #[arg(long, default_value = "data/sample")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let cli = match cli.command {
+        Some(Cmd::SampleData { out }) => return cli::sample_data(&out),
+        Some(Cmd::Backtest(args)) => {
+            let config_path = cli.config.clone().or_else(|| {
+                let default = PathBuf::from("configs/default.toml");
+                default.exists().then_some(default)
+            });
+            return match Config::load(config_path.as_deref()) {
+                Ok(config) => cli::backtest(&config, args),
+                Err(e) => {
+                    eprintln!("laicai: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        _ => cli,
+    };
     if let Some(Cmd::Client(cmd)) = cli.command {
         // A client: quiet unless RUST_LOG says otherwise.
         tracing_subscriber::fmt()

@@ -8,6 +8,7 @@
 //! `Recipient`.
 
 pub mod agents;
+pub mod backtest;
 pub mod binance;
 pub mod clock;
 pub mod connections;

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod backoff;
+pub mod backtest;
 pub mod balance;
 pub mod binance;
 pub mod error;

@@ -1,0 +1,452 @@
+//! The backtester, pure: the same `Strategy` code as live trading, fed
+//! recorded prints (`data`) instead of a venue, with a fill model:
+//!
+//! - the book a strategy sees is the last print ± `half_spread_bps`;
+//! - its orders reach the simulated venue `latency_ms` after it decides;
+//! - a resting limit order fills only when a print trades *through* its
+//!   price (a buy below it, a sell above it) — at the same price the queue
+//!   ahead is assumed to take everything — for at most the print's size,
+//!   shared by the orders it crosses, at the order's price, paying
+//!   `maker_fee`;
+//! - a market order (or a limit order that crosses when it arrives) takes
+//!   the simulated top of book moved by `slippage_bps`, paying `taker_fee`;
+//!   post-only orders that would cross are rejected.
+//!
+//! `Backtest::step` replays one print; `report` measures the result.
+
+pub mod data;
+pub mod report;
+
+use crate::ids::OrderId;
+use crate::order::Side;
+use crate::pair::PairSpec;
+use crate::pnl::Pnl;
+use crate::strategy::{Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy};
+use crate::time::TimestampMs;
+use data::Print;
+use report::{EquityCurve, Report};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+
+/// The fill model's and the account's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimSettings {
+    #[serde(with = "crate::num")]
+    pub initial_base: Decimal,
+    #[serde(with = "crate::num")]
+    pub initial_quote: Decimal,
+    /// Fee rates (0.001 = 0.1 %).
+    #[serde(with = "crate::num")]
+    pub maker_fee: Decimal,
+    #[serde(with = "crate::num")]
+    pub taker_fee: Decimal,
+    /// A market order pays this much beyond the top of book.
+    #[serde(with = "crate::num")]
+    pub slippage_bps: Decimal,
+    /// The simulated book's half spread around the last print.
+    #[serde(with = "crate::num")]
+    pub half_spread_bps: Decimal,
+    /// From a strategy's decision to the venue.
+    pub latency_ms: i64,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            initial_base: Decimal::ONE,
+            initial_quote: Decimal::from(100_000),
+            maker_fee: Decimal::new(1, 3),
+            taker_fee: Decimal::new(1, 3),
+            slippage_bps: Decimal::ONE,
+            half_spread_bps: Decimal::ONE,
+            latency_ms: 0,
+        }
+    }
+}
+
+impl SimSettings {
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.initial_base < Decimal::ZERO || self.initial_quote < Decimal::ZERO {
+            out.push("initial balances must not be negative".to_string());
+        }
+        for (name, v) in [("maker_fee", self.maker_fee), ("taker_fee", self.taker_fee)] {
+            if v < Decimal::ZERO || v >= Decimal::ONE {
+                out.push(format!("{name} must be a rate from 0 to below 1"));
+            }
+        }
+        for (name, v) in [
+            ("slippage_bps", self.slippage_bps),
+            ("half_spread_bps", self.half_spread_bps),
+        ] {
+            if v < Decimal::ZERO || v >= BPS {
+                out.push(format!("{name} must be from 0 to below 10000"));
+            }
+        }
+        if !(0..=60_000).contains(&self.latency_ms) {
+            out.push("latency_ms must be from 0 to 60000".to_string());
+        }
+        out
+    }
+}
+
+/// A strategy's decision on its way to the venue.
+struct Pending {
+    due_ms: TimestampMs,
+    intent: Intent,
+}
+
+/// One fill the backtest made, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SimFill {
+    pub at_ms: TimestampMs,
+    pub side: Side,
+    #[serde(with = "crate::num")]
+    pub price: Decimal,
+    #[serde(with = "crate::num")]
+    pub qty: Decimal,
+    #[serde(with = "crate::num")]
+    pub fee: Decimal,
+    pub maker: bool,
+    #[serde(with = "crate::num")]
+    pub realized: Decimal,
+}
+
+pub struct Backtest {
+    rules: PairSpec,
+    settings: SimSettings,
+    strategy: Box<dyn Strategy>,
+    base: Decimal,
+    quote: Decimal,
+    orders: Vec<OwnOrder>,
+    pending: VecDeque<Pending>,
+    next_id: u64,
+    last: Option<Print>,
+    pnl: Pnl,
+    fills: Vec<SimFill>,
+    rejected: u64,
+    curve: EquityCurve,
+    finished: Option<String>,
+    failed: Option<String>,
+    events: u64,
+}
+
+impl Backtest {
+    pub fn new(rules: PairSpec, settings: SimSettings, strategy: Box<dyn Strategy>) -> Self {
+        Backtest {
+            base: settings.initial_base,
+            quote: settings.initial_quote,
+            rules,
+            settings,
+            strategy,
+            orders: Vec::new(),
+            pending: VecDeque::new(),
+            next_id: 0,
+            last: None,
+            pnl: Pnl::default(),
+            fills: Vec::new(),
+            rejected: 0,
+            curve: EquityCurve::default(),
+            finished: None,
+            failed: None,
+            events: 0,
+        }
+    }
+
+    /// The strategy stopped (finished its job, or failed): the rest of the
+    /// data changes nothing.
+    pub fn done(&self) -> bool {
+        self.finished.is_some() || self.failed.is_some()
+    }
+
+    fn market(&self, p: &Print) -> Market {
+        let half = p.price * self.settings.half_spread_bps / BPS;
+        let bid = self.rules.passive_price(p.price - half, true);
+        let ask = self.rules.passive_price(p.price + half, false);
+        Market {
+            bid: bid.min(p.price),
+            ask: ask.max(p.price),
+            at_ms: p.at_ms,
+        }
+    }
+
+    fn inventory(&self) -> Inventory {
+        Inventory {
+            base: self.base,
+            quote: self.quote,
+        }
+    }
+
+    /// What open orders hold: (base for sells, quote for buys).
+    fn reserved(&self) -> (Decimal, Decimal) {
+        self.orders
+            .iter()
+            .fold((Decimal::ZERO, Decimal::ZERO), |(b, q), o| {
+                match (o.side, o.price) {
+                    (Side::Sell, _) => (b + o.remaining, q),
+                    (Side::Buy, Some(p)) => (b, q + o.remaining * p),
+                    (Side::Buy, None) => (b, q),
+                }
+            })
+    }
+
+    /// Replays one print.
+    pub fn step(&mut self, p: &Print) {
+        self.events += 1;
+        if self.done() {
+            return;
+        }
+        let market = self.market(p);
+        self.arrive(&market);
+        self.cross(p, &market);
+        self.last = Some(*p);
+        let ctx = Ctx {
+            now: p.at_ms,
+            market: &market,
+            inventory: self.inventory(),
+            orders: &self.orders,
+            rules: &self.rules,
+        };
+        match self.strategy.on_tick(&ctx) {
+            Ok(intents) => self.decide(intents, p.at_ms),
+            Err(e) => self.failed = Some(e.0),
+        }
+        // Without latency, what it just decided reaches this very book.
+        self.arrive(&market);
+        let equity = self.quote + self.base * market.mid();
+        self.curve.record(p.at_ms, equity);
+    }
+
+    /// The decisions due by now reach the venue, in the order made.
+    fn arrive(&mut self, market: &Market) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|x| x.due_ms <= market.at_ms)
+        {
+            if let Some(x) = self.pending.pop_front() {
+                self.execute(x.intent, market);
+            }
+        }
+    }
+
+    fn decide(&mut self, intents: Vec<Intent>, now: TimestampMs) {
+        for intent in intents {
+            if let Intent::Finish(why) = &intent {
+                self.finished = Some(why.clone());
+                return;
+            }
+            if let Intent::Cancel(id) = &intent {
+                if let Some(o) = self.orders.iter_mut().find(|o| o.id.as_ref() == Some(id)) {
+                    o.cancelling = true;
+                }
+            }
+            self.pending.push_back(Pending {
+                due_ms: now + self.settings.latency_ms,
+                intent,
+            });
+        }
+    }
+
+    fn execute(&mut self, intent: Intent, market: &Market) {
+        match intent {
+            Intent::Cancel(id) => self.orders.retain(|o| o.id.as_ref() != Some(&id)),
+            Intent::Place(i) => self.place(i, market),
+            Intent::Finish(_) => {}
+        }
+    }
+
+    fn place(&mut self, i: OrderIntent, market: &Market) {
+        let crosses = match (i.side, i.price) {
+            (_, None) => true,
+            (Side::Buy, Some(p)) => p >= market.ask,
+            (Side::Sell, Some(p)) => p <= market.bid,
+        };
+        let (held_base, held_quote) = self.reserved();
+        let price_for_funds = i.price.unwrap_or(match i.side {
+            Side::Buy => market.ask,
+            Side::Sell => market.bid,
+        });
+        let affordable = match i.side {
+            Side::Buy => {
+                let cost = i.size * price_for_funds * (Decimal::ONE + self.settings.taker_fee);
+                self.quote - held_quote >= cost
+            }
+            Side::Sell => self.base - held_base >= i.size,
+        };
+        if (crosses && i.post_only) || !affordable || i.size <= Decimal::ZERO {
+            self.rejected += 1;
+            return;
+        }
+        self.next_id += 1;
+        let id = OrderId(format!("BT-{}", self.next_id));
+        let now = market.at_ms;
+        if crosses {
+            let slip = Decimal::ONE + self.settings.slippage_bps / BPS;
+            let price = match i.side {
+                Side::Buy => market.ask * slip,
+                Side::Sell => market.bid / slip,
+            };
+            let price = match i.price {
+                Some(limit) if i.side == Side::Buy => price.min(limit.max(market.ask)),
+                Some(limit) => price.max(limit.min(market.bid)),
+                None => price,
+            };
+            self.fill(&id, i.side, i.price, price, i.size, true, true, now, market);
+            return;
+        }
+        self.orders.push(OwnOrder {
+            id: Some(id),
+            side: i.side,
+            price: i.price,
+            remaining: i.size,
+            created_ms: now,
+            cancelling: false,
+        });
+    }
+
+    /// Resting orders the print traded through fill, best price first.
+    fn cross(&mut self, p: &Print, market: &Market) {
+        let mut left = p.qty;
+        let mut hits: Vec<usize> = (0..self.orders.len())
+            .filter(|&k| match (self.orders[k].side, self.orders[k].price) {
+                (Side::Buy, Some(price)) => p.price < price,
+                (Side::Sell, Some(price)) => p.price > price,
+                _ => false,
+            })
+            .collect();
+        hits.sort_by(|&a, &b| {
+            let (x, y) = (&self.orders[a], &self.orders[b]);
+            match x.side {
+                Side::Buy => y.price.cmp(&x.price),
+                Side::Sell => x.price.cmp(&y.price),
+            }
+            .then(x.created_ms.cmp(&y.created_ms))
+        });
+        let mut filled = Vec::new();
+        for k in hits {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            let o = &mut self.orders[k];
+            let qty = o.remaining.min(left);
+            left -= qty;
+            o.remaining -= qty;
+            filled.push((k, qty));
+        }
+        for (k, qty) in filled {
+            let o = self.orders[k].clone();
+            let id = o.id.clone().unwrap_or_else(|| OrderId(String::new()));
+            let price = o.price.unwrap_or(p.price);
+            self.fill(
+                &id,
+                o.side,
+                o.price,
+                price,
+                qty,
+                o.remaining.is_zero(),
+                false,
+                p.at_ms,
+                market,
+            );
+        }
+        self.orders.retain(|o| o.remaining > Decimal::ZERO);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        &mut self,
+        id: &OrderId,
+        side: Side,
+        order_price: Option<Decimal>,
+        price: Decimal,
+        qty: Decimal,
+        done: bool,
+        taker: bool,
+        at_ms: TimestampMs,
+        market: &Market,
+    ) {
+        let rate = if taker {
+            self.settings.taker_fee
+        } else {
+            self.settings.maker_fee
+        };
+        let notional = price * qty;
+        let fee = notional * rate;
+        match side {
+            Side::Buy => {
+                self.base += qty;
+                self.quote -= notional + fee;
+            }
+            Side::Sell => {
+                self.base -= qty;
+                self.quote += notional - fee;
+            }
+        }
+        let realized = self.pnl.apply_fill(side, qty, price, fee);
+        self.fills.push(SimFill {
+            at_ms,
+            side,
+            price,
+            qty,
+            fee,
+            maker: !taker,
+            realized,
+        });
+        let ctx = Ctx {
+            now: at_ms,
+            market,
+            inventory: self.inventory(),
+            orders: &self.orders,
+            rules: &self.rules,
+        };
+        let fill = Fill {
+            order_id: id.clone(),
+            side,
+            order_price,
+            price,
+            qty,
+            order_done: done,
+        };
+        match self.strategy.on_fill(&fill, &ctx) {
+            Ok(intents) => self.decide(intents, at_ms),
+            Err(e) => self.failed = Some(e.0),
+        }
+    }
+
+    /// How many prints were replayed.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The result, marked at the last print.
+    pub fn report(&self) -> Report {
+        let mid = self
+            .last
+            .map(|p| self.market(&p).mid())
+            .unwrap_or(Decimal::ZERO);
+        report::measure(report::Inputs {
+            settings: &self.settings,
+            base: self.base,
+            quote: self.quote,
+            mid,
+            pnl: &self.pnl,
+            fills: &self.fills,
+            rejected: self.rejected,
+            curve: &self.curve,
+            events: self.events,
+            open_orders: self.orders.len(),
+            ended: self.failed.as_ref().map_or_else(
+                || self.finished.clone().map(|f| format!("finished: {f}")),
+                |e| Some(format!("strategy error: {e}")),
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
