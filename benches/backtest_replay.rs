@@ -1,0 +1,73 @@
+//! Backtest replay speed: prints per second through `pmm` (and `grid`)
+//! over the shipped sample data, in release. `cargo bench --bench
+//! backtest_replay`. Loading (gunzip + parse) is timed apart.
+
+use laicai_actors::backtest::{load, run};
+use laicai_core::backtest::SimSettings;
+use laicai_core::pair::{PairSpec, Symbol};
+use laicai_core::strategy::{StrategyParams, StrategyType};
+use laicai_core::Decimal;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let rules = PairSpec {
+        symbol: Symbol::parse("BTC-USDT").expect("symbol"),
+        tick_size: Decimal::new(1, 2),
+        step_size: Decimal::new(1, 5),
+        min_notional: Decimal::from(5),
+    };
+    let cases = [
+        (
+            "pmm",
+            "BTCUSDT-trades-2025-01-01.csv.gz",
+            StrategyType::Pmm,
+            json!({"bid_spread": "0.05", "ask_spread": "0.05", "order_amount": "0.01", "order_refresh_time": 10}),
+        ),
+        (
+            "pmm",
+            "BTCUSDT-1m-2025-01.csv.gz",
+            StrategyType::Pmm,
+            json!({"bid_spread": "0.05", "ask_spread": "0.05", "order_amount": "0.01", "order_refresh_time": 10}),
+        ),
+        (
+            "grid",
+            "BTCUSDT-1m-2025-01.csv.gz",
+            StrategyType::Grid,
+            json!({"lower_price": "80000", "upper_price": "100000", "grid_levels": 40, "order_amount": "0.001"}),
+        ),
+    ];
+    println!("| strategy | data | prints | load s | replay s | prints/s | trades |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, file, kind, config) in cases {
+        let params = StrategyParams::parse(kind, &config).expect("config");
+        let t = Instant::now();
+        let prints = load(&[root.join(file)], None, None).expect("sample data");
+        let load_s = t.elapsed().as_secs_f64();
+        // Best of three.
+        let mut best = f64::MAX;
+        let mut trades = 0;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let r = run(
+                rules.clone(),
+                &params,
+                SimSettings::default(),
+                &prints,
+                &AtomicBool::new(false),
+                |_| {},
+            )
+            .expect("runs");
+            best = best.min(t.elapsed().as_secs_f64());
+            trades = r.trades;
+        }
+        println!(
+            "| {name} | {file} | {} | {load_s:.3} | {best:.3} | {:.0} | {trades} |",
+            prints.len(),
+            prints.len() as f64 / best
+        );
+    }
+}
