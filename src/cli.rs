@@ -570,34 +570,9 @@ async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<()
 
 /// A time as ms since the epoch or `YYYY-MM-DD` (UTC midnight).
 fn time_arg(name: &str, text: &str) -> Result<i64, Failure> {
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
-    }
-    let parts: Vec<&str> = text.split('-').collect();
-    let bad = || {
-        Failure(format!(
-            "--{name} `{text}`: use ms since the epoch or YYYY-MM-DD"
-        ))
-    };
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, i64, i64) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+    text.parse::<i64>()
+        .or_else(|_| laicai_core::time::parse_date_ms(text))
+        .map_err(|e| Failure(format!("--{name}: {e} (or ms since the epoch)")))
 }
 
 /// `laicai backtest`: loads, replays with a progress bar, writes the
@@ -696,7 +671,7 @@ fn run_backtest(config: &laicai::config::Config, a: BacktestArgs) -> Result<(), 
         eprintln!();
     }
     let took = started.elapsed().as_secs_f64();
-    let title = format!("{} {} backtest", kind.as_str(), rules_symbol(&a.pair));
+    let title = format!("{} {} backtest", kind.as_str(), a.pair.to_ascii_uppercase());
     bt::write_report(&a.out, &report, &title).map_err(|e| Failure(e.to_string()))?;
     let rows = [
         ("PnL", format!("{} {}", report.pnl, quote_of(&a.pair))),
@@ -732,10 +707,6 @@ fn run_backtest(config: &laicai::config::Config, a: BacktestArgs) -> Result<(), 
     println!("{:<28} {}", "report", a.out.join("report.json").display());
     println!("{:<28} {}", "chart", a.out.join("equity.svg").display());
     Ok(())
-}
-
-fn rules_symbol(pair: &str) -> String {
-    pair.to_ascii_uppercase()
 }
 
 fn quote_of(pair: &str) -> String {

@@ -25,6 +25,30 @@ pub fn iso_date(ms: TimestampMs) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// `YYYY-MM-DD` → its UTC midnight in ms; the date must exist.
+pub fn parse_date_ms(text: &str) -> Result<TimestampMs, String> {
+    let bad = || format!("`{text}` is not a date YYYY-MM-DD");
+    let mut parts = text.trim().splitn(3, '-').map(|p| p.parse::<i64>());
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let days = days_from_civil(y, m, d);
+    if !(1..=12).contains(&m) || civil_from_days(days) != (y, m, d) {
+        return Err(bad());
+    }
+    Ok(days * 86_400_000)
+}
+
+/// (year, month, day) → days since the epoch; H. Hinnant's algorithm.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since the epoch → (year, month, day); H. Hinnant's algorithm.
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -50,5 +74,15 @@ mod tests {
         assert_eq!(iso8601_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(iso8601_ms(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(iso_date(1_708_177_600_000), "2024-02-17");
+    }
+
+    #[test]
+    fn parses_dates_back() {
+        assert_eq!(parse_date_ms("1970-01-01"), Ok(0));
+        assert_eq!(parse_date_ms("2024-02-17"), Ok(1_708_128_000_000));
+        assert_eq!(parse_date_ms("2000-02-29"), Ok(951_782_400_000));
+        for bad in ["2023-02-29", "2024-13-01", "2024-1", "x"] {
+            assert!(parse_date_ms(bad).is_err(), "{bad}");
+        }
     }
 }

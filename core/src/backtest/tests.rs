@@ -1,22 +1,8 @@
 use super::data::{read_prints, Format};
 use super::*;
-use crate::pair::Symbol;
+use crate::strategy::testing::{d, rules};
 use crate::strategy::{StrategyParams, StrategyType};
 use serde_json::json;
-use std::str::FromStr;
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
-
-fn rules() -> PairSpec {
-    PairSpec {
-        symbol: Symbol::parse("BTC-USDT").unwrap(),
-        tick_size: d("0.01"),
-        step_size: d("0.001"),
-        min_notional: d("5"),
-    }
-}
 
 fn run(kind: StrategyType, config: serde_json::Value, settings: SimSettings, csv: &str) -> Report {
     let params = StrategyParams::parse(kind, &config).unwrap();
