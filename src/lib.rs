@@ -176,7 +176,9 @@ impl Gate {
 struct Recovered {
     storage: Storage,
     venue: PaperExchange,
-    /// `seq` continues above this (already durable).
+    /// `seq` continues above this: the last run's stored ceiling.
+    seq_from: u64,
+    /// The next ceiling, a lease ahead (already durable).
     seq_ceiling: u64,
     /// Stored strategy instances (JSON), for the manager to bring back.
     strategies: Vec<String>,
@@ -236,7 +238,8 @@ fn recover(
         .get(Kind::Risk, RISK_MEMORY_KEY)
         .map_err(|e| unreadable("the risk state", e))?
         .unwrap_or_default();
-    let seq_ceiling = store.seq()? + SEQ_LEASE;
+    let seq_from = store.seq()?;
+    let seq_ceiling = seq_from + SEQ_LEASE;
     // Unreadable is not fatal: clients then resync from a snapshot.
     let carried = store
         .get(Kind::Stream, CARRIED_RING_KEY)
@@ -252,7 +255,7 @@ fn recover(
             key: CARRIED_RING_KEY.into(),
         },
     ])?;
-    tracing::info!(%path, seq_from = seq_ceiling, "database ready");
+    tracing::info!(%path, seq_from, "database ready");
     let storage = StorageActor::start(store, STORAGE_QUEUE).map_err(|e| StartError::Restore {
         path: path.clone(),
         detail: format!("cannot start the storage thread: {e}"),
@@ -260,6 +263,7 @@ fn recover(
     Ok(Recovered {
         storage,
         venue,
+        seq_from,
         seq_ceiling,
         strategies,
         connections,
@@ -364,6 +368,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let Recovered {
         storage,
         venue,
+        seq_from,
         seq_ceiling,
         strategies: stored_strategies,
         connections: stored_connections,
@@ -381,7 +386,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
         subscription_limit: s.subscription_limit,
     })
-    .continuing(storage.clone(), seq_ceiling, carried);
+    .continuing(storage.clone(), seq_from, seq_ceiling, carried);
     let registry_load = registry.load().clone();
     let registry = registry.start();
     let agents = AgentMonitor::new(

@@ -73,7 +73,7 @@ async fn a_clean_restart_gives_back_everything_exactly() {
     let before = everything(&mut c).await;
     assert_eq!(before["orders"].as_array().map(Vec::len), Some(4));
     assert!(before["trades"].as_array().is_some_and(|t| t.len() >= 2));
-    let last_seq_before = c.ok(json!({"cmd": "get_system_status"})).await["seq"].clone();
+    let last_seq_before = last_seen(&mut c).await;
     drop(c);
     assert_eq!(engine.terminate(), Some(0));
 
@@ -93,9 +93,17 @@ async fn a_clean_restart_gives_back_everything_exactly() {
     let (_, used, _) = balance(&after, "USDT");
     assert!(used > Decimal::ZERO, "the resting bid still holds its USDT");
     // seq continues above anything seen before.
-    if let Some(prev) = last_seq_before.as_u64() {
-        assert!(snapshot["seq"].as_u64().unwrap_or(0) > prev, "{snapshot}");
-    }
+    // Above every seq seen before, within one lease of it (the last
+    // run's stored ceiling is where numbering resumes).
+    let seq_after = snapshot["seq"].as_u64().expect("snapshot seq");
+    assert!(
+        seq_after > last_seq_before,
+        "{seq_after} ≤ {last_seq_before}"
+    );
+    assert!(
+        seq_after < last_seq_before + laicai_actors::registry::SEQ_LEASE,
+        "{seq_after} jumped more than a lease past {last_seq_before}"
+    );
     // It can still be canceled, and new ids do not collide with old ones.
     c.ok(json!({"cmd": "cancel_order", "order_id": resting["order_id"]}))
         .await;

@@ -540,22 +540,24 @@ impl RegistryActor {
         }
     }
 
-    /// Continues numbering above `stored_ceiling` (a lease the caller has
-    /// already made durable), keeping the lease ahead in `storage`. Events
-    /// from before the restart are not replayable (`replay_gap`) — except,
+    /// Continues numbering above `issued_upto` — the ceiling the last run
+    /// had stored, which nothing it handed out exceeds — keeping the lease
+    /// ahead in `storage` from `ceiling` (already durable). Events from
+    /// before the restart are not replayable (`replay_gap`) — except,
     /// after a clean stop, those it `carried` over.
     pub fn continuing(
         mut self,
         storage: Storage,
-        stored_ceiling: u64,
+        issued_upto: u64,
+        ceiling: u64,
         carried: Option<CarriedRing>,
     ) -> Self {
         self.seq = SeqCounter {
-            seq: stored_ceiling,
-            lease: Some((storage, stored_ceiling)),
+            seq: issued_upto,
+            lease: Some((storage, ceiling)),
         };
-        self.ring.dropped_upto = stored_ceiling;
-        if let Some(carried) = carried.filter(|c| c.dropped_upto <= stored_ceiling) {
+        self.ring.dropped_upto = issued_upto;
+        if let Some(carried) = carried.filter(|c| c.dropped_upto <= issued_upto) {
             self.ring.dropped_upto = carried.dropped_upto;
             for (seq, name, symbol, text) in carried.frames {
                 let kind = kind_of(&name);
@@ -563,7 +565,7 @@ impl RegistryActor {
                     // A type this build does not know: replay cannot be
                     // complete without it.
                     self.ring.frames.clear();
-                    self.ring.dropped_upto = stored_ceiling;
+                    self.ring.dropped_upto = issued_upto;
                     break;
                 };
                 let frame = Frame {
@@ -983,10 +985,12 @@ mod tests {
             .join("laicai.db");
         let store = crate::storage::Store::open(&db).unwrap();
         let storage = crate::storage::StorageActor::start(store, 64).unwrap();
+        // As a restart leaves it: numbering from the last ceiling, the
+        // next one a lease ahead.
         let start = 7 * SEQ_LEASE;
         let mut seq = SeqCounter {
             seq: start,
-            lease: Some((storage.clone(), start)),
+            lease: Some((storage.clone(), start + SEQ_LEASE)),
         };
         let mut last = start;
         for _ in 0..(2 * SEQ_LEASE) {
