@@ -5,7 +5,7 @@
 //! curve as SVG. The CLI runs it directly; `BacktestActor` runs it on its
 //! own thread for WebSocket clients.
 
-use laicai_core::backtest::data::{read_prints, DataError, Format, Print};
+use laicai_core::backtest::data::{read_prints, DataError, Print};
 use laicai_core::backtest::report::Report;
 use laicai_core::backtest::{Backtest, SimSettings};
 use laicai_core::pair::PairSpec;
@@ -59,17 +59,6 @@ impl Progress {
     }
 }
 
-/// The format of a data file, from its first data row: a trade row has
-/// `true`/`false` in its sixth field.
-fn detect(first_row: &str) -> Format {
-    let sixth = first_row.split(',').nth(5).unwrap_or_default().trim();
-    if sixth.eq_ignore_ascii_case("true") || sixth.eq_ignore_ascii_case("false") {
-        Format::Trades
-    } else {
-        Format::Klines
-    }
-}
-
 fn open(path: &Path) -> Result<Box<dyn BufRead>, BacktestError> {
     let fail = |e: std::io::Error| BacktestError::File {
         path: path.display().to_string(),
@@ -92,34 +81,7 @@ pub fn load(
 ) -> Result<Vec<Print>, BacktestError> {
     let mut prints = Vec::new();
     for path in files {
-        let mut reader = open(path)?;
-        let mut first = String::new();
-        let read_err = |e: std::io::Error| BacktestError::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        reader.read_line(&mut first).map_err(read_err)?;
-        let mut sample = first.clone();
-        if first
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .parse::<f64>()
-            .is_err()
-        {
-            // A header: the format shows in the next row.
-            reader.read_line(&mut sample).map_err(read_err)?;
-            sample = sample[first.len()..].to_string();
-        }
-        let format = detect(&sample);
-        let text = if sample == first {
-            first
-        } else {
-            format!("{first}{sample}")
-        };
-        let all = std::io::Cursor::new(text).chain(reader);
-        read_prints(&path.display().to_string(), format, all, &mut prints)?;
+        read_prints(&path.display().to_string(), open(path)?, &mut prints)?;
     }
     prints.retain(|p| from_ms.is_none_or(|f| p.at_ms >= f) && to_ms.is_none_or(|t| p.at_ms <= t));
     if prints.is_empty() {

@@ -5,7 +5,9 @@
 //! kline becomes four prints (open, then low and high in the order the
 //! candle most likely took them, then close), each a quarter of its
 //! volume. Times in microseconds (Binance's files since 2025) are read as
-//! such. A malformed row is an error naming its line, never skipped.
+//! such. The format is told by the first data row (see `Format::of`). A
+//! malformed row is an error naming
+//! its line, never skipped.
 
 use crate::num::parse_decimal;
 use crate::order::Side;
@@ -24,9 +26,27 @@ pub struct Print {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+enum Format {
     Trades,
     Klines,
+}
+
+impl Format {
+    /// Trades: a `true`/`false` in the sixth or seventh field, or too few
+    /// fields for a kline; anything else is a kline row.
+    fn of(fields: &[&str]) -> Format {
+        let flag = |i: usize| {
+            fields.get(i).is_some_and(|f| {
+                let f = f.trim();
+                f.eq_ignore_ascii_case("true") || f.eq_ignore_ascii_case("false")
+            })
+        };
+        if fields.len() < 7 || flag(5) || flag(6) {
+            Format::Trades
+        } else {
+            Format::Klines
+        }
+    }
 }
 
 /// A row that is not what the format says, by file and line (1-based).
@@ -131,7 +151,6 @@ fn kline_row(fields: &[&str]) -> Result<Vec<Print>, String> {
 /// does not start with a number is a header. Rows must be in time order.
 pub fn read_prints(
     file: &str,
-    format: Format,
     reader: impl BufRead,
     out: &mut Vec<Print>,
 ) -> Result<(), DataError> {
@@ -141,6 +160,7 @@ pub fn read_prints(
         reason,
     };
     let mut last = out.last().map_or(i64::MIN, |p| p.at_ms);
+    let mut format = None;
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
         let line = line.map_err(|e| err(n, format!("cannot read: {e}")))?;
@@ -152,7 +172,7 @@ pub fn read_prints(
         if n == 1 && fields[0].trim().parse::<f64>().is_err() {
             continue;
         }
-        let prints = match format {
+        let prints = match *format.get_or_insert_with(|| Format::of(&fields)) {
             Format::Trades => trade_row(&fields),
             Format::Klines => kline_row(&fields),
         }
@@ -177,7 +197,14 @@ mod tests {
 
     fn read(format: Format, text: &str) -> Result<Vec<Print>, DataError> {
         let mut out = Vec::new();
-        read_prints("f.csv", format, text.as_bytes(), &mut out)?;
+        read_prints("f.csv", text.as_bytes(), &mut out)?;
+        let first_row = text
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f[0].trim().parse::<f64>().is_ok());
+        if let Some(fields) = first_row {
+            assert_eq!(Format::of(&fields), format, "the format is told apart");
+        }
         Ok(out)
     }
 

@@ -1,4 +1,4 @@
-use super::data::{read_prints, Format};
+use super::data::read_prints;
 use super::*;
 use crate::strategy::testing::{d, rules};
 use crate::strategy::{StrategyParams, StrategyType};
@@ -8,7 +8,7 @@ fn run(kind: StrategyType, config: serde_json::Value, settings: SimSettings, csv
     let params = StrategyParams::parse(kind, &config).unwrap();
     let mut bt = Backtest::new(rules(), settings, params.build());
     let mut prints = Vec::new();
-    read_prints("t.csv", Format::Trades, csv.as_bytes(), &mut prints).unwrap();
+    read_prints("t.csv", csv.as_bytes(), &mut prints).unwrap();
     for p in &prints {
         bt.step(p);
     }
