@@ -1,5 +1,6 @@
 //! `laicai`: the command line. With no subcommand it serves.
 
+mod backtest_cmd;
 mod cli;
 
 use clap::{Parser, Subcommand};
@@ -36,7 +37,7 @@ enum Cmd {
     Client(cli::ClientCmd),
     /// Replays recorded data through a strategy; writes report.json and
     /// equity.svg.
-    Backtest(cli::BacktestArgs),
+    Backtest(backtest_cmd::BacktestArgs),
     /// Writes the deterministic sample data set (a day of trades, 30 days
     /// of 1-minute klines) the README's backtest example uses.
     SampleData {
@@ -48,14 +49,14 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cli = match cli.command {
-        Some(Cmd::SampleData { out }) => return cli::sample_data(&out),
+        Some(Cmd::SampleData { out }) => return backtest_cmd::sample_data(&out),
         Some(Cmd::Backtest(args)) => {
             let config_path = cli.config.clone().or_else(|| {
                 let default = PathBuf::from("configs/default.toml");
                 default.exists().then_some(default)
             });
             return match Config::load(config_path.as_deref()) {
-                Ok(config) => cli::backtest(&config, args),
+                Ok(config) => backtest_cmd::backtest(&config, args),
                 Err(e) => {
                     eprintln!("laicai: {e}");
                     ExitCode::from(2)
