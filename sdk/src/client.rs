@@ -14,7 +14,7 @@ use awc::ws;
 use futures_util::{SinkExt, StreamExt};
 use laicai_core::backoff::Backoff;
 use laicai_core::feed::Rng;
-use laicai_core::protocol::events::Envelope;
+use laicai_core::protocol::events::{Envelope, Event};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -73,8 +73,6 @@ struct Counters {
     errors: u64,
     connection_id: Option<String>,
     connected_at: Option<Instant>,
-    last_seq: u64,
-    duplicates: u64,
     resyncs: u64,
 }
 
@@ -98,6 +96,9 @@ struct Shared {
     deliveries: mpsc::UnboundedSender<Incoming>,
     undelivered: RefCell<Option<mpsc::UnboundedReceiver<Incoming>>>,
     counters: RefCell<Counters>,
+    /// What has been handed to handlers (`last`, duplicates); borrowed
+    /// only between awaits.
+    sequencer: RefCell<Sequencer<Incoming>>,
     next_id: Cell<u64>,
     closing: Cell<bool>,
 }
@@ -183,6 +184,7 @@ impl WebSocketClient {
                 deliveries,
                 undelivered: RefCell::new(Some(undelivered)),
                 counters: RefCell::default(),
+                sequencer: RefCell::default(),
                 next_id: Cell::new(0),
                 closing: Cell::new(false),
             }),
@@ -331,6 +333,7 @@ impl WebSocketClient {
 
     pub fn stats(&self) -> ClientStats {
         let c = self.shared.counters.borrow();
+        let sequencer = self.shared.sequencer.borrow();
         let state = self.state();
         ClientStats {
             messages_received: c.received,
@@ -344,8 +347,8 @@ impl WebSocketClient {
                 (ConnectionState::Connected, Some(at)) => at.elapsed(),
                 _ => Duration::ZERO,
             },
-            last_seq: c.last_seq,
-            duplicates_dropped: c.duplicates,
+            last_seq: sequencer.last(),
+            duplicates_dropped: sequencer.duplicates(),
             resyncs: c.resyncs,
         }
     }
@@ -399,7 +402,6 @@ enum End {
 /// Keeps the client connected until `disconnect()` or the reconnect
 /// attempts run out.
 async fn hold(shared: Rc<Shared>, mut conn: Conn, mut outbox: mpsc::UnboundedReceiver<Outgoing>) {
-    let mut sequencer: Sequencer<Incoming> = Sequencer::default();
     let backoff = Backoff::new(
         shared.config.reconnect_delay.as_millis().max(1) as u64,
         MAX_RECONNECT_DELAY_MS.max(shared.config.reconnect_delay.as_millis() as u64),
@@ -411,7 +413,7 @@ async fn hold(shared: Rc<Shared>, mut conn: Conn, mut outbox: mpsc::UnboundedRec
             .map_or(7, |d| d.as_nanos() as u64),
     );
     loop {
-        let end = serve(&shared, &mut conn, &mut outbox, &mut sequencer).await;
+        let end = serve(&shared, &mut conn, &mut outbox).await;
         shared.fail_pending();
         // Frames queued for the lost connection are not sent on the next.
         while outbox.try_recv().is_ok() {}
@@ -462,11 +464,10 @@ async fn serve(
     shared: &Shared,
     conn: &mut Conn,
     outbox: &mut mpsc::UnboundedReceiver<Outgoing>,
-    sequencer: &mut Sequencer<Incoming>,
 ) -> End {
     let timeout = shared.config.timeout;
     let mut first_frames = Vec::new();
-    let since = sequencer.reconnected();
+    let since = shared.sequencer.borrow_mut().reconnected();
     if since.is_some() {
         // The same subscriptions, then the missed events.
         for (id, sub) in shared.subscriptions.borrow().iter() {
@@ -504,7 +505,7 @@ async fn serve(
                     ws::Frame::Text(bytes) => {
                         shared.count(|c| c.received += 1);
                         match std::str::from_utf8(&bytes) {
-                            Ok(text) => on_text(shared, sequencer, text),
+                            Ok(text) => on_text(shared, text),
                             Err(_) => shared.count(|c| c.errors += 1),
                         }
                     }
@@ -544,22 +545,19 @@ async fn serve(
                 {
                     return End::Lost(format!("the server did not answer for {silent:?}"));
                 }
+                let mut sequencer = shared.sequencer.borrow_mut();
                 if sequencer.catching_up() && Instant::now() > catch_up_by {
                     let outs = sequencer.resync("the replay did not complete in time".into());
                     shared.deliver(outs);
                 }
-                let (last, dups) = (sequencer.last(), sequencer.duplicates());
-                shared.count(|c| {
-                    c.last_seq = last;
-                    c.duplicates = dups;
-                });
             }
         }
     }
 }
 
 /// One text frame: an answer, an acknowledgement, or an event.
-fn on_text(shared: &Shared, sequencer: &mut Sequencer<Incoming>, text: &str) {
+fn on_text(shared: &Shared, text: &str) {
+    let mut sequencer = shared.sequencer.borrow_mut();
     let Ok(raw) = serde_json::from_str::<Value>(text) else {
         shared.count(|c| c.errors += 1);
         tracing::warn!("a frame that is not JSON");
@@ -603,26 +601,28 @@ fn on_text(shared: &Shared, sequencer: &mut Sequencer<Incoming>, text: &str) {
         })]);
         return;
     };
-    let order = match kind.as_str() {
-        "snapshot" => Kind::Snapshot,
-        "price" | "market_data" | "orderbook" => Kind::Market,
-        _ => Kind::Retained,
-    };
-    let item = match serde_json::from_str::<Envelope>(text) {
-        Ok(envelope) => Incoming::Event(Box::new(envelope)),
-        Err(_) => Incoming::Unknown {
-            kind,
-            seq: Some(seq),
-            raw,
-        },
+    // The engine replays everything but market data; a type this SDK
+    // does not know is replayed too.
+    let (order, item) = match serde_json::from_str::<Envelope>(text) {
+        Ok(envelope) => {
+            let order = match &envelope.event {
+                Event::Snapshot(_) => Kind::Snapshot,
+                e if e.is_market_data() => Kind::Market,
+                _ => Kind::Retained,
+            };
+            (order, Incoming::Event(Box::new(envelope)))
+        }
+        Err(_) => (
+            Kind::Retained,
+            Incoming::Unknown {
+                kind,
+                seq: Some(seq),
+                raw,
+            },
+        ),
     };
     let outs = sequencer.on_frame(seq, order, item);
     shared.deliver(outs);
-    let (last, dups) = (sequencer.last(), sequencer.duplicates());
-    shared.count(|c| {
-        c.last_seq = last;
-        c.duplicates = dups;
-    });
 }
 
 /// Hands each message to the handlers for its type, then to the streams.
