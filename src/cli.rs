@@ -383,6 +383,7 @@ async fn watch(
     let mut messages = client.messages();
     let paint = Paint::detect();
     let symbol = symbol.map(str::to_ascii_uppercase);
+    eprintln!("watching {} (Ctrl+C ends)", client.config().url);
     let until = duration.map(|s| Instant::now() + Duration::from_secs(s));
     let ctrl_c = actix_rt::signal::ctrl_c();
     tokio::pin!(ctrl_c);

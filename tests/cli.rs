@@ -175,6 +175,60 @@ async fn watch_orders_prints_each_update_and_the_totals_by_status() {
 }
 
 #[actix_rt::test]
+async fn watch_json_prints_only_the_types_and_pair_asked_for() {
+    let state = temp_dir("cli-watch-json");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args([
+            "watch",
+            "--types",
+            "order_update,trade",
+            "--symbol",
+            "btc-usdt",
+        ])
+        .args([
+            "--json",
+            "--duration",
+            "3",
+            "--url",
+            &engine.url("/api/stream"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("watch says it started");
+    assert!(first.starts_with("watching ws://"), "{first}");
+    let mut c = engine.client().await;
+    let o = c
+        .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": "0.001"}))
+        .await;
+    let out = child.wait_with_output().expect("watch ends");
+    assert!(out.status.success());
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|v| (v["type"] == "order_update" || v["type"] == "trade")
+                && v["symbol"] == "BTC-USDT"
+                && v["seq"].is_u64()),
+        "{lines:?}"
+    );
+    for kind in ["order_update", "trade"] {
+        assert!(
+            lines.iter().any(|v| v["type"] == kind
+                && (v["orderId"] == o["order_id"] || v["order_id"] == o["order_id"])),
+            "no {kind} of the order in {lines:?}"
+        );
+    }
+}
+
+#[actix_rt::test]
 async fn ctrl_c_ends_watch_orders_early_with_the_summary() {
     let state = temp_dir("cli-ctrl-c");
     let engine = EngineProcess::start(&state, &config()).await;
