@@ -356,12 +356,7 @@ impl Handler<VenueUpdate> for RiskActor {
                 self.manager.on_order(o);
                 Vec::new()
             }
-            VenueEvent::Trade(t) => {
-                let breaches = self.manager.on_trade(t, now);
-                // A fill is stored before a breach acts on it.
-                self.save();
-                breaches
-            }
+            VenueEvent::Trade(t) => self.manager.on_trade(t, now),
             VenueEvent::Quote {
                 symbol,
                 bid,
@@ -375,9 +370,11 @@ impl Handler<VenueUpdate> for RiskActor {
             }
             VenueEvent::Balance(_) | VenueEvent::Connection { .. } => Vec::new(),
         };
-        if !breaches.is_empty() {
-            // The halts are stored before anyone acts on them.
+        // Fills and halts are stored before anyone acts on them.
+        if matches!(msg.event, VenueEvent::Trade(_)) || !breaches.is_empty() {
             self.save();
+        }
+        if !breaches.is_empty() {
             self.on_breaches(breaches, ctx);
         }
     }

@@ -329,6 +329,13 @@ fn market_of(exchange: &str, symbol: &str) -> Market {
     (exchange.to_string(), symbol.to_string())
 }
 
+/// A per-market map's entries, sorted by market (stored records must not
+/// depend on hash order).
+fn by_market<T: Copy>(map: &HashMap<Market, T>) -> impl Iterator<Item = (Market, T)> {
+    let sorted: BTreeMap<Market, T> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    sorted.into_iter()
+}
+
 fn signed(side: Side, qty: Decimal) -> Decimal {
     match side {
         Side::Buy => qty,
@@ -363,16 +370,13 @@ impl RiskManager {
             .scopes
             .iter()
             .map(|(scope, s)| {
-                let mut pnl: Vec<MarketPnl> = s
-                    .pnl
-                    .iter()
+                let pnl = by_market(&s.pnl)
                     .map(|((exchange, symbol), pnl)| MarketPnl {
-                        exchange: exchange.clone(),
-                        symbol: symbol.clone(),
-                        pnl: *pnl,
+                        exchange,
+                        symbol,
+                        pnl,
                     })
                     .collect();
-                pnl.sort_by(|a, b| (&a.exchange, &a.symbol).cmp(&(&b.exchange, &b.symbol)));
                 ScopeMemory {
                     strategy: match scope {
                         Scope::Account => None,
@@ -387,16 +391,13 @@ impl RiskManager {
             })
             .collect();
         scopes.sort_by(|a, b| a.strategy.cmp(&b.strategy));
-        let mut marks: Vec<MarketMark> = self
-            .marks
-            .iter()
+        let marks = by_market(&self.marks)
             .map(|((exchange, symbol), mid)| MarketMark {
-                exchange: exchange.clone(),
-                symbol: symbol.clone(),
-                mid: *mid,
+                exchange,
+                symbol,
+                mid,
             })
             .collect();
-        marks.sort_by(|a, b| (&a.exchange, &a.symbol).cmp(&(&b.exchange, &b.symbol)));
         RiskMemory {
             kill_switch: self.kill.clone(),
             scopes,
