@@ -296,7 +296,15 @@ impl Backtest {
                 Some(limit) => price.max(limit.min(market.bid)),
                 None => price,
             };
-            self.fill(&id, i.side, i.price, price, i.size, true, true, now, market);
+            let fill = Fill {
+                order_id: id,
+                side: i.side,
+                order_price: i.price,
+                price,
+                qty: i.size,
+                order_done: true,
+            };
+            self.fill(fill, true, market);
             return;
         }
         self.orders.push(OwnOrder {
@@ -339,37 +347,23 @@ impl Backtest {
             filled.push((k, qty));
         }
         for (k, qty) in filled {
-            let o = self.orders[k].clone();
-            let id = o.id.clone().unwrap_or_else(|| OrderId(String::new()));
-            let price = o.price.unwrap_or(p.price);
-            self.fill(
-                &id,
-                o.side,
-                o.price,
-                price,
+            let o = &self.orders[k];
+            let fill = Fill {
+                order_id: o.id.clone().unwrap_or_else(|| OrderId(String::new())),
+                side: o.side,
+                order_price: o.price,
+                price: o.price.unwrap_or(p.price),
                 qty,
-                o.remaining.is_zero(),
-                false,
-                p.at_ms,
-                market,
-            );
+                order_done: o.remaining.is_zero(),
+            };
+            self.fill(fill, false, market);
         }
         self.orders.retain(|o| o.remaining > Decimal::ZERO);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn fill(
-        &mut self,
-        id: &OrderId,
-        side: Side,
-        order_price: Option<Decimal>,
-        price: Decimal,
-        qty: Decimal,
-        done: bool,
-        taker: bool,
-        at_ms: TimestampMs,
-        market: &Market,
-    ) {
+    /// Settles `fill` (taker or maker fee) and tells the strategy.
+    fn fill(&mut self, fill: Fill, taker: bool, market: &Market) {
+        let (side, price, qty, at_ms) = (fill.side, fill.price, fill.qty, market.at_ms);
         let rate = if taker {
             self.settings.taker_fee
         } else {
@@ -404,23 +398,10 @@ impl Backtest {
             orders: &self.orders,
             rules: &self.rules,
         };
-        let fill = Fill {
-            order_id: id.clone(),
-            side,
-            order_price,
-            price,
-            qty,
-            order_done: done,
-        };
         match self.strategy.on_fill(&fill, &ctx) {
             Ok(intents) => self.decide(intents, at_ms),
             Err(e) => self.failed = Some(e.0),
         }
-    }
-
-    /// How many prints were replayed.
-    pub fn events(&self) -> u64 {
-        self.events
     }
 
     /// The result, marked at the last print.
