@@ -40,6 +40,24 @@ pub struct Config {
     pub connections: ConnectionsSection,
     pub paper: PaperSection,
     pub storage: StorageSection,
+    pub backtest: BacktestSection,
+}
+
+/// Backtests started over the WebSocket (`start_backtest`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestSection {
+    /// `data` names files or directories inside this directory.
+    pub data_dir: String,
+    /// Each run's report goes to `<report_dir>/<backtest_id>/`; "" keeps
+    /// reports in memory only.
+    pub report_dir: String,
+    /// Backtests replaying at once, one thread each.
+    pub runners: usize,
+    /// Backtests waiting for a runner; more are refused.
+    pub max_queued: usize,
+    /// Ended backtests `get_backtest` still answers for.
+    pub keep: usize,
 }
 
 /// Where the engine keeps its state.
@@ -326,6 +344,13 @@ impl Config {
         }
         if self.engine.status_interval_ms < 100 {
             bad.push("engine.status_interval_ms: must be at least 100".into());
+        }
+        let b = &self.backtest;
+        if b.runners == 0 || b.runners > 64 || b.max_queued == 0 || b.keep == 0 {
+            bad.push("backtest.runners (1 to 64), max_queued, keep: must be at least 1".into());
+        }
+        if b.data_dir.trim().is_empty() {
+            bad.push("backtest.data_dir: must name a directory, like data".into());
         }
         if self.storage.path.trim().is_empty() {
             bad.push("storage.path: must name a file, like state/laicai.db".into());

@@ -7,6 +7,7 @@ use actix::prelude::*;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use config::Config;
 use laicai_actors::agents::{AgentMonitor, GetAgents};
+use laicai_actors::backtests::{BacktestManager, BacktestsConfig};
 use laicai_actors::connections::{ConnectionSupervisor, SupervisorConfig};
 use laicai_actors::engine::{EngineActor, EngineConfig};
 use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
@@ -323,6 +324,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ));
     }
     let venue_pairs: Vec<Symbol> = specs.iter().map(|s| s.symbol.clone()).collect();
+    let backtest_rules = specs.clone();
     let rules: Vec<(String, PairSpec)> = specs
         .iter()
         .map(|s| (PAPER.to_string(), s.clone()))
@@ -557,6 +559,21 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         tracing::info!(restored, "connections restored");
     }
 
+    let b = &cfg.backtest;
+    let backtests = BacktestManager::new(
+        BacktestsConfig {
+            data_dir: b.data_dir.clone().into(),
+            report_dir: (!b.report_dir.trim().is_empty()).then(|| b.report_dir.clone().into()),
+            runners: b.runners,
+            max_queued: b.max_queued,
+            keep: b.keep,
+            allow_test_strategies: cfg.strategies.allow_test_strategies,
+        },
+        backtest_rules,
+        registry.clone(),
+    )
+    .start_watched(&watch, "backtests", 0);
+
     let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let state = AppState {
         deps: SessionDeps {
@@ -566,6 +583,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             strategies,
             connections,
             agents,
+            backtests,
             venues,
             storage: storage.clone(),
             limits: SessionLimits {

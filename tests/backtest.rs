@@ -1,12 +1,16 @@
-//! `laicai backtest` and `laicai sample-data` as a user runs them: the
-//! README's example on the shipped sample data, byte-identical reports
-//! from the same inputs, and bad rows named by file and line.
+//! Backtests as users run them: `laicai backtest` and `laicai
+//! sample-data` (the README's example on the shipped sample data,
+//! byte-identical reports from the same inputs, bad rows named by file
+//! and line), and `start_backtest` / `get_backtest` / `cancel_backtest`
+//! over a real WebSocket with their `backtest_progress` and
+//! `backtest_result` events.
 
 mod common;
 
-use common::temp_dir;
-use serde_json::Value;
+use common::{temp_dir, Client, TestServer};
+use serde_json::{json, Value};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 fn laicai(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_laicai"))
@@ -93,4 +97,282 @@ fn a_malformed_row_is_named_by_file_and_line() {
     let expected = format!("laicai: {}:3: is_buyer_maker", bad.display());
     assert!(err.lines().any(|l| l.starts_with(&expected)), "{err}");
     assert!(!dir.join("r").exists(), "no report from bad data");
+}
+
+/// A client of the subscription endpoint that hears only backtests.
+async fn backtest_client(server: &TestServer) -> Client {
+    let mut c = server.client("/api/v1/websocket").await;
+    for channel in ["backtest_progress", "backtest_result"] {
+        c.send_text(&json!({"type": "subscribe", "channel": channel}).to_string())
+            .await;
+        c.wait_for("subscribed", |e| e["type"] == "subscribed")
+            .await;
+    }
+    c
+}
+
+/// The PMM quotes a sample-trades run uses over the WebSocket and in the
+/// library alike.
+fn pmm_config() -> Value {
+    json!({"bid_spread": "0.02", "ask_spread": "0.02", "order_amount": "0.01",
+           "order_refresh_time": 5, "filled_order_delay": 5})
+}
+
+#[actix_rt::test]
+async fn a_websocket_backtest_reports_progress_to_one_and_the_librarys_result() {
+    let server = TestServer::start("").await;
+    let mut c = backtest_client(&server).await;
+    let started = c
+        .ok(json!({"cmd": "start_backtest",
+            "strategy": {"type": "pmm", "config": pmm_config()},
+            "pair": "BTC-USDT", "data": "sample/BTCUSDT-trades-2025-01-01.csv.gz",
+            "initial_balances": {"BTC": "0.5", "USDT": "50000"},
+            "fee": {"maker": "0.0002", "taker": "0.0005"}}))
+        .await;
+    let id = started["backtest_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("bt_"), "{started}");
+    assert_eq!(started["status"], "queued");
+    assert_eq!(started["data"]["backtest_id"], id.as_str());
+
+    // Progress in steps of at most 5 %, rising, to exactly 1.0; then the result.
+    let mut seen = Vec::new();
+    let result = loop {
+        let e = c
+            .wait_for("a backtest event", |e| {
+                e["backtest_id"] == id.as_str()
+                    && (e["type"] == "backtest_progress" || e["type"] == "backtest_result")
+            })
+            .await;
+        if e["type"] == "backtest_result" {
+            break e;
+        }
+        let d = &e["data"];
+        for field in ["total_days", "completed_days", "estimated_remaining"] {
+            assert!(d[field].is_number(), "{field} in {e}");
+        }
+        assert_eq!(d["current_date"], "2025-01-01", "{e}");
+        seen.push(d["progress"].as_f64().unwrap());
+    };
+    assert!(seen.len() >= 20, "progress every 5 %: {seen:?}");
+    assert_eq!(seen.last(), Some(&1.0), "{seen:?}");
+    let mut before = 0.0;
+    for p in &seen {
+        assert!(*p > before && *p - before <= 0.0501, "{seen:?}");
+        before = *p;
+    }
+    assert_eq!(result["status"], "completed", "{result}");
+
+    // The same inputs through the library give the same report.
+    let files = [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TRADES)];
+    let prints = laicai_actors::backtest::load(&files, None, None).unwrap();
+    let params = laicai_core::strategy::StrategyParams::parse(
+        laicai_core::strategy::StrategyType::Pmm,
+        &pmm_config(),
+    )
+    .unwrap();
+    let settings = laicai_core::backtest::SimSettings {
+        initial_base: "0.5".parse().unwrap(),
+        initial_quote: "50000".parse().unwrap(),
+        maker_fee: "0.0002".parse().unwrap(),
+        taker_fee: "0.0005".parse().unwrap(),
+        ..Default::default()
+    };
+    let rules = laicai_core::pair::PairSpec {
+        symbol: laicai_core::pair::Symbol::parse("BTC-USDT").unwrap(),
+        tick_size: "0.01".parse().unwrap(),
+        step_size: "0.00001".parse().unwrap(),
+        min_notional: "5".parse().unwrap(),
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let expected =
+        laicai_actors::backtest::run(rules, &params, settings, &prints, &cancel, |_| {}).unwrap();
+    assert!(expected.trades > 0, "the scenario trades");
+    assert_eq!(result["data"], serde_json::to_value(&expected).unwrap());
+
+    // get_backtest answers the same, and the report is on disk.
+    let got = c
+        .ok(json!({"cmd": "get_backtest", "backtest_id": id}))
+        .await;
+    assert_eq!(got["status"], "completed");
+    assert_eq!(got["result"], result["data"]);
+    assert_eq!(got["backtest"]["progress"]["progress"], 1.0);
+    let dir = got["backtest"]["report_path"].as_str().unwrap();
+    let on_disk: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(on_disk, result["data"]);
+    assert!(std::path::Path::new(dir).join("equity.svg").is_file());
+    server.stop().await;
+}
+
+#[actix_rt::test]
+async fn cancel_stops_a_running_backtest_and_drops_a_queued_one() {
+    let server = TestServer::start("").await;
+    let mut c = backtest_client(&server).await;
+    // `chaos` in hang mode blocks its runner for two seconds on its
+    // 3000th print: time enough to cancel it mid-run, for certain.
+    let slow = json!({"cmd": "start_backtest",
+        "strategy": {"type": "chaos", "config": {"mode": "hang", "fail_after_ticks": 3000, "hang_ms": 2000}},
+        "pair": "BTC-USDT", "data": "sample/BTCUSDT-trades-2025-01-01.csv.gz"});
+    let a = c.ok(slow.clone()).await["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.wait_for("a's first progress", |e| {
+        e["type"] == "backtest_progress" && e["backtest_id"] == a.as_str()
+    })
+    .await;
+    // One runner (the default): b waits behind a.
+    let b = c.ok(slow).await["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let got = c.ok(json!({"cmd": "get_backtest", "backtest_id": b})).await;
+    assert_eq!(got["status"], "queued");
+    assert_eq!(
+        c.ok(json!({"cmd": "get_backtest", "backtest_id": a})).await["status"],
+        "running"
+    );
+
+    for id in [&a, &b] {
+        let r = c
+            .ok(json!({"cmd": "cancel_backtest", "backtest_id": id}))
+            .await;
+        assert_eq!(r["status"], "cancelled", "{r}");
+        let e = c
+            .wait_for("the cancelled result", |e| {
+                e["type"] == "backtest_result" && e["backtest_id"] == id.as_str()
+            })
+            .await;
+        assert_eq!(e["status"], "cancelled", "{e}");
+        assert!(e.get("data").is_none(), "{e}");
+    }
+    // Cancelling again is refused, and an unknown id is not found.
+    let again = c
+        .command(json!({"cmd": "cancel_backtest", "backtest_id": a}))
+        .await;
+    assert_eq!(again["error"], "invalid_state", "{again}");
+    let none = c
+        .command(json!({"cmd": "get_backtest", "backtest_id": "bt_0_0"}))
+        .await;
+    assert_eq!(none["error"], "not_found", "{none}");
+
+    // A next backtest completes: the runner left the cancelled one.
+    let next = c
+        .ok(json!({"cmd": "start_backtest", "strategy": {"type": "pmm"},
+            "pair": "BTC-USDT", "data": "sample/BTCUSDT-trades-2025-01-01.csv.gz"}))
+        .await["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = c
+        .wait_for("the next result", |e| {
+            e["type"] == "backtest_result" && e["backtest_id"] == next.as_str()
+        })
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    // a stopped where it was cancelled (at its first check after the
+    // hang, 4096 of 43 074 prints), not at the end; no progress after.
+    let a_now = c.ok(json!({"cmd": "get_backtest", "backtest_id": a})).await;
+    assert_eq!(a_now["status"], "cancelled");
+    let stopped = a_now["backtest"]["progress"]["progress"].as_f64().unwrap();
+    assert!(
+        stopped > 0.0 && stopped < 0.2,
+        "a stopped at {stopped}: {a_now}"
+    );
+    assert!(c
+        .try_wait_for(Duration::from_millis(300), |e| e["type"]
+            == "backtest_progress"
+            && e["backtest_id"] == a.as_str())
+        .await
+        .is_none());
+    server.stop().await;
+}
+
+#[actix_rt::test]
+async fn bad_backtests_are_refused_or_fail_with_the_reason_and_the_engine_runs_on() {
+    let data = temp_dir("bt-data");
+    std::fs::write(
+        data.join("bad.csv"),
+        "1,100.0,0.5,50.0,1735689600000,true\n2,oops,0.5,50.0,1735689601000,false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("good.csv"),
+        "1,100.0,0.5,50.0,1735689600000,true\n2,100.5,0.5,50.25,1735689601000,false\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(data.join("empty")).unwrap();
+    let server =
+        TestServer::start(&format!("[backtest]\ndata_dir = \"{}\"\n", data.display())).await;
+    let mut c = backtest_client(&server).await;
+    let start = |data: &str, pair: &str| {
+        json!({"cmd": "start_backtest", "strategy": {"type": "grid",
+            "config": {"lower_price": 90, "upper_price": 110, "grid_levels": 3, "order_amount": "0.1"}},
+            "pair": pair, "data": data})
+    };
+    for (cmd, error, says) in [
+        (
+            start("missing.csv", "BTC-USDT"),
+            "invalid_params",
+            "no data file or directory `missing.csv`",
+        ),
+        (
+            start("../../etc/passwd", "BTC-USDT"),
+            "invalid_params",
+            "inside the data directory",
+        ),
+        (
+            start("empty", "BTC-USDT"),
+            "invalid_params",
+            "holds no .csv",
+        ),
+        (
+            start("bad.csv", "DOGE-USDT"),
+            "invalid_params",
+            "DOGE-USDT has no trading rules",
+        ),
+        (
+            json!({"cmd": "start_backtest", "strategy": {"type": "pmm", "config": {"bid_spread": "x"}},
+            "pair": "BTC-USDT", "data": "bad.csv"}),
+            "invalid_params",
+            "strategy.config.bid_spread",
+        ),
+    ] {
+        let r = c.command(cmd.clone()).await;
+        assert_eq!(r["success"], false, "{cmd}: {r}");
+        assert_eq!(r["error"], error, "{cmd}: {r}");
+        assert!(r["message"].as_str().unwrap().contains(says), "{cmd}: {r}");
+    }
+    // A malformed row fails the run with its file and line.
+    let id = c.ok(start("bad.csv", "BTC-USDT")).await["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = c
+        .wait_for("the failed result", |e| {
+            e["type"] == "backtest_result" && e["backtest_id"] == id.as_str()
+        })
+        .await;
+    assert_eq!(e["status"], "failed", "{e}");
+    let why = e["error"].as_str().unwrap();
+    assert!(why.contains("bad.csv:2:") && why.contains("price"), "{why}");
+    // A strategy that panics fails its backtest only.
+    let boom = c
+        .ok(json!({"cmd": "start_backtest", "strategy": {"type": "chaos", "config": {"mode": "panic", "fail_after_ticks": 1}},
+            "pair": "BTC-USDT", "data": "good.csv"}))
+        .await["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = c
+        .wait_for("the panicked result", |e| {
+            e["type"] == "backtest_result" && e["backtest_id"] == boom.as_str()
+        })
+        .await;
+    assert_eq!(e["status"], "failed", "{e}");
+    assert!(e["error"].as_str().unwrap().contains("panicked"), "{e}");
+    let status = c.ok(json!({"cmd": "get_system_status"})).await;
+    assert_eq!(status["bot_status"], "running");
+    server.stop().await;
 }

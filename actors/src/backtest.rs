@@ -93,7 +93,8 @@ pub fn load(
 }
 
 /// Replays `prints`; calls `progress` at least every 5 % and every 10 s
-/// and once at 1.0. Stops with `Cancelled` when `cancel` is set.
+/// and once at the end: at 1.0, or where it stopped when `cancel` was set
+/// (then it returns `Cancelled`).
 pub fn run(
     rules: PairSpec,
     strategy: &StrategyParams,
@@ -123,6 +124,7 @@ pub fn run(
     for (i, p) in prints.iter().enumerate() {
         bt.step(p);
         if (i + 1) % 4096 == 0 && cancel.load(Ordering::Relaxed) {
+            progress(report(i + 1, p.at_ms));
             return Err(BacktestError::Cancelled);
         }
         if (i + 1) % step == 0

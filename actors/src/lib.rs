@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod backtest;
+pub mod backtests;
 pub mod binance;
 pub mod clock;
 pub mod connections;

@@ -101,8 +101,10 @@ fn test_config() -> String {
     format!(
         "[server]\nbind = \"127.0.0.1:0\"\nworkers = 1\n\
          [storage]\npath = \"{}\"\n\
+         [backtest]\nreport_dir = \"{}\"\n\
          [strategies]\nboot = []\nallow_test_strategies = true\n{}{}",
         db.display(),
+        temp_dir("reports").display(),
         btc_pair(""),
         eth_pair("")
     )

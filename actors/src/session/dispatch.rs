@@ -3,6 +3,9 @@
 
 use super::SessionDeps;
 use crate::agents::GetAgents;
+use crate::backtests::{
+    BacktestCmdError, BacktestView, CancelBacktest, GetBacktest, StartBacktest,
+};
 use crate::connections::{
     ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
 };
@@ -178,6 +181,17 @@ fn venue_failure(e: VenueError) -> Failure {
 
 fn connection_failure(e: ConnectionError) -> Failure {
     (e.code(), e.to_string())
+}
+
+fn backtest_failure(e: BacktestCmdError) -> Failure {
+    (e.code(), e.to_string())
+}
+
+/// A backtest's fields at the top level and in `data`.
+fn with_backtest(r: Response, view: &BacktestView) -> Response {
+    r.with("backtest_id", &view.backtest_id)
+        .with("status", &view.status)
+        .with("backtest", view)
 }
 
 fn strategy_failure(e: StrategyCmdError) -> Failure {
@@ -424,6 +438,32 @@ async fn run(
                 .with("count", &count)
                 .with("since_seq", &since_seq)
                 .with("seq", &seq)
+        }
+        Command::StartBacktest(new) => {
+            let view = ask(deps, &deps.backtests, StartBacktest(new))
+                .await?
+                .map_err(backtest_failure)?;
+            with_backtest(ok(format!("Backtest {} queued", view.backtest_id)), &view)
+        }
+        Command::GetBacktest { id } => {
+            let view = ask(deps, &deps.backtests, GetBacktest(id))
+                .await?
+                .map_err(backtest_failure)?;
+            with_backtest(
+                ok(format!("Backtest {} {}", view.backtest_id, view.status)),
+                &view,
+            )
+            .with("progress", &view.progress)
+            .with("result", &view.result)
+        }
+        Command::CancelBacktest { id } => {
+            let view = ask(deps, &deps.backtests, CancelBacktest(id))
+                .await?
+                .map_err(backtest_failure)?;
+            with_backtest(
+                ok(format!("Backtest {} cancelled", view.backtest_id)),
+                &view,
+            )
         }
         Command::StartEngine => {
             let changed = ask(deps, &deps.engine, StartEngine).await?;

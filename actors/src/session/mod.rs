@@ -10,6 +10,7 @@ pub mod socket;
 pub mod transport;
 
 use crate::agents::AgentMonitor;
+use crate::backtests::BacktestManager;
 use crate::connections::ConnectionSupervisor;
 use crate::engine::EngineActor;
 use crate::registry::RegistryActor;
@@ -44,6 +45,7 @@ pub struct SessionDeps {
     pub strategies: Addr<StrategyManager>,
     pub connections: Addr<ConnectionSupervisor>,
     pub agents: Addr<AgentMonitor>,
+    pub backtests: Addr<BacktestManager>,
     pub venues: Venues,
     /// Order and trade history.
     pub storage: crate::storage::Storage,

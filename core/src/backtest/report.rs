@@ -15,7 +15,7 @@ use crate::pnl::Pnl;
 use crate::time::TimestampMs;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -108,7 +108,7 @@ pub struct Inputs<'a> {
     pub ended: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Balances {
     #[serde(with = "crate::num")]
     pub base: Decimal,
@@ -116,7 +116,7 @@ pub struct Balances {
     pub quote: Decimal,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Final equity − initial equity, both at the last mid, quote units.
     #[serde(with = "crate::num")]

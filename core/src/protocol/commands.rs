@@ -2,6 +2,7 @@
 //! command or a subscription message, with errors that name the field.
 
 use super::subscription::SubscriptionRequest;
+use crate::backtest::SimSettings;
 use crate::binance::sign::{Credentials, Secret};
 use crate::error::ErrorCode;
 use crate::ids::OrderId;
@@ -94,8 +95,6 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, FrameError> {
 pub enum CommandError {
     #[error("unknown command: {0}")]
     Unknown(String),
-    #[error("{0} is not available in this version of laicai")]
-    NotImplemented(String),
     #[error("invalid `{field}`: {reason}")]
     InvalidParams { field: String, reason: String },
 }
@@ -104,7 +103,6 @@ impl CommandError {
     pub fn code(&self) -> ErrorCode {
         match self {
             CommandError::Unknown(_) => ErrorCode::UnknownCommand,
-            CommandError::NotImplemented(_) => ErrorCode::NotImplemented,
             CommandError::InvalidParams { .. } => ErrorCode::InvalidParams,
         }
     }
@@ -218,6 +216,25 @@ pub enum Command {
     Replay {
         since_seq: u64,
     },
+    StartBacktest(NewBacktest),
+    GetBacktest {
+        id: String,
+    },
+    CancelBacktest {
+        id: String,
+    },
+}
+
+/// `start_backtest`'s parameters. `data` names files or directories under
+/// the engine's backtest data directory; the engine resolves them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewBacktest {
+    pub strategy: StrategyParams,
+    pub pair: Symbol,
+    pub data: Vec<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub settings: SimSettings,
 }
 
 /// `create_connection`'s parameters. `Debug` never shows the secrets.
@@ -265,9 +282,6 @@ impl StrategyAction {
         }
     }
 }
-
-/// Commands of the protocol that later parts of laicai implement.
-const NOT_YET: &[&str] = &["start_backtest", "get_backtest", "cancel_backtest"];
 
 /// Typed access to a command's parameters; every error names its field.
 struct Params<'a>(&'a Map<String, Value>);
@@ -329,24 +343,18 @@ impl<'a> Params<'a> {
 
     /// A strictly positive exact decimal, from a JSON number or a numeric string.
     fn opt_positive(&self, field: &str) -> Result<Option<Decimal>, CommandError> {
-        let Some(v) = self.get(field) else {
-            return Ok(None);
-        };
-        let d = match v {
-            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-                (Some(i), _, _) => Ok(Decimal::from(i)),
-                (_, Some(u), _) => Ok(Decimal::from(u)),
-                (_, _, Some(f)) => crate::num::decimal_from_f64(f),
-                _ => Err("is not a number".to_string()),
-            },
-            Value::String(s) => crate::num::parse_decimal(s),
-            _ => Err("must be a number".to_string()),
-        }
-        .map_err(|e| invalid(field, e))?;
-        if d <= Decimal::ZERO {
+        let d = self.opt_decimal(field)?;
+        if d.is_some_and(|d| d <= Decimal::ZERO) {
             return Err(invalid(field, "must be greater than zero"));
         }
-        Ok(Some(d))
+        Ok(d)
+    }
+
+    /// An exact decimal, from a JSON number or a numeric string.
+    fn opt_decimal(&self, field: &str) -> Result<Option<Decimal>, CommandError> {
+        self.get(field)
+            .map(|v| decimal_of(v).map_err(|e| invalid(field, e)))
+            .transpose()
     }
 
     fn filter(&self) -> Result<OrderFilter, CommandError> {
@@ -454,12 +462,166 @@ impl Command {
             },
             "start_engine" => Command::StartEngine,
             "stop_engine" => Command::StopEngine,
-            other if NOT_YET.contains(&other) => {
-                return Err(CommandError::NotImplemented(other.to_string()))
+            "start_backtest" => Command::StartBacktest(parse_new_backtest(&p)?),
+            "get_backtest" | "cancel_backtest" => {
+                let id = p.str("backtest_id")?.to_string();
+                if env.cmd == "get_backtest" {
+                    Command::GetBacktest { id }
+                } else {
+                    Command::CancelBacktest { id }
+                }
             }
             other => return Err(CommandError::Unknown(other.to_string())),
         })
     }
+}
+
+fn decimal_of(v: &Value) -> Result<Decimal, String> {
+    match v {
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Ok(Decimal::from(i)),
+            (_, Some(u), _) => Ok(Decimal::from(u)),
+            (_, _, Some(f)) => crate::num::decimal_from_f64(f),
+            _ => Err("is not a number".to_string()),
+        },
+        Value::String(s) => crate::num::parse_decimal(s),
+        _ => Err("must be a number".to_string()),
+    }
+}
+
+/// A time as ms since the epoch or a `YYYY-MM-DD` date (UTC midnight).
+fn opt_time_or_date(p: &Params, field: &str) -> Result<Option<i64>, CommandError> {
+    match p.get(field) {
+        Some(Value::String(s)) => crate::time::parse_date_ms(s)
+            .map(Some)
+            .map_err(|e| invalid(field, format!("{e} (or ms since the epoch)"))),
+        _ => p.opt_time_ms(field),
+    }
+}
+
+/// The most data names one backtest may list.
+const MAX_DATA_FILES: usize = 400;
+
+fn parse_new_backtest(p: &Params) -> Result<NewBacktest, CommandError> {
+    // `strategy` is {"type": …, "config": {…}}, or the type's name with
+    // `config` beside it.
+    let (kind, config) = match p.get("strategy") {
+        Some(Value::Object(s)) => (
+            s.get("type").or(s.get("strategy_type")),
+            s.get("config").cloned().unwrap_or(Value::Null),
+        ),
+        Some(kind @ Value::String(_)) => {
+            (Some(kind), p.get("config").cloned().unwrap_or(Value::Null))
+        }
+        Some(_) => {
+            return Err(invalid(
+                "strategy",
+                "must be {\"type\": …, \"config\": {…}}",
+            ))
+        }
+        None => return Err(invalid("strategy", "is required")),
+    };
+    let kind: StrategyType = kind
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("strategy.type", "is required (pmm, grid or twap)"))?
+        .parse()
+        .map_err(|e: String| invalid("strategy.type", e))?;
+    let strategy =
+        StrategyParams::parse(kind, &config).map_err(|e| CommandError::InvalidParams {
+            field: format!("strategy.{}", e.field),
+            reason: e.reason,
+        })?;
+    let pair = p
+        .opt_symbol("pair")?
+        .or(p.opt_symbol("symbol")?)
+        .ok_or_else(|| invalid("pair", "is required"))?;
+    let names = || {
+        invalid(
+            "data",
+            format!("must be a data file or directory name, or a list of 1 to {MAX_DATA_FILES}"),
+        )
+    };
+    let data: Vec<String> = match p.get("data") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(list)) if !list.is_empty() && list.len() <= MAX_DATA_FILES => list
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(names))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(names()),
+        None => return Err(invalid("data", "is required")),
+    };
+    if data.iter().any(|d| d.trim().is_empty() || d.len() > 512) {
+        return Err(names());
+    }
+    let from_ms = opt_time_or_date(p, "from")?;
+    let to_ms = opt_time_or_date(p, "to")?;
+    if let (Some(f), Some(t)) = (from_ms, to_ms) {
+        if f > t {
+            return Err(invalid("to", "must not be before `from`"));
+        }
+    }
+    let mut settings = match p.get("settings") {
+        None => SimSettings::default(),
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|e| invalid("settings", e.to_string()))?
+        }
+    };
+    // `initial_balances`: {"BTC": 1, "USDT": 100000} (the pair's assets)
+    // or {"base": …, "quote": …}.
+    match p.get("initial_balances") {
+        None => {}
+        Some(Value::Object(b)) => {
+            for (asset, v) in b {
+                let field = format!("initial_balances.{asset}");
+                let amount = decimal_of(v).map_err(|e| invalid(&field, e))?;
+                if asset.eq_ignore_ascii_case(pair.base()) || asset == "base" {
+                    settings.initial_base = amount;
+                } else if asset.eq_ignore_ascii_case(pair.quote()) || asset == "quote" {
+                    settings.initial_quote = amount;
+                } else {
+                    return Err(invalid(&field, format!("is not an asset of {pair}")));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(invalid(
+                "initial_balances",
+                "must be an object of asset: amount",
+            ))
+        }
+    }
+    // `fee`: one rate for maker and taker, or {"maker": …, "taker": …}.
+    match p.get("fee") {
+        None => {}
+        Some(Value::Object(f)) => {
+            for (side, v) in f {
+                let field = format!("fee.{side}");
+                let rate = decimal_of(v).map_err(|e| invalid(&field, e))?;
+                match side.as_str() {
+                    "maker" => settings.maker_fee = rate,
+                    "taker" => settings.taker_fee = rate,
+                    _ => return Err(invalid(&field, "must be maker or taker")),
+                }
+            }
+        }
+        Some(v) => {
+            let rate = decimal_of(v).map_err(|e| invalid("fee", e))?;
+            settings.maker_fee = rate;
+            settings.taker_fee = rate;
+        }
+    }
+    let problems = settings.problems();
+    if !problems.is_empty() {
+        return Err(invalid("settings", problems.join("; ")));
+    }
+    Ok(NewBacktest {
+        strategy,
+        pair,
+        data,
+        from_ms,
+        to_ms,
+        settings,
+    })
 }
 
 fn parse_url(p: &Params, field: &str) -> Result<Option<String>, CommandError> {
@@ -748,13 +910,85 @@ mod tests {
             field_of(command(r#"{"cmd":"replay","since_seq":-1}"#).unwrap_err()),
             "since_seq"
         );
-        assert!(matches!(
-            command(r#"{"cmd":"start_backtest"}"#),
-            Err(CommandError::NotImplemented(_))
-        ));
+        assert_eq!(
+            field_of(command(r#"{"cmd":"start_backtest"}"#).unwrap_err()),
+            "strategy"
+        );
         assert!(matches!(
             parse_client_message(r#"{"type":"ping","timestamp":1.5}"#),
             Ok(ClientMessage::Ping { .. })
         ));
+    }
+
+    #[test]
+    fn parses_a_backtest_with_the_protocols_balances_and_fee() {
+        let c = command(r#"{"cmd":"start_backtest","strategy":{"type":"grid","config":{"lower_price":90,"upper_price":110,"grid_levels":3,"order_amount":"0.1"}},"pair":"BTC-USDT","data":["a.csv","b.csv.gz"],"from":"2025-01-01","to":1735776000000,"initial_balances":{"BTC":"2","USDT":5000},"fee":{"maker":0,"taker":"0.002"}}"#).unwrap();
+        let Command::StartBacktest(b) = c else {
+            panic!()
+        };
+        assert_eq!(b.strategy.kind(), StrategyType::Grid);
+        assert_eq!(b.data, ["a.csv", "b.csv.gz"]);
+        assert_eq!(b.from_ms, Some(1_735_689_600_000));
+        assert_eq!(b.to_ms, Some(1_735_776_000_000));
+        assert_eq!(b.settings.initial_base, Decimal::from(2));
+        assert_eq!(b.settings.initial_quote, Decimal::from(5000));
+        assert_eq!(b.settings.maker_fee, Decimal::ZERO);
+        assert_eq!(b.settings.taker_fee, Decimal::from_str("0.002").unwrap());
+        // The type's name with `config` beside it, one fee for both.
+        let c = command(r#"{"cmd":"start_backtest","strategy":"pmm","config":{"order_amount":0.01},"pair":"BTC-USDT","data":"sample","fee":0.0005}"#).unwrap();
+        let Command::StartBacktest(b) = c else {
+            panic!()
+        };
+        assert_eq!(b.strategy.kind(), StrategyType::Pmm);
+        assert_eq!(b.settings.maker_fee, b.settings.taker_fee);
+        for (text, field) in [
+            (
+                r#"{"cmd":"start_backtest","strategy":{"type":"magic"},"pair":"BTC-USDT","data":"x"}"#,
+                "strategy.type",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":{"type":"pmm","config":{"bid_spread":-1}},"pair":"BTC-USDT","data":"x"}"#,
+                "strategy.config.bid_spread",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","data":"x"}"#,
+                "pair",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT"}"#,
+                "data",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT","data":[1]}"#,
+                "data",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT","data":"x","from":"yesterday"}"#,
+                "from",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT","data":"x","from":2,"to":1}"#,
+                "to",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT","data":"x","initial_balances":{"ETH":1}}"#,
+                "initial_balances.ETH",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT","data":"x","fee":{"rebate":1}}"#,
+                "fee.rebate",
+            ),
+            (
+                r#"{"cmd":"start_backtest","strategy":"pmm","pair":"BTC-USDT","data":"x","fee":-0.1}"#,
+                "settings",
+            ),
+            (r#"{"cmd":"get_backtest"}"#, "backtest_id"),
+        ] {
+            assert_eq!(field_of(command(text).unwrap_err()), field, "{text}");
+        }
+        assert_eq!(
+            command(r#"{"cmd":"cancel_backtest","backtest_id":"bt_1"}"#).unwrap(),
+            Command::CancelBacktest { id: "bt_1".into() }
+        );
     }
 }

@@ -340,13 +340,48 @@ pub struct AgentData {
     pub count: Option<usize>,
 }
 
+wire_enum!(
+    /// Where a backtest is: queued behind others, replaying, or ended.
+    BacktestStatus {
+        Queued => "queued",
+        Running => "running",
+        Completed => "completed",
+        Cancelled => "cancelled",
+        Failed => "failed",
+    }
+);
+
+impl BacktestStatus {
+    pub fn ended(self) -> bool {
+        matches!(
+            self,
+            BacktestStatus::Completed | BacktestStatus::Cancelled | BacktestStatus::Failed
+        )
+    }
+}
+
+/// `backtest_progress`'s `data`. Days are fractional (a day of trades is
+/// not two whole days); `estimated_remaining` is in seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BacktestProgress {
+    /// 0 to 1.
+    pub progress: f64,
+    /// The replayed data's current day, `YYYY-MM-DD` (UTC).
+    pub current_date: String,
+    pub total_days: f64,
+    pub completed_days: f64,
+    pub estimated_remaining: f64,
+}
+
 /// Every event the engine sends. `type` is the variant's name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     Snapshot(Snapshot),
     Connected {},
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
     SystemStatus(SystemStatus),
     Price(PriceUpdate),
     MarketData(MarketData),
@@ -359,8 +394,24 @@ pub enum Event {
     Connection(ConnectionView),
     Log(LogLine),
     AgentStatus(AgentStatus),
-    Alerts { data: Alert },
+    Alerts {
+        data: Alert,
+    },
     Error(ErrorEvent),
+    BacktestProgress {
+        backtest_id: String,
+        data: BacktestProgress,
+    },
+    /// A backtest ended: `data` is its report when it completed, `error`
+    /// says why when it failed.
+    BacktestResult {
+        backtest_id: String,
+        status: BacktestStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<Box<crate::backtest::report::Report>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 /// Every event `type`, in a fixed order (for per-type counters).
@@ -382,6 +433,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "agent_status",
     "alerts",
     "error",
+    "backtest_progress",
+    "backtest_result",
 ];
 
 impl Event {
@@ -405,6 +458,8 @@ impl Event {
             Event::AgentStatus(_) => "agent_status",
             Event::Alerts { .. } => "alerts",
             Event::Error(_) => "error",
+            Event::BacktestProgress { .. } => "backtest_progress",
+            Event::BacktestResult { .. } => "backtest_result",
         }
     }
 
