@@ -58,6 +58,9 @@ pub struct BacktestSection {
     pub max_queued: usize,
     /// Ended backtests `get_backtest` still answers for.
     pub keep: usize,
+    /// Write the paper market's trades to `record_dir` as trade CSV.
+    pub record: bool,
+    pub record_dir: String,
 }
 
 /// Where the engine keeps its state.
@@ -348,6 +351,9 @@ impl Config {
         let b = &self.backtest;
         if b.runners == 0 || b.runners > 64 || b.max_queued == 0 || b.keep == 0 {
             bad.push("backtest.runners (1 to 64), max_queued, keep: must be at least 1".into());
+        }
+        if b.record && b.record_dir.trim().is_empty() {
+            bad.push("backtest.record_dir: must name a directory, like data/recorded".into());
         }
         if b.data_dir.trim().is_empty() {
             bad.push("backtest.data_dir: must name a directory, like data".into());

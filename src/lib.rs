@@ -14,6 +14,7 @@ use laicai_actors::exchange::{ExchangeActor, ExchangeConfig};
 use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
+use laicai_actors::recorder::{RecorderActor, Recording};
 use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::registry::{CARRIED_RING_KEY, SEQ_LEASE};
 use laicai_actors::risk::RiskActor;
@@ -107,6 +108,8 @@ struct AppState {
     gate: Arc<Gate>,
     /// Market ticks the feed dropped because the exchange was busy.
     dropped_ticks: Arc<AtomicU64>,
+    /// Market trades the recorder could not take or write.
+    recorded_lost: Arc<AtomicU64>,
 }
 
 /// Who may open a session: the token check, the failed-attempt limiter,
@@ -423,6 +426,18 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     for (sym, addr) in &books {
         venues.add_book(PAPER, sym.as_str(), addr.clone());
     }
+    let recorded_lost = Arc::new(AtomicU64::new(0));
+    let recording = cfg.backtest.record.then(|| {
+        tracing::info!(dir = %cfg.backtest.record_dir, "recording the market's trades");
+        Recording {
+            to: RecorderActor::new(
+                cfg.backtest.record_dir.clone().into(),
+                recorded_lost.clone(),
+            )
+            .start_own_thread(),
+            lost: recorded_lost.clone(),
+        }
+    });
     let exchange = ExchangeActor::new(
         venue,
         ExchangeConfig {
@@ -437,6 +452,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         books,
         Some(storage.clone()),
     )
+    .with_recording(recording)
     .start_watched(&watch, format!("exchange:{PAPER}"), 0);
     let dropped_ticks = Arc::new(AtomicU64::new(0));
     MarketFeedActor::new(exchange.clone(), feeds, dropped_ticks.clone()).start();
@@ -599,6 +615,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         },
         started: Instant::now(),
         dropped_ticks,
+        recorded_lost,
         gate: Arc::new(Gate {
             tokens: Tokens::new(
                 s.tokens
@@ -730,6 +747,11 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
         "Simulated market ticks dropped while the exchange was busy.",
     )
     .value("", st.dropped_ticks.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_recorded_trades_lost_total",
+        "Market trades not recorded (recorder busy, or a failed write).",
+    )
+    .value("", st.recorded_lost.load(Ordering::Relaxed));
     m.counter(
         "laicai_sessions_evicted_total",
         "Sessions closed as too slow (1013).",

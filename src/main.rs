@@ -25,6 +25,10 @@ struct Cli {
     /// state/laicai.db).
     #[arg(long, env = "LAICAI_STATE_DIR", global = true)]
     state_dir: Option<PathBuf>,
+    /// Record the paper market's trades as trade CSV
+    /// (backtest.record_dir) for later backtests.
+    #[arg(long, env = "LAICAI_RECORD", global = true)]
+    record: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -111,6 +115,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if cli.record {
+        config.backtest.record = true;
     }
     if let Some(dir) = cli.state_dir {
         config.storage.path = dir.join("laicai.db").to_string_lossy().into_owned();

@@ -376,3 +376,87 @@ async fn bad_backtests_are_refused_or_fail_with_the_reason_and_the_engine_runs_o
     assert_eq!(status["bot_status"], "running");
     server.stop().await;
 }
+
+#[actix_rt::test]
+async fn the_recorded_market_replays_as_a_backtest() {
+    let data = temp_dir("bt-record");
+    let server = TestServer::start(&format!(
+        "[backtest]\ndata_dir = \"{0}\"\nrecord = true\nrecord_dir = \"{0}/recorded\"\n",
+        data.display()
+    ))
+    .await;
+    let mut c = backtest_client(&server).await;
+    c.send_text(
+        &json!({"type": "subscribe", "channel": "price", "symbol": "BTC-USDT"}).to_string(),
+    )
+    .await;
+    let mut prices = Vec::new();
+    let until = std::time::Instant::now() + Duration::from_millis(1500);
+    while let Some(e) = c
+        .try_wait_for(until - std::time::Instant::now(), |e| e["type"] == "price")
+        .await
+    {
+        prices.push(
+            e["price"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or(e["price"].to_string()),
+        );
+        if std::time::Instant::now() >= until {
+            break;
+        }
+    }
+    assert!(prices.len() > 5, "{prices:?}");
+    // Flushed every second.
+    actix_rt::time::sleep(Duration::from_millis(1300)).await;
+
+    let dir = data.join("recorded/BTC-USDT");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("BTCUSDT-trades-"));
+    let mut rows = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        rows.extend(
+            text.lines()
+                .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>()),
+        );
+    }
+    let prints = laicai_actors::backtest::load(&files, None, None).unwrap();
+    assert_eq!(prints.len(), rows.len());
+    let ids: Vec<u64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "ids run on: {ids:?}"
+    );
+    // Every last price the engine published is a recorded trade's.
+    let recorded: std::collections::HashSet<laicai_core::Decimal> =
+        prints.iter().map(|p| p.price).collect();
+    for p in &prices {
+        let p: laicai_core::Decimal = p.trim_matches('"').parse().unwrap();
+        assert!(recorded.contains(&p), "price {p} was not recorded");
+    }
+
+    let id = c
+        .ok(json!({"cmd": "start_backtest", "strategy": {"type": "pmm"},
+            "pair": "BTC-USDT", "data": "recorded/BTC-USDT", "to": prints.last().unwrap().at_ms}))
+        .await["backtest_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = c
+        .wait_for("the result", |e| {
+            e["type"] == "backtest_result" && e["backtest_id"] == id.as_str()
+        })
+        .await;
+    assert_eq!(e["status"], "completed", "{e}");
+    assert_eq!(e["data"]["events"], prints.len() as u64, "{e}");
+    server.stop().await;
+}

@@ -8,6 +8,7 @@
 use crate::clock::now_ms;
 use crate::health::{watched, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
+use crate::recorder::Recording;
 use crate::registry::{Publish, RegistryActor, Seed};
 use crate::storage::{journal::Reply, Durable, Journal, Kind, Ready, Record, Storage};
 use actix::prelude::*;
@@ -283,6 +284,7 @@ pub struct ExchangeActor {
     last_market_data: HashMap<Symbol, TimestampMs>,
     followers: Followers,
     journal: Journal,
+    recording: Option<Recording>,
     load: Load,
 }
 
@@ -307,8 +309,15 @@ impl ExchangeActor {
             last_market_data: HashMap::new(),
             followers: Followers::default(),
             journal: Journal::new(storage),
+            recording: None,
             load: Load::default(),
         }
+    }
+
+    /// Hands every market trade to a recorder.
+    pub fn with_recording(mut self, recording: Option<Recording>) -> Self {
+        self.recording = recording;
+        self
     }
 
     /// Journals what a command or tick changed — its events, the orders
@@ -528,7 +537,13 @@ impl Handler<ApplyTick> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: ApplyTick, _: &mut Self::Context) {
         self.load.handled();
-        let fills = self.venue.apply_tick(&msg.symbol, &msg.tick, msg.at_ms);
+        let mut tape = Vec::new();
+        let fills = self
+            .venue
+            .apply_tick_taped(&msg.symbol, &msg.tick, msg.at_ms, &mut tape);
+        if let Some(r) = &self.recording {
+            r.tape(&msg.symbol, tape);
+        }
         if !fills.is_empty() {
             self.commit(fills, msg.at_ms, None);
         }

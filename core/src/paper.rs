@@ -8,6 +8,7 @@
 //! as orders of `Owner::Market`, so a client's resting order fills when the
 //! market's quotes move through it or its prints hit it.
 
+use crate::backtest::data::Print as TapePrint;
 use crate::balance::{BalanceError, Balances};
 use crate::feed::MarketTick;
 use crate::ids::OrderId;
@@ -666,6 +667,19 @@ impl PaperExchange {
         tick: &MarketTick,
         now: TimestampMs,
     ) -> Vec<Event> {
+        self.apply_tick_taped(symbol, tick, now, &mut Vec::new())
+    }
+
+    /// `apply_tick`, and every trade the market made (its own orders
+    /// crossing, its prints, fills of the account's orders) appended to
+    /// `tape`, as a venue's public trade stream shows them.
+    pub fn apply_tick_taped(
+        &mut self,
+        symbol: &Symbol,
+        tick: &MarketTick,
+        now: TimestampMs,
+        tape: &mut Vec<TapePrint>,
+    ) -> Vec<Event> {
         let Some(market) = self.markets.get_mut(symbol) else {
             return Vec::new();
         };
@@ -693,6 +707,12 @@ impl PaperExchange {
                     }
                     market.last_price = Some(f.price);
                     market.candle.add(f.price, f.qty, now);
+                    tape.push(TapePrint {
+                        at_ms: now,
+                        price: f.price,
+                        qty: f.qty,
+                        taker: side,
+                    });
                 }
                 if r.end == MatchEnd::Rested {
                     market.synthetic.push(next);
@@ -716,6 +736,12 @@ impl PaperExchange {
                 }
                 market.last_price = Some(f.price);
                 market.candle.add(f.price, f.qty, now);
+                tape.push(TapePrint {
+                    at_ms: now,
+                    price: f.price,
+                    qty: f.qty,
+                    taker: print.side,
+                });
             }
         }
         self.next_synthetic = next;

@@ -98,6 +98,20 @@ fn trade_row(fields: &[&str]) -> Result<Vec<Print>, String> {
     }])
 }
 
+/// `p` as a line of Binance's trade CSV
+/// (`id,price,qty,quote_qty,time,is_buyer_maker`): how the engine records
+/// the market's trades; `read_prints` reads it back exactly.
+pub fn trade_line(id: u64, p: &Print) -> String {
+    format!(
+        "{id},{},{},{},{},{}\n",
+        p.price.normalize(),
+        p.qty.normalize(),
+        (p.price * p.qty).normalize(),
+        p.at_ms,
+        p.taker == Side::Sell
+    )
+}
+
 fn kline_row(fields: &[&str]) -> Result<Vec<Print>, String> {
     if fields.len() < 7 {
         return Err(format!(
@@ -206,6 +220,35 @@ mod tests {
             assert_eq!(Format::of(&fields), format, "the format is told apart");
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_recorded_trade_line_reads_back_exactly() {
+        let prints = [
+            Print {
+                at_ms: 1_735_689_600_123,
+                price: Decimal::new(5_200_012, 2),
+                qty: Decimal::new(15, 5),
+                taker: Side::Sell,
+            },
+            Print {
+                at_ms: 1_735_689_600_124,
+                price: Decimal::new(52_000, 0),
+                qty: Decimal::new(2, 1),
+                taker: Side::Buy,
+            },
+        ];
+        let text: String = prints
+            .iter()
+            .enumerate()
+            .map(|(i, p)| trade_line(i as u64 + 1, p))
+            .collect();
+        assert_eq!(
+            text,
+            "1,52000.12,0.00015,7.800018,1735689600123,true\n\
+             2,52000,0.2,10400,1735689600124,false\n"
+        );
+        assert_eq!(read(Format::Trades, &text).unwrap(), prints);
     }
 
     #[test]
