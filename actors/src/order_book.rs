@@ -73,7 +73,9 @@ impl Handler<ReplaceBook> for OrderBookActor {
     fn handle(&mut self, msg: ReplaceBook, _: &mut Self::Context) {
         self.load.handled();
         let sequence = self.book.sequence() + 1;
-        self.book.replace(&msg.bids, &msg.asks, sequence);
+        if let Err(e) = self.book.replace(&msg.bids, &msg.asks, sequence) {
+            tracing::error!(symbol = %self.symbol, error = %e, "order book refused a level; it is empty until the next one");
+        }
         if msg.at_ms.saturating_sub(self.last_publish_ms) < self.publish_interval_ms {
             return;
         }

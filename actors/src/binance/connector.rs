@@ -531,8 +531,12 @@ impl BinanceConnector {
                     }
                 }
             }
-            DepthOutcome::Resync { expected, got } => {
-                let msg = format!("{venue_symbol} depth gap (expected update {expected}, got {got}): resyncing the book");
+            DepthOutcome::Resync { .. } | DepthOutcome::Invalid(_) => {
+                let msg = match &outcome {
+                    DepthOutcome::Resync { expected, got } => format!("{venue_symbol} depth gap (expected update {expected}, got {got}): resyncing the book"),
+                    DepthOutcome::Invalid(why) => format!("{venue_symbol} depth: {why}: resyncing the book"),
+                    _ => format!("{venue_symbol} depth: resyncing the book"),
+                };
                 tracing::warn!(connection = %self.id, %msg);
                 self.log(LogLevel::Warning, msg);
                 if let Some(book) = book {

@@ -23,6 +23,9 @@ pub enum DepthOutcome {
     Stale,
     /// A gap: the book was discarded; fetch a new snapshot.
     Resync { expected: u64, got: u64 },
+    /// A level the book cannot hold exactly: the book was discarded;
+    /// fetch a new snapshot.
+    Invalid(String),
 }
 
 #[derive(Debug, Default)]
@@ -61,11 +64,14 @@ impl DepthSync {
                 got: d.first_id,
             };
         }
-        for l in &d.bids {
-            book.apply_delta(BookSide::Bid, l.0, l.1);
-        }
-        for l in &d.asks {
-            book.apply_delta(BookSide::Ask, l.0, l.1);
+        let sides = [(BookSide::Bid, &d.bids), (BookSide::Ask, &d.asks)];
+        for (side, levels) in sides {
+            for l in levels {
+                if let Err(e) = book.apply_delta(side, l.0, l.1) {
+                    self.reset();
+                    return DepthOutcome::Invalid(e.to_string());
+                }
+            }
         }
         self.last_id = d.last_id;
         book.set_sequence(d.last_id);
@@ -102,7 +108,10 @@ impl DepthSync {
             }
         }
         let mut book = OrderBook::new();
-        book.replace(&s.bids, &s.asks, s.last_update_id);
+        if let Err(e) = book.replace(&s.bids, &s.asks, s.last_update_id) {
+            self.reset();
+            return DepthOutcome::Invalid(e.to_string());
+        }
         self.book = Some(book);
         self.last_id = s.last_update_id;
         let buffered: Vec<DepthUpdate> = self.buffer.drain(..).collect();
