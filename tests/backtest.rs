@@ -111,6 +111,14 @@ async fn backtest_client(server: &TestServer) -> Client {
     c
 }
 
+/// The `backtest_result` of backtest `id`.
+async fn result_of(c: &mut Client, id: &str) -> Value {
+    c.wait_for(&format!("the result of {id}"), |e| {
+        e["type"] == "backtest_result" && e["backtest_id"] == id
+    })
+    .await
+}
+
 /// The PMM quotes a sample-trades run uses over the WebSocket and in the
 /// library alike.
 fn pmm_config() -> Value {
@@ -239,11 +247,7 @@ async fn cancel_stops_a_running_backtest_and_drops_a_queued_one() {
             .ok(json!({"cmd": "cancel_backtest", "backtest_id": id}))
             .await;
         assert_eq!(r["status"], "cancelled", "{r}");
-        let e = c
-            .wait_for("the cancelled result", |e| {
-                e["type"] == "backtest_result" && e["backtest_id"] == id.as_str()
-            })
-            .await;
+        let e = result_of(&mut c, id).await;
         assert_eq!(e["status"], "cancelled", "{e}");
         assert!(e.get("data").is_none(), "{e}");
     }
@@ -265,11 +269,7 @@ async fn cancel_stops_a_running_backtest_and_drops_a_queued_one() {
         .as_str()
         .unwrap()
         .to_string();
-    let done = c
-        .wait_for("the next result", |e| {
-            e["type"] == "backtest_result" && e["backtest_id"] == next.as_str()
-        })
-        .await;
+    let done = result_of(&mut c, &next).await;
     assert_eq!(done["status"], "completed", "{done}");
     // a stopped where it was cancelled (at its first check after the
     // hang, 4096 of 43 074 prints), not at the end; no progress after.
@@ -349,11 +349,7 @@ async fn bad_backtests_are_refused_or_fail_with_the_reason_and_the_engine_runs_o
         .as_str()
         .unwrap()
         .to_string();
-    let e = c
-        .wait_for("the failed result", |e| {
-            e["type"] == "backtest_result" && e["backtest_id"] == id.as_str()
-        })
-        .await;
+    let e = result_of(&mut c, &id).await;
     assert_eq!(e["status"], "failed", "{e}");
     let why = e["error"].as_str().unwrap();
     assert!(why.contains("bad.csv:2:") && why.contains("price"), "{why}");
@@ -365,11 +361,7 @@ async fn bad_backtests_are_refused_or_fail_with_the_reason_and_the_engine_runs_o
         .as_str()
         .unwrap()
         .to_string();
-    let e = c
-        .wait_for("the panicked result", |e| {
-            e["type"] == "backtest_result" && e["backtest_id"] == boom.as_str()
-        })
-        .await;
+    let e = result_of(&mut c, &boom).await;
     assert_eq!(e["status"], "failed", "{e}");
     assert!(e["error"].as_str().unwrap().contains("panicked"), "{e}");
     let status = c.ok(json!({"cmd": "get_system_status"})).await;
@@ -451,11 +443,7 @@ async fn the_recorded_market_replays_as_a_backtest() {
         .as_str()
         .unwrap()
         .to_string();
-    let e = c
-        .wait_for("the result", |e| {
-            e["type"] == "backtest_result" && e["backtest_id"] == id.as_str()
-        })
-        .await;
+    let e = result_of(&mut c, &id).await;
     assert_eq!(e["status"], "completed", "{e}");
     assert_eq!(e["data"]["events"], prints.len() as u64, "{e}");
     server.stop().await;

@@ -37,8 +37,11 @@ impl Recording {
             prints,
         };
         if self.to.try_send(msg).is_err() {
-            let lost = self.lost.fetch_add(n, Ordering::Relaxed) + n;
-            tracing::warn!(%symbol, lost, "recorder busy: trades not recorded");
+            let before = self.lost.fetch_add(n, Ordering::Relaxed);
+            // Logged as the count passes each power of two, not per tick.
+            if (before + n).ilog2() > before.checked_ilog2().unwrap_or(0) || before == 0 {
+                tracing::warn!(%symbol, lost = before + n, "recorder busy: trades not recorded");
+            }
         }
     }
 }
