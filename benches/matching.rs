@@ -140,6 +140,8 @@ fn pmm(c: &mut Criterion) {
             orders: &[],
             rules: &rules,
         };
+        // Nothing resting: every call proposes a full set of quotes.
+        assert_eq!(s.on_tick(&ctx).map(|i| i.len()).ok(), Some(6));
         b.iter(|| black_box(s.on_tick(black_box(&ctx))))
     });
     g.bench_function("decide: quotes resting, nothing to do", |b| {
@@ -151,8 +153,9 @@ fn pmm(c: &mut Criterion) {
             orders: &resting,
             rules: &rules,
         };
-        // The first tick schedules the refresh; later ones find it not due.
-        let _ = s.on_tick(&ctx);
+        // Fresh quotes, no refresh due: the strategy must decide nothing,
+        // or this would time something else.
+        assert_eq!(s.on_tick(&ctx).map(|i| i.len()).ok(), Some(0));
         b.iter(|| black_box(s.on_tick(black_box(&ctx))))
     });
     g.finish();

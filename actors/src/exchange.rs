@@ -537,10 +537,12 @@ impl Handler<ApplyTick> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: ApplyTick, _: &mut Self::Context) {
         self.load.handled();
+        // The market's trades are collected only for a recorder.
         let mut tape = Vec::new();
+        let taping = self.recording.is_some().then_some(&mut tape);
         let fills = self
             .venue
-            .apply_tick_taped(&msg.symbol, &msg.tick, msg.at_ms, &mut tape);
+            .apply_tick_taped(&msg.symbol, &msg.tick, msg.at_ms, taping);
         if let Some(r) = &self.recording {
             r.tape(&msg.symbol, tape);
         }

@@ -667,18 +667,18 @@ impl PaperExchange {
         tick: &MarketTick,
         now: TimestampMs,
     ) -> Vec<Event> {
-        self.apply_tick_taped(symbol, tick, now, &mut Vec::new())
+        self.apply_tick_taped(symbol, tick, now, None)
     }
 
-    /// `apply_tick`, and every trade the market made (its own orders
-    /// crossing, its prints, fills of the account's orders) appended to
-    /// `tape`, as a venue's public trade stream shows them.
+    /// `apply_tick`, and, given a `tape`, every trade the market made (its
+    /// own orders crossing, its prints, fills of the account's orders)
+    /// appended to it, as a venue's public trade stream shows them.
     pub fn apply_tick_taped(
         &mut self,
         symbol: &Symbol,
         tick: &MarketTick,
         now: TimestampMs,
-        tape: &mut Vec<TapePrint>,
+        mut tape: Option<&mut Vec<TapePrint>>,
     ) -> Vec<Event> {
         let Some(market) = self.markets.get_mut(symbol) else {
             return Vec::new();
@@ -707,12 +707,14 @@ impl PaperExchange {
                     }
                     market.last_price = Some(f.price);
                     market.candle.add(f.price, f.qty, now);
-                    tape.push(TapePrint {
-                        at_ms: now,
-                        price: f.price,
-                        qty: f.qty,
-                        taker: side,
-                    });
+                    if let Some(t) = tape.as_mut() {
+                        t.push(TapePrint {
+                            at_ms: now,
+                            price: f.price,
+                            qty: f.qty,
+                            taker: side,
+                        });
+                    }
                 }
                 if r.end == MatchEnd::Rested {
                     market.synthetic.push(next);
@@ -736,12 +738,14 @@ impl PaperExchange {
                 }
                 market.last_price = Some(f.price);
                 market.candle.add(f.price, f.qty, now);
-                tape.push(TapePrint {
-                    at_ms: now,
-                    price: f.price,
-                    qty: f.qty,
-                    taker: print.side,
-                });
+                if let Some(t) = tape.as_mut() {
+                    t.push(TapePrint {
+                        at_ms: now,
+                        price: f.price,
+                        qty: f.qty,
+                        taker: print.side,
+                    });
+                }
             }
         }
         self.next_synthetic = next;
