@@ -111,6 +111,12 @@ async fn backtest_client(server: &TestServer) -> Client {
     c
 }
 
+/// Starts a backtest that must be accepted; its id.
+async fn started(c: &mut Client, cmd: Value) -> String {
+    let r = c.ok(cmd).await;
+    r["backtest_id"].as_str().unwrap().to_string()
+}
+
 /// The `backtest_result` of backtest `id`.
 async fn result_of(c: &mut Client, id: &str) -> Value {
     c.wait_for(&format!("the result of {id}"), |e| {
@@ -222,19 +228,13 @@ async fn cancel_stops_a_running_backtest_and_drops_a_queued_one() {
     let slow = json!({"cmd": "start_backtest",
         "strategy": {"type": "chaos", "config": {"mode": "hang", "fail_after_ticks": 3000, "hang_ms": 2000}},
         "pair": "BTC-USDT", "data": "sample/BTCUSDT-trades-2025-01-01.csv.gz"});
-    let a = c.ok(slow.clone()).await["backtest_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = started(&mut c, slow.clone()).await;
     c.wait_for("a's first progress", |e| {
         e["type"] == "backtest_progress" && e["backtest_id"] == a.as_str()
     })
     .await;
     // One runner (the default): b waits behind a.
-    let b = c.ok(slow).await["backtest_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let b = started(&mut c, slow).await;
     let got = c.ok(json!({"cmd": "get_backtest", "backtest_id": b})).await;
     assert_eq!(got["status"], "queued");
     assert_eq!(
@@ -262,13 +262,12 @@ async fn cancel_stops_a_running_backtest_and_drops_a_queued_one() {
     assert_eq!(none["error"], "not_found", "{none}");
 
     // A next backtest completes: the runner left the cancelled one.
-    let next = c
-        .ok(json!({"cmd": "start_backtest", "strategy": {"type": "pmm"},
-            "pair": "BTC-USDT", "data": "sample/BTCUSDT-trades-2025-01-01.csv.gz"}))
-        .await["backtest_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let next = started(
+        &mut c,
+        json!({"cmd": "start_backtest", "strategy": {"type": "pmm"},
+            "pair": "BTC-USDT", "data": "sample/BTCUSDT-trades-2025-01-01.csv.gz"}),
+    )
+    .await;
     let done = result_of(&mut c, &next).await;
     assert_eq!(done["status"], "completed", "{done}");
     // a stopped where it was cancelled (at its first check after the
@@ -345,22 +344,14 @@ async fn bad_backtests_are_refused_or_fail_with_the_reason_and_the_engine_runs_o
         assert!(r["message"].as_str().unwrap().contains(says), "{cmd}: {r}");
     }
     // A malformed row fails the run with its file and line.
-    let id = c.ok(start("bad.csv", "BTC-USDT")).await["backtest_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = started(&mut c, start("bad.csv", "BTC-USDT")).await;
     let e = result_of(&mut c, &id).await;
     assert_eq!(e["status"], "failed", "{e}");
     let why = e["error"].as_str().unwrap();
     assert!(why.contains("bad.csv:2:") && why.contains("price"), "{why}");
     // A strategy that panics fails its backtest only.
-    let boom = c
-        .ok(json!({"cmd": "start_backtest", "strategy": {"type": "chaos", "config": {"mode": "panic", "fail_after_ticks": 1}},
-            "pair": "BTC-USDT", "data": "good.csv"}))
-        .await["backtest_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let boom = started(&mut c, json!({"cmd": "start_backtest", "strategy": {"type": "chaos", "config": {"mode": "panic", "fail_after_ticks": 1}},
+            "pair": "BTC-USDT", "data": "good.csv"})).await;
     let e = result_of(&mut c, &boom).await;
     assert_eq!(e["status"], "failed", "{e}");
     assert!(e["error"].as_str().unwrap().contains("panicked"), "{e}");
@@ -436,13 +427,12 @@ async fn the_recorded_market_replays_as_a_backtest() {
         assert!(recorded.contains(&p), "price {p} was not recorded");
     }
 
-    let id = c
-        .ok(json!({"cmd": "start_backtest", "strategy": {"type": "pmm"},
-            "pair": "BTC-USDT", "data": "recorded/BTC-USDT", "to": prints.last().unwrap().at_ms}))
-        .await["backtest_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = started(
+        &mut c,
+        json!({"cmd": "start_backtest", "strategy": {"type": "pmm"},
+            "pair": "BTC-USDT", "data": "recorded/BTC-USDT", "to": prints.last().unwrap().at_ms}),
+    )
+    .await;
     let e = result_of(&mut c, &id).await;
     assert_eq!(e["status"], "completed", "{e}");
     assert_eq!(e["data"]["events"], prints.len() as u64, "{e}");
