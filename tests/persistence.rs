@@ -473,7 +473,10 @@ async fn last_seen(c: &mut Client) -> u64 {
 #[actix_rt::test]
 async fn after_a_clean_restart_a_client_replays_what_it_missed() {
     let state = temp_dir("replay-restart");
-    let engine = EngineProcess::start(&state, &config()).await;
+    // Positions re-marked often: events keep coming while the engine
+    // stops, after the ring is stored.
+    let config = format!("[paper]\nposition_refresh_ms = 100\n{}", config());
+    let engine = EngineProcess::start(&state, &config).await;
     let mut away = engine.client().await;
     away.ok(order("buy", "market", "0.001", None)).await;
     let seen = last_seen(&mut away).await;
@@ -481,7 +484,7 @@ async fn after_a_clean_restart_a_client_replays_what_it_missed() {
     let addr = engine.addr().to_string();
     assert_eq!(engine.terminate(), Some(0));
 
-    let engine = EngineProcess::start_on(&state, &config(), &addr).await;
+    let engine = EngineProcess::start_on(&state, &config, &addr).await;
     let mut c = engine.client().await;
     let placed = c.ok(order("buy", "market", "0.001", None)).await;
     let mut back = engine.client().await;
@@ -498,7 +501,7 @@ async fn after_a_clean_restart_a_client_replays_what_it_missed() {
     let seen = last_seen(&mut c).await;
     drop(c);
     engine.kill9();
-    let engine = EngineProcess::start(&state, &config()).await;
+    let engine = EngineProcess::start(&state, &config).await;
     let mut c = engine.client().await;
     let r = c.command(json!({"cmd": "replay", "since_seq": seen})).await;
     assert_eq!(r["error"], "replay_gap", "{r}");

@@ -469,8 +469,8 @@ pub struct CarriedRing {
 
 /// The engine is stopping cleanly and every session is gone: stores the
 /// newest retained events (`CarriedRing`) for the next start, and answers
-/// how many. A retained event published after this withdraws them (the
-/// next start then answers `replay_gap` from before it).
+/// how many. A retained event published after this is stored with them
+/// (actors keep running until the process ends).
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct Seal;
@@ -516,7 +516,7 @@ pub struct RegistryActor {
     latest_market: HashMap<ConflationKey, (Event, TimestampMs)>,
     drain_scheduled: bool,
     stats: RegistryStats,
-    /// `Seal`ed: the stored ring is withdrawn at the next retained event.
+    /// `Seal`ed: each retained event from now on is stored with the ring.
     sealed: bool,
     load: Load,
 }
@@ -605,12 +605,6 @@ impl RegistryActor {
             .market
             .is_some()
             .then(|| (name, symbol.unwrap_or_default().to_string()));
-        if key.is_none() && self.sealed {
-            self.sealed = false;
-            if let Some((storage, _)) = &self.seq.lease {
-                storage.delete(Kind::Stream, CARRIED_RING_KEY);
-            }
-        }
         if key.is_none() && self.cfg.replay_events > 0 {
             self.ring
                 .frames
@@ -619,6 +613,12 @@ impl RegistryActor {
                 if let Some((seq, ..)) = self.ring.frames.pop_front() {
                     self.ring.dropped_upto = seq;
                 }
+            }
+            if self.sealed {
+                // Still running after the seal (a position mark, a fill
+                // while the engine stops): carried too, or a client
+                // replaying after the restart would miss it unawares.
+                self.carry();
             }
         }
         let bounds = self.bounds();
@@ -855,10 +855,10 @@ impl Handler<Unsubscribe> for RegistryActor {
     }
 }
 
-impl Handler<Seal> for RegistryActor {
-    type Result = usize;
-    fn handle(&mut self, _: Seal, _: &mut Self::Context) -> usize {
-        self.load.handled();
+impl RegistryActor {
+    /// Stores the newest retained events for the next start (replacing
+    /// what an earlier call stored); answers how many.
+    fn carry(&self) -> usize {
         let Some((storage, _)) = &self.seq.lease else {
             return 0;
         };
@@ -886,8 +886,16 @@ impl Handler<Seal> for RegistryActor {
         };
         let count = carried.frames.len();
         storage.put(Kind::Stream, CARRIED_RING_KEY, &carried);
-        self.sealed = true;
         count
+    }
+}
+
+impl Handler<Seal> for RegistryActor {
+    type Result = usize;
+    fn handle(&mut self, _: Seal, _: &mut Self::Context) -> usize {
+        self.load.handled();
+        self.sealed = true;
+        self.carry()
     }
 }
 
@@ -976,13 +984,7 @@ mod tests {
 
     #[test]
     fn the_stored_seq_ceiling_stays_ahead_of_every_seq_handed_out() {
-        let db = std::env::temp_dir()
-            .join(format!(
-                "laicai-seq-{}-{:?}",
-                std::process::id(),
-                Instant::now()
-            ))
-            .join("laicai.db");
+        let db = temp_db("seq");
         let store = crate::storage::Store::open(&db).unwrap();
         let storage = crate::storage::StorageActor::start(store, 64).unwrap();
         // As a restart leaves it: numbering from the last ceiling, the
@@ -1008,6 +1010,46 @@ mod tests {
             "stored ceiling {stored} is not above seq {last}"
         );
         assert!(stored <= last + SEQ_LEASE);
+    }
+
+    fn temp_db(what: &str) -> std::path::PathBuf {
+        std::env::temp_dir()
+            .join(format!(
+                "laicai-{what}-{}-{:?}",
+                std::process::id(),
+                Instant::now()
+            ))
+            .join("laicai.db")
+    }
+
+    #[actix_rt::test]
+    async fn events_after_the_seal_are_carried_with_the_ring() {
+        let db = temp_db("carry");
+        let store = crate::storage::Store::open(&db).unwrap();
+        let storage = crate::storage::StorageActor::start(store, 64).unwrap();
+        let registry = RegistryActor::new(RegistryConfig {
+            mailbox: 64,
+            replay_events: 100,
+            backlog_limit: 100,
+            slow_client_timeout: Duration::from_secs(1),
+            subscription_limit: 10,
+        })
+        .continuing(storage.clone(), 500, 500 + SEQ_LEASE, None)
+        .start();
+        let log = |m: &str| Publish::now(Event::log(LogLevel::Info, m, "test"));
+        registry.send(log("before")).await.unwrap();
+        assert_eq!(registry.send(Seal).await.unwrap(), 1);
+        // A position mark, a fill: the engine runs until the process ends.
+        registry.send(log("after")).await.unwrap();
+        let ring: CarriedRing = storage
+            .read(|s| s.get(Kind::Stream, CARRIED_RING_KEY))
+            .await
+            .unwrap()
+            .expect("a carried ring");
+        let seqs: Vec<u64> = ring.frames.iter().map(|f| f.0).collect();
+        assert_eq!(seqs, [501, 502], "{ring:?}");
+        assert_eq!(ring.dropped_upto, 500);
+        assert!(ring.frames[1].3.contains("after"));
     }
 
     fn frame(s: &str) -> Frame {
