@@ -1,6 +1,7 @@
 //! `laicai`: the command line. With no subcommand it serves.
 
 mod backtest_cmd;
+mod bench;
 mod cli;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,10 @@ enum Cmd {
     /// Replays recorded data through a strategy; writes report.json and
     /// equity.svg.
     Backtest(backtest_cmd::BacktestArgs),
+    /// Measures the engine against a bare WebSocket server on loopback
+    /// (BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
     /// Writes the deterministic sample data set (a day of trades, 30 days
     /// of 1-minute klines) the README's backtest example uses.
     SampleData {
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let cli = match cli.command {
         Some(Cmd::SampleData { out }) => return backtest_cmd::sample_data(&out),
+        Some(Cmd::Bench(cmd)) => return bench::run(cmd),
         Some(Cmd::Backtest(args)) => {
             let config_path = cli.config.clone().or_else(|| {
                 let default = PathBuf::from("configs/default.toml");

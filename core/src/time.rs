@@ -39,6 +39,27 @@ pub fn parse_date_ms(text: &str) -> Result<TimestampMs, String> {
     Ok(days * 86_400_000)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (as `iso8601_ms` writes it) → ms.
+pub fn parse_iso8601_ms(text: &str) -> Result<TimestampMs, String> {
+    let bad = || format!("`{text}` is not a time YYYY-MM-DDTHH:MM:SS.mmmZ");
+    let (date, rest) = text.split_once('T').ok_or_else(bad)?;
+    let day = parse_date_ms(date).map_err(|_| bad())?;
+    let rest = rest.strip_suffix('Z').ok_or_else(bad)?;
+    let (hms, milli) = rest.split_once('.').ok_or_else(bad)?;
+    let mut parts = hms.splitn(3, ':').map(|p| p.parse::<i64>());
+    let (Some(Ok(h)), Some(Ok(m)), Some(Ok(s))) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let milli: i64 = match milli.len() {
+        3 => milli.parse().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&s) || milli < 0 {
+        return Err(bad());
+    }
+    Ok(day + ((h * 60 + m) * 60 + s) * 1000 + milli)
+}
+
 /// (year, month, day) → days since the epoch; H. Hinnant's algorithm.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -83,6 +104,22 @@ mod tests {
         assert_eq!(parse_date_ms("2000-02-29"), Ok(951_782_400_000));
         for bad in ["2023-02-29", "2024-13-01", "2024-1", "x"] {
             assert!(parse_date_ms(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_what_it_writes() {
+        for ms in [0, 1_708_177_600_000, 951_782_400_123, 1_795_000_000_999] {
+            assert_eq!(parse_iso8601_ms(&iso8601_ms(ms)), Ok(ms));
+        }
+        for bad in [
+            "2024-02-17T13:46:40Z",
+            "2024-02-17T24:00:00.000Z",
+            "2024-02-17T13:46:40.000",
+            "2024-02-17 13:46:40.000Z",
+            "2024-02-17T13:46:40.0000Z",
+        ] {
+            assert!(parse_iso8601_ms(bad).is_err(), "{bad}");
         }
     }
 }

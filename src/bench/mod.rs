@@ -1,0 +1,486 @@
+//! `laicai bench`: measurements of the running engine against a bare
+//! tokio-tungstenite server on loopback, side by side in one run —
+//! fan-out to many clients, the order round trip, memory per idle
+//! session. Servers run as child processes (their CPU and memory read
+//! from /proc); the clients run here. Results go to stdout as tables
+//! (BENCHMARKS.md quotes them).
+
+mod bare;
+mod clients;
+mod server;
+
+use clients::{ClientError, Tally, FIRST, SECOND, WARMUP};
+use parking_lot::Mutex;
+use server::{EngineSetup, Kind, ServerError, ServerProcess};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Subcommand)]
+pub enum BenchCmd {
+    /// Fans a synthetic price feed out to N WebSocket clients: deliveries
+    /// per second, latency from the event's timestamp, server CPU per
+    /// delivery; then again with stalled readers connected.
+    Fanout(FanoutArgs),
+    /// `place_order` → `order_update` over one WebSocket, against a bare
+    /// echo of the same frame from the same client.
+    Roundtrip(RoundtripArgs),
+    /// Engine memory (RSS) with N idle WebSocket sessions.
+    Sessions(SessionsArgs),
+    /// The bare broadcast/echo server the others compare with.
+    #[command(hide = true)]
+    BareServer {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct FanoutArgs {
+    /// Subscribed clients.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Price events a second (the paper feed's ticks_per_sec).
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Seconds measured in each window.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds after the clients subscribed before measuring.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Stalled readers (tiny receive buffers, never read) added for the
+    /// second window; 0 skips it.
+    #[arg(long, default_value_t = 1)]
+    slow: usize,
+    /// Times each server is measured, alternating.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// Threads running the clients.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+    /// Worker threads of the bare server (one spent the least CPU per
+    /// delivery at every rate tried; two, 1.3× more).
+    #[arg(long, default_value_t = 1)]
+    bare_threads: usize,
+}
+
+#[derive(clap::Args)]
+pub struct RoundtripArgs {
+    /// Round trips measured on each server (after 100 unmeasured).
+    #[arg(long, default_value_t = 2000)]
+    count: usize,
+}
+
+#[derive(clap::Args)]
+pub struct SessionsArgs {
+    /// Idle connections opened.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum BenchError {
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("cannot start the bench runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("{0}")]
+    Bad(String),
+}
+
+pub fn run(cmd: BenchCmd) -> ExitCode {
+    raise_open_files();
+    let threads = match &cmd {
+        BenchCmd::Fanout(a) => a.client_threads.max(1),
+        BenchCmd::BareServer { threads, .. } => (*threads).max(1),
+        _ => 1,
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(BenchError::Runtime)
+        .and_then(|rt| {
+            rt.block_on(async move {
+                match cmd {
+                    BenchCmd::Fanout(a) => fanout(a).await,
+                    BenchCmd::Roundtrip(a) => roundtrip(a).await,
+                    BenchCmd::Sessions(a) => sessions(a).await,
+                    BenchCmd::BareServer { listen, rate, .. } => bare::serve(listen, rate)
+                        .await
+                        .map_err(|e| BenchError::Bad(format!("bare server on {listen}: {e}"))),
+                }
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("laicai bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A thousand clients and their server need more than the common soft
+/// limit of 1024 descriptors; children inherit the raised limit.
+fn raise_open_files() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: get/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
+    if sorted.is_empty() {
+        return T::default();
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// One server's figures in one fan-out run.
+#[derive(Default)]
+struct Fanout {
+    delivered: [u64; 2],
+    secs: [f64; 2],
+    cpu: [Duration; 2],
+    latency_us: [Vec<u32>; 2],
+}
+
+impl Fanout {
+    fn rate(&self, w: usize) -> f64 {
+        self.delivered[w] as f64 / self.secs[w].max(1e-9)
+    }
+    fn cpu_us_per_delivery(&self, w: usize) -> f64 {
+        self.cpu[w].as_secs_f64() * 1e6 / (self.delivered[w].max(1) as f64)
+    }
+    fn add(&mut self, other: Fanout) {
+        for w in 0..2 {
+            self.delivered[w] += other.delivered[w];
+            self.secs[w] += other.secs[w];
+            self.cpu[w] += other.cpu[w];
+            self.latency_us[w].extend_from_slice(&other.latency_us[w]);
+        }
+    }
+}
+
+async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
+    if a.clients == 0 || a.rate <= 0.0 || a.duration == 0 {
+        return Err(BenchError::Bad(
+            "--clients, --rate and --duration must be above 0".into(),
+        ));
+    }
+    println!(
+        "fan-out: {} clients subscribed to BTC-USDT price at {}/s ({:.0} deliveries/s offered); \
+         {} s measured after {} s; then {} stalled reader(s) added; {} round(s); clients on {} thread(s)",
+        a.clients,
+        a.rate,
+        a.rate * a.clients as f64,
+        a.duration,
+        a.warmup,
+        a.slow,
+        a.rounds,
+        a.client_threads
+    );
+    let mut totals = [Fanout::default(), Fanout::default()];
+    for round in 0..a.rounds.max(1) {
+        for (i, kind) in [Kind::Bare, Kind::Engine].into_iter().enumerate() {
+            let f = fanout_once(kind, &a).await?;
+            println!(
+                "  round {} {:<24} {:>9.0} deliveries/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {:>5.2} µs CPU/delivery  {:>4.0} % CPU  | with stalled: {}",
+                round + 1,
+                kind.name(),
+                f.rate(0),
+                lat_ms(&f, 0, 0.5),
+                lat_ms(&f, 0, 0.99),
+                f.cpu_us_per_delivery(0),
+                f.cpu[0].as_secs_f64() * 100.0 / f.secs[0].max(1e-9),
+                stalled_effect(&f, a.slow),
+            );
+            totals[i].add(f);
+        }
+    }
+    let [bare, engine] = &mut totals;
+    for f in [&mut *bare, &mut *engine] {
+        for w in 0..2 {
+            f.latency_us[w].sort_unstable();
+        }
+    }
+    println!();
+    println!(
+        "| | deliveries/s | p50 ms | p99 ms | server CPU µs/delivery | rate with {} stalled |",
+        a.slow
+    );
+    println!("|---|---|---|---|---|---|");
+    for (kind, f) in [(Kind::Bare, &*bare), (Kind::Engine, &*engine)] {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            kind.name(),
+            f.rate(0),
+            pct_ms(&f.latency_us[0], 0.5),
+            pct_ms(&f.latency_us[0], 0.99),
+            f.cpu_us_per_delivery(0),
+            stalled_effect(f, a.slow),
+        );
+    }
+    println!(
+        "| laicai / bare | {:.2}× | {:.2}× | {:.2}× | {:.2}× | |",
+        engine.rate(0) / bare.rate(0).max(1e-9),
+        pct_ms(&engine.latency_us[0], 0.5) / pct_ms(&bare.latency_us[0], 0.5).max(1e-9),
+        pct_ms(&engine.latency_us[0], 0.99) / pct_ms(&bare.latency_us[0], 0.99).max(1e-9),
+        engine.cpu_us_per_delivery(0) / bare.cpu_us_per_delivery(0).max(1e-9),
+    );
+    println!("(latency is now minus the frame's millisecond `timestamp`: up to 1 ms above the true age, for both servers alike)");
+    Ok(())
+}
+
+fn lat_ms(f: &Fanout, w: usize, p: f64) -> f64 {
+    let mut v = f.latency_us[w].clone();
+    v.sort_unstable();
+    pct_ms(&v, p)
+}
+
+fn pct_ms(sorted: &[u32], p: f64) -> f64 {
+    f64::from(percentile(sorted, p)) / 1000.0
+}
+
+/// The others' rate with stalled readers connected, against without.
+fn stalled_effect(f: &Fanout, slow: usize) -> String {
+    if slow == 0 {
+        return "not measured".into();
+    }
+    let change = (f.rate(1) / f.rate(0).max(1e-9) - 1.0) * 100.0;
+    format!("{:.0}/s ({change:+.1} %)", f.rate(1))
+}
+
+async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
+    let server = match kind {
+        Kind::Engine => ServerProcess::engine(&EngineSetup::new(a.rate, a.clients + a.slow + 16))?,
+        Kind::Bare => ServerProcess::bare(a.rate, a.bare_threads)?,
+    };
+    let url = server.url("/api/v1/websocket");
+    let window = Arc::new(AtomicU8::new(WARMUP));
+    let mut tallies = Vec::with_capacity(a.clients);
+    let mut tasks = Vec::with_capacity(a.clients);
+    let mut left = a.clients;
+    while left > 0 {
+        let batch = left.min(50);
+        left -= batch;
+        let opened =
+            futures_util::future::join_all((0..batch).map(|_| clients::subscriber(&url))).await;
+        for ws in opened {
+            let tally = Arc::new(Mutex::new(Tally::default()));
+            tallies.push(tally.clone());
+            tasks.push(tokio::spawn(clients::count_prices(
+                ws?,
+                window.clone(),
+                tally,
+            )));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(a.warmup)).await;
+    let mut f = Fanout::default();
+    let measure = |w: u8| {
+        let (window, server) = (window.clone(), &server);
+        let secs = a.duration;
+        async move {
+            let (cpu, started) = (server.cpu(), Instant::now());
+            window.store(w, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            window.store(WARMUP, Ordering::Relaxed);
+            (
+                started.elapsed().as_secs_f64(),
+                server.cpu().saturating_sub(cpu),
+            )
+        }
+    };
+    (f.secs[0], f.cpu[0]) = measure(FIRST).await;
+    let mut stalled = Vec::with_capacity(a.slow);
+    if a.slow > 0 {
+        for _ in 0..a.slow {
+            stalled.push(clients::stalled_subscriber(server.addr, &url).await?);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        (f.secs[1], f.cpu[1]) = measure(SECOND).await;
+    }
+    for t in &tasks {
+        t.abort();
+    }
+    drop(stalled);
+    for tally in tallies {
+        let mut t = tally.lock();
+        for w in 0..2 {
+            f.delivered[w] += t.delivered[w];
+            f.latency_us[w].append(&mut t.latency_us[w]);
+        }
+    }
+    drop(server);
+    Ok(f)
+}
+
+/// A client on the engine's `/api/v1/websocket`, subscribed to its
+/// `order_update`s.
+async fn order_client(engine: &ServerProcess) -> Result<(clients::Socket, String), BenchError> {
+    use futures_util::SinkExt;
+    let url = engine.url("/api/v1/websocket");
+    let mut ws = clients::connect(&url).await?;
+    let subscribe = r#"{"type":"subscribe","channel":"order_update"}"#;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(subscribe))
+        .await
+        .map_err(|_| ClientError::Ended {
+            url: url.clone(),
+            what: "subscribing",
+        })?;
+    clients::wait_text(&mut ws, &url, "to subscribe", |t| {
+        t.contains("\"subscribed\"")
+    })
+    .await?;
+    Ok((ws, url))
+}
+
+async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
+    const WARM: usize = 100;
+    const BLOCK: usize = 100;
+    let durable = ServerProcess::engine(&EngineSetup::new(10.0, 16))?;
+    let os_only = ServerProcess::engine(&EngineSetup {
+        fsync: false,
+        ..EngineSetup::new(10.0, 16)
+    })?;
+    let bare = ServerProcess::bare(0.0, 1)?;
+    let (mut d, d_url) = order_client(&durable).await?;
+    let (mut o, o_url) = order_client(&os_only).await?;
+    let b_url = bare.url("/api/v1/websocket");
+    let mut b = clients::connect(&b_url).await?;
+    let run = std::process::id();
+    let place = move |i: usize| {
+        format!(
+            r#"{{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"limit","price":"30000","size":"0.001","client_order_id":"rt-{run}-{i}","request_id":"rt-{run}-{i}"}}"#
+        )
+    };
+    // A limit far below the market: it rests (`order_update` open), and
+    // is cancelled (unmeasured) before the next.
+    let engine_trip = move |i: usize| {
+        let id = format!("\"rt-{run}-{i}\"");
+        let answer: Box<dyn Fn(&str) -> bool> =
+            Box::new(move |t: &str| t.contains("\"type\":\"order_update\"") && t.contains(&id));
+        let cancel = format!(r#"{{"cmd":"cancel_all_orders","request_id":"c-{run}-{i}"}}"#);
+        (place(i), answer, Some(cancel))
+    };
+    let echo_trip = move |i: usize| {
+        let frame = place(i);
+        let same = frame.clone();
+        let answer: Box<dyn Fn(&str) -> bool> = Box::new(move |t: &str| t == same);
+        (frame, answer, None)
+    };
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    let mut done = 0;
+    // The first block of each is a warm-up, not kept.
+    let mut first = true;
+    while done < a.count {
+        let n = if first {
+            WARM
+        } else {
+            BLOCK.min(a.count - done)
+        };
+        let at = if first { a.count } else { done };
+        let trips = [
+            clients::round_trips(&mut d, &d_url, n, |i| engine_trip(at + i)).await?,
+            clients::round_trips(&mut o, &o_url, n, |i| engine_trip(at + i)).await?,
+            clients::round_trips(&mut b, &b_url, n, |i| echo_trip(at + i)).await?,
+        ];
+        if !first {
+            for (kept, t) in times.iter_mut().zip(trips) {
+                kept.extend(t);
+            }
+            done += n;
+        }
+        first = false;
+    }
+    for t in &mut times {
+        t.sort_unstable();
+    }
+    let us = |v: &[Duration], p: f64| percentile(v, p).as_secs_f64() * 1e6;
+    println!(
+        "round trip over one WebSocket on loopback, {} each, interleaved in blocks of {BLOCK} (after {WARM} unmeasured):",
+        a.count
+    );
+    println!("| | p50 µs | p99 µs | p50 / echo |");
+    println!("|---|---|---|---|");
+    let echo = &times[2];
+    for (what, t) in [
+        (
+            "laicai place_order → order_update, fsync (default)",
+            &times[0],
+        ),
+        (
+            "laicai place_order → order_update, fsync = false",
+            &times[1],
+        ),
+        ("bare echo of the same frame", echo),
+    ] {
+        println!(
+            "| {what} | {:.0} | {:.0} | {:.2}× |",
+            us(t, 0.5),
+            us(t, 0.99),
+            us(t, 0.5) / us(echo, 0.5).max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+async fn sessions(a: SessionsArgs) -> Result<(), BenchError> {
+    println!(
+        "memory with {} idle WebSocket sessions (connected, nothing subscribed):",
+        a.clients
+    );
+    println!("| | RSS before | RSS with sessions | per session |");
+    println!("|---|---|---|---|");
+    for kind in [Kind::Bare, Kind::Engine] {
+        let server = match kind {
+            Kind::Engine => ServerProcess::engine(&EngineSetup::new(10.0, a.clients + 16))?,
+            Kind::Bare => ServerProcess::bare(10.0, 1)?,
+        };
+        let url = server.url("/api/v1/websocket");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let before = server.rss();
+        let mut held = Vec::with_capacity(a.clients);
+        let mut left = a.clients;
+        while left > 0 {
+            let batch = left.min(50);
+            left -= batch;
+            for ws in
+                futures_util::future::join_all((0..batch).map(|_| clients::connect(&url))).await
+            {
+                held.push(ws?);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let with = server.rss();
+        let kib = |b: u64| b as f64 / 1024.0;
+        println!(
+            "| {} | {:.0} KiB | {:.0} KiB | {:.1} KiB |",
+            kind.name(),
+            kib(before),
+            kib(with),
+            kib(with.saturating_sub(before)) / a.clients.max(1) as f64
+        );
+        drop(held);
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! A server under measurement, run as a child process of the bench: the
+//! engine itself (`laicai serve` with a generated config) or the bare
+//! broadcast server (`laicai bench bare-server`). Its CPU time and
+//! resident memory are read from /proc, so the clients' own work is never
+//! counted against it.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which server a measurement runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// laicai: the paper feed, the registry, one session actor per client.
+    Engine,
+    /// A minimal tokio-tungstenite broadcast server: the practical ceiling.
+    Bare,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Engine => "laicai",
+            Kind::Bare => "bare tokio-tungstenite",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot find a free loopback port: {0}")]
+    Port(std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{what} did not listen on {addr} within 30 s; it wrote: {log}")]
+    NotListening {
+        what: &'static str,
+        addr: SocketAddr,
+        log: String,
+    },
+}
+
+/// What the engine runs with for a bench: one synthetic pair stepping
+/// `rate` times a second, nothing booted, room for every client.
+pub struct EngineSetup {
+    pub rate: f64,
+    pub max_connections: usize,
+    /// `[storage] fsync`: each commit waits for the disk (the default).
+    pub fsync: bool,
+}
+
+impl EngineSetup {
+    pub fn new(rate: f64, max_connections: usize) -> Self {
+        EngineSetup {
+            rate,
+            max_connections,
+            fsync: true,
+        }
+    }
+}
+
+/// A running child server; stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: Child,
+    dir: PathBuf,
+}
+
+fn free_port() -> Result<SocketAddr, ServerError> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(ServerError::Port)?;
+    l.local_addr().map_err(ServerError::Port)
+}
+
+fn engine_config(addr: SocketAddr, setup: &EngineSetup) -> String {
+    format!(
+        r#"[server]
+bind = "{addr}"
+max_connections = {max}
+max_messages_per_sec = 100000
+
+[strategies]
+boot = []
+
+[storage]
+fsync = {fsync}
+
+[[paper.pairs]]
+symbol = "BTC-USDT"
+start_price = "52000"
+tick_size = "0.01"
+step_size = "0.00001"
+min_notional = "5"
+ticks_per_sec = {rate:?}
+volatility_bps = 0.3
+spread_bps = 1.0
+level_spacing_bps = 0.5
+depth_levels = 20
+level_size = "0.4"
+trade_probability = 0.6
+trade_size = "0.05"
+"#,
+        max = setup.max_connections,
+        rate = setup.rate,
+        fsync = setup.fsync,
+    )
+}
+
+impl ServerProcess {
+    /// Starts the engine in a fresh state directory.
+    pub fn engine(setup: &EngineSetup) -> Result<Self, ServerError> {
+        let addr = free_port()?;
+        let dir = scratch_dir("engine");
+        let config = dir.join("bench.toml");
+        std::fs::write(&config, engine_config(addr, setup)).map_err(|source| {
+            ServerError::Write {
+                path: config.clone(),
+                source,
+            }
+        })?;
+        let mut cmd = Command::new(current_exe("the engine")?);
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("serve");
+        Self::spawn(Kind::Engine, cmd, addr, dir)
+    }
+
+    /// Starts the bare server stepping `rate` frames a second on
+    /// `threads` worker threads.
+    pub fn bare(rate: f64, threads: usize) -> Result<Self, ServerError> {
+        let addr = free_port()?;
+        let dir = scratch_dir("bare");
+        let mut cmd = Command::new(current_exe("the bare server")?);
+        cmd.args(["bench", "bare-server", "--listen"])
+            .arg(addr.to_string())
+            .arg("--rate")
+            .arg(rate.to_string())
+            .arg("--threads")
+            .arg(threads.to_string());
+        Self::spawn(Kind::Bare, cmd, addr, dir)
+    }
+
+    fn spawn(
+        kind: Kind,
+        mut cmd: Command,
+        addr: SocketAddr,
+        dir: PathBuf,
+    ) -> Result<Self, ServerError> {
+        let what = kind.name();
+        let log_path = dir.join("server.log");
+        let log = std::fs::File::create(&log_path).map_err(|source| ServerError::Write {
+            path: log_path.clone(),
+            source,
+        })?;
+        let err = log.try_clone().map_err(|source| ServerError::Write {
+            path: log_path.clone(),
+            source,
+        })?;
+        let child = cmd
+            .env("RUST_LOG", "warn")
+            .env_remove("LAICAI_CONFIG")
+            .env_remove("LAICAI_BIND")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .map_err(|source| ServerError::Spawn { what, source })?;
+        let mut server = ServerProcess { addr, child, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            let exited = matches!(server.child.try_wait(), Ok(Some(_)));
+            if exited || Instant::now() > deadline {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                return Err(ServerError::NotListening {
+                    what,
+                    addr,
+                    log: tail.join(" / "),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// User plus system CPU time the server has used so far.
+    pub fn cpu(&self) -> Duration {
+        cpu_time(self.pid()).unwrap_or_default()
+    }
+
+    /// Resident memory in bytes.
+    pub fn rss(&self) -> u64 {
+        rss_bytes(self.pid()).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) with our own child's pid has no memory effects.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_dir_all(&self.dir);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn current_exe(what: &'static str) -> Result<PathBuf, ServerError> {
+    std::env::current_exe().map_err(|source| ServerError::Spawn { what, source })
+}
+
+fn scratch_dir(what: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("laicai-bench-{what}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// utime + stime of a process, from /proc/PID/stat.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name (which may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf only reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|h| *h > 0)?;
+    Some(Duration::from_micros((utime + stime) * 1_000_000 / hz))
+}
+
+/// VmRSS of a process in bytes, from /proc/PID/status.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_its_own_cpu_and_memory() {
+        let me = std::process::id();
+        let spin = Instant::now();
+        let mut x = 0u64;
+        while spin.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        assert!(x > 0);
+        assert!(cpu_time(me).is_some_and(|t| t >= Duration::from_millis(20)));
+        assert!(rss_bytes(me).is_some_and(|b| b > 1 << 20));
+        assert_eq!(cpu_time(u32::MAX), None);
+    }
+}

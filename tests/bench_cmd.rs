@@ -1,0 +1,106 @@
+//! `laicai bench`: each measurement runs end to end on a small scale (the
+//! real engine and the bare server as child processes, real clients) and
+//! reports figures that add up. The figures themselves are BENCHMARKS.md's.
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("laicai bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "laicai bench {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The cells of the table row that starts with `| name |`.
+fn row(table: &str, name: &str) -> Vec<String> {
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&format!("| {name} |")))
+        .unwrap_or_else(|| panic!("no row `{name}` in:\n{table}"));
+    line.trim_matches('|')
+        .split('|')
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+fn number(cell: &str) -> f64 {
+    let digits: String = cell
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-' || *c == '+')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("`{cell}` is not a number"))
+}
+
+#[test]
+fn fanout_delivers_the_offered_rate_from_both_servers() {
+    let out = bench(&[
+        "fanout",
+        "--clients",
+        "20",
+        "--rate",
+        "50",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+        "--slow",
+        "1",
+    ]);
+    for name in ["bare tokio-tungstenite", "laicai"] {
+        let cells = row(&out, name);
+        // 20 clients × 50/s = 1000 deliveries/s offered.
+        let rate = number(&cells[1]);
+        assert!((700.0..1300.0).contains(&rate), "{name}: {rate}/s\n{out}");
+        let (p50, p99) = (number(&cells[2]), number(&cells[3]));
+        assert!(
+            p50 > 0.0 && p50 <= p99,
+            "{name}: p50 {p50} p99 {p99}\n{out}"
+        );
+        assert!(number(&cells[4]) > 0.0, "{name}: no CPU measured\n{out}");
+        assert!(cells[5].contains("/s ("), "{name}: {}\n{out}", cells[5]);
+    }
+    assert!(row(&out, "laicai / bare")[1].ends_with('×'), "{out}");
+}
+
+#[test]
+fn roundtrip_times_orders_and_the_echo() {
+    let out = bench(&["roundtrip", "--count", "30"]);
+    let durable = row(&out, "laicai place_order → order_update, fsync (default)");
+    let echo = row(&out, "bare echo of the same frame");
+    let (d50, e50) = (number(&durable[1]), number(&echo[1]));
+    assert!(
+        e50 > 0.0 && d50 > e50,
+        "an order is not faster than an echo\n{out}"
+    );
+    assert_eq!(echo[3], "1.00×", "{out}");
+}
+
+#[test]
+fn sessions_reports_memory_per_idle_session() {
+    let out = bench(&["sessions", "--clients", "50"]);
+    let cells = row(&out, "laicai");
+    let (before, with) = (number(&cells[1]), number(&cells[2]));
+    assert!(before > 1000.0 && with >= before, "{out}");
+    assert!(number(&cells[3]) >= 0.0, "{out}");
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args(["bench", "fanout", "--clients", "0"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must be above 0"), "{err}");
+}
