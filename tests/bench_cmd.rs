@@ -96,11 +96,18 @@ fn sessions_reports_memory_per_idle_session() {
 
 #[test]
 fn bad_arguments_are_refused_with_a_message() {
-    let out = Command::new(env!("CARGO_BIN_EXE_laicai"))
-        .args(["bench", "fanout", "--clients", "0"])
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("must be above 0"), "{err}");
+    for args in [
+        ["fanout", "--clients", "0"],
+        ["roundtrip", "--count", "0"],
+        ["sessions", "--clients", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_laicai"))
+            .arg("bench")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("must be above 0"), "{args:?}: {err}");
+    }
 }

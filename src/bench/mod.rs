@@ -357,6 +357,9 @@ async fn order_client(engine: &ServerProcess) -> Result<(clients::Socket, String
 async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
     const WARM: usize = 100;
     const BLOCK: usize = 100;
+    if a.count == 0 {
+        return Err(BenchError::Bad("--count must be above 0".into()));
+    }
     let durable = ServerProcess::engine(&EngineSetup::new(10.0, 16))?;
     let os_only = ServerProcess::engine(&EngineSetup {
         fsync: false,
@@ -445,6 +448,9 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
 }
 
 async fn sessions(a: SessionsArgs) -> Result<(), BenchError> {
+    if a.clients == 0 {
+        return Err(BenchError::Bad("--clients must be above 0".into()));
+    }
     println!(
         "memory with {} idle WebSocket sessions (connected, nothing subscribed):",
         a.clients
