@@ -383,10 +383,10 @@ async fn watch(
     let mut messages = client.messages();
     let paint = Paint::detect();
     let symbol = symbol.map(str::to_ascii_uppercase);
+    let ctrl_c = interrupted()?;
+    tokio::pin!(ctrl_c);
     eprintln!("watching {} (Ctrl+C ends)", client.config().url);
     let until = duration.map(|s| Instant::now() + Duration::from_secs(s));
-    let ctrl_c = actix_rt::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         let left = until.map_or(Duration::from_secs(3600), |u| {
             u.saturating_duration_since(Instant::now())
@@ -460,6 +460,26 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
     Ok(())
 }
 
+/// Resolves at the first Ctrl+C. The handler is in place once this
+/// returns (`ctrl_c()` installs it only when first polled, so a Ctrl+C
+/// right after "watching…" was printed killed the process instead).
+#[cfg(unix)]
+fn interrupted() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Failure(format!("cannot handle Ctrl+C: {e}")))?;
+    Ok(async move {
+        sigint.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn interrupted() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 /// Order updates as they arrive, then the totals by status.
 async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<(), Failure> {
     let mut messages = client.messages();
@@ -467,6 +487,8 @@ async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<()
     let progress_tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let end = started + duration;
+    let ctrl_c = interrupted()?;
+    tokio::pin!(ctrl_c);
     println!(
         "watching order updates on {} for {} s (Ctrl+C ends early)",
         client.config().url,
@@ -475,8 +497,6 @@ async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<()
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut total = 0u64;
     let mut resyncs = 0u64;
-    let ctrl_c = actix_rt::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     let mut tick = actix_rt::time::interval(Duration::from_secs(1));
     loop {
         let left = end.saturating_duration_since(Instant::now());
