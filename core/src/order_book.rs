@@ -44,6 +44,7 @@ struct Levels {
 
 impl Levels {
     /// Where `key` is, or would go.
+    #[inline]
     fn find(&self, key: i64) -> Result<usize, usize> {
         let rows = &self.rows;
         let n = rows.len();
@@ -65,6 +66,7 @@ impl Levels {
         }
     }
 
+    #[inline]
     fn set(&mut self, key: i64, price: Decimal, size: Decimal) {
         match (self.find(key), size.is_zero()) {
             (Ok(i), true) => {
@@ -98,15 +100,26 @@ pub struct OrderBook {
 }
 
 /// `price` in 1e-8 units, negated for asks so both sides ascend to the best.
+#[inline]
 fn key(side: BookSide, price: Decimal) -> Result<i64, BadPrice> {
-    let bad = || BadPrice(price);
-    let mut p = price;
-    if p.scale() > KEY_SCALE {
-        p = p.normalize();
-        if p.scale() > KEY_SCALE {
-            return Err(bad());
-        }
+    // The common case reads the mantissa where the price already is; a
+    // price with more than 8 decimals (trailing zeros, or a bad one) goes
+    // out of line, so this path never rebuilds the Decimal on the stack.
+    let units = if price.scale() <= KEY_SCALE {
+        units_of(price.mantissa(), price.scale())
+    } else {
+        normalized_units(price)
+    };
+    match (units, side) {
+        (Some(u), BookSide::Bid) => Ok(u),
+        (Some(u), BookSide::Ask) => Ok(-u),
+        (None, _) => Err(BadPrice(price)),
     }
+}
+
+/// `mantissa` × 10^-`scale` in 1e-8 units (`scale` ≤ 8), if it fits.
+#[inline]
+fn units_of(mantissa: i128, scale: u32) -> Option<i64> {
     const POW10: [i64; 9] = [
         1,
         10,
@@ -118,14 +131,24 @@ fn key(side: BookSide, price: Decimal) -> Result<i64, BadPrice> {
         10_000_000,
         100_000_000,
     ];
-    let units = i64::try_from(p.mantissa())
-        .ok()
-        .and_then(|m| m.checked_mul(POW10[(KEY_SCALE - p.scale()) as usize]))
-        .ok_or_else(bad)?;
-    Ok(match side {
-        BookSide::Bid => units,
-        BookSide::Ask => -units,
-    })
+    i64::try_from(mantissa)
+        .ok()?
+        .checked_mul(POW10[(KEY_SCALE - scale) as usize])
+}
+
+/// A price written with more than 8 decimals: fine if they are zeros.
+#[cold]
+#[inline(never)]
+fn normalized_units(price: Decimal) -> Option<i64> {
+    let p = price.normalize();
+    (p.scale() <= KEY_SCALE)
+        .then(|| units_of(p.mantissa(), p.scale()))
+        .flatten()
+}
+
+/// Whether the book can key `price` (at most 8 decimals, in range).
+pub fn check_price(price: Decimal) -> Result<(), BadPrice> {
+    key(BookSide::Bid, price).map(|_| ())
 }
 
 /// `levels` as one side's rows, best last; a level given twice keeps the
@@ -166,6 +189,7 @@ impl OrderBook {
     }
 
     /// Sets one level: a size of zero deletes it.
+    #[inline]
     pub fn apply_delta(
         &mut self,
         side: BookSide,
@@ -202,10 +226,12 @@ impl OrderBook {
         self.sequence
     }
 
+    #[inline]
     pub fn best_bid(&self) -> Option<Level> {
         self.bids.best()
     }
 
+    #[inline]
     pub fn best_ask(&self) -> Option<Level> {
         self.asks.best()
     }
