@@ -114,16 +114,16 @@ fn run_backtest(config: &laicai::config::Config, a: BacktestArgs) -> Result<(), 
     let tty = std::io::stderr().is_terminal();
     eprintln!("loading {} file(s)…", a.data.len());
     let loaded = Instant::now();
-    let prints = bt::load(&a.data, from, to).map_err(|e| Failure(e.to_string()))?;
+    let events = bt::load(&a.data, from, to).map_err(|e| Failure(e.to_string()))?;
     eprintln!(
-        "{} prints loaded in {:.2} s; replaying through {}",
-        prints.len(),
+        "{} events loaded in {:.2} s; replaying through {}",
+        events.len(),
         loaded.elapsed().as_secs_f64(),
         kind.as_str()
     );
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
-    let report = bt::run(rules, &params, settings, &prints, &cancel, |p| {
+    let report = bt::run(rules, &params, settings, &events, &cancel, |p| {
         let width = 30;
         let done = (p.fraction * width as f64).round() as usize;
         let bar = format!(
@@ -167,7 +167,7 @@ fn run_backtest(config: &laicai::config::Config, a: BacktestArgs) -> Result<(), 
         (
             "replayed",
             format!(
-                "{} prints in {took:.2} s ({:.0}/s)",
+                "{} events in {took:.2} s ({:.0}/s)",
                 report.events,
                 report.events as f64 / took.max(1e-9)
             ),

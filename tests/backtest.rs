@@ -178,7 +178,7 @@ async fn a_websocket_backtest_reports_progress_to_one_and_the_librarys_result() 
 
     // The same inputs through the library give the same report.
     let files = [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TRADES)];
-    let prints = laicai_actors::backtest::load(&files, None, None).unwrap();
+    let events = laicai_actors::backtest::load(&files, None, None).unwrap();
     let params = laicai_core::strategy::StrategyParams::parse(
         laicai_core::strategy::StrategyType::Pmm,
         &pmm_config(),
@@ -199,7 +199,7 @@ async fn a_websocket_backtest_reports_progress_to_one_and_the_librarys_result() 
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let expected =
-        laicai_actors::backtest::run(rules, &params, settings, &prints, &cancel, |_| {}).unwrap();
+        laicai_actors::backtest::run(rules, &params, settings, &events, &cancel, |_| {}).unwrap();
     assert!(expected.trades > 0, "the scenario trades");
     assert_eq!(result["data"], serde_json::to_value(&expected).unwrap());
 
@@ -412,7 +412,15 @@ async fn the_recorded_market_replays_as_a_backtest() {
                 .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>()),
         );
     }
-    let prints = laicai_actors::backtest::load(&files, None, None).unwrap();
+    let prints: Vec<laicai_core::backtest::data::Print> =
+        laicai_actors::backtest::load(&files, None, None)
+            .unwrap()
+            .into_iter()
+            .map(|e| match e {
+                laicai_core::backtest::data::MarketEvent::Trade(p) => p,
+                other => panic!("a recorded trade file holds {other:?}"),
+            })
+            .collect();
     assert_eq!(prints.len(), rows.len());
     let ids: Vec<u64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(

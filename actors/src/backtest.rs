@@ -1,11 +1,11 @@
 //! Running a backtest: loads recorded data files (Binance's trade or
-//! kline CSV, plain or `.csv.gz`, several of one pair in time order),
-//! replays them through `laicai_core::backtest::Backtest` on the caller's
+//! kline CSV, Tardis-style L2 book and trade CSV, plain or `.csv.gz`,
+//! several of one pair, merged in time order), replays them through `laicai_core::backtest::Backtest` on the caller's
 //! thread with progress reports and a cancel flag, and draws the equity
 //! curve as SVG. The CLI runs it directly; `BacktestActor` runs it on its
 //! own thread for WebSocket clients.
 
-use laicai_core::backtest::data::{read_prints, DataError, Print};
+use laicai_core::backtest::data::{merge, read_events, DataError, MarketEvent};
 use laicai_core::backtest::report::Report;
 use laicai_core::backtest::{Backtest, SimSettings};
 use laicai_core::pair::PairSpec;
@@ -73,33 +73,40 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, BacktestError> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
 }
 
-/// Every print of `files` (in order), kept within `[from, to]`.
+/// Every event of `files` (each in time order), merged in time order
+/// and kept within `[from, to]`.
 pub fn load(
     files: &[PathBuf],
     from_ms: Option<TimestampMs>,
     to_ms: Option<TimestampMs>,
-) -> Result<Vec<Print>, BacktestError> {
-    let mut prints = Vec::new();
+) -> Result<Vec<MarketEvent>, BacktestError> {
+    let mut each = Vec::with_capacity(files.len());
     for path in files {
-        read_prints(&path.display().to_string(), open(path)?, &mut prints)?;
+        let mut events = Vec::new();
+        read_events(&path.display().to_string(), open(path)?, &mut events)?;
+        each.push(events);
     }
-    prints.retain(|p| from_ms.is_none_or(|f| p.at_ms >= f) && to_ms.is_none_or(|t| p.at_ms <= t));
-    if prints.is_empty() {
+    let mut events = merge(each);
+    events.retain(|e| {
+        let at = e.at_ms();
+        from_ms.is_none_or(|f| at >= f) && to_ms.is_none_or(|t| at <= t)
+    });
+    if events.is_empty() {
         return Err(BacktestError::Empty(
             "the files hold no rows in the time range".into(),
         ));
     }
-    Ok(prints)
+    Ok(events)
 }
 
-/// Replays `prints`; calls `progress` at least every 5 % and every 10 s
+/// Replays `events`; calls `progress` at least every 5 % and every 10 s
 /// and once at the end: at 1.0, or where it stopped when `cancel` was set
 /// (then it returns `Cancelled`).
 pub fn run(
     rules: PairSpec,
     strategy: &StrategyParams,
     settings: SimSettings,
-    prints: &[Print],
+    events: &[MarketEvent],
     cancel: &AtomicBool,
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, BacktestError> {
@@ -107,31 +114,32 @@ pub fn run(
     if !problems.is_empty() {
         return Err(BacktestError::Settings(problems.join("; ")));
     }
-    let (Some(first), Some(last)) = (prints.first(), prints.last()) else {
-        return Err(BacktestError::Empty("no prints".into()));
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err(BacktestError::Empty("no events".into()));
     };
+    let (first_ms, last_ms) = (first.at_ms(), last.at_ms());
     let started = Instant::now();
     let mut bt = Backtest::new(rules, settings, strategy.build());
-    let step = (prints.len() / 20).max(1);
+    let step = (events.len() / 20).max(1);
     let mut last_report = Instant::now();
     let report = |i: usize, at: TimestampMs| Progress {
-        fraction: i as f64 / prints.len() as f64,
+        fraction: i as f64 / events.len() as f64,
         current_ms: at,
-        first_ms: first.at_ms,
-        last_ms: last.at_ms,
+        first_ms,
+        last_ms,
         elapsed: started.elapsed(),
     };
-    for (i, p) in prints.iter().enumerate() {
-        bt.step(p);
+    for (i, e) in events.iter().enumerate() {
+        bt.replay(e);
         if (i + 1) % 4096 == 0 && cancel.load(Ordering::Relaxed) {
-            progress(report(i + 1, p.at_ms));
+            progress(report(i + 1, e.at_ms()));
             return Err(BacktestError::Cancelled);
         }
         if (i + 1) % step == 0
             || ((i + 1) % 4096 == 0 && last_report.elapsed() >= Duration::from_secs(10))
         {
-            if i + 1 < prints.len() {
-                progress(report(i + 1, p.at_ms));
+            if i + 1 < events.len() {
+                progress(report(i + 1, e.at_ms()));
             }
             last_report = Instant::now();
         }
@@ -142,7 +150,7 @@ pub fn run(
     if cancel.load(Ordering::Relaxed) {
         return Err(BacktestError::Cancelled);
     }
-    progress(report(prints.len(), last.at_ms));
+    progress(report(events.len(), last_ms));
     Ok(bt.report())
 }
 

@@ -503,12 +503,12 @@ impl Handler<RunBacktest> for BacktestRunner {
 }
 
 fn replay(job: &RunBacktest, last: &mut Option<Progress>) -> Result<Report, BacktestError> {
-    let prints = bt::load(&job.files, job.from_ms, job.to_ms)?;
+    let events = bt::load(&job.files, job.from_ms, job.to_ms)?;
     bt::run(
         job.rules.clone(),
         &job.strategy,
         job.settings.clone(),
-        &prints,
+        &events,
         &job.cancel,
         |p| {
             *last = Some(p);

@@ -1,16 +1,23 @@
-//! Recorded market data as the backtester reads it: Binance's public CSV
-//! formats — trades (`id,price,qty,quote_qty,time,is_buyer_maker[,…]`) and
-//! klines (`open_time,open,high,low,close,volume,close_time,…`) — parsed
-//! line by line into `Print`s (one traded price and size at a time). A
-//! kline becomes four prints (open, then low and high in the order the
-//! candle most likely took them, then close), each a quarter of its
-//! volume. Times in microseconds (Binance's files since 2025) are read as
-//! such. The format is told by the first data row (see `Format::of`). A
-//! malformed row is an error naming
-//! its line, never skipped.
+//! Recorded market data as the backtester reads it, parsed line by line
+//! into `MarketEvent`s: trade prints and changes to the L2 book.
+//!
+//! - Binance's public CSV: trades (`id,price,qty,quote_qty,time,
+//!   is_buyer_maker[,…]`) and klines (`open_time,open,high,low,close,
+//!   volume,close_time,…`). A kline becomes four prints (open, then low
+//!   and high in the order the candle most likely took them, then close),
+//!   each a quarter of its volume. Times in microseconds (Binance's files
+//!   since 2025) are read as such. Told apart by the first data row (see
+//!   `Format::of`).
+//! - Tardis-style CSV with a header: `incremental_book_L2` (`exchange,
+//!   symbol,timestamp,local_timestamp,is_snapshot,side,price,amount`, an
+//!   amount of 0 deletes the level) and `trades` (`exchange,symbol,
+//!   timestamp,local_timestamp,id,side,price,amount`), times in µs.
+//!
+//! A malformed row is an error naming its line, never skipped.
 
 use crate::num::parse_decimal;
 use crate::order::Side;
+use crate::order_book::{check_price, BookSide};
 use crate::time::TimestampMs;
 use rust_decimal::Decimal;
 use std::io::BufRead;
@@ -25,13 +32,58 @@ pub struct Print {
     pub taker: Side,
 }
 
+/// One change to one level of the replayed L2 book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DepthChange {
+    pub at_ms: TimestampMs,
+    pub side: BookSide,
+    pub price: Decimal,
+    /// The level's new size; zero deletes it.
+    pub qty: Decimal,
+    /// Part of a snapshot: the first such row after others starts a new book.
+    pub snapshot: bool,
+}
+
+/// What the backtester replays, in time order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketEvent {
+    Trade(Print),
+    Depth(DepthChange),
+}
+
+impl MarketEvent {
+    pub fn at_ms(&self) -> TimestampMs {
+        match self {
+            MarketEvent::Trade(p) => p.at_ms,
+            MarketEvent::Depth(d) => d.at_ms,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Trades,
     Klines,
+    /// Tardis `incremental_book_L2`.
+    BookL2,
+    /// Tardis `trades`.
+    TardisTrades,
 }
 
 impl Format {
+    /// A Tardis file, told by its header's column names.
+    fn of_header(fields: &[&str]) -> Option<Format> {
+        let has = |name: &str| fields.iter().any(|f| f.trim() == name);
+        if !has("local_timestamp") {
+            return None;
+        }
+        Some(if has("is_snapshot") {
+            Format::BookL2
+        } else {
+            Format::TardisTrades
+        })
+    }
+
     /// Trades: a `true`/`false` in the sixth or seventh field, or too few
     /// fields for a kline; anything else is a kline row.
     fn of(fields: &[&str]) -> Format {
@@ -67,6 +119,15 @@ fn time_ms(text: &str) -> Result<TimestampMs, String> {
     Ok(if t > 100_000_000_000_000 { t / 1000 } else { t })
 }
 
+/// A Tardis time: always µs since the epoch.
+fn tardis_time_ms(text: &str) -> Result<TimestampMs, String> {
+    let t: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("timestamp `{text}` is not an integer (µs)"))?;
+    Ok(t.div_euclid(1000))
+}
+
 fn positive(name: &str, text: &str) -> Result<Decimal, String> {
     let d = parse_decimal(text.trim()).map_err(|e| format!("{name}: {e}"))?;
     if d <= Decimal::ZERO {
@@ -75,7 +136,7 @@ fn positive(name: &str, text: &str) -> Result<Decimal, String> {
     Ok(d)
 }
 
-fn trade_row(fields: &[&str]) -> Result<Vec<Print>, String> {
+fn trade_row(fields: &[&str]) -> Result<Print, String> {
     if fields.len() < 6 {
         return Err(format!(
             "a trade row has 6 or 7 fields (id,price,qty,quote_qty,time,is_buyer_maker), found {}",
@@ -90,12 +151,66 @@ fn trade_row(fields: &[&str]) -> Result<Vec<Print>, String> {
         "false" => Side::Buy,
         other => return Err(format!("is_buyer_maker `{other}` is not true or false")),
     };
-    Ok(vec![Print {
+    Ok(Print {
         at_ms,
         price,
         qty,
         taker,
-    }])
+    })
+}
+
+/// The fields of a Tardis row from its fifth on, after checking the count.
+fn tardis_fields<'a>(fields: &[&'a str], what: &str) -> Result<[&'a str; 4], String> {
+    match fields {
+        [_, _, _, _, a, b, c, d] => Ok([a, b, c, d].map(|f| f.trim())),
+        _ => Err(format!(
+            "a {what} row has 8 fields (exchange,symbol,timestamp,local_timestamp,…), found {}",
+            fields.len()
+        )),
+    }
+}
+
+fn book_l2_row(fields: &[&str]) -> Result<MarketEvent, String> {
+    let [snapshot, side, price, amount] =
+        tardis_fields(fields, "book (is_snapshot,side,price,amount)")?;
+    let snapshot = match snapshot.to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        other => return Err(format!("is_snapshot `{other}` is not true or false")),
+    };
+    let side = match side.to_ascii_lowercase().as_str() {
+        "bid" | "buy" => BookSide::Bid,
+        "ask" | "sell" => BookSide::Ask,
+        other => return Err(format!("side `{other}` is not bid or ask")),
+    };
+    let qty = parse_decimal(amount).map_err(|e| format!("amount: {e}"))?;
+    if qty < Decimal::ZERO {
+        return Err(format!("amount `{amount}` is negative"));
+    }
+    let price = positive("price", price)?;
+    check_price(price).map_err(|e| e.to_string())?;
+    Ok(MarketEvent::Depth(DepthChange {
+        at_ms: tardis_time_ms(fields[2])?,
+        side,
+        price,
+        qty,
+        snapshot,
+    }))
+}
+
+fn tardis_trade_row(fields: &[&str]) -> Result<MarketEvent, String> {
+    let [_id, side, price, amount] = tardis_fields(fields, "trade (id,side,price,amount)")?;
+    let taker = match side.to_ascii_lowercase().as_str() {
+        "buy" => Side::Buy,
+        "sell" => Side::Sell,
+        other => return Err(format!("side `{other}` is not buy or sell")),
+    };
+    Ok(MarketEvent::Trade(Print {
+        at_ms: tardis_time_ms(fields[2])?,
+        price: positive("price", price)?,
+        qty: positive("amount", amount)?,
+        taker,
+    }))
 }
 
 /// `p` as a line of Binance's trade CSV
@@ -112,7 +227,7 @@ pub fn trade_line(id: u64, p: &Print) -> String {
     )
 }
 
-fn kline_row(fields: &[&str]) -> Result<Vec<Print>, String> {
+fn kline_row(fields: &[&str]) -> Result<[Print; 4], String> {
     if fields.len() < 7 {
         return Err(format!(
             "a kline row has at least 7 fields (open_time,open,high,low,close,volume,close_time), found {}",
@@ -141,39 +256,37 @@ fn kline_row(fields: &[&str]) -> Result<Vec<Print>, String> {
         [open, high, low, close]
     };
     let mut prev = open;
-    Ok(path
-        .iter()
-        .enumerate()
-        .map(|(i, &price)| {
-            let taker = if price >= prev { Side::Buy } else { Side::Sell };
-            prev = price;
-            Print {
-                at_ms: if i == 3 {
-                    close_at
-                } else {
-                    open_at + quarter * i as i64
-                },
-                price,
-                qty,
-                taker,
-            }
-        })
-        .collect())
+    Ok(std::array::from_fn(|i| {
+        let price = path[i];
+        let taker = if price >= prev { Side::Buy } else { Side::Sell };
+        prev = price;
+        Print {
+            at_ms: if i == 3 {
+                close_at
+            } else {
+                open_at + quarter * i as i64
+            },
+            price,
+            qty,
+            taker,
+        }
+    }))
 }
 
-/// Reads every row of `reader` (named `file` in errors); a first line that
-/// does not start with a number is a header. Rows must be in time order.
-pub fn read_prints(
+/// Reads every row of `reader` (named `file` in errors) onto `out`; a
+/// first line that does not start with a number is a header. The file's
+/// rows must be in time order.
+pub fn read_events(
     file: &str,
     reader: impl BufRead,
-    out: &mut Vec<Print>,
+    out: &mut Vec<MarketEvent>,
 ) -> Result<(), DataError> {
     let err = |line: usize, reason: String| DataError {
         file: file.to_string(),
         line,
         reason,
     };
-    let mut last = out.last().map_or(i64::MIN, |p| p.at_ms);
+    let mut last = i64::MIN;
     let mut format = None;
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
@@ -184,34 +297,50 @@ pub fn read_prints(
         }
         let fields: Vec<&str> = line.split(',').collect();
         if n == 1 && fields[0].trim().parse::<f64>().is_err() {
+            format = Format::of_header(&fields);
             continue;
         }
-        let prints = match *format.get_or_insert_with(|| Format::of(&fields)) {
-            Format::Trades => trade_row(&fields),
-            Format::Klines => kline_row(&fields),
+        let start = out.len();
+        match *format.get_or_insert_with(|| Format::of(&fields)) {
+            Format::Trades => trade_row(&fields).map(|p| out.push(MarketEvent::Trade(p))),
+            Format::Klines => kline_row(&fields).map(|p| out.extend(p.map(MarketEvent::Trade))),
+            Format::BookL2 => book_l2_row(&fields).map(|e| out.push(e)),
+            Format::TardisTrades => tardis_trade_row(&fields).map(|e| out.push(e)),
         }
         .map_err(|reason| err(n, reason))?;
-        for p in prints {
-            if p.at_ms < last {
-                return Err(err(
-                    n,
-                    format!("time {} goes back (before {last})", p.at_ms),
-                ));
+        for e in &out[start..] {
+            let at = e.at_ms();
+            if at < last {
+                return Err(err(n, format!("time {at} goes back (before {last})")));
             }
-            last = p.at_ms;
-            out.push(p);
+            last = at;
         }
     }
     Ok(())
+}
+
+/// Several files' events (each in time order) as one stream in time
+/// order; at the same time, the earlier file's first.
+pub fn merge(files: Vec<Vec<MarketEvent>>) -> Vec<MarketEvent> {
+    let mut all: Vec<MarketEvent> = files.into_iter().flatten().collect();
+    if !all.is_sorted_by_key(MarketEvent::at_ms) {
+        all.sort_by_key(MarketEvent::at_ms);
+    }
+    all
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn read(format: Format, text: &str) -> Result<Vec<Print>, DataError> {
+    fn events(text: &str) -> Result<Vec<MarketEvent>, DataError> {
         let mut out = Vec::new();
-        read_prints("f.csv", text.as_bytes(), &mut out)?;
+        read_events("f.csv", text.as_bytes(), &mut out)?;
+        Ok(out)
+    }
+
+    fn read(format: Format, text: &str) -> Result<Vec<Print>, DataError> {
+        let out = events(text)?;
         let first_row = text
             .lines()
             .map(|l| l.split(',').collect::<Vec<_>>())
@@ -219,7 +348,95 @@ mod tests {
         if let Some(fields) = first_row {
             assert_eq!(Format::of(&fields), format, "the format is told apart");
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|e| match e {
+                MarketEvent::Trade(p) => p,
+                other => panic!("not a print: {other:?}"),
+            })
+            .collect())
+    }
+
+    const BOOK_L2: &str =
+        "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n\
+        binance,BTCUSDT,1700000000000000,1700000000000100,true,ask,100.5,2\n\
+        binance,BTCUSDT,1700000000000000,1700000000000100,true,bid,100.4,1.5\n\
+        binance,BTCUSDT,1700000000002000,1700000000002100,false,bid,100.4,0\n";
+
+    #[test]
+    fn tardis_book_rows_are_depth_changes_and_a_zero_amount_deletes() {
+        let e = events(BOOK_L2).unwrap();
+        assert_eq!(e.len(), 3);
+        assert_eq!(
+            e[1],
+            MarketEvent::Depth(DepthChange {
+                at_ms: 1_700_000_000_000,
+                side: BookSide::Bid,
+                price: Decimal::new(1004, 1),
+                qty: Decimal::new(15, 1),
+                snapshot: true,
+            })
+        );
+        let MarketEvent::Depth(last) = e[2] else {
+            panic!("{:?}", e[2])
+        };
+        assert_eq!(
+            (last.at_ms, last.qty, last.snapshot),
+            (1_700_000_000_002, Decimal::ZERO, false)
+        );
+    }
+
+    #[test]
+    fn tardis_trades_and_book_merge_in_time_order() {
+        let trades = events(
+            "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n\
+             binance,BTCUSDT,1700000000001000,1700000000001100,7,sell,100.4,0.5\n\
+             binance,BTCUSDT,1700000000002000,1700000000002100,8,buy,100.5,1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            trades[0],
+            MarketEvent::Trade(Print {
+                at_ms: 1_700_000_000_001,
+                price: Decimal::new(1004, 1),
+                qty: Decimal::new(5, 1),
+                taker: Side::Sell,
+            })
+        );
+        let merged = merge(vec![events(BOOK_L2).unwrap(), trades]);
+        let order: Vec<(TimestampMs, bool)> = merged
+            .iter()
+            .map(|e| (e.at_ms(), matches!(e, MarketEvent::Trade(_))))
+            .collect();
+        // At the same millisecond the book's file (given first) goes first.
+        assert_eq!(
+            order,
+            [
+                (1_700_000_000_000, false),
+                (1_700_000_000_000, false),
+                (1_700_000_000_001, true),
+                (1_700_000_000_002, false),
+                (1_700_000_000_002, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_tardis_rows_name_their_line() {
+        let head = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n";
+        for (row, why) in [
+            ("binance,BTCUSDT,1,1,maybe,bid,1,1", "is_snapshot"),
+            ("binance,BTCUSDT,1,1,false,middle,1,1", "side"),
+            ("binance,BTCUSDT,1,1,false,bid,1,-1", "negative"),
+            ("binance,BTCUSDT,1,1,false,bid,0,1", "price"),
+            ("binance,BTCUSDT,1,1,false,bid,1.000000001,1", "8 decimals"),
+            ("binance,BTCUSDT,1,1,false,bid", "found 6"),
+        ] {
+            let e =
+                events(&format!("{head}binance,BTCUSDT,1,1,true,bid,1,1\n{row}\n")).unwrap_err();
+            assert_eq!(e.line, 3, "{row}: {e}");
+            assert!(e.reason.contains(why), "{row}: {e}");
+        }
     }
 
     #[test]

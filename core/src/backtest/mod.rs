@@ -1,7 +1,10 @@
 //! The backtester, pure: the same `Strategy` code as live trading, fed
-//! recorded prints (`data`) instead of a venue, with a fill model:
+//! recorded market data (`data`: trade prints, and L2 book changes where
+//! the data has them) instead of a venue, with a fill model:
 //!
-//! - the book a strategy sees is the last print ± `half_spread_bps`;
+//! - the book a strategy sees is the replayed L2 book's best bid and ask
+//!   once it has both sides (never while it is crossed or mid-snapshot);
+//!   without L2 data, the last print ± `half_spread_bps`;
 //! - its orders reach the simulated venue `latency_ms` after it decides;
 //! - a resting limit order fills only when a print trades *through* its
 //!   price (a buy below it, a sell above it) — at the same price the queue
@@ -12,18 +15,21 @@
 //!   the simulated top of book moved by `slippage_bps`, paying `taker_fee`;
 //!   post-only orders that would cross are rejected.
 //!
-//! `Backtest::step` replays one print; `report` measures the result.
+//! `Backtest::replay` replays one event; `report` measures the result.
+//! The strategy is asked to decide after every print, and after a book
+//! change that moved the best bid or ask.
 
 pub mod data;
 pub mod report;
 
 use crate::ids::OrderId;
 use crate::order::Side;
+use crate::order_book::OrderBook;
 use crate::pair::PairSpec;
 use crate::pnl::Pnl;
 use crate::strategy::{Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy};
 use crate::time::TimestampMs;
-use data::Print;
+use data::{DepthChange, MarketEvent, Print};
 use report::{EquityCurve, Report};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -125,7 +131,12 @@ pub struct Backtest {
     orders: Vec<OwnOrder>,
     pending: VecDeque<Pending>,
     next_id: u64,
-    last: Option<Print>,
+    /// The replayed L2 book (empty without L2 data).
+    book: OrderBook,
+    /// The last event was a snapshot row: the book may be half built.
+    in_snapshot: bool,
+    /// The market the strategy saw last; the report marks at it.
+    last: Option<Market>,
     pnl: Pnl,
     fills: Vec<SimFill>,
     rejected: u64,
@@ -146,6 +157,8 @@ impl Backtest {
             orders: Vec::new(),
             pending: VecDeque::new(),
             next_id: 0,
+            book: OrderBook::new(),
+            in_snapshot: false,
             last: None,
             pnl: Pnl::default(),
             fills: Vec::new(),
@@ -163,7 +176,12 @@ impl Backtest {
         self.finished.is_some() || self.failed.is_some()
     }
 
+    /// The market at print `p`: the replayed book's top when it has one,
+    /// else the print ± the half spread.
     fn market(&self, p: &Print) -> Market {
+        if let Some(m) = self.book_market(p.at_ms) {
+            return m;
+        }
         let half = p.price * self.settings.half_spread_bps / BPS;
         let bid = self.rules.passive_price(p.price - half, true);
         let ask = self.rules.passive_price(p.price + half, false);
@@ -172,6 +190,13 @@ impl Backtest {
             ask: ask.max(p.price),
             at_ms: p.at_ms,
         }
+    }
+
+    /// The replayed book's best bid and ask, if it has both, is not
+    /// crossed and is not halfway through a snapshot.
+    fn book_market(&self, at_ms: TimestampMs) -> Option<Market> {
+        let (bid, ask) = (self.book.best_bid()?.0, self.book.best_ask()?.0);
+        (bid < ask && !self.in_snapshot).then_some(Market { bid, ask, at_ms })
     }
 
     fn inventory(&self) -> Inventory {
@@ -194,31 +219,71 @@ impl Backtest {
             })
     }
 
+    /// Replays one event.
+    pub fn replay(&mut self, e: &MarketEvent) {
+        match e {
+            MarketEvent::Trade(p) => self.step(p),
+            MarketEvent::Depth(d) => self.depth(d),
+        }
+    }
+
     /// Replays one print.
     pub fn step(&mut self, p: &Print) {
         self.events += 1;
         if self.done() {
             return;
         }
+        // Anything but a snapshot row completes a snapshot.
+        self.in_snapshot = false;
         let market = self.market(p);
         self.arrive(&market);
         self.cross(p, &market);
-        self.last = Some(*p);
+        self.tick(market);
+    }
+
+    /// Replays one change to the book; the strategy decides only when the
+    /// best bid or ask moved.
+    fn depth(&mut self, d: &DepthChange) {
+        self.events += 1;
+        if self.done() {
+            return;
+        }
+        if d.snapshot && !self.in_snapshot {
+            self.book = OrderBook::new();
+        }
+        self.in_snapshot = d.snapshot;
+        // The data reader checked the price (`order_book::check_price`).
+        let _ = self.book.apply_delta(d.side, d.price, d.qty);
+        let Some(market) = self.book_market(d.at_ms) else {
+            return;
+        };
+        self.arrive(&market);
+        let moved = self
+            .last
+            .is_none_or(|m| m.bid != market.bid || m.ask != market.ask);
+        if moved {
+            self.tick(market);
+        }
+    }
+
+    /// The strategy decides at `market`; the equity is marked there.
+    fn tick(&mut self, market: Market) {
+        self.last = Some(market);
         let ctx = Ctx {
-            now: p.at_ms,
+            now: market.at_ms,
             market: &market,
             inventory: self.inventory(),
             orders: &self.orders,
             rules: &self.rules,
         };
         match self.strategy.on_tick(&ctx) {
-            Ok(intents) => self.decide(intents, p.at_ms),
+            Ok(intents) => self.decide(intents, market.at_ms),
             Err(e) => self.failed = Some(e.0),
         }
         // Without latency, what it just decided reaches this very book.
         self.arrive(&market);
         let equity = self.quote + self.base * market.mid();
-        self.curve.record(p.at_ms, equity);
+        self.curve.record(market.at_ms, equity);
     }
 
     /// The decisions due by now reach the venue, in the order made.
@@ -404,12 +469,9 @@ impl Backtest {
         }
     }
 
-    /// The result, marked at the last print.
+    /// The result, marked at the last market the strategy saw.
     pub fn report(&self) -> Report {
-        let mid = self
-            .last
-            .map(|p| self.market(&p).mid())
-            .unwrap_or(Decimal::ZERO);
+        let mid = self.last.map_or(Decimal::ZERO, |m| m.mid());
         report::measure(report::Inputs {
             settings: &self.settings,
             base: self.base,

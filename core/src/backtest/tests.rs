@@ -1,4 +1,4 @@
-use super::data::read_prints;
+use super::data::read_events;
 use super::*;
 use crate::strategy::testing::{d, rules};
 use crate::strategy::{StrategyParams, StrategyType};
@@ -7,10 +7,10 @@ use serde_json::json;
 fn run(kind: StrategyType, config: serde_json::Value, settings: SimSettings, csv: &str) -> Report {
     let params = StrategyParams::parse(kind, &config).unwrap();
     let mut bt = Backtest::new(rules(), settings, params.build());
-    let mut prints = Vec::new();
-    read_prints("t.csv", csv.as_bytes(), &mut prints).unwrap();
-    for p in &prints {
-        bt.step(p);
+    let mut events = Vec::new();
+    read_events("t.csv", csv.as_bytes(), &mut events).unwrap();
+    for e in &events {
+        bt.replay(e);
     }
     bt.report()
 }
@@ -121,4 +121,114 @@ fn twap_takes_with_slippage_and_finishes() {
             .is_some_and(|e| e.starts_with("finished")),
         "{r:?}"
     );
+}
+
+/// Several CSV texts (each one file), merged in time order, replayed.
+fn run_files(
+    kind: StrategyType,
+    config: serde_json::Value,
+    settings: SimSettings,
+    files: &[&str],
+) -> Report {
+    let params = StrategyParams::parse(kind, &config).unwrap();
+    let mut bt = Backtest::new(rules(), settings, params.build());
+    let files = files
+        .iter()
+        .map(|text| {
+            let mut events = Vec::new();
+            read_events("t.csv", text.as_bytes(), &mut events).unwrap();
+            events
+        })
+        .collect();
+    for e in &super::data::merge(files) {
+        bt.replay(e);
+    }
+    bt.report()
+}
+
+const BOOK_HEADER: &str =
+    "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n";
+
+/// A book row at `ms`.
+fn level(ms: i64, snapshot: bool, side: &str, price: &str, amount: &str) -> String {
+    format!(
+        "binance,BTCUSDT,{},{},{snapshot},{side},{price},{amount}\n",
+        ms * 1000,
+        ms * 1000
+    )
+}
+
+#[test]
+fn market_orders_take_the_replayed_books_ask_not_the_print() {
+    // Prints at 100 every second, but the book asks 100.5 until 1.5 s and
+    // 101 after: each slice pays the book's ask + 10 bps.
+    let book = [
+        BOOK_HEADER.to_string(),
+        level(0, true, "bid", "99.5", "1"),
+        level(0, true, "ask", "100.5", "1"),
+        level(1500, false, "ask", "100.5", "0"),
+        level(1500, false, "ask", "101", "2"),
+    ]
+    .concat();
+    let prints: String = (0..10)
+        .map(|i| format!("{i},100,1,100,{},false\n", i * 1000))
+        .collect();
+    let config = json!({"side": "buy", "total_size": "0.3", "duration_s": 3, "slices": 3});
+    let settings = SimSettings {
+        slippage_bps: d("10"),
+        ..flat()
+    };
+    let r = run_files(StrategyType::Twap, config, settings, &[&book, &prints]);
+    // 0.1 × 100.5 × 1.001 twice, 0.1 × 101 × 1.001 once.
+    assert_eq!(r.turnover, d("30.2302"), "{r:?}");
+    assert_eq!(r.final_balances.base, d("2.3"));
+    assert_eq!(r.final_mid, d("100.25"), "marked at the book's mid");
+}
+
+#[test]
+fn pmm_quotes_around_the_books_mid_and_a_print_through_its_bid_fills_it() {
+    // The book 99.9 / 100.1 (mid 100) while prints say 120: pmm at 1 %
+    // quotes 99 and 101; a sell print at 98.9 for 0.4 fills 0.4 of the bid.
+    let book = [
+        BOOK_HEADER.to_string(),
+        level(0, true, "bid", "99.9", "3"),
+        level(0, true, "ask", "100.1", "3"),
+    ]
+    .concat();
+    let prints = "1,120,1,120,500,false\n2,98.9,0.4,39.56,1000,true\n";
+    let config = json!({"bid_spread": "1", "ask_spread": "1", "order_amount": "1",
+        "inventory_skew_enabled": false, "order_refresh_time": 60});
+    let r = run_files(StrategyType::Pmm, config, flat(), &[&book, prints]);
+    assert_eq!((r.trades, r.maker_fills), (1, 1), "{r:?}");
+    assert_eq!(r.turnover, d("39.6"));
+    assert_eq!(r.fees, d("0.0396"));
+    assert_eq!(r.final_balances.base, d("2.4"));
+    assert_eq!(r.final_balances.quote, d("960.3604"));
+    assert_eq!(r.events, 4);
+}
+
+#[test]
+fn a_new_snapshot_replaces_the_book_and_a_crossed_book_is_not_quoted_from() {
+    // A first book (99.9 / 100.1) is quoted from at 0.5 s; at 1.6 s it
+    // crosses (a bid of 101), then a snapshot at 2 s replaces it (199.9 /
+    // 200.1), complete at the 2.5 s row.
+    let book = [
+        BOOK_HEADER.to_string(),
+        level(0, true, "bid", "99.9", "3"),
+        level(0, true, "ask", "100.1", "3"),
+        level(500, false, "bid", "99.8", "1"),
+        level(1600, false, "bid", "101", "1"),
+        level(2000, true, "bid", "199.9", "3"),
+        level(2000, true, "ask", "200.1", "3"),
+        level(2500, false, "bid", "199.8", "1"),
+    ]
+    .concat();
+    let config = json!({"side": "buy", "total_size": "0.2", "duration_s": 2, "slices": 2});
+    let r = run_files(StrategyType::Twap, config, flat(), &[&book]);
+    // Slice one at 100.1; slice two, due at 1.5 s, waits out the crossed
+    // book and takes 200.1 from the new one (quoted from the crossed book
+    // it would have paid 100.1; with the old levels kept, the book would
+    // still be crossed and it would not have traded).
+    assert_eq!(r.turnover, d("30.02"), "{r:?}");
+    assert_eq!(r.final_mid, d("200"));
 }
