@@ -1,9 +1,13 @@
-//! Backtest replay speed: prints per second through `pmm` (and `grid`)
-//! over the shipped sample data, in release. `cargo bench --bench
-//! backtest_replay`. Loading (gunzip + parse) is timed apart.
+//! Backtest replay speed: events per second through `pmm` (and `grid`)
+//! over the shipped sample data, and through `pmm` over the synthetic L2
+//! market with trades (`depth_stream::market_stream`, the stream the
+//! comparison with hftbacktest in `peers/` uses), in release. `cargo
+//! bench --bench backtest_replay`. Loading (gunzip + parse) is timed apart.
 
 use laicai_actors::backtest::{load, run};
+use laicai_core::backtest::data::MarketEvent;
 use laicai_core::backtest::SimSettings;
+use laicai_core::depth_stream::{market_events, market_stream, StreamShape};
 use laicai_core::pair::{PairSpec, Symbol};
 use laicai_core::strategy::{StrategyParams, StrategyType};
 use laicai_core::Decimal;
@@ -40,12 +44,24 @@ fn main() {
             json!({"lower_price": "80000", "upper_price": "100000", "grid_levels": 40, "order_amount": "0.001"}),
         ),
     ];
-    println!("| strategy | data | prints | load s | replay s | prints/s | trades |");
+    println!("| strategy | data | events | load s | replay s | events/s | trades |");
     println!("|---|---|---|---|---|---|---|");
-    for (name, file, kind, config) in cases {
+    let l2 = (
+        "pmm",
+        "synthetic L2 + trades (market_stream, 2 M deltas)",
+        StrategyType::Pmm,
+        json!({"bid_spread": "0.0002", "ask_spread": "0.0002", "order_amount": "0.01",
+            "order_refresh_time": 1, "inventory_skew_enabled": false, "filled_order_delay": 0}),
+    );
+    for (name, file, kind, config) in cases.into_iter().chain([l2]) {
         let params = StrategyParams::parse(kind, &config).expect("config");
         let t = Instant::now();
-        let prints = load(&[root.join(file)], None, None).expect("sample data");
+        let prints: Vec<MarketEvent> = if file.starts_with("synthetic") {
+            let steps = market_stream(StreamShape::default(), 2_000_000, 0.1);
+            market_events(&steps, 1_700_000_000_000)
+        } else {
+            load(&[root.join(file)], None, None).expect("sample data")
+        };
         let load_s = t.elapsed().as_secs_f64();
         // Best of three.
         let mut best = f64::MAX;

@@ -5,7 +5,11 @@
 //! deletes a level, as libraries that want the action (NautilusTrader)
 //! need; a delete has zero lots.
 
+use crate::backtest::data::{DepthChange, MarketEvent, Print};
 use crate::feed::Rng;
+use crate::order::Side;
+use crate::order_book::BookSide;
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +129,92 @@ pub fn l2_stream(shape: StreamShape, count: usize) -> Vec<L2Delta> {
     out
 }
 
+/// One step of a market: a book change or a trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketStep {
+    Depth(L2Delta),
+    /// A taker (a buyer when `taker_buys`) takes `lots` from the best
+    /// level on the other side, at `tick`; the level's smaller size
+    /// follows as a `Depth` step.
+    Trade {
+        taker_buys: bool,
+        tick: i64,
+        lots: u64,
+    },
+}
+
+/// `l2_stream`'s deltas with trades among them: before a delta, with
+/// `trade_probability`, a taker takes part of the best bid or ask (never
+/// all of it), and the level shrinks. About `count` steps.
+pub fn market_stream(shape: StreamShape, count: usize, trade_probability: f64) -> Vec<MarketStep> {
+    let deltas = l2_stream(shape, count);
+    let mut rng = Rng::new(shape.seed ^ 0x7472_6164_6573);
+    let mut book: [BTreeMap<i64, u64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut out = Vec::with_capacity(count + count / 4);
+    for d in deltas {
+        if rng.uniform() < trade_probability {
+            let taker_buys = rng.uniform() < 0.5;
+            // A buyer takes from the best ask, a seller from the best bid.
+            let best = if taker_buys {
+                book[1].iter_mut().next()
+            } else {
+                book[0].iter_mut().next_back()
+            };
+            if let Some((&tick, size)) = best.filter(|(_, s)| **s > 1) {
+                let lots = 1 + (rng.uniform() * (*size - 1) as f64) as u64;
+                *size -= lots;
+                out.push(MarketStep::Trade {
+                    taker_buys,
+                    tick,
+                    lots,
+                });
+                out.push(MarketStep::Depth(L2Delta {
+                    bid: !taker_buys,
+                    action: DeltaAction::Update,
+                    tick,
+                    lots: *size,
+                }));
+            }
+        }
+        let side = &mut book[usize::from(!d.bid)];
+        if d.lots == 0 {
+            side.remove(&d.tick);
+        } else {
+            side.insert(d.tick, d.lots);
+        }
+        out.push(MarketStep::Depth(d));
+    }
+    out
+}
+
+/// `steps` as the backtester's events, one per millisecond from
+/// `start_ms`, at 0.01 a tick and 0.001 a lot.
+pub fn market_events(steps: &[MarketStep], start_ms: i64) -> Vec<MarketEvent> {
+    steps
+        .iter()
+        .zip(start_ms..)
+        .map(|(s, at_ms)| match *s {
+            MarketStep::Depth(d) => MarketEvent::Depth(DepthChange {
+                at_ms,
+                side: if d.bid { BookSide::Bid } else { BookSide::Ask },
+                price: Decimal::new(d.tick, 2),
+                qty: Decimal::new(d.lots as i64, 3),
+                snapshot: false,
+            }),
+            MarketStep::Trade {
+                taker_buys,
+                tick,
+                lots,
+            } => MarketEvent::Trade(Print {
+                at_ms,
+                price: Decimal::new(tick, 2),
+                qty: Decimal::new(lots as i64, 3),
+                taker: if taker_buys { Side::Buy } else { Side::Sell },
+            }),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +244,51 @@ mod tests {
         }
         assert!(near > s.len() / 2, "most changes near the top: {near}");
         assert!(moves > 10_000, "levels are deleted too: {moves}");
+    }
+
+    #[test]
+    fn trades_take_from_the_best_level_and_the_level_shrinks() {
+        let s = market_stream(StreamShape::default(), 100_000, 0.1);
+        assert_eq!(s, market_stream(StreamShape::default(), 100_000, 0.1));
+        let mut book: [BTreeMap<i64, u64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        let mut trades = 0;
+        for (k, step) in s.iter().enumerate() {
+            match *step {
+                MarketStep::Depth(d) => {
+                    let side = &mut book[usize::from(!d.bid)];
+                    if d.lots == 0 {
+                        side.remove(&d.tick);
+                    } else {
+                        side.insert(d.tick, d.lots);
+                    }
+                }
+                MarketStep::Trade {
+                    taker_buys,
+                    tick,
+                    lots,
+                } => {
+                    trades += 1;
+                    let (best, size) = if taker_buys {
+                        book[1].iter().next()
+                    } else {
+                        book[0].iter().next_back()
+                    }
+                    .map(|(t, s)| (*t, *s))
+                    .unwrap();
+                    assert_eq!(tick, best, "at the touch");
+                    assert!(lots >= 1 && lots < size);
+                    assert_eq!(
+                        s[k + 1],
+                        MarketStep::Depth(L2Delta {
+                            bid: !taker_buys,
+                            action: DeltaAction::Update,
+                            tick,
+                            lots: size - lots
+                        })
+                    );
+                }
+            }
+        }
+        assert!(trades > 8_000, "{trades}");
     }
 }
