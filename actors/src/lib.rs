@@ -18,6 +18,7 @@ pub mod exchange;
 pub mod feed;
 pub mod health;
 pub mod order_book;
+pub mod outbox;
 pub mod recorder;
 pub mod registry;
 pub mod risk;

@@ -2,9 +2,10 @@
 //! and the client-visible `StateView`; fans each event out to the sessions
 //! that subscribed.
 //!
-//! Each event is serialized once; sessions share the bytes. Delivery uses
-//! `try_send` against each session's bounded mailbox. When a session's
-//! mailbox is full its frames wait in a bounded per-session backlog, in
+//! Each event is serialized once; sessions share the bytes. Delivery is a
+//! push into each session's bounded `Outbox` (no actix message per frame;
+//! the session is woken only if it sleeps). When a session's outbox is
+//! full its frames wait in a bounded per-session backlog, in
 //! order, where market data is conflated (the newest `price`/`market_data`/
 //! `orderbook` per symbol replaces the older one); order, trade, balance
 //! and position events are never dropped. A session is evicted when its
@@ -20,6 +21,7 @@
 
 use crate::clock::now_ms;
 use crate::health::{AgentHealth, Health, Load, SessionsHealth, Watched};
+use crate::outbox::{Outbox, Refused};
 use crate::session::socket::ClientSocket;
 use crate::storage::{Kind, Record, Storage};
 use actix::prelude::*;
@@ -33,11 +35,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// One serialized frame for a session to write.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Outbound(pub ByteString);
 
 /// An event from its owner, to number and fan out.
 #[derive(Message)]
@@ -85,7 +82,8 @@ pub struct Direct {
 #[rtype(result = "()")]
 pub struct Register {
     pub session: SessionId,
-    pub sink: Recipient<Outbound>,
+    /// Where the session takes its frames from.
+    pub outbox: Outbox,
     pub subscriptions: SubscriptionSet,
     /// Set by the registry when it evicts the session as too slow.
     pub evicted: Arc<AtomicBool>,
@@ -139,7 +137,7 @@ pub struct RegistryConfig {
     pub replay_events: usize,
     /// Frames a slow session may have waiting before it is evicted.
     pub backlog_limit: usize,
-    /// How long a session's mailbox may stay full with nothing moving
+    /// How long a session's outbox may stay full with nothing moving
     /// before it is evicted; as long again before its socket is reset.
     pub slow_client_timeout: Duration,
     pub subscription_limit: usize,
@@ -202,7 +200,7 @@ impl ByType {
     }
 }
 
-/// Frames waiting for a full session mailbox, oldest first.
+/// Frames waiting for a full session outbox, oldest first.
 #[derive(Default)]
 struct Backlog {
     queue: VecDeque<Option<(Frame, Option<ConflationKey>)>>,
@@ -255,7 +253,7 @@ impl Backlog {
         None
     }
 
-    /// Puts back a frame `pop` returned (its mailbox was still full).
+    /// Puts back a frame `pop` returned (its outbox was still full).
     fn unpop(&mut self, frame: Frame, key: Option<ConflationKey>) {
         self.head -= 1;
         if let Some(k) = &key {
@@ -267,7 +265,7 @@ impl Backlog {
 }
 
 struct Slot {
-    sink: Recipient<Outbound>,
+    outbox: Outbox,
     subscriptions: SubscriptionSet,
     backlog: Backlog,
     evicted: Arc<AtomicBool>,
@@ -318,13 +316,13 @@ enum Slowness {
 
 impl Slot {
     fn new(
-        sink: Recipient<Outbound>,
+        outbox: Outbox,
         subscriptions: SubscriptionSet,
         evicted: Arc<AtomicBool>,
         socket: Option<ClientSocket>,
     ) -> Self {
         Slot {
-            sink,
+            outbox,
             subscriptions,
             backlog: Backlog::default(),
             evicted,
@@ -384,13 +382,13 @@ impl Slot {
     ) -> Delivery {
         // The key is copied only for a frame that has to wait.
         if self.backlog.is_empty() {
-            match self.sink.try_send(Outbound(frame.text)) {
+            match self.outbox.offer(frame.text) {
                 Ok(()) => {
                     stats.delivered_by_type.add(frame.kind);
                     return Delivery::Sent;
                 }
-                Err(SendError::Closed(_)) => return Delivery::Gone,
-                Err(SendError::Full(Outbound(text))) => {
+                Err(Refused::Closed) => return Delivery::Gone,
+                Err(Refused::Full(text)) => {
                     let frame = Frame { text, ..frame };
                     self.backlog.push(frame, key.cloned());
                 }
@@ -401,18 +399,18 @@ impl Slot {
         self.waiting(bounds)
     }
 
-    /// Moves backlog into the mailbox while it has room.
+    /// Moves backlog into the outbox while it has room.
     fn drain(&mut self, bounds: Bounds, stats: &mut RegistryStats) -> Delivery {
         while let Some((frame, key)) = self.backlog.pop() {
             let kind = frame.kind;
-            match self.sink.try_send(Outbound(frame.text)) {
+            match self.outbox.offer(frame.text) {
                 Ok(()) => {
                     stats.delivered_by_type.add(kind);
                     self.grace = self.grace.saturating_sub(1);
                     self.stuck_since = None;
                 }
-                Err(SendError::Closed(_)) => return Delivery::Gone,
-                Err(SendError::Full(Outbound(text))) => {
+                Err(Refused::Closed) => return Delivery::Gone,
+                Err(Refused::Full(text)) => {
                     self.backlog.unpop(Frame { text, kind }, key);
                     return self.waiting(bounds);
                 }
@@ -810,7 +808,7 @@ impl Handler<Register> for RegistryActor {
         let Some(frame) = encode_frame(&snapshot, now_ms(), self.seq.current()) else {
             return;
         };
-        let mut slot = Slot::new(msg.sink, msg.subscriptions, msg.evicted, msg.socket);
+        let mut slot = Slot::new(msg.outbox, msg.subscriptions, msg.evicted, msg.socket);
         let d = slot.deliver(frame, None, self.bounds(), &mut self.stats);
         self.sessions.insert(msg.session, slot);
         self.settle(vec![(msg.session, d)], ctx);

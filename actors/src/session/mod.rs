@@ -28,7 +28,8 @@ pub use transport::{start_session, SessionActor};
 pub struct SessionLimits {
     /// Inbound messages per second (a token bucket).
     pub max_messages_per_sec: u32,
-    /// Frames waiting in a session's mailbox before the registry backs off.
+    /// Frames waiting in a session's outbox before the registry keeps
+    /// them in its backlog.
     pub mailbox: usize,
     pub max_frame_bytes: usize,
     pub heartbeat: Duration,

@@ -5,7 +5,8 @@
 use super::dispatch::{execute, Caller};
 use super::{Admission, Endpoint, SessionDeps};
 use crate::clock::now_ms;
-use crate::registry::{Deregister, Direct, Outbound, Register, Subscribe, Unsubscribe};
+use crate::outbox::outbox;
+use crate::registry::{Deregister, Direct, Register, Subscribe, Unsubscribe};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -212,10 +213,11 @@ impl Actor for SessionActor {
     type Context = Ctx;
 
     fn started(&mut self, ctx: &mut Ctx) {
-        ctx.set_mailbox_capacity(self.deps.limits.mailbox);
+        let (outbox, inbox) = outbox(self.deps.limits.mailbox);
+        ctx.add_stream(inbox);
         self.deps.registry.do_send(Register {
             session: self.id,
-            sink: ctx.address().recipient(),
+            outbox,
             subscriptions: self.endpoint.initial_subscriptions(),
             evicted: self.evicted.clone(),
             socket: self.socket.take(),
@@ -245,11 +247,14 @@ impl Actor for SessionActor {
     }
 }
 
-impl Handler<Outbound> for SessionActor {
-    type Result = ();
-    fn handle(&mut self, msg: Outbound, ctx: &mut Ctx) {
-        ctx.text(msg.0);
+/// Frames from the registry's outbox.
+impl StreamHandler<bytestring::ByteString> for SessionActor {
+    fn handle(&mut self, frame: bytestring::ByteString, ctx: &mut Ctx) {
+        ctx.text(frame);
     }
+
+    /// The outbox never ends while the session lives; nothing to do.
+    fn finished(&mut self, _: &mut Ctx) {}
 }
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SessionActor {

@@ -142,6 +142,8 @@ pub struct Backtest {
     rejected: u64,
     curve: EquityCurve,
     finished: Option<String>,
+    /// Why the run stopped early on an error: the strategy's, or an event
+    /// it could not replay.
     failed: Option<String>,
     events: u64,
 }
@@ -252,8 +254,12 @@ impl Backtest {
             self.book = OrderBook::new();
         }
         self.in_snapshot = d.snapshot;
-        // The data reader checked the price (`order_book::check_price`).
-        let _ = self.book.apply_delta(d.side, d.price, d.qty);
+        // The data reader checks every price (`order_book::check_price`);
+        // an event built by hand may not have been.
+        if let Err(e) = self.book.apply_delta(d.side, d.price, d.qty) {
+            self.failed = Some(format!("data error at {} ms: {e}", d.at_ms));
+            return;
+        }
         let Some(market) = self.book_market(d.at_ms) else {
             return;
         };
@@ -278,7 +284,7 @@ impl Backtest {
         };
         match self.strategy.on_tick(&ctx) {
             Ok(intents) => self.decide(intents, market.at_ms),
-            Err(e) => self.failed = Some(e.0),
+            Err(e) => self.failed = Some(format!("strategy error: {}", e.0)),
         }
         // Without latency, what it just decided reaches this very book.
         self.arrive(&market);
@@ -465,7 +471,7 @@ impl Backtest {
         };
         match self.strategy.on_fill(&fill, &ctx) {
             Ok(intents) => self.decide(intents, at_ms),
-            Err(e) => self.failed = Some(e.0),
+            Err(e) => self.failed = Some(format!("strategy error: {}", e.0)),
         }
     }
 
@@ -483,10 +489,10 @@ impl Backtest {
             curve: &self.curve,
             events: self.events,
             open_orders: self.orders.len(),
-            ended: self.failed.as_ref().map_or_else(
-                || self.finished.clone().map(|f| format!("finished: {f}")),
-                |e| Some(format!("strategy error: {e}")),
-            ),
+            ended: self
+                .failed
+                .clone()
+                .or_else(|| self.finished.clone().map(|f| format!("finished: {f}"))),
         })
     }
 }

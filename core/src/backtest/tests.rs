@@ -232,3 +232,36 @@ fn a_new_snapshot_replaces_the_book_and_a_crossed_book_is_not_quoted_from() {
     assert_eq!(r.turnover, d("30.02"), "{r:?}");
     assert_eq!(r.final_mid, d("200"));
 }
+
+#[test]
+fn a_book_change_the_book_cannot_key_ends_the_run_with_a_data_error() {
+    use super::data::DepthChange;
+    use crate::order_book::BookSide;
+    let params = StrategyParams::parse(
+        StrategyType::Pmm,
+        &json!({"bid_spread": "1", "ask_spread": "1", "order_amount": "1"}),
+    )
+    .unwrap();
+    let mut bt = Backtest::new(rules(), flat(), params.build());
+    let change = |at_ms, price: &str| {
+        MarketEvent::Depth(DepthChange {
+            at_ms,
+            side: BookSide::Bid,
+            price: d(price),
+            qty: d("1"),
+            snapshot: false,
+        })
+    };
+    bt.replay(&change(1, "99"));
+    assert!(!bt.done());
+    // Nine decimals: the book keys prices to eight.
+    bt.replay(&change(2, "99.000000001"));
+    assert!(bt.done());
+    bt.replay(&change(3, "98"));
+    let r = bt.report();
+    assert_eq!(
+        r.ended.as_deref(),
+        Some("data error at 2 ms: price 99.000000001 has more than 8 decimals or is out of range"),
+        "{r:?}"
+    );
+}

@@ -1,0 +1,167 @@
+//! `Outbox`: the bounded queue of encoded frames from the registry to one
+//! session. The registry pushes shared bytes into it and wakes the session
+//! only if it sleeps; the session takes what is queued as a stream. No
+//! allocation per frame once the queue has grown to its working size, and
+//! no actix message per frame.
+
+use bytestring::ByteString;
+use futures_util::task::AtomicWaker;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+struct Shared {
+    queue: Mutex<Queue>,
+    waker: AtomicWaker,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<ByteString>,
+    /// The session is gone: nothing it is offered will be read.
+    closed: bool,
+}
+
+/// Why a frame was not queued; `Full` gives it back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    Full(ByteString),
+    Closed,
+}
+
+/// The registry's end: offers frames.
+#[derive(Clone)]
+pub struct Outbox(Arc<Shared>);
+
+/// The session's end: a stream of the frames offered, in order. Dropping
+/// it closes the outbox.
+pub struct Inbox(Arc<Shared>);
+
+/// An outbox holding at most `capacity` frames (at least one), and the
+/// stream that reads it.
+pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue::default()),
+        waker: AtomicWaker::new(),
+        capacity: capacity.max(1),
+    });
+    (Outbox(shared.clone()), Inbox(shared))
+}
+
+impl Outbox {
+    /// Queues `frame` behind the others, waking the session.
+    pub fn offer(&self, frame: ByteString) -> Result<(), Refused> {
+        {
+            let mut q = self.0.queue.lock();
+            if q.closed {
+                return Err(Refused::Closed);
+            }
+            if q.frames.len() >= self.0.capacity {
+                return Err(Refused::Full(frame));
+            }
+            q.frames.push_back(frame);
+        }
+        // Cheap when the session is already awake: nothing is registered.
+        self.0.waker.wake();
+        Ok(())
+    }
+
+    /// Frames queued and not yet taken by the session.
+    pub fn len(&self) -> usize {
+        self.0.queue.lock().frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Inbox {
+    fn take(&self) -> Option<ByteString> {
+        self.0.queue.lock().frames.pop_front()
+    }
+}
+
+impl futures_util::Stream for Inbox {
+    type Item = ByteString;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ByteString>> {
+        if let Some(frame) = self.take() {
+            return Poll::Ready(Some(frame));
+        }
+        self.0.waker.register(cx.waker());
+        // A frame offered between the first look and the registration
+        // found no waker to wake: look again.
+        match self.take() {
+            Some(frame) => Poll::Ready(Some(frame)),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        let mut q = self.0.queue.lock();
+        q.closed = true;
+        // Frames nobody will write: free them now, not with the registry's slot.
+        q.frames.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn text(s: &str) -> ByteString {
+        ByteString::from(s.to_string())
+    }
+
+    #[actix_rt::test]
+    async fn frames_come_out_in_order_and_a_full_outbox_gives_the_frame_back() {
+        let (tx, mut rx) = outbox(2);
+        tx.offer(text("a")).unwrap();
+        tx.offer(text("b")).unwrap();
+        assert_eq!(tx.offer(text("c")), Err(Refused::Full(text("c"))));
+        assert_eq!(tx.len(), 2);
+        assert_eq!(rx.next().await.unwrap(), "a");
+        tx.offer(text("c")).unwrap();
+        assert_eq!(rx.next().await.unwrap(), "b");
+        assert_eq!(rx.next().await.unwrap(), "c");
+        assert!(tx.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_inbox_closes_the_outbox() {
+        let (tx, rx) = outbox(4);
+        tx.offer(text("a")).unwrap();
+        drop(rx);
+        assert_eq!(tx.offer(text("b")), Err(Refused::Closed));
+        assert!(tx.is_empty());
+    }
+
+    #[actix_rt::test]
+    async fn an_offer_from_another_thread_wakes_a_waiting_reader() {
+        let (tx, mut rx) = outbox(1024);
+        let writer = std::thread::spawn(move || {
+            for i in 0..10_000u32 {
+                let mut frame = text(&i.to_string());
+                // The reader takes frames as it is woken; a full outbox waits.
+                while let Err(Refused::Full(back)) = tx.offer(frame) {
+                    frame = back;
+                    std::thread::yield_now();
+                }
+            }
+        });
+        let mut got = Vec::new();
+        while got.len() < 10_000 {
+            let frame = rx.next().await.unwrap();
+            got.push(frame.parse::<u32>().unwrap());
+        }
+        writer.join().unwrap();
+        assert_eq!(got, (0..10_000).collect::<Vec<_>>());
+    }
+}
