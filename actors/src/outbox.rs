@@ -38,7 +38,11 @@ pub struct Outbox(Arc<Shared>);
 
 /// The session's end: a stream of the frames offered, in order. Dropping
 /// it closes the outbox.
-pub struct Inbox(Arc<Shared>);
+pub struct Inbox {
+    shared: Arc<Shared>,
+    /// Frames taken from the outbox in one lock, not yet yielded.
+    taken: VecDeque<ByteString>,
+}
 
 /// An outbox holding at most `capacity` frames (at least one), and the
 /// stream that reads it.
@@ -48,7 +52,11 @@ pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
         waker: AtomicWaker::new(),
         capacity: capacity.max(1),
     });
-    (Outbox(shared.clone()), Inbox(shared))
+    let inbox = Inbox {
+        shared: shared.clone(),
+        taken: VecDeque::new(),
+    };
+    (Outbox(shared), inbox)
 }
 
 impl Outbox {
@@ -69,7 +77,8 @@ impl Outbox {
         Ok(())
     }
 
-    /// Frames queued and not yet taken by the session.
+    /// Frames queued and not yet taken by the session (those it took in
+    /// a batch and has not written yet count as taken).
     pub fn len(&self) -> usize {
         self.0.queue.lock().frames.len()
     }
@@ -80,8 +89,14 @@ impl Outbox {
 }
 
 impl Inbox {
-    fn take(&self) -> Option<ByteString> {
-        self.0.queue.lock().frames.pop_front()
+    /// The next frame: from the last batch taken, else everything queued
+    /// is taken at once (swapping buffers, so neither side reallocates).
+    fn take(&mut self) -> Option<ByteString> {
+        if self.taken.is_empty() {
+            let mut q = self.shared.queue.lock();
+            std::mem::swap(&mut q.frames, &mut self.taken);
+        }
+        self.taken.pop_front()
     }
 }
 
@@ -89,13 +104,14 @@ impl futures_util::Stream for Inbox {
     type Item = ByteString;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ByteString>> {
-        if let Some(frame) = self.take() {
+        let this = self.get_mut();
+        if let Some(frame) = this.take() {
             return Poll::Ready(Some(frame));
         }
-        self.0.waker.register(cx.waker());
+        this.shared.waker.register(cx.waker());
         // A frame offered between the first look and the registration
         // found no waker to wake: look again.
-        match self.take() {
+        match this.take() {
             Some(frame) => Poll::Ready(Some(frame)),
             None => Poll::Pending,
         }
@@ -104,7 +120,7 @@ impl futures_util::Stream for Inbox {
 
 impl Drop for Inbox {
     fn drop(&mut self) {
-        let mut q = self.0.queue.lock();
+        let mut q = self.shared.queue.lock();
         q.closed = true;
         // Frames nobody will write: free them now, not with the registry's slot.
         q.frames.clear();

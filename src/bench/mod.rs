@@ -65,10 +65,12 @@ pub struct FanoutArgs {
     /// Threads running the clients.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
-    /// Worker threads of the bare server (one spent the least CPU per
-    /// delivery at every rate tried; two, 1.3× more).
+    /// Threads serving the connections, on both servers alike: the bare
+    /// server's tokio workers and the engine's `[server] workers` (the
+    /// engine also has its registry, venue and storage threads). 0: one
+    /// per core, the engine's default.
     #[arg(long, default_value_t = 1)]
-    bare_threads: usize,
+    threads: usize,
 }
 
 #[derive(clap::Args)]
@@ -188,7 +190,7 @@ async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
     }
     println!(
         "fan-out: {} clients subscribed to BTC-USDT price at {}/s ({:.0} deliveries/s offered); \
-         {} s measured after {} s; then {} stalled reader(s) added; {} round(s); clients on {} thread(s)",
+         {} s measured after {} s; then {} stalled reader(s) added; {} round(s); servers on {} thread(s), clients on {}",
         a.clients,
         a.rate,
         a.rate * a.clients as f64,
@@ -196,6 +198,7 @@ async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
         a.warmup,
         a.slow,
         a.rounds,
+        a.threads,
         a.client_threads
     );
     let mut totals = [Fanout::default(), Fanout::default()];
@@ -269,10 +272,21 @@ fn stalled_effect(f: &Fanout, slow: usize) -> String {
     format!("{:.0}/s ({change:+.1} %)", f.rate(1))
 }
 
+/// The bare server's workers for `--threads` (0: one per core).
+fn bare_threads(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
     let server = match kind {
-        Kind::Engine => ServerProcess::engine(&EngineSetup::new(a.rate, a.clients + a.slow + 16))?,
-        Kind::Bare => ServerProcess::bare(a.rate, a.bare_threads)?,
+        Kind::Engine => ServerProcess::engine(&EngineSetup {
+            workers: a.threads,
+            ..EngineSetup::new(a.rate, a.clients + a.slow + 16)
+        })?,
+        Kind::Bare => ServerProcess::bare(a.rate, bare_threads(a.threads))?,
     };
     let url = server.url("/api/v1/websocket");
     let window = Arc::new(AtomicU8::new(WARMUP));

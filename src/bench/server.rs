@@ -56,6 +56,8 @@ pub struct EngineSetup {
     pub max_connections: usize,
     /// `[storage] fsync`: each commit waits for the disk (the default).
     pub fsync: bool,
+    /// `[server] workers`: threads serving sessions (0: one per core).
+    pub workers: usize,
 }
 
 impl EngineSetup {
@@ -64,6 +66,7 @@ impl EngineSetup {
             rate,
             max_connections,
             fsync: true,
+            workers: 0,
         }
     }
 }
@@ -86,6 +89,7 @@ fn engine_config(addr: SocketAddr, setup: &EngineSetup) -> String {
 bind = "{addr}"
 max_connections = {max}
 max_messages_per_sec = 100000
+workers = {workers}
 
 [strategies]
 boot = []
@@ -111,6 +115,7 @@ trade_size = "0.05"
         max = setup.max_connections,
         rate = setup.rate,
         fsync = setup.fsync,
+        workers = setup.workers,
     )
 }
 
