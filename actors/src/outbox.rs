@@ -45,7 +45,8 @@ pub struct Inbox {
 }
 
 /// An outbox holding at most `capacity` frames (at least one), and the
-/// stream that reads it.
+/// stream that reads it. The session takes what is queued in one go, so
+/// it may hold up to `capacity` more it has taken and not yet written.
 pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue::default()),
