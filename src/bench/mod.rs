@@ -56,7 +56,7 @@ pub struct FanoutArgs {
     #[arg(long, default_value_t = 2)]
     warmup: u64,
     /// Stalled readers (tiny receive buffers, never read) added for the
-    /// second window; 0 skips it.
+    /// second window; with 0 that window is a control (nothing added).
     #[arg(long, default_value_t = 1)]
     slow: usize,
     /// Times each server is measured, alternating.
@@ -214,7 +214,7 @@ async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
                 lat_ms(&f, 0, 0.99),
                 f.cpu_us_per_delivery(0),
                 f.cpu[0].as_secs_f64() * 100.0 / f.secs[0].max(1e-9),
-                stalled_effect(&f, a.slow),
+                stalled_effect(&f),
             );
             totals[i].add(f);
         }
@@ -239,7 +239,7 @@ async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
             pct_ms(&f.latency_us[0], 0.5),
             pct_ms(&f.latency_us[0], 0.99),
             f.cpu_us_per_delivery(0),
-            stalled_effect(f, a.slow),
+            stalled_effect(f),
         );
     }
     println!(
@@ -263,11 +263,9 @@ fn pct_ms(sorted: &[u32], p: f64) -> f64 {
     f64::from(percentile(sorted, p)) / 1000.0
 }
 
-/// The others' rate with stalled readers connected, against without.
-fn stalled_effect(f: &Fanout, slow: usize) -> String {
-    if slow == 0 {
-        return "not measured".into();
-    }
+/// The others' rate with stalled readers connected (none: a control
+/// window), against the first window.
+fn stalled_effect(f: &Fanout) -> String {
     let change = (f.rate(1) / f.rate(0).max(1e-9) - 1.0) * 100.0;
     format!("{:.0}/s ({change:+.1} %)", f.rate(1))
 }
@@ -325,14 +323,14 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
         }
     };
     (f.secs[0], f.cpu[0]) = measure(FIRST).await;
+    // With no stalled reader the second window is a control: how much
+    // two windows differ with nothing changed.
     let mut stalled = Vec::with_capacity(a.slow);
-    if a.slow > 0 {
-        for _ in 0..a.slow {
-            stalled.push(clients::stalled_subscriber(server.addr, &url).await?);
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        (f.secs[1], f.cpu[1]) = measure(SECOND).await;
+    for _ in 0..a.slow {
+        stalled.push(clients::stalled_subscriber(server.addr, &url).await?);
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    (f.secs[1], f.cpu[1]) = measure(SECOND).await;
     for t in &tasks {
         t.abort();
     }
