@@ -9,6 +9,7 @@
 //! shared by many orders instead of paid by each. A read waits for the
 //! writes queued before it, so it sees them.
 
+use super::checkpoint;
 use super::store::{Kind, Record, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -61,22 +62,46 @@ pub struct StorageActor {
     store: Store,
     rx: Receiver<Job>,
     stats: Arc<StorageStats>,
+    /// The checkpointer runs while this lives.
+    _alive: Arc<()>,
 }
 
 impl StorageActor {
-    /// Starts the thread; `queue` bounds the jobs waiting for it.
-    pub fn start(store: Store, queue: usize) -> std::io::Result<Storage> {
+    /// Starts the thread, and the WAL checkpointer beside it; `queue`
+    /// bounds the jobs waiting for it.
+    pub fn start(mut store: Store, queue: usize) -> std::io::Result<Storage> {
         let (tx, rx) = sync_channel(queue.max(1));
         let stats = Arc::new(StorageStats::default());
+        let alive = Arc::new(());
+        Self::checkpoint_beside(&mut store, &alive);
         let actor = StorageActor {
             store,
             rx,
             stats: stats.clone(),
+            _alive: alive,
         };
         std::thread::Builder::new()
             .name("laicai-storage".into())
             .spawn(move || actor.run())?;
         Ok(Storage { tx, stats })
+    }
+
+    /// Moves checkpoints off the commit path. If the checkpointer cannot
+    /// start, commits go on checkpointing themselves (slower, never lost).
+    fn checkpoint_beside(store: &mut Store, alive: &Arc<()>) {
+        let started = store
+            .checkpoint_connection()
+            .map_err(|e| e.to_string())
+            .and_then(|conn| {
+                checkpoint::spawn(conn, Arc::downgrade(alive), checkpoint::EVERY)
+                    .map_err(|e| e.to_string())
+            });
+        match started.and_then(|()| store.set_auto_checkpoint(false).map_err(|e| e.to_string())) {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "no WAL checkpointer: commits checkpoint the log themselves")
+            }
+        }
     }
 
     fn run(mut self) {
@@ -264,6 +289,33 @@ mod tests {
         assert!(batches < n as u64, "{batches} batches for {n} writes");
         // Acknowledged means on disk: another connection sees every one.
         let stored = Store::open(&db).unwrap().state(Kind::Strategy, "").unwrap();
+        assert_eq!(stored.len(), n);
+    }
+
+    #[test]
+    fn the_checkpointer_moves_every_commit_into_the_database_file() {
+        let db = temp_db("checkpoint");
+        let storage = StorageActor::start(Store::open(&db).unwrap(), 64).unwrap();
+        // One commit each: commits do not checkpoint themselves any more.
+        let n = 300;
+        for i in 0..n {
+            let (tx, rx) = channel();
+            storage.write(
+                vec![put(i)],
+                Some(Box::new(move |r| {
+                    let _ = tx.send(r);
+                })),
+            );
+            rx.recv().unwrap().unwrap();
+        }
+        std::thread::sleep(checkpoint::EVERY * 4);
+        // The database file alone, without its log, holds every record.
+        let copy = db.with_file_name("copy.db");
+        std::fs::copy(&db, &copy).unwrap();
+        let stored = Store::open(&copy)
+            .unwrap()
+            .state(Kind::Strategy, "")
+            .unwrap();
         assert_eq!(stored.len(), n);
     }
 }

@@ -4,6 +4,7 @@
 //! hears of them.
 
 pub mod actor;
+pub mod checkpoint;
 pub mod journal;
 pub mod sealing;
 pub mod store;

@@ -286,6 +286,27 @@ impl Store {
         &self.path
     }
 
+    /// A second connection to the same database, for the checkpointer,
+    /// with this one's durability.
+    pub fn checkpoint_connection(&self) -> Result<Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| Self::open_error(&self.path, e))?;
+        let sync: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", sync)?;
+        Ok(conn)
+    }
+
+    /// Whether commits checkpoint the WAL themselves once it passes
+    /// SQLite's threshold (1000 pages); off while a checkpointer runs.
+    pub fn set_auto_checkpoint(&mut self, on: bool) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", if on { 1000 } else { 0 })?;
+        Ok(())
+    }
+
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         Ok(self
             .conn
