@@ -12,6 +12,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+/// Frames of room an idle outbox keeps in each of its two buffers.
+const KEEP: usize = 64;
+
 struct Shared {
     queue: Mutex<Queue>,
     waker: AtomicWaker,
@@ -61,9 +64,11 @@ pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
 }
 
 impl Outbox {
-    /// Queues `frame` behind the others, waking the session.
+    /// Queues `frame` behind the others, waking the session if it was
+    /// idle. Frames behind others need no wake: the session takes the whole
+    /// queue at once, and the first of them woke it.
     pub fn offer(&self, frame: ByteString) -> Result<(), Refused> {
-        {
+        let was_empty = {
             let mut q = self.0.queue.lock();
             if q.closed {
                 return Err(Refused::Closed);
@@ -71,10 +76,13 @@ impl Outbox {
             if q.frames.len() >= self.0.capacity {
                 return Err(Refused::Full(frame));
             }
+            let was_empty = q.frames.is_empty();
             q.frames.push_back(frame);
+            was_empty
+        };
+        if was_empty {
+            self.0.waker.wake();
         }
-        // Cheap when the session is already awake: nothing is registered.
-        self.0.waker.wake();
         Ok(())
     }
 
@@ -92,8 +100,12 @@ impl Outbox {
 impl Inbox {
     /// The next frame: from the last batch taken, else everything queued
     /// is taken at once (swapping buffers, so neither side reallocates).
+    /// A buffer a burst grew is shrunk back once it is empty.
     fn take(&mut self) -> Option<ByteString> {
         if self.taken.is_empty() {
+            if self.taken.capacity() > KEEP {
+                self.taken.shrink_to(KEEP);
+            }
             let mut q = self.shared.queue.lock();
             std::mem::swap(&mut q.frames, &mut self.taken);
         }
@@ -151,6 +163,26 @@ mod tests {
         assert!(tx.is_empty());
     }
 
+    #[actix_rt::test]
+    async fn a_burst_leaves_no_large_buffers_behind() {
+        let (tx, mut rx) = outbox(10_000);
+        for round in 0..2 {
+            for i in 0..5_000 {
+                tx.offer(text(&format!("{round}-{i}"))).unwrap();
+            }
+            for i in 0..5_000 {
+                assert_eq!(rx.next().await.unwrap(), format!("{round}-{i}"));
+            }
+        }
+        // Idle again: one more frame through, and both buffers are small.
+        tx.offer(text("x")).unwrap();
+        assert_eq!(rx.next().await.unwrap(), "x");
+        tx.offer(text("y")).unwrap();
+        assert_eq!(rx.next().await.unwrap(), "y");
+        assert!(rx.taken.capacity() <= KEEP, "{}", rx.taken.capacity());
+        assert!(tx.0.queue.lock().frames.capacity() <= KEEP);
+    }
+
     #[test]
     fn a_dropped_inbox_closes_the_outbox() {
         let (tx, rx) = outbox(4);
@@ -162,7 +194,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn an_offer_from_another_thread_wakes_a_waiting_reader() {
-        let (tx, mut rx) = outbox(1024);
+        let (tx, mut rx) = outbox(8);
         let writer = std::thread::spawn(move || {
             for i in 0..10_000u32 {
                 let mut frame = text(&i.to_string());
