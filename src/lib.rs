@@ -604,7 +604,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             storage: storage.clone(),
             limits: SessionLimits {
                 max_messages_per_sec: s.max_messages_per_sec,
-                mailbox: s.session_mailbox,
+                outbox: s.session_mailbox,
                 max_frame_bytes: s.max_frame_bytes,
                 heartbeat: Duration::from_secs(s.heartbeat_s),
                 idle_timeout: Duration::from_secs(s.idle_timeout_s),

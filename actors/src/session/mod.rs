@@ -30,7 +30,7 @@ pub struct SessionLimits {
     pub max_messages_per_sec: u32,
     /// Frames waiting in a session's outbox before the registry keeps
     /// them in its backlog.
-    pub mailbox: usize,
+    pub outbox: usize,
     pub max_frame_bytes: usize,
     pub heartbeat: Duration,
     pub idle_timeout: Duration,

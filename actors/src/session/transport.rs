@@ -213,7 +213,7 @@ impl Actor for SessionActor {
     type Context = Ctx;
 
     fn started(&mut self, ctx: &mut Ctx) {
-        let (outbox, inbox) = outbox(self.deps.limits.mailbox);
+        let (outbox, inbox) = outbox(self.deps.limits.outbox);
         ctx.add_stream(inbox);
         self.deps.registry.do_send(Register {
             session: self.id,
