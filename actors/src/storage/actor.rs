@@ -73,7 +73,9 @@ impl StorageActor {
         let (tx, rx) = sync_channel(queue.max(1));
         let stats = Arc::new(StorageStats::default());
         let alive = Arc::new(());
-        Self::checkpoint_beside(&mut store, &alive);
+        if let Err(e) = checkpoint::start(&mut store, Arc::downgrade(&alive)) {
+            tracing::warn!(error = %e, "no WAL checkpointer: commits checkpoint the log themselves");
+        }
         let actor = StorageActor {
             store,
             rx,
@@ -84,24 +86,6 @@ impl StorageActor {
             .name("laicai-storage".into())
             .spawn(move || actor.run())?;
         Ok(Storage { tx, stats })
-    }
-
-    /// Moves checkpoints off the commit path. If the checkpointer cannot
-    /// start, commits go on checkpointing themselves (slower, never lost).
-    fn checkpoint_beside(store: &mut Store, alive: &Arc<()>) {
-        let started = store
-            .checkpoint_connection()
-            .map_err(|e| e.to_string())
-            .and_then(|conn| {
-                checkpoint::spawn(conn, Arc::downgrade(alive), checkpoint::EVERY)
-                    .map_err(|e| e.to_string())
-            });
-        match started.and_then(|()| store.set_auto_checkpoint(false).map_err(|e| e.to_string())) {
-            Ok(()) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "no WAL checkpointer: commits checkpoint the log themselves")
-            }
-        }
     }
 
     fn run(mut self) {

@@ -4,6 +4,7 @@
 //! automatic one runs inside the commit that crosses its threshold: an
 //! order's acknowledgement then waits for the copy and its fsync).
 
+use super::store::{Store, StoreError};
 use rusqlite::Connection;
 use std::sync::Weak;
 use std::time::Duration;
@@ -11,20 +12,32 @@ use std::time::Duration;
 /// How often the log is checkpointed.
 pub const EVERY: Duration = Duration::from_millis(250);
 
-/// Checkpoints through `conn` every `every` for as long as `alive` has an
-/// owner (the storage thread), then ends.
-pub fn spawn(conn: Connection, alive: Weak<()>, every: Duration) -> std::io::Result<()> {
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the checkpoint thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Checkpoints `store`'s log from a thread of its own every `EVERY`, for
+/// as long as `alive` has an owner (the storage thread), and stops the
+/// store's commits checkpointing it themselves. On an error commits go on
+/// checkpointing themselves (slower, never lost).
+pub fn start(store: &mut Store, alive: Weak<()>) -> Result<(), CheckpointError> {
+    let conn = store.checkpoint_connection()?;
     std::thread::Builder::new()
         .name("laicai-checkpoint".into())
         .spawn(move || {
             while alive.strong_count() > 0 {
-                std::thread::sleep(every);
+                std::thread::sleep(EVERY);
                 checkpoint(&conn);
             }
             // One last pass: what the last batches wrote reaches the file.
             checkpoint(&conn);
-        })
-        .map(|_| ())
+        })?;
+    store.stop_auto_checkpoint()?;
+    Ok(())
 }
 
 /// PASSIVE: copies what it can without waiting for the writer or readers;

@@ -299,11 +299,10 @@ impl Store {
         Ok(conn)
     }
 
-    /// Whether commits checkpoint the WAL themselves once it passes
-    /// SQLite's threshold (1000 pages); off while a checkpointer runs.
-    pub fn set_auto_checkpoint(&mut self, on: bool) -> Result<(), StoreError> {
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", if on { 1000 } else { 0 })?;
+    /// Commits stop checkpointing the WAL themselves (SQLite does once
+    /// the log passes 1000 pages): a checkpointer does it beside them.
+    pub fn stop_auto_checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(())
     }
 
