@@ -129,6 +129,31 @@ pub fn l2_stream(shape: StreamShape, count: usize) -> Vec<L2Delta> {
     out
 }
 
+/// Sizes by tick, bids then asks: the book `market_stream` tracks.
+#[derive(Default)]
+struct TickBook([BTreeMap<i64, u64>; 2]);
+
+impl TickBook {
+    fn apply(&mut self, d: &L2Delta) {
+        let side = &mut self.0[usize::from(!d.bid)];
+        if d.lots == 0 {
+            side.remove(&d.tick);
+        } else {
+            side.insert(d.tick, d.lots);
+        }
+    }
+
+    /// The level a taker takes from: the best ask for a buyer, the best
+    /// bid for a seller.
+    fn touch(&mut self, taker_buys: bool) -> Option<(&i64, &mut u64)> {
+        if taker_buys {
+            self.0[1].iter_mut().next()
+        } else {
+            self.0[0].iter_mut().next_back()
+        }
+    }
+}
+
 /// One step of a market: a book change or a trade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarketStep {
@@ -149,18 +174,12 @@ pub enum MarketStep {
 pub fn market_stream(shape: StreamShape, count: usize, trade_probability: f64) -> Vec<MarketStep> {
     let deltas = l2_stream(shape, count);
     let mut rng = Rng::new(shape.seed ^ 0x7472_6164_6573);
-    let mut book: [BTreeMap<i64, u64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut book = TickBook::default();
     let mut out = Vec::with_capacity(count + count / 4);
     for d in deltas {
         if rng.uniform() < trade_probability {
             let taker_buys = rng.uniform() < 0.5;
-            // A buyer takes from the best ask, a seller from the best bid.
-            let best = if taker_buys {
-                book[1].iter_mut().next()
-            } else {
-                book[0].iter_mut().next_back()
-            };
-            if let Some((&tick, size)) = best.filter(|(_, s)| **s > 1) {
+            if let Some((&tick, size)) = book.touch(taker_buys).filter(|(_, s)| **s > 1) {
                 let lots = 1 + (rng.uniform() * (*size - 1) as f64) as u64;
                 *size -= lots;
                 out.push(MarketStep::Trade {
@@ -176,12 +195,7 @@ pub fn market_stream(shape: StreamShape, count: usize, trade_probability: f64) -
                 }));
             }
         }
-        let side = &mut book[usize::from(!d.bid)];
-        if d.lots == 0 {
-            side.remove(&d.tick);
-        } else {
-            side.insert(d.tick, d.lots);
-        }
+        book.apply(&d);
         out.push(MarketStep::Depth(d));
     }
     out
@@ -250,31 +264,18 @@ mod tests {
     fn trades_take_from_the_best_level_and_the_level_shrinks() {
         let s = market_stream(StreamShape::default(), 100_000, 0.1);
         assert_eq!(s, market_stream(StreamShape::default(), 100_000, 0.1));
-        let mut book: [BTreeMap<i64, u64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        let mut book = TickBook::default();
         let mut trades = 0;
         for (k, step) in s.iter().enumerate() {
             match *step {
-                MarketStep::Depth(d) => {
-                    let side = &mut book[usize::from(!d.bid)];
-                    if d.lots == 0 {
-                        side.remove(&d.tick);
-                    } else {
-                        side.insert(d.tick, d.lots);
-                    }
-                }
+                MarketStep::Depth(d) => book.apply(&d),
                 MarketStep::Trade {
                     taker_buys,
                     tick,
                     lots,
                 } => {
                     trades += 1;
-                    let (best, size) = if taker_buys {
-                        book[1].iter().next()
-                    } else {
-                        book[0].iter().next_back()
-                    }
-                    .map(|(t, s)| (*t, *s))
-                    .unwrap();
+                    let (best, size) = book.touch(taker_buys).map(|(t, s)| (*t, *s)).unwrap();
                     assert_eq!(tick, best, "at the touch");
                     assert!(lots >= 1 && lots < size);
                     assert_eq!(

@@ -92,6 +92,11 @@ fn round_to(value: Decimal, increment: Decimal, strategy: RoundingStrategy) -> D
             .round_dp_with_strategy(increment.scale(), strategy)
             .normalize();
     }
+    round_by_division(value, increment, strategy)
+}
+
+/// Rounding to any non-zero increment: a whole number of increments.
+fn round_by_division(value: Decimal, increment: Decimal, strategy: RoundingStrategy) -> Decimal {
     ((value / increment).round_dp_with_strategy(0, strategy) * increment).normalize()
 }
 
@@ -160,12 +165,11 @@ impl From<Symbol> for String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_power_of_ten_increment_rounds_like_any_other() {
         use rust_decimal::RoundingStrategy as R;
-        let general = |v: Decimal, inc: Decimal, st: R| {
-            ((v / inc).round_dp_with_strategy(0, st) * inc).normalize()
-        };
         let mut rng = crate::feed::Rng::new(11);
         for inc in ["1", "0.1", "0.01", "0.00001", "0.00000001"] {
             let inc: Decimal = inc.parse().unwrap();
@@ -179,15 +183,13 @@ mod tests {
                     R::MidpointNearestEven,
                 ] {
                     let got = round_to(v, inc, st);
-                    let want = general(v, inc, st);
+                    let want = round_by_division(v, inc, st);
                     assert_eq!(got, want, "{v} to {inc} {st:?}");
                     assert_eq!(got.to_string(), want.to_string(), "{v} to {inc} {st:?}");
                 }
             }
         }
     }
-
-    use super::*;
 
     #[test]
     fn rounding_never_makes_a_quote_more_aggressive() {

@@ -128,6 +128,15 @@ fn tardis_time_ms(text: &str) -> Result<TimestampMs, String> {
     Ok(t.div_euclid(1000))
 }
 
+/// A `true`/`false` column (any case).
+fn flag(name: &str, text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("{name} `{other}` is not true or false")),
+    }
+}
+
 fn positive(name: &str, text: &str) -> Result<Decimal, String> {
     let d = parse_decimal(text.trim()).map_err(|e| format!("{name}: {e}"))?;
     if d <= Decimal::ZERO {
@@ -146,10 +155,11 @@ fn trade_row(fields: &[&str]) -> Result<Print, String> {
     let price = positive("price", fields[1])?;
     let qty = positive("qty", fields[2])?;
     let at_ms = time_ms(fields[4])?;
-    let taker = match fields[5].trim().to_ascii_lowercase().as_str() {
-        "true" => Side::Sell,
-        "false" => Side::Buy,
-        other => return Err(format!("is_buyer_maker `{other}` is not true or false")),
+    // The buyer made the market: the taker sold.
+    let taker = if flag("is_buyer_maker", fields[5])? {
+        Side::Sell
+    } else {
+        Side::Buy
     };
     Ok(Print {
         at_ms,
@@ -173,11 +183,7 @@ fn tardis_fields<'a>(fields: &[&'a str], what: &str) -> Result<[&'a str; 4], Str
 fn book_l2_row(fields: &[&str]) -> Result<MarketEvent, String> {
     let [snapshot, side, price, amount] =
         tardis_fields(fields, "book (is_snapshot,side,price,amount)")?;
-    let snapshot = match snapshot.to_ascii_lowercase().as_str() {
-        "true" => true,
-        "false" => false,
-        other => return Err(format!("is_snapshot `{other}` is not true or false")),
-    };
+    let snapshot = flag("is_snapshot", snapshot)?;
     let side = match side.to_ascii_lowercase().as_str() {
         "bid" | "buy" => BookSide::Bid,
         "ask" | "sell" => BookSide::Ask,

@@ -27,7 +27,9 @@ use crate::order::Side;
 use crate::order_book::OrderBook;
 use crate::pair::PairSpec;
 use crate::pnl::Pnl;
-use crate::strategy::{Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy};
+use crate::strategy::{
+    Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy, StrategyError,
+};
 use crate::time::TimestampMs;
 use data::{DepthChange, MarketEvent, Print};
 use report::{EquityCurve, Report};
@@ -282,10 +284,8 @@ impl Backtest {
             orders: &self.orders,
             rules: &self.rules,
         };
-        match self.strategy.on_tick(&ctx) {
-            Ok(intents) => self.decide(intents, market.at_ms),
-            Err(e) => self.failed = Some(format!("strategy error: {}", e.0)),
-        }
+        let answer = self.strategy.on_tick(&ctx);
+        self.answer(answer, market.at_ms);
         // Without latency, what it just decided reaches this very book.
         self.arrive(&market);
         let equity = self.quote + self.base * market.mid();
@@ -302,6 +302,15 @@ impl Backtest {
             if let Some(x) = self.pending.pop_front() {
                 self.execute(x.intent, market);
             }
+        }
+    }
+
+    /// What the strategy answered at `now`: its decisions, or an error
+    /// that ends the run.
+    fn answer(&mut self, answer: Result<Vec<Intent>, StrategyError>, now: TimestampMs) {
+        match answer {
+            Ok(intents) => self.decide(intents, now),
+            Err(e) => self.failed = Some(format!("strategy error: {}", e.0)),
         }
     }
 
@@ -469,10 +478,8 @@ impl Backtest {
             orders: &self.orders,
             rules: &self.rules,
         };
-        match self.strategy.on_fill(&fill, &ctx) {
-            Ok(intents) => self.decide(intents, at_ms),
-            Err(e) => self.failed = Some(format!("strategy error: {}", e.0)),
-        }
+        let answer = self.strategy.on_fill(&fill, &ctx);
+        self.answer(answer, at_ms);
     }
 
     /// The result, marked at the last market the strategy saw.

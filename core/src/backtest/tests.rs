@@ -5,14 +5,7 @@ use crate::strategy::{StrategyParams, StrategyType};
 use serde_json::json;
 
 fn run(kind: StrategyType, config: serde_json::Value, settings: SimSettings, csv: &str) -> Report {
-    let params = StrategyParams::parse(kind, &config).unwrap();
-    let mut bt = Backtest::new(rules(), settings, params.build());
-    let mut events = Vec::new();
-    read_events("t.csv", csv.as_bytes(), &mut events).unwrap();
-    for e in &events {
-        bt.replay(e);
-    }
-    bt.report()
+    run_files(kind, config, settings, &[csv])
 }
 
 fn flat() -> SimSettings {
@@ -149,27 +142,27 @@ fn run_files(
 const BOOK_HEADER: &str =
     "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n";
 
-/// A book row at `ms`.
-fn level(ms: i64, snapshot: bool, side: &str, price: &str, amount: &str) -> String {
-    format!(
-        "binance,BTCUSDT,{},{},{snapshot},{side},{price},{amount}\n",
-        ms * 1000,
-        ms * 1000
-    )
+/// A Tardis book file: one row per `(ms, is_snapshot, side, price, amount)`.
+fn book(rows: &[(i64, bool, &str, &str, &str)]) -> String {
+    let rows = rows.iter().map(|(ms, snapshot, side, price, amount)| {
+        let us = ms * 1000;
+        format!("binance,BTCUSDT,{us},{us},{snapshot},{side},{price},{amount}\n")
+    });
+    std::iter::once(BOOK_HEADER.to_string())
+        .chain(rows)
+        .collect()
 }
 
 #[test]
 fn market_orders_take_the_replayed_books_ask_not_the_print() {
     // Prints at 100 every second, but the book asks 100.5 until 1.5 s and
     // 101 after: each slice pays the book's ask + 10 bps.
-    let book = [
-        BOOK_HEADER.to_string(),
-        level(0, true, "bid", "99.5", "1"),
-        level(0, true, "ask", "100.5", "1"),
-        level(1500, false, "ask", "100.5", "0"),
-        level(1500, false, "ask", "101", "2"),
-    ]
-    .concat();
+    let book = book(&[
+        (0, true, "bid", "99.5", "1"),
+        (0, true, "ask", "100.5", "1"),
+        (1500, false, "ask", "100.5", "0"),
+        (1500, false, "ask", "101", "2"),
+    ]);
     let prints: String = (0..10)
         .map(|i| format!("{i},100,1,100,{},false\n", i * 1000))
         .collect();
@@ -189,12 +182,10 @@ fn market_orders_take_the_replayed_books_ask_not_the_print() {
 fn pmm_quotes_around_the_books_mid_and_a_print_through_its_bid_fills_it() {
     // The book 99.9 / 100.1 (mid 100) while prints say 120: pmm at 1 %
     // quotes 99 and 101; a sell print at 98.9 for 0.4 fills 0.4 of the bid.
-    let book = [
-        BOOK_HEADER.to_string(),
-        level(0, true, "bid", "99.9", "3"),
-        level(0, true, "ask", "100.1", "3"),
-    ]
-    .concat();
+    let book = book(&[
+        (0, true, "bid", "99.9", "3"),
+        (0, true, "ask", "100.1", "3"),
+    ]);
     let prints = "1,120,1,120,500,false\n2,98.9,0.4,39.56,1000,true\n";
     let config = json!({"bid_spread": "1", "ask_spread": "1", "order_amount": "1",
         "inventory_skew_enabled": false, "order_refresh_time": 60});
@@ -212,17 +203,15 @@ fn a_new_snapshot_replaces_the_book_and_a_crossed_book_is_not_quoted_from() {
     // A first book (99.9 / 100.1) is quoted from at 0.5 s; at 1.6 s it
     // crosses (a bid of 101), then a snapshot at 2 s replaces it (199.9 /
     // 200.1), complete at the 2.5 s row.
-    let book = [
-        BOOK_HEADER.to_string(),
-        level(0, true, "bid", "99.9", "3"),
-        level(0, true, "ask", "100.1", "3"),
-        level(500, false, "bid", "99.8", "1"),
-        level(1600, false, "bid", "101", "1"),
-        level(2000, true, "bid", "199.9", "3"),
-        level(2000, true, "ask", "200.1", "3"),
-        level(2500, false, "bid", "199.8", "1"),
-    ]
-    .concat();
+    let book = book(&[
+        (0, true, "bid", "99.9", "3"),
+        (0, true, "ask", "100.1", "3"),
+        (500, false, "bid", "99.8", "1"),
+        (1600, false, "bid", "101", "1"),
+        (2000, true, "bid", "199.9", "3"),
+        (2000, true, "ask", "200.1", "3"),
+        (2500, false, "bid", "199.8", "1"),
+    ]);
     let config = json!({"side": "buy", "total_size": "0.2", "duration_s": 2, "slices": 2});
     let r = run_files(StrategyType::Twap, config, flat(), &[&book]);
     // Slice one at 100.1; slice two, due at 1.5 s, waits out the crossed
