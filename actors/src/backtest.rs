@@ -1,8 +1,8 @@
 //! Running a backtest: loads recorded data files (Binance's trade or
 //! kline CSV, Tardis-style L2 book and trade CSV, plain or `.csv.gz`,
-//! several of one pair, merged in time order), replays them through `laicai_core::backtest::Backtest` on the caller's
-//! thread with progress reports and a cancel flag, and draws the equity
-//! curve as SVG. The CLI runs it directly; `BacktestActor` runs it on its
+//! several of one pair, merged in time order), replays them through
+//! `laicai_core::backtest::Backtest` on the caller's thread with progress
+//! reports and a cancel flag, and draws the equity curve as SVG. The CLI runs it directly; `BacktestActor` runs it on its
 //! own thread for WebSocket clients.
 
 use laicai_core::backtest::data::{merge, read_events, DataError, MarketEvent};
