@@ -330,47 +330,42 @@ impl Store {
                     // A later record of the batch supersedes it.
                 }
                 Record::Put { kind, key, value } => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO state (kind, key, value) VALUES (?1, ?2, ?3)
                          ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
-                        params![kind.as_str(), key, value],
-                    )?;
+                    )?
+                    .execute(params![kind.as_str(), key, value])?;
                 }
                 Record::Delete { kind, key } => {
-                    tx.execute(
-                        "DELETE FROM state WHERE kind = ?1 AND key = ?2",
-                        params![kind.as_str(), key],
-                    )?;
+                    tx.prepare_cached("DELETE FROM state WHERE kind = ?1 AND key = ?2")?
+                        .execute(params![kind.as_str(), key])?;
                 }
                 Record::Order { view, at_ms } => {
                     let json = stored(view)?;
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, view)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
                          ON CONFLICT (exchange, order_id) DO UPDATE
-                         SET status = excluded.status, updated_ms = excluded.updated_ms, view = excluded.view",
-                        params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, at_ms, json],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO order_events (exchange, order_id, status, at_ms, view) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![view.exchange, view.order_id, view.status.as_str(), at_ms, json],
-                    )?;
+                         SET status = excluded.status, updated_ms = excluded.updated_ms, view = excluded.view")?
+                        .execute(params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, at_ms, json])?;
+                    tx.prepare_cached(
+                        "INSERT INTO order_events (exchange, order_id, status, at_ms, view) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                        .execute(params![view.exchange, view.order_id, view.status.as_str(), at_ms, json])?;
                 }
                 Record::Trade { view, at_ms } => {
                     // A trade is kept once, whatever replays it.
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT OR IGNORE INTO trades (exchange, trade_id, order_id, symbol, strategy, at_ms, view)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![view.exchange, view.trade_id, view.order_id, view.symbol, view.strategy_id, at_ms, stored(view)?],
-                    )?;
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+                        .execute(params![view.exchange, view.trade_id, view.order_id, view.symbol, view.strategy_id, at_ms, stored(view)?])?;
                 }
                 Record::Seq(seq) => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO meta (key, value) VALUES ('seq', ?1)
                          ON CONFLICT (key) DO UPDATE SET value = excluded.value
                          WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)",
-                        params![seq.to_string()],
-                    )?;
+                    )?
+                    .execute(params![seq.to_string()])?;
                 }
             }
         }
