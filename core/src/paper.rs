@@ -22,7 +22,7 @@ use crate::protocol::commands::OrderFilter;
 use crate::protocol::events::*;
 use crate::time::{iso8601_ms, TimestampMs};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// The paper account's owner id in the matching engines.
 const ACCOUNT: Owner = Owner::Account(0);
@@ -201,6 +201,9 @@ pub struct PaperExchange {
     balances: Balances,
     positions: BTreeMap<(Symbol, Option<StrategyTag>), Position>,
     orders: HashMap<OrderRef, Live>,
+    /// The orders that have not ended, oldest first: what `cancel_all` and
+    /// `open_orders` walk, so their cost does not grow with the history.
+    open: BTreeSet<OrderRef>,
     finished: VecDeque<OrderRef>,
     open_client_ids: HashMap<String, OrderRef>,
     next_order: OrderRef,
@@ -238,6 +241,7 @@ impl PaperExchange {
             balances: b,
             positions: BTreeMap::new(),
             orders: HashMap::new(),
+            open: BTreeSet::new(),
             finished: VecDeque::new(),
             open_client_ids: HashMap::new(),
             next_order: 1,
@@ -279,17 +283,23 @@ impl PaperExchange {
 
     /// Every open order as stored, oldest first.
     pub fn open_orders(&self) -> Vec<OpenOrder> {
-        let mut open: Vec<OpenOrder> = self
-            .orders
-            .iter()
-            .filter(|(_, l)| l.order.status.is_open())
-            .map(|(r, l)| OpenOrder {
-                oref: *r,
-                live: l.clone(),
+        self.open_refs(|_| true)
+            .map(|(oref, live)| OpenOrder {
+                oref,
+                live: live.clone(),
             })
-            .collect();
-        open.sort_by_key(|o| o.oref);
-        open
+            .collect()
+    }
+
+    /// The open orders `keep` accepts, oldest first.
+    fn open_refs<'a>(
+        &'a self,
+        keep: impl Fn(&Order) -> bool + 'a,
+    ) -> impl Iterator<Item = (OrderRef, &'a Live)> + 'a {
+        self.open.iter().filter_map(move |r| {
+            let live = self.orders.get(r)?;
+            keep(&live.order).then_some((*r, live))
+        })
     }
 
     /// Puts a stored account back: balances, positions and statistics as
@@ -331,6 +341,7 @@ impl PaperExchange {
             .iter()
             .filter_map(|o| Some((o.live.order.request.client_order_id.clone()?, o.oref)))
             .collect();
+        self.open = open.iter().map(|o| o.oref).collect();
         self.orders = open.into_iter().map(|o| (o.oref, o.live)).collect();
         self.next_order = account.next_order;
         self.next_trade = account.next_trade;
@@ -404,6 +415,7 @@ impl PaperExchange {
             self.open_client_ids.insert(cid.clone(), oref);
         }
         let order = Order::new(id, req, &self.cfg.exchange, now);
+        self.open.insert(oref);
         self.orders.insert(
             oref,
             Live {
@@ -521,16 +533,13 @@ impl PaperExchange {
 
     /// Cancels every open order that matches; returns how many and the events.
     pub fn cancel_all(&mut self, filter: &OrderFilter, now: TimestampMs) -> (usize, Vec<Event>) {
-        let mut ids: Vec<(OrderRef, OrderId)> = self
-            .orders
-            .iter()
-            .filter(|(_, l)| l.order.status.is_open() && filter.matches_order(&l.order))
-            .map(|(r, l)| (*r, l.order.id.clone()))
+        let ids: Vec<OrderId> = self
+            .open_refs(|o| filter.matches_order(o))
+            .map(|(_, live)| live.order.id.clone())
             .collect();
-        ids.sort();
         let mut events = Vec::new();
         let mut count = 0;
-        for (_, id) in ids {
+        for id in ids {
             if let Ok(out) = self.cancel(&id, now) {
                 count += 1;
                 events.extend(out.events);
@@ -629,6 +638,7 @@ impl PaperExchange {
     /// An order reached a terminal status: release what it still holds and
     /// move it to the bounded history.
     fn finish(&mut self, oref: OrderRef, events: &mut Vec<Event>) -> Result<(), String> {
+        self.open.remove(&oref);
         let live = self
             .orders
             .get_mut(&oref)

@@ -439,3 +439,50 @@ fn a_stored_account_comes_back_exactly_and_its_resting_orders_still_fill() {
     // Filled, it is no longer stored as open.
     assert_eq!(back.open_order(&bid.order_id), None);
 }
+
+#[test]
+fn cancel_all_cancels_exactly_the_open_orders_oldest_first_whatever_the_history() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    // More ended orders than the history keeps, so the oldest roll out.
+    for i in 0..1200 {
+        let o = x
+            .place(order(Side::Buy, OrderType::Limit, "0.02", Some("90")), i)
+            .unwrap()
+            .order;
+        x.cancel(&OrderId::from(o.order_id.as_str()), i).unwrap();
+    }
+    let a = x
+        .place(order(Side::Buy, OrderType::Limit, "0.02", Some("91")), 2000)
+        .unwrap()
+        .order;
+    let taken = x
+        .place(
+            order(Side::Buy, OrderType::Limit, "0.02", Some("100")),
+            2001,
+        )
+        .unwrap()
+        .order;
+    assert_eq!(taken.status, OrderStatus::Filled);
+    let b = x
+        .place(
+            order(Side::Sell, OrderType::Limit, "0.02", Some("105")),
+            2002,
+        )
+        .unwrap()
+        .order;
+    let (count, events) = x.cancel_all(&OrderFilter::default(), 2003);
+    assert_eq!(count, 2);
+    let canceled: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::OrderUpdate(o) => Some(o.order_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(canceled, vec![a.order_id.as_str(), b.order_id.as_str()]);
+    assert!(x.open_orders().is_empty());
+    assert_eq!(x.cancel_all(&OrderFilter::default(), 2004).0, 0);
+    assert_eq!(bal(&x, "USDT").1, Decimal::ZERO);
+    assert_eq!(bal(&x, "BTC").1, Decimal::ZERO);
+}
