@@ -397,13 +397,22 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
         let cancel = format!(r#"{{"cmd":"cancel_all_orders","request_id":"c-{run}-{i}"}}"#);
         (place(i), answer, Some(cancel))
     };
+    // A query the venue answers on the engine thread: the same two thread
+    // crossings as an order, without the storage thread and its commit.
+    let query_trip = move |i: usize| {
+        let id = format!("q-{run}-{i}");
+        let frame = format!(r#"{{"cmd":"get_balances","exchange":"paper","request_id":"{id}"}}"#);
+        let needle = format!("\"request_id\":\"{id}\"");
+        let answer: Box<dyn Fn(&str) -> bool> = Box::new(move |t: &str| t.contains(&needle));
+        (frame, answer, None)
+    };
     let echo_trip = move |i: usize| {
         let frame = place(i);
         let same = frame.clone();
         let answer: Box<dyn Fn(&str) -> bool> = Box::new(move |t: &str| t == same);
         (frame, answer, None)
     };
-    let mut times: [Vec<Duration>; 3] = Default::default();
+    let mut times: [Vec<Duration>; 4] = Default::default();
     let mut done = 0;
     // The first block of each is a warm-up, not kept.
     let mut first = true;
@@ -417,6 +426,7 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
         let trips = [
             clients::round_trips(&mut d, &d_url, n, |i| engine_trip(at + i)).await?,
             clients::round_trips(&mut o, &o_url, n, |i| engine_trip(at + i)).await?,
+            clients::round_trips(&mut o, &o_url, n, |i| query_trip(at + i)).await?,
             clients::round_trips(&mut b, &b_url, n, |i| echo_trip(at + i)).await?,
         ];
         if !first {
@@ -437,7 +447,7 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
     );
     println!("| | p50 µs | p99 µs | p50 / echo |");
     println!("|---|---|---|---|");
-    let echo = &times[2];
+    let echo = &times[3];
     for (what, t) in [
         (
             "laicai place_order → order_update, fsync (default)",
@@ -447,7 +457,11 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
             "laicai place_order → order_update, fsync = false",
             &times[1],
         ),
-        ("bare echo of the same frame", echo),
+        (
+            "laicai get_balances → its answer (nothing stored)",
+            &times[2],
+        ),
+        ("bare echo of the order's frame", echo),
     ] {
         println!(
             "| {what} | {:.0} | {:.0} | {:.2}× |",
