@@ -76,12 +76,14 @@ fn fanout_delivers_the_offered_rate_from_both_servers() {
 fn roundtrip_times_orders_and_the_echo() {
     let out = bench(&["roundtrip", "--count", "30"]);
     let durable = row(&out, "laicai place_order → order_update, fsync (default)");
-    let echo = row(&out, "bare echo of the same frame");
-    let (d50, e50) = (number(&durable[1]), number(&echo[1]));
+    let query = row(&out, "laicai get_balances → its answer (nothing stored)");
+    let echo = row(&out, "bare echo of the order's frame");
+    let (d50, q50, e50) = (number(&durable[1]), number(&query[1]), number(&echo[1]));
     assert!(
         e50 > 0.0 && d50 > e50,
         "an order is not faster than an echo\n{out}"
     );
+    assert!(q50 > 0.0, "the query was not timed\n{out}");
     assert_eq!(echo[3], "1.00×", "{out}");
 }
 
