@@ -327,6 +327,15 @@ async fn rate_limits_slow_the_connector_down() {
     let server = TestServer::start(CONNECTIONS).await;
     let mut c = server.client("/api/stream").await;
     connected(&mut c, &fake).await;
+    // The book's depth snapshot is fetched after the connection is up: had
+    // it not been yet, it would take the 429 meant for the order while the
+    // order was already on its way (and, rightly, placed).
+    c.wait_for("the book", |v| {
+        v["type"] == "orderbook"
+            && v["exchange"] == "binance"
+            && v["bids"].as_array().is_some_and(|b| !b.is_empty())
+    })
+    .await;
     let order = json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
                        "type": "limit", "price": "49000", "size": "0.01"});
     fake.rate_limit(1, 2);
