@@ -18,7 +18,7 @@ use crate::risk::RiskActor;
 use crate::strategy::StrategyManager;
 use crate::venues::Venues;
 use actix::Addr;
-use laicai_core::protocol::SubscriptionSet;
+use laicai_core::protocol::{Channel, SubscriptionSet};
 use std::time::Duration;
 
 pub use transport::{start_session, SessionActor};
@@ -84,8 +84,8 @@ pub enum Endpoint {
 impl Endpoint {
     pub fn initial_subscriptions(self) -> SubscriptionSet {
         match self {
-            Endpoint::Stream | Endpoint::General => SubscriptionSet::only("*"),
-            Endpoint::Logs => SubscriptionSet::only("log"),
+            Endpoint::Stream | Endpoint::General => SubscriptionSet::only(Channel::ALL),
+            Endpoint::Logs => SubscriptionSet::only(Channel::LOG),
             Endpoint::Subscription => SubscriptionSet::empty(),
         }
     }

@@ -494,11 +494,7 @@ impl Event {
             Event::Orderbook(_) => Some(None),
             _ => None,
         };
-        super::EventKey {
-            name: self.name(),
-            symbol: self.symbol(),
-            market: market.map(super::MarketPrice),
-        }
+        super::EventKey::new(self.name(), self.symbol(), market.map(super::MarketPrice))
     }
 
     pub fn error(code: crate::error::ErrorCode, detail: impl Into<String>) -> Event {

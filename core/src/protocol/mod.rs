@@ -16,6 +16,7 @@ pub use commands::{
 pub use events::*;
 pub use response::Response;
 pub use subscription::{
-    EventKey, MarketPrice, Route, SubscriptionRequest, SubscriptionSet, Topic, UpdateFrequency,
+    Channel, EventKey, MarketPrice, Route, SubscriptionRequest, SubscriptionSet, Topic,
+    UpdateFrequency,
 };
 pub use view::StateView;

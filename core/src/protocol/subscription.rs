@@ -37,24 +37,50 @@ pub const CHANNELS: &[&str] = &[
     "error",
 ];
 
+/// One of `CHANNELS`, by its place in the list: what a topic and an
+/// event are matched on, once per session for every event published, so
+/// it compares as a number rather than as text kept elsewhere in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Channel(u8);
+
+impl Channel {
+    /// `*`: every event.
+    pub const ALL: Channel = Channel(0);
+    const PRICE: Channel = Channel(4);
+    const MARKET_DATA: Channel = Channel(5);
+    pub const LOG: Channel = Channel(12);
+
+    /// `None` for a name that is not a channel.
+    pub fn named(name: &str) -> Option<Channel> {
+        let i = CHANNELS.iter().position(|c| *c == name)?;
+        u8::try_from(i).ok().map(Channel)
+    }
+
+    pub fn name(self) -> &'static str {
+        CHANNELS[usize::from(self.0)]
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Topic {
-    pub channel: String,
+    pub channel: Channel,
     pub symbol: Option<String>,
 }
 
 impl Topic {
-    pub fn new(channel: &str, symbol: Option<&str>) -> Self {
+    pub fn new(channel: Channel, symbol: Option<&str>) -> Self {
         Topic {
-            channel: channel.to_string(),
+            channel,
             symbol: symbol.map(str::to_string),
         }
     }
 
-    pub fn matches(&self, event: &str, symbol: Option<&str>) -> bool {
-        let channel_ok = self.channel == "*"
-            || self.channel == event
-            || (self.channel == "market_data" && event == "price");
+    /// Whether an event of `channel` (`None`: a name that is no channel,
+    /// which only `*` takes) and `symbol` is on this topic.
+    pub fn matches(&self, channel: Option<Channel>, symbol: Option<&str>) -> bool {
+        let channel_ok = self.channel == Channel::ALL
+            || channel == Some(self.channel)
+            || (self.channel == Channel::MARKET_DATA && channel == Some(Channel::PRICE));
         channel_ok
             && match (&self.symbol, symbol) {
                 (Some(want), Some(have)) => want == have,
@@ -154,17 +180,13 @@ fn bad(msg: impl Into<String>) -> FrameError {
     FrameError::InvalidParams(msg.into())
 }
 
-fn channel_name(name: &str) -> Result<String, FrameError> {
+fn channel_name(name: &str) -> Result<Channel, FrameError> {
     let canonical = match name {
         "volume" => "market_data",
         "depth" => "orderbook",
         other => other,
     };
-    if CHANNELS.contains(&canonical) {
-        Ok(canonical.to_string())
-    } else {
-        Err(bad(format!("unknown channel `{name}`")))
-    }
+    Channel::named(canonical).ok_or_else(|| bad(format!("unknown channel `{name}`")))
 }
 
 fn opt_symbol(v: Option<&Value>, field: &str) -> Result<Option<String>, FrameError> {
@@ -203,7 +225,7 @@ impl SubscriptionRequest {
                 .ok_or_else(|| bad("`channel` must be a string"))?;
             let symbol = opt_symbol(map.get("symbol"), "symbol")?;
             return Ok(SubscriptionRequest {
-                topics: vec![Topic::new(&channel_name(name)?, symbol.as_deref())],
+                topics: vec![Topic::new(channel_name(name)?, symbol.as_deref())],
                 subscription_id,
                 channel: Some(name.to_string()),
                 symbol,
@@ -237,10 +259,10 @@ impl SubscriptionRequest {
         for kind in &kinds {
             let channel = channel_name(kind)?;
             if symbols.is_empty() {
-                topics.push(Topic::new(&channel, None));
+                topics.push(Topic::new(channel, None));
             }
             for s in &symbols {
-                topics.push(Topic::new(&channel, Some(s)));
+                topics.push(Topic::new(channel, Some(s)));
             }
         }
         Ok(SubscriptionRequest {
@@ -267,9 +289,22 @@ pub enum Route {
 #[derive(Clone, Copy, Debug)]
 pub struct EventKey<'a> {
     pub name: &'static str,
+    /// `name` as a channel, looked up once for all the sessions.
+    pub channel: Option<Channel>,
     pub symbol: Option<&'a str>,
     /// Set for market data only: frequency and filters apply to it.
     pub market: Option<MarketPrice>,
+}
+
+impl<'a> EventKey<'a> {
+    pub fn new(name: &'static str, symbol: Option<&'a str>, market: Option<MarketPrice>) -> Self {
+        EventKey {
+            name,
+            channel: Channel::named(name),
+            symbol,
+            market,
+        }
+    }
 }
 
 /// Market data's price, if it has one (an order book frame has none).
@@ -302,7 +337,7 @@ impl SubscriptionSet {
         Self::default()
     }
 
-    pub fn only(channel: &str) -> Self {
+    pub fn only(channel: Channel) -> Self {
         SubscriptionSet {
             entries: vec![Entry {
                 topic: Topic::new(channel, None),
@@ -368,7 +403,10 @@ impl SubscriptionSet {
 
     /// Whether the event is delivered at all (frequency aside).
     pub fn matches(&self, event: &str, symbol: Option<&str>) -> bool {
-        self.entries.iter().any(|e| e.topic.matches(event, symbol))
+        let channel = Channel::named(event);
+        self.entries
+            .iter()
+            .any(|e| e.topic.matches(channel, symbol))
     }
 
     /// How `event` reaches this session: at once if any matching
@@ -377,7 +415,7 @@ impl SubscriptionSet {
     pub fn route(&self, event: &EventKey) -> Route {
         let mut every: Option<Duration> = None;
         for e in &self.entries {
-            if !e.topic.matches(event.name, event.symbol) {
+            if !e.topic.matches(event.channel, event.symbol) {
                 continue;
             }
             let Some(MarketPrice(price)) = event.market else {
@@ -415,7 +453,10 @@ mod tests {
         assert!(!s.matches("order_update", Some("BTC-USDT")));
         assert_eq!(s.remove(&r.topics, None), 1);
         assert!(s.is_empty());
-        assert!(SubscriptionSet::only("*").matches("trade", Some("X-Y")));
+        assert!(SubscriptionSet::only(Channel::ALL).matches("trade", Some("X-Y")));
+        assert!(SubscriptionSet::only(Channel::ALL).matches("not-a-channel", None));
+        assert!(!SubscriptionSet::only(Channel::LOG).matches("trade", None));
+        assert!(SubscriptionSet::only(Channel::LOG).matches("log", None));
         assert!(req(r#"{"type":"subscribe","channel":"bogus"}"#).is_err());
     }
 
@@ -442,12 +483,29 @@ mod tests {
         }
     }
 
-    fn market(name: &'static str, price: &str) -> EventKey<'static> {
-        EventKey {
-            name,
-            symbol: Some("BTC-USDT"),
-            market: Some(MarketPrice(Some(crate::num::parse_decimal(price).unwrap()))),
+    #[test]
+    fn each_channel_is_its_name() {
+        for (name, channel) in [
+            ("*", Channel::ALL),
+            ("price", Channel::PRICE),
+            ("market_data", Channel::MARKET_DATA),
+            ("log", Channel::LOG),
+        ] {
+            assert_eq!(channel.name(), name);
+            assert_eq!(Channel::named(name), Some(channel));
         }
+        for name in CHANNELS {
+            assert_eq!(Channel::named(name).map(Channel::name), Some(*name));
+        }
+        assert_eq!(Channel::named("volume"), None);
+    }
+
+    fn market(name: &'static str, price: &str) -> EventKey<'static> {
+        EventKey::new(
+            name,
+            Some("BTC-USDT"),
+            Some(MarketPrice(Some(crate::num::parse_decimal(price).unwrap()))),
+        )
     }
 
     #[test]
@@ -462,11 +520,7 @@ mod tests {
         );
         assert_eq!(s.route(&market("price", "200.51")), Route::Skip);
         assert_eq!(s.route(&market("price", "99.99")), Route::Skip);
-        let trade = EventKey {
-            name: "trade",
-            symbol: Some("BTC-USDT"),
-            market: None,
-        };
+        let trade = EventKey::new("trade", Some("BTC-USDT"), None);
         assert_eq!(
             s.route(&trade),
             Route::Now,
