@@ -278,16 +278,40 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// The process's CPU time from the kernel's own clock: what
+    /// `cpu_time` reads from /proc, at a finer grain.
+    fn process_clock() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes the timespec it is given.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0);
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
     #[test]
     fn reads_its_own_cpu_and_memory() {
         let me = std::process::id();
-        let spin = Instant::now();
+        // Work until the process has really had 100 ms of CPU (on a busy
+        // machine that takes longer than 100 ms of wall time).
+        let start = process_clock();
+        let deadline = Instant::now() + Duration::from_secs(20);
         let mut x = 0u64;
-        while spin.elapsed() < Duration::from_millis(50) {
+        while process_clock() < start + Duration::from_millis(100) && Instant::now() < deadline {
             x = x.wrapping_add(std::hint::black_box(1));
         }
         assert!(x > 0);
-        assert!(cpu_time(me).is_some_and(|t| t >= Duration::from_millis(20)));
+        let (before, read, after) = (process_clock(), cpu_time(me), process_clock());
+        let read = read.expect("cpu_time reads /proc");
+        // /proc counts whole clock ticks (10 ms at USER_HZ 100).
+        let tick = Duration::from_millis(20);
+        assert!(
+            read + tick >= before && read <= after + tick,
+            "cpu_time {read:?}, the clock {before:?}..{after:?}"
+        );
+        assert!(read >= Duration::from_millis(80), "{read:?}");
         assert!(rss_bytes(me).is_some_and(|b| b > 1 << 20));
         assert_eq!(cpu_time(u32::MAX), None);
     }
