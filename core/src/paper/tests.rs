@@ -444,33 +444,20 @@ fn a_stored_account_comes_back_exactly_and_its_resting_orders_still_fill() {
 fn cancel_all_cancels_exactly_the_open_orders_oldest_first_whatever_the_history() {
     let mut x = exchange();
     x.apply_tick(&btc(), &book(vec![]), 0);
+    let limit = |x: &mut PaperExchange, side: Side, price: &str, at: i64| {
+        x.place(order(side, OrderType::Limit, "0.02", Some(price)), at)
+            .unwrap()
+            .order
+    };
     // More ended orders than the history keeps, so the oldest roll out.
     for i in 0..1200 {
-        let o = x
-            .place(order(Side::Buy, OrderType::Limit, "0.02", Some("90")), i)
-            .unwrap()
-            .order;
+        let o = limit(&mut x, Side::Buy, "90", i);
         x.cancel(&OrderId::from(o.order_id.as_str()), i).unwrap();
     }
-    let a = x
-        .place(order(Side::Buy, OrderType::Limit, "0.02", Some("91")), 2000)
-        .unwrap()
-        .order;
-    let taken = x
-        .place(
-            order(Side::Buy, OrderType::Limit, "0.02", Some("100")),
-            2001,
-        )
-        .unwrap()
-        .order;
+    let a = limit(&mut x, Side::Buy, "91", 2000);
+    let taken = limit(&mut x, Side::Buy, "100", 2001);
     assert_eq!(taken.status, OrderStatus::Filled);
-    let b = x
-        .place(
-            order(Side::Sell, OrderType::Limit, "0.02", Some("105")),
-            2002,
-        )
-        .unwrap()
-        .order;
+    let b = limit(&mut x, Side::Sell, "105", 2002);
     let (count, events) = x.cancel_all(&OrderFilter::default(), 2003);
     assert_eq!(count, 2);
     let canceled: Vec<&str> = events
