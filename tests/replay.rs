@@ -118,3 +118,53 @@ async fn replay_gap_when_the_ring_no_longer_holds_them() {
     assert_eq!(r["count"], 0);
     server.stop().await;
 }
+
+#[actix_rt::test]
+async fn replay_sends_only_what_the_session_subscribes_to() {
+    let server = TestServer::start("").await;
+    let mut a = server.client("/api/stream").await;
+    let snap = a.wait_for("snapshot", |v| v["type"] == "snapshot").await;
+    let since = snap["seq"].as_u64().unwrap();
+    // Fills: order updates, and trades, balances and positions beside them.
+    for _ in 0..3 {
+        a.ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": 0.001}))
+            .await;
+    }
+    let mut b = server.client("/api/v1/websocket").await;
+    b.wait_for("snapshot", |v| v["type"] == "snapshot").await;
+    b.send_text(&json!({"type": "subscribe", "channel": "order_update"}).to_string())
+        .await;
+    b.wait_for("subscribed", |v| v["type"] == "subscribed")
+        .await;
+
+    // What each replay sends after `since`, by type.
+    async fn replayed(c: &mut Client, since: u64) -> (u64, Vec<String>) {
+        // What it has heard live so far is not the replay.
+        drain(c, Duration::from_millis(300)).await;
+        let r = c.ok(json!({"cmd": "replay", "since_seq": since})).await;
+        let upto = r["seq"].as_u64().unwrap();
+        let types = drain(c, Duration::from_millis(500))
+            .await
+            .into_iter()
+            .filter(|v| (since + 1..=upto).contains(&v["seq"].as_u64().unwrap_or(0)))
+            .map(|v| v["type"].as_str().unwrap_or_default().to_string())
+            .collect();
+        (r["count"].as_u64().unwrap(), types)
+    }
+    let (all_count, all) = replayed(&mut a, since).await;
+    let (count, mine) = replayed(&mut b, since).await;
+    assert!(
+        all.iter().any(|t| t != "order_update"),
+        "the ring holds more than order updates: {all:?}"
+    );
+    assert!(mine.len() >= 3, "three orders' updates: {mine:?}");
+    assert!(mine.iter().all(|t| t == "order_update"), "{mine:?}");
+    assert_eq!(count as usize, mine.len());
+    assert_eq!(
+        mine.len(),
+        all.iter().filter(|t| *t == "order_update").count(),
+        "{all:?}"
+    );
+    assert!(count < all_count);
+    server.stop().await;
+}

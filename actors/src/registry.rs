@@ -28,8 +28,8 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
 use laicai_core::protocol::events::{encode, Alert, Event, LogLevel, EVENT_TYPES};
-use laicai_core::protocol::subscription::SubscriptionLimit;
-use laicai_core::protocol::{Route, StateView, SubscriptionRequest, SubscriptionSet};
+use laicai_core::protocol::subscription::{event_type, SubscriptionLimit};
+use laicai_core::protocol::{Channel, Route, StateView, SubscriptionRequest, SubscriptionSet};
 use laicai_core::time::TimestampMs;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -425,7 +425,9 @@ impl Slot {
 /// The retained events, oldest first, for `replay`.
 #[derive(Default)]
 struct ReplayRing {
-    frames: VecDeque<(u64, &'static str, Option<String>, Frame)>,
+    /// `(seq, channel, symbol, frame)`: what `replay` matches on, kept
+    /// as the subscriptions compare it.
+    frames: VecDeque<(u64, Option<Channel>, Option<String>, Frame)>,
     /// The newest `seq` that fell out of the ring.
     dropped_upto: u64,
 }
@@ -559,18 +561,20 @@ impl RegistryActor {
             self.ring.dropped_upto = carried.dropped_upto;
             for (seq, name, symbol, text) in carried.frames {
                 let kind = kind_of(&name);
-                let Some(name) = EVENT_TYPES.get(kind).copied() else {
+                if EVENT_TYPES.get(kind).is_none() {
                     // A type this build does not know: replay cannot be
                     // complete without it.
                     self.ring.frames.clear();
                     self.ring.dropped_upto = issued_upto;
                     break;
-                };
+                }
                 let frame = Frame {
                     text: ByteString::from(text),
                     kind,
                 };
-                self.ring.frames.push_back((seq, name, symbol, frame));
+                self.ring
+                    .frames
+                    .push_back((seq, Channel::named(&name), symbol, frame));
             }
         }
         self
@@ -598,15 +602,18 @@ impl RegistryActor {
                 .or_default() += 1;
         }
         let route_key = event.key();
-        let (name, symbol) = (route_key.name, route_key.symbol);
+        let (name, symbol) = (route_key.name(), route_key.symbol);
         let key = route_key
             .market
             .is_some()
             .then(|| (name, symbol.unwrap_or_default().to_string()));
         if key.is_none() && self.cfg.replay_events > 0 {
-            self.ring
-                .frames
-                .push_back((seq, name, symbol.map(str::to_string), frame.clone()));
+            self.ring.frames.push_back((
+                seq,
+                route_key.channel,
+                symbol.map(str::to_string),
+                frame.clone(),
+            ));
             while self.ring.frames.len() > self.cfg.replay_events {
                 if let Some((seq, ..)) = self.ring.frames.pop_front() {
                     self.ring.dropped_upto = seq;
@@ -872,10 +879,10 @@ impl RegistryActor {
                 .frames
                 .iter()
                 .skip(skip)
-                .map(|(seq, name, symbol, frame)| {
+                .map(|(seq, channel, symbol, frame)| {
                     (
                         *seq,
-                        name.to_string(),
+                        event_type(*channel).to_string(),
                         symbol.clone(),
                         frame.text.to_string(),
                     )
@@ -919,14 +926,16 @@ impl Handler<Replay> for RegistryActor {
             .ring
             .frames
             .range(start..)
-            .filter(|(_, name, symbol, _)| slot.subscriptions.matches(name, symbol.as_deref()))
+            .filter(|(_, channel, symbol, _)| {
+                slot.subscriptions.matches(*channel, symbol.as_deref())
+            })
             .count();
         slot.grace = slot.grace.saturating_add(wanted);
         let stats = &mut self.stats;
         let mut sent = 0;
         let mut last = None;
-        for (_, name, symbol, frame) in self.ring.frames.range(start..) {
-            if !slot.subscriptions.matches(name, symbol.as_deref()) {
+        for (_, channel, symbol, frame) in self.ring.frames.range(start..) {
+            if !slot.subscriptions.matches(*channel, symbol.as_deref()) {
                 continue;
             }
             sent += 1;

@@ -84,8 +84,8 @@ pub enum Endpoint {
 impl Endpoint {
     pub fn initial_subscriptions(self) -> SubscriptionSet {
         match self {
-            Endpoint::Stream | Endpoint::General => SubscriptionSet::only(Channel::ALL),
-            Endpoint::Logs => SubscriptionSet::only(Channel::LOG),
+            Endpoint::Stream | Endpoint::General => SubscriptionSet::only(Channel::All),
+            Endpoint::Logs => SubscriptionSet::only(Channel::Log),
             Endpoint::Subscription => SubscriptionSet::empty(),
         }
     }

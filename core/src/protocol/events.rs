@@ -2,6 +2,7 @@
 //! names, and `encode`, which writes one as a frame with `timestamp` and
 //! `seq`.
 
+use super::subscription::Channel;
 use crate::num::Level;
 use crate::order::{wire_enum, Order, OrderStatus, OrderType, Side, TimeInForce};
 use crate::strategy::{StrategyStatus, StrategyType};
@@ -438,29 +439,35 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 impl Event {
-    /// The event's `type`, which is also its channel name.
+    /// The channel its subscribers take it on; `None` for the snapshot,
+    /// which is sent, never subscribed to.
+    pub fn channel(&self) -> Option<Channel> {
+        Some(match self {
+            Event::Snapshot(_) => return None,
+            Event::Connected {} => Channel::Connected,
+            Event::Disconnected { .. } => Channel::Disconnected,
+            Event::SystemStatus(_) => Channel::SystemStatus,
+            Event::Price(_) => Channel::Price,
+            Event::MarketData(_) => Channel::MarketData,
+            Event::Orderbook(_) => Channel::Orderbook,
+            Event::OrderUpdate(_) => Channel::OrderUpdate,
+            Event::Trade(_) => Channel::Trade,
+            Event::Position(_) => Channel::Position,
+            Event::Balance(_) => Channel::Balance,
+            Event::Strategy(_) => Channel::Strategy,
+            Event::Connection(_) => Channel::Connection,
+            Event::Log(_) => Channel::Log,
+            Event::AgentStatus(_) => Channel::AgentStatus,
+            Event::Alerts { .. } => Channel::Alerts,
+            Event::Error(_) => Channel::Error,
+            Event::BacktestProgress { .. } => Channel::BacktestProgress,
+            Event::BacktestResult { .. } => Channel::BacktestResult,
+        })
+    }
+
+    /// The event's `type`, which is also its channel's name.
     pub fn name(&self) -> &'static str {
-        match self {
-            Event::Snapshot(_) => "snapshot",
-            Event::Connected {} => "connected",
-            Event::Disconnected { .. } => "disconnected",
-            Event::SystemStatus(_) => "system_status",
-            Event::Price(_) => "price",
-            Event::MarketData(_) => "market_data",
-            Event::Orderbook(_) => "orderbook",
-            Event::OrderUpdate(_) => "order_update",
-            Event::Trade(_) => "trade",
-            Event::Position(_) => "position",
-            Event::Balance(_) => "balance",
-            Event::Strategy(_) => "strategy",
-            Event::Connection(_) => "connection",
-            Event::Log(_) => "log",
-            Event::AgentStatus(_) => "agent_status",
-            Event::Alerts { .. } => "alerts",
-            Event::Error(_) => "error",
-            Event::BacktestProgress { .. } => "backtest_progress",
-            Event::BacktestResult { .. } => "backtest_result",
-        }
+        super::subscription::event_type(self.channel())
     }
 
     /// The trading pair the event is about, if it is about one.
@@ -494,7 +501,11 @@ impl Event {
             Event::Orderbook(_) => Some(None),
             _ => None,
         };
-        super::EventKey::new(self.name(), self.symbol(), market.map(super::MarketPrice))
+        super::EventKey {
+            channel: self.channel(),
+            symbol: self.symbol(),
+            market: market.map(super::MarketPrice),
+        }
     }
 
     pub fn error(code: crate::error::ErrorCode, detail: impl Into<String>) -> Event {

@@ -14,50 +14,86 @@ use crate::Decimal;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// Every channel a client may subscribe to.
-pub const CHANNELS: &[&str] = &[
-    "*",
-    "connected",
-    "disconnected",
-    "system_status",
-    "price",
-    "market_data",
-    "orderbook",
-    "order_update",
-    "trade",
-    "position",
-    "balance",
-    "strategy",
-    "log",
-    "connection",
-    "agent_status",
-    "backtest_progress",
-    "backtest_result",
-    "alerts",
-    "error",
-];
-
-/// One of `CHANNELS`, by its place in the list: what a topic and an
-/// event are matched on, once per session for every event published, so
-/// it compares as a number rather than as text kept elsewhere in memory.
+/// A channel a client may subscribe to; every event type but the
+/// snapshot is one. What a topic and an event are matched on, once per
+/// session for every event published, so it compares as a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Channel(u8);
+pub enum Channel {
+    /// `*`: every event.
+    All,
+    Connected,
+    Disconnected,
+    SystemStatus,
+    Price,
+    MarketData,
+    Orderbook,
+    OrderUpdate,
+    Trade,
+    Position,
+    Balance,
+    Strategy,
+    Log,
+    Connection,
+    AgentStatus,
+    BacktestProgress,
+    BacktestResult,
+    Alerts,
+    Error,
+}
 
 impl Channel {
-    /// `*`: every event.
-    pub const ALL: Channel = Channel(0);
-    const PRICE: Channel = Channel(4);
-    const MARKET_DATA: Channel = Channel(5);
-    pub const LOG: Channel = Channel(12);
+    /// Every channel, in the order they are documented.
+    pub const EVERY: [Channel; 19] = [
+        Channel::All,
+        Channel::Connected,
+        Channel::Disconnected,
+        Channel::SystemStatus,
+        Channel::Price,
+        Channel::MarketData,
+        Channel::Orderbook,
+        Channel::OrderUpdate,
+        Channel::Trade,
+        Channel::Position,
+        Channel::Balance,
+        Channel::Strategy,
+        Channel::Log,
+        Channel::Connection,
+        Channel::AgentStatus,
+        Channel::BacktestProgress,
+        Channel::BacktestResult,
+        Channel::Alerts,
+        Channel::Error,
+    ];
+
+    /// Its name on the wire: the `channel` a client subscribes to and the
+    /// `type` of its events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::All => "*",
+            Channel::Connected => "connected",
+            Channel::Disconnected => "disconnected",
+            Channel::SystemStatus => "system_status",
+            Channel::Price => "price",
+            Channel::MarketData => "market_data",
+            Channel::Orderbook => "orderbook",
+            Channel::OrderUpdate => "order_update",
+            Channel::Trade => "trade",
+            Channel::Position => "position",
+            Channel::Balance => "balance",
+            Channel::Strategy => "strategy",
+            Channel::Log => "log",
+            Channel::Connection => "connection",
+            Channel::AgentStatus => "agent_status",
+            Channel::BacktestProgress => "backtest_progress",
+            Channel::BacktestResult => "backtest_result",
+            Channel::Alerts => "alerts",
+            Channel::Error => "error",
+        }
+    }
 
     /// `None` for a name that is not a channel.
     pub fn named(name: &str) -> Option<Channel> {
-        let i = CHANNELS.iter().position(|c| *c == name)?;
-        u8::try_from(i).ok().map(Channel)
-    }
-
-    pub fn name(self) -> &'static str {
-        CHANNELS[usize::from(self.0)]
+        Self::EVERY.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -78,9 +114,9 @@ impl Topic {
     /// Whether an event of `channel` (`None`: a name that is no channel,
     /// which only `*` takes) and `symbol` is on this topic.
     pub fn matches(&self, channel: Option<Channel>, symbol: Option<&str>) -> bool {
-        let channel_ok = self.channel == Channel::ALL
+        let channel_ok = self.channel == Channel::All
             || channel == Some(self.channel)
-            || (self.channel == Channel::MARKET_DATA && channel == Some(Channel::PRICE));
+            || (self.channel == Channel::MarketData && channel == Some(Channel::Price));
         channel_ok
             && match (&self.symbol, symbol) {
                 (Some(want), Some(have)) => want == have,
@@ -288,23 +324,23 @@ pub enum Route {
 /// An event as subscriptions see it.
 #[derive(Clone, Copy, Debug)]
 pub struct EventKey<'a> {
-    pub name: &'static str,
-    /// `name` as a channel, looked up once for all the sessions.
+    /// `None` for the one event type that is no channel, the snapshot.
     pub channel: Option<Channel>,
     pub symbol: Option<&'a str>,
     /// Set for market data only: frequency and filters apply to it.
     pub market: Option<MarketPrice>,
 }
 
-impl<'a> EventKey<'a> {
-    pub fn new(name: &'static str, symbol: Option<&'a str>, market: Option<MarketPrice>) -> Self {
-        EventKey {
-            name,
-            channel: Channel::named(name),
-            symbol,
-            market,
-        }
+impl EventKey<'_> {
+    /// The event's `type`.
+    pub fn name(&self) -> &'static str {
+        event_type(self.channel)
     }
+}
+
+/// The `type` of an event on `channel` (`None`: the snapshot).
+pub fn event_type(channel: Option<Channel>) -> &'static str {
+    channel.map_or("snapshot", Channel::name)
 }
 
 /// Market data's price, if it has one (an order book frame has none).
@@ -401,9 +437,9 @@ impl SubscriptionSet {
         before - self.entries.len()
     }
 
-    /// Whether the event is delivered at all (frequency aside).
-    pub fn matches(&self, event: &str, symbol: Option<&str>) -> bool {
-        let channel = Channel::named(event);
+    /// Whether an event of `channel` and `symbol` is delivered at all
+    /// (frequency aside).
+    pub fn matches(&self, channel: Option<Channel>, symbol: Option<&str>) -> bool {
         self.entries
             .iter()
             .any(|e| e.topic.matches(channel, symbol))
@@ -447,16 +483,16 @@ mod tests {
         let r = req(r#"{"type":"subscribe","channel":"market_data","symbol":"btc-usdt"}"#).unwrap();
         let mut s = SubscriptionSet::empty();
         s.add(&r, 50).unwrap();
-        assert!(s.matches("price", Some("BTC-USDT")));
-        assert!(s.matches("market_data", Some("BTC-USDT")));
-        assert!(!s.matches("price", Some("ETH-USDT")));
-        assert!(!s.matches("order_update", Some("BTC-USDT")));
+        assert!(s.matches(Channel::named("price"), Some("BTC-USDT")));
+        assert!(s.matches(Channel::named("market_data"), Some("BTC-USDT")));
+        assert!(!s.matches(Channel::named("price"), Some("ETH-USDT")));
+        assert!(!s.matches(Channel::named("order_update"), Some("BTC-USDT")));
         assert_eq!(s.remove(&r.topics, None), 1);
         assert!(s.is_empty());
-        assert!(SubscriptionSet::only(Channel::ALL).matches("trade", Some("X-Y")));
-        assert!(SubscriptionSet::only(Channel::ALL).matches("not-a-channel", None));
-        assert!(!SubscriptionSet::only(Channel::LOG).matches("trade", None));
-        assert!(SubscriptionSet::only(Channel::LOG).matches("log", None));
+        assert!(SubscriptionSet::only(Channel::All).matches(Channel::named("trade"), Some("X-Y")));
+        assert!(SubscriptionSet::only(Channel::All).matches(Channel::named("not-a-channel"), None));
+        assert!(!SubscriptionSet::only(Channel::Log).matches(Channel::named("trade"), None));
+        assert!(SubscriptionSet::only(Channel::Log).matches(Channel::named("log"), None));
         assert!(req(r#"{"type":"subscribe","channel":"bogus"}"#).is_err());
     }
 
@@ -469,7 +505,7 @@ mod tests {
         s.add(&r, 50).unwrap();
         s.add(&r, 50).unwrap();
         assert_eq!(s.len(), 4, "re-subscribing is idempotent");
-        assert!(s.matches("orderbook", Some("ETH-USDT")));
+        assert!(s.matches(Channel::named("orderbook"), Some("ETH-USDT")));
         assert_eq!(s.remove(&[], Some("s1")), 4);
     }
 
@@ -477,7 +513,7 @@ mod tests {
     fn every_event_type_but_the_snapshot_is_a_channel() {
         for t in super::super::events::EVENT_TYPES {
             assert!(
-                *t == "snapshot" || CHANNELS.contains(t),
+                *t == "snapshot" || Channel::named(t).is_some(),
                 "`{t}` cannot be subscribed to"
             );
         }
@@ -486,26 +522,26 @@ mod tests {
     #[test]
     fn each_channel_is_its_name() {
         for (name, channel) in [
-            ("*", Channel::ALL),
-            ("price", Channel::PRICE),
-            ("market_data", Channel::MARKET_DATA),
-            ("log", Channel::LOG),
+            ("*", Channel::All),
+            ("price", Channel::Price),
+            ("market_data", Channel::MarketData),
+            ("log", Channel::Log),
         ] {
             assert_eq!(channel.name(), name);
             assert_eq!(Channel::named(name), Some(channel));
         }
-        for name in CHANNELS {
-            assert_eq!(Channel::named(name).map(Channel::name), Some(*name));
+        for channel in Channel::EVERY {
+            assert_eq!(Channel::named(channel.name()), Some(channel));
         }
         assert_eq!(Channel::named("volume"), None);
     }
 
     fn market(name: &'static str, price: &str) -> EventKey<'static> {
-        EventKey::new(
-            name,
-            Some("BTC-USDT"),
-            Some(MarketPrice(Some(crate::num::parse_decimal(price).unwrap()))),
-        )
+        EventKey {
+            channel: Channel::named(name),
+            symbol: Some("BTC-USDT"),
+            market: Some(MarketPrice(Some(crate::num::parse_decimal(price).unwrap()))),
+        }
     }
 
     #[test]
@@ -520,7 +556,11 @@ mod tests {
         );
         assert_eq!(s.route(&market("price", "200.51")), Route::Skip);
         assert_eq!(s.route(&market("price", "99.99")), Route::Skip);
-        let trade = EventKey::new("trade", Some("BTC-USDT"), None);
+        let trade = EventKey {
+            channel: Some(Channel::Trade),
+            symbol: Some("BTC-USDT"),
+            market: None,
+        };
         assert_eq!(
             s.route(&trade),
             Route::Now,
