@@ -22,6 +22,13 @@ async fn connected(c: &mut Client, fake: &FakeBinance) -> String {
     id
 }
 
+/// The Binance book, once its depth snapshot is in (it has bids).
+fn binance_book(v: &Value) -> bool {
+    v["type"] == "orderbook"
+        && v["exchange"] == "binance"
+        && v["bids"].as_array().is_some_and(|b| !b.is_empty())
+}
+
 fn is_conn(v: &Value, status: &str) -> bool {
     v["type"] == "connection" && v["status"] == status
 }
@@ -302,12 +309,7 @@ async fn a_depth_gap_is_detected_and_resynced() {
         })
         .await;
     assert!(log["msg"].as_str().unwrap().contains("resyncing"), "{log}");
-    c.wait_for("the book back", |v| {
-        v["type"] == "orderbook"
-            && v["exchange"] == "binance"
-            && v["bids"].as_array().is_some_and(|b| !b.is_empty())
-    })
-    .await;
+    c.wait_for("the book back", binance_book).await;
     assert_eq!(
         fake.state.lock().snapshots,
         snapshots + 1,
@@ -330,12 +332,7 @@ async fn rate_limits_slow_the_connector_down() {
     // The book's depth snapshot is fetched after the connection is up: had
     // it not been yet, it would take the 429 meant for the order while the
     // order was already on its way (and, rightly, placed).
-    c.wait_for("the book", |v| {
-        v["type"] == "orderbook"
-            && v["exchange"] == "binance"
-            && v["bids"].as_array().is_some_and(|b| !b.is_empty())
-    })
-    .await;
+    c.wait_for("the book", binance_book).await;
     let order = json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
                        "type": "limit", "price": "49000", "size": "0.01"});
     fake.rate_limit(1, 2);
