@@ -111,8 +111,8 @@ impl Topic {
         }
     }
 
-    /// Whether an event of `channel` (`None`: a name that is no channel,
-    /// which only `*` takes) and `symbol` is on this topic.
+    /// Whether an event of `channel` (`None`: the snapshot, which only
+    /// `*` takes) and `symbol` is on this topic.
     pub fn matches(&self, channel: Option<Channel>, symbol: Option<&str>) -> bool {
         let channel_ok = self.channel == Channel::All
             || channel == Some(self.channel)
