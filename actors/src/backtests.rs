@@ -101,6 +101,134 @@ pub struct GetBacktest(pub String);
 #[rtype(result = "Result<BacktestView, BacktestCmdError>")]
 pub struct CancelBacktest(pub String);
 
+/// Every run still known, newest first.
+#[derive(Message)]
+#[rtype(result = "Vec<BacktestView>")]
+pub struct GetBacktests;
+
+/// The data `start_backtest` can replay.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<DataFile>, BacktestCmdError>")]
+pub struct GetDataFiles;
+
+/// A file (or a directory of files) in the data directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DataFile {
+    /// The name `start_backtest`'s `data` takes: the path inside the data
+    /// directory, `/`-separated.
+    pub name: String,
+    /// `trades`, `klines`, `book_l2`, `csv`, or `directory`.
+    pub kind: &'static str,
+    /// The pair the file name names (`BTCUSDT`), when it names one.
+    pub symbol: Option<String>,
+    pub size: u64,
+    /// Last modified, ISO-8601 UTC.
+    pub modified: Option<String>,
+    /// For a directory: how many data files it holds.
+    pub files: Option<usize>,
+}
+
+/// Entries `get_data_files` lists at most, and how deep it looks.
+const MAX_DATA_FILES_LISTED: usize = 1000;
+const MAX_DATA_DEPTH: usize = 4;
+
+fn is_data_file(name: &str) -> bool {
+    name.ends_with(".csv") || name.ends_with(".csv.gz")
+}
+
+/// What a data file holds, judged by Binance's and Tardis's file names.
+fn data_kind(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    // Binance names klines by their interval: `BTCUSDT-1m-2025-01.csv`.
+    let interval = lower
+        .split('-')
+        .any(|part| match part.char_indices().last() {
+            Some((i, 's' | 'm' | 'h' | 'd' | 'w')) => {
+                i > 0 && part[..i].chars().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        });
+    if lower.contains("book") {
+        "book_l2"
+    } else if lower.contains("trades") {
+        "trades"
+    } else if interval {
+        "klines"
+    } else {
+        "csv"
+    }
+}
+
+/// Lists the data files and directories under `dir`, sorted by name.
+fn data_files(dir: &Path) -> Result<Vec<DataFile>, String> {
+    let mut out = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((at, depth)) = pending.pop() {
+        let entries = std::fs::read_dir(&at).map_err(|e| format!("{}: {e}", at.display()))?;
+        let mut count = 0;
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            let Ok(rel) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let name = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let file_name = entry.file_name().to_string_lossy().to_string();
+            if file_name.starts_with('.') || out.len() >= MAX_DATA_FILES_LISTED {
+                continue;
+            }
+            if kind.is_dir() && depth < MAX_DATA_DEPTH {
+                pending.push((path, depth + 1));
+            } else if kind.is_file() && is_data_file(&file_name) {
+                count += 1;
+                let meta = entry.metadata().ok();
+                let modified = meta
+                    .as_ref()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| iso8601_ms(d.as_millis() as TimestampMs));
+                // Binance and Tardis write the pair in capitals: BTCUSDT.
+                let symbol = file_name
+                    .split(['-', '_', '.'])
+                    .find(|s| {
+                        s.len() >= 5
+                            && s.starts_with(|c: char| c.is_ascii_uppercase())
+                            && s.chars()
+                                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                    })
+                    .map(str::to_string);
+                out.push(DataFile {
+                    name,
+                    kind: data_kind(&file_name),
+                    symbol,
+                    size: meta.map_or(0, |m| m.len()),
+                    modified,
+                    files: None,
+                });
+            }
+        }
+        if count > 0 && at != dir {
+            let rel = at.strip_prefix(dir).unwrap_or(&at);
+            out.push(DataFile {
+                name: rel.to_string_lossy().replace('\\', "/"),
+                kind: "directory",
+                symbol: None,
+                size: 0,
+                modified: None,
+                files: Some(count),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// From a runner: it picked the run up.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -351,6 +479,28 @@ impl Handler<GetBacktest> for BacktestManager {
     }
 }
 
+impl Handler<GetBacktests> for BacktestManager {
+    type Result = MessageResult<GetBacktests>;
+    fn handle(&mut self, _: GetBacktests, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        let views = self
+            .order
+            .iter()
+            .rev()
+            .filter_map(|id| self.runs.get(id).map(|r| r.view.clone()))
+            .collect();
+        MessageResult(views)
+    }
+}
+
+impl Handler<GetDataFiles> for BacktestManager {
+    type Result = Result<Vec<DataFile>, BacktestCmdError>;
+    fn handle(&mut self, _: GetDataFiles, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        data_files(&self.cfg.data_dir).map_err(BacktestCmdError::Data)
+    }
+}
+
 impl Handler<CancelBacktest> for BacktestManager {
     type Result = Result<BacktestView, BacktestCmdError>;
     fn handle(&mut self, msg: CancelBacktest, _: &mut Self::Context) -> Self::Result {
@@ -534,6 +684,49 @@ fn lower_this_threads_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_files_are_listed_by_name_with_what_they_hold() {
+        let dir = std::env::temp_dir().join(format!("laicai-data-files-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("day")).unwrap();
+        for name in [
+            "BTCUSDT-1m-2025-01.csv.gz",
+            "day/ETHUSDT-trades-2025-01-01.csv",
+            "day/binance_incremental_book_L2_2024-01-01_BTCUSDT.csv.gz",
+            "notes.txt",
+            ".hidden.csv",
+        ] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        let files = data_files(&dir).unwrap();
+        let seen: Vec<(&str, &str, Option<&str>)> = files
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind, f.symbol.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("BTCUSDT-1m-2025-01.csv.gz", "klines", Some("BTCUSDT")),
+                ("day", "directory", None),
+                (
+                    "day/ETHUSDT-trades-2025-01-01.csv",
+                    "trades",
+                    Some("ETHUSDT")
+                ),
+                (
+                    "day/binance_incremental_book_L2_2024-01-01_BTCUSDT.csv.gz",
+                    "book_l2",
+                    Some("BTCUSDT")
+                ),
+            ]
+        );
+        assert_eq!(files[1].files, Some(2));
+        assert_eq!(files[0].size, 1);
+        assert!(files[0].modified.is_some());
+        assert!(data_files(&dir.join("missing")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn data_names_stay_inside_the_data_directory() {

@@ -162,10 +162,7 @@ impl ConnectionSupervisor {
             return;
         };
         e.session += 1;
-        let carry = e.carry.take().unwrap_or(Carry {
-            account: None,
-            followers: Default::default(),
-        });
+        let carry = e.carry.take().unwrap_or_default();
         let actor = BinanceConnector::new(
             id,
             &e.view.name,

@@ -12,6 +12,7 @@ use crate::recorder::Recording;
 use crate::registry::{Publish, RegistryActor, Seed};
 use crate::storage::{journal::Reply, Durable, Journal, Kind, Ready, Record, Storage};
 use actix::prelude::*;
+use laicai_core::candles::Candle;
 use laicai_core::error::ErrorCode;
 use laicai_core::feed::MarketTick;
 use laicai_core::ids::{OrderId, StrategyId};
@@ -255,6 +256,15 @@ pub struct GetPositions;
 #[derive(Message)]
 #[rtype(result = "AccountStats")]
 pub struct GetStats;
+
+/// The newest one-minute candles of a pair (`get_candles`), oldest first;
+/// `None` when the venue does not trade it.
+#[derive(Message)]
+#[rtype(result = "Option<Vec<Candle>>")]
+pub struct GetCandles {
+    pub symbol: Symbol,
+    pub limit: usize,
+}
 
 /// One step of the simulated market for one pair.
 #[derive(Message)]
@@ -514,6 +524,14 @@ impl Handler<GetBalances> for ExchangeActor {
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
         self.load.handled();
         MessageResult(self.venue.balances())
+    }
+}
+
+impl Handler<GetCandles> for ExchangeActor {
+    type Result = MessageResult<GetCandles>;
+    fn handle(&mut self, msg: GetCandles, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(self.venue.candles(&msg.symbol, msg.limit))
     }
 }
 

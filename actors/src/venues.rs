@@ -25,6 +25,7 @@ pub struct VenueHandle {
     pub balances: Recipient<GetBalances>,
     pub positions: Recipient<GetPositions>,
     pub stats: Recipient<GetStats>,
+    pub candles: Recipient<GetCandles>,
     pub follow: Recipient<Follow>,
     pub unfollow: Recipient<Unfollow>,
 }
@@ -39,6 +40,7 @@ impl VenueHandle {
             + Handler<GetBalances>
             + Handler<GetPositions>
             + Handler<GetStats>
+            + Handler<GetCandles>
             + Handler<Follow>
             + Handler<Unfollow>,
         A::Context: ToEnvelope<A, PlaceOrder>
@@ -47,6 +49,7 @@ impl VenueHandle {
             + ToEnvelope<A, GetBalances>
             + ToEnvelope<A, GetPositions>
             + ToEnvelope<A, GetStats>
+            + ToEnvelope<A, GetCandles>
             + ToEnvelope<A, Follow>
             + ToEnvelope<A, Unfollow>,
     {
@@ -57,6 +60,7 @@ impl VenueHandle {
             balances: addr.clone().recipient(),
             positions: addr.clone().recipient(),
             stats: addr.clone().recipient(),
+            candles: addr.clone().recipient(),
             follow: addr.clone().recipient(),
             unfollow: addr.clone().recipient(),
         }
@@ -159,6 +163,19 @@ impl Venues {
             .rules
             .get(&(exchange.to_string(), symbol.to_string()))
             .cloned()
+    }
+
+    /// Every pair with known rules, by venue then pair.
+    pub fn markets(&self) -> Vec<(String, PairSpec)> {
+        let mut all: Vec<(String, PairSpec)> = self
+            .inner
+            .read()
+            .rules
+            .iter()
+            .map(|((exchange, _), spec)| (exchange.clone(), spec.clone()))
+            .collect();
+        all.sort_by(|a, b| (&a.0, &a.1.symbol).cmp(&(&b.0, &b.1.symbol)));
+        all
     }
 
     pub fn add_book(&self, exchange: &str, symbol: &str, book: Addr<OrderBookActor>) {

@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod backtest;
 pub mod balance;
 pub mod binance;
+pub mod candles;
 pub mod depth_stream;
 pub mod error;
 pub mod feed;

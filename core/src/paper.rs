@@ -10,6 +10,7 @@
 
 use crate::backtest::data::Print as TapePrint;
 use crate::balance::{BalanceError, Balances};
+use crate::candles::{Candle, CandleSeries};
 use crate::feed::MarketTick;
 use crate::ids::OrderId;
 use crate::matching::{Incoming, MatchEnd, MatchingEngine, OrderRef, Owner};
@@ -67,37 +68,6 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// The current minute's OHLCV of the simulated market's prints.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Candle {
-    pub minute: i64,
-    pub open: Decimal,
-    pub high: Decimal,
-    pub low: Decimal,
-    pub close: Decimal,
-    pub volume: Decimal,
-}
-
-impl Candle {
-    fn add(&mut self, price: Decimal, qty: Decimal, now_ms: TimestampMs) {
-        let minute = now_ms.div_euclid(60_000);
-        if minute != self.minute || self.volume.is_zero() {
-            *self = Candle {
-                minute,
-                open: price,
-                high: price,
-                low: price,
-                close: price,
-                volume: Decimal::ZERO,
-            };
-        }
-        self.high = self.high.max(price);
-        self.low = self.low.min(price);
-        self.close = price;
-        self.volume += qty;
-    }
-}
-
 /// Account-wide trading statistics.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountStats {
@@ -141,7 +111,7 @@ struct Market {
     engine: MatchingEngine,
     synthetic: Vec<OrderRef>,
     last_price: Option<Decimal>,
-    candle: Candle,
+    candles: CandleSeries,
 }
 
 impl Market {
@@ -230,7 +200,7 @@ impl PaperExchange {
                     engine: MatchingEngine::new(),
                     synthetic: Vec::new(),
                     last_price: None,
-                    candle: Candle::default(),
+                    candles: CandleSeries::default(),
                 };
                 (spec.symbol, m)
             })
@@ -716,7 +686,7 @@ impl PaperExchange {
                         client_fills.push((f.maker, f.qty, f.price));
                     }
                     market.last_price = Some(f.price);
-                    market.candle.add(f.price, f.qty, now);
+                    market.candles.add(f.price, f.qty, now);
                     if let Some(t) = tape.as_mut() {
                         t.push(TapePrint {
                             at_ms: now,
@@ -747,7 +717,7 @@ impl PaperExchange {
                     client_fills.push((f.maker, f.qty, f.price));
                 }
                 market.last_price = Some(f.price);
-                market.candle.add(f.price, f.qty, now);
+                market.candles.add(f.price, f.qty, now);
                 if let Some(t) = tape.as_mut() {
                     t.push(TapePrint {
                         at_ms: now,
@@ -789,11 +759,9 @@ impl PaperExchange {
     pub fn market_data(&self, symbol: &Symbol, now: TimestampMs) -> Option<MarketData> {
         let m = self.markets.get(symbol)?;
         let price = m.last_price.or(m.mark())?;
-        let c = &m.candle;
-        let (open, high, low) = if c.volume.is_zero() {
-            (price, price, price)
-        } else {
-            (c.open, c.high, c.low)
+        let (open, high, low, volume) = match m.candles.current() {
+            Some(c) => (c.open, c.high, c.low, c.volume),
+            None => (price, price, price, Decimal::ZERO),
         };
         Some(MarketData {
             symbol: symbol.to_string(),
@@ -804,9 +772,15 @@ impl PaperExchange {
                 open,
                 high,
                 low,
-                volume: c.volume,
+                volume,
             },
         })
+    }
+
+    /// The newest `limit` one-minute candles of the market's prints,
+    /// oldest first.
+    pub fn candles(&self, symbol: &Symbol, limit: usize) -> Option<Vec<Candle>> {
+        Some(self.markets.get(symbol)?.candles.last(limit))
     }
 
     /// The aggregated book (market liquidity and client orders), best first.

@@ -31,6 +31,7 @@ use laicai_core::binance::depth::{DepthOutcome, DepthSync};
 use laicai_core::binance::sign::Credentials;
 use laicai_core::binance::symbols::SymbolMap;
 use laicai_core::binance::wire::*;
+use laicai_core::candles::CandleSeries;
 use laicai_core::ids::OrderId;
 use laicai_core::pair::{PairSpec, Symbol};
 use laicai_core::protocol::events::*;
@@ -58,9 +59,13 @@ pub struct BinanceSettings {
 }
 
 /// What outlives a session.
+#[derive(Default)]
 pub struct Carry {
     pub account: Option<BinanceAccount>,
     pub followers: Followers,
+    /// One-minute candles of each pair's quoted mid (Binance's book
+    /// ticker carries no trades).
+    pub candles: HashMap<Symbol, CandleSeries>,
 }
 
 #[derive(Message)]
@@ -215,6 +220,7 @@ impl BinanceConnector {
         let carry = Carry {
             account: self.carry.account.take(),
             followers: std::mem::take(&mut self.carry.followers),
+            candles: std::mem::take(&mut self.carry.candles),
         };
         self.supervisor.do_send(ConnectorReport::Failed {
             id: self.id.clone(),
@@ -574,6 +580,11 @@ impl BinanceConnector {
                 a.set_mark(&symbol, mid);
             }
             let now = now_ms();
+            self.carry.candles.entry(symbol.clone()).or_default().add(
+                mid,
+                rust_decimal::Decimal::ZERO,
+                now,
+            );
             self.tell(VenueEvent::Quote {
                 symbol: symbol.clone(),
                 bid: t.bid,
@@ -897,6 +908,23 @@ impl Handler<GetPositions> for BinanceConnector {
     fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
         self.load.handled();
         MessageResult(self.account().map(|a| a.positions()).unwrap_or_default())
+    }
+}
+
+impl Handler<GetCandles> for BinanceConnector {
+    type Result = MessageResult<GetCandles>;
+    fn handle(&mut self, msg: GetCandles, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        let trades = self
+            .account()
+            .is_some_and(|a| a.symbols().symbol(msg.symbol.as_str()).is_some());
+        MessageResult(trades.then(|| {
+            self.carry
+                .candles
+                .get(&msg.symbol)
+                .map(|c| c.last(msg.limit))
+                .unwrap_or_default()
+        }))
     }
 }
 

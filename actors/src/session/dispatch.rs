@@ -4,13 +4,14 @@
 use super::SessionDeps;
 use crate::agents::GetAgents;
 use crate::backtests::{
-    BacktestCmdError, BacktestView, CancelBacktest, GetBacktest, StartBacktest,
+    BacktestCmdError, BacktestView, CancelBacktest, GetBacktest, GetBacktests, GetDataFiles,
+    StartBacktest,
 };
 use crate::connections::{
     ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
 };
 use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
-use crate::exchange::{CancelAll, CancelOrder, GetBalances, GetPositions, VenueError};
+use crate::exchange::{CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions, VenueError};
 use crate::order_book::GetBook;
 use crate::registry::Replay;
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
@@ -25,8 +26,10 @@ use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::num::Exact;
 use laicai_core::order::OrderStatus;
+use laicai_core::protocol::events::MarketView;
 use laicai_core::protocol::export::trades_csv;
 use laicai_core::protocol::{Command, CommandEnvelope, Response, StrategyAction};
+use laicai_core::strategy::catalog::strategy_types;
 use serde_json::Value;
 
 /// Who sent a command.
@@ -36,8 +39,28 @@ pub struct Caller {
     pub scope: Scope,
 }
 
-/// Runs the command in `env` and answers it.
+/// Runs the command in `env` and answers it. What changes state, and
+/// every refusal, is logged (and so reaches `/ws/logs`); reads are not.
 pub async fn execute(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Response {
+    let response = answer(deps, caller, env).await;
+    let session = caller.session;
+    match response.error {
+        Some(code) => tracing::info!(
+            %session,
+            cmd = %response.cmd,
+            error = %code,
+            "command refused: {}",
+            response.message
+        ),
+        None if required_scope(&response.cmd) != Scope::Read => {
+            tracing::info!(%session, cmd = %response.cmd, "{}", response.message)
+        }
+        None => {}
+    }
+    response
+}
+
+async fn answer(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Response {
     let cmd = env.cmd.clone();
     let rid = env.request_id.clone();
     let needed = required_scope(&cmd);
@@ -465,6 +488,75 @@ async fn run(
                 &view,
             )
         }
+        Command::GetBacktests => {
+            let list = ask(deps, &deps.backtests, GetBacktests).await?;
+            ok(format!("{} backtests", list.len()))
+                .with("count", &list.len())
+                .with("backtests", &list)
+        }
+        Command::GetDataFiles => {
+            let files = ask(deps, &deps.backtests, GetDataFiles)
+                .await?
+                .map_err(backtest_failure)?;
+            ok(format!("{} data files", files.len()))
+                .with("count", &files.len())
+                .with("files", &files)
+        }
+        Command::GetMarkets => {
+            let markets: Vec<MarketView> = deps
+                .venues
+                .markets()
+                .iter()
+                .map(|(exchange, spec)| MarketView::of(exchange, spec))
+                .collect();
+            ok(format!("{} markets", markets.len()))
+                .with("count", &markets.len())
+                .with("markets", &markets)
+        }
+        Command::GetCandles {
+            symbol,
+            exchange,
+            limit,
+        } => {
+            let (name, venue) = match deps.venues.lookup(exchange.as_deref()) {
+                Lookup::Ready(name, v) => (name, v),
+                Lookup::Down(name) => {
+                    return Err((
+                        ErrorCode::ExchangeUnavailable,
+                        format!("exchange `{name}` is reconnecting; try again shortly"),
+                    ))
+                }
+                Lookup::Unknown(_) => return Err(no_exchange(exchange.as_deref())),
+            };
+            let candles = tell(
+                deps,
+                &venue.candles,
+                GetCandles {
+                    symbol: symbol.clone(),
+                    limit,
+                },
+            )
+            .await?
+            .ok_or_else(|| {
+                (
+                    ErrorCode::NotFound,
+                    format!("{name} does not trade {symbol}"),
+                )
+            })?;
+            ok(format!("{} candles of {symbol}", candles.len()))
+                .with("symbol", &symbol)
+                .with("exchange", &name)
+                .with("interval", &"1m")
+                .with("count", &candles.len())
+                .with("candles", &candles)
+        }
+        Command::GetStrategyTypes => {
+            let types = strategy_types();
+            ok(format!("{} strategy types", types.len())).with("types", &types)
+        }
+        Command::GetSession => ok("This connection".into())
+            .with("session_id", &caller.session.to_string())
+            .with("scope", &caller.scope.to_string()),
         Command::StartEngine => {
             let changed = ask(deps, &deps.engine, StartEngine).await?;
             ok(if changed {

@@ -127,7 +127,10 @@ impl SessionActor {
         }
         let message = match parse_client_message(text) {
             Ok(m) => m,
-            Err(e) => return self.error(e.code(), e.to_string()),
+            Err(e) => {
+                tracing::info!(session = %self.id, error = %e.code(), "bad frame refused: {e}");
+                return self.error(e.code(), e.to_string());
+            }
         };
         match message {
             ClientMessage::Command(env) => {

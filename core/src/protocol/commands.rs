@@ -223,6 +223,22 @@ pub enum Command {
     CancelBacktest {
         id: String,
     },
+    /// Every backtest the engine still knows, newest first.
+    GetBacktests,
+    /// The data files `start_backtest` can replay.
+    GetDataFiles,
+    /// Every pair of every venue with its trading rules.
+    GetMarkets,
+    /// A pair's newest one-minute candles.
+    GetCandles {
+        symbol: Symbol,
+        exchange: Option<String>,
+        limit: usize,
+    },
+    /// Each strategy type's config fields: default and meaning.
+    GetStrategyTypes,
+    /// The asking connection itself: its id, scope and endpoint.
+    GetSession,
 }
 
 /// `start_backtest`'s parameters. `data` names files or directories under
@@ -471,6 +487,20 @@ impl Command {
                     Command::CancelBacktest { id }
                 }
             }
+            "get_backtests" => Command::GetBacktests,
+            "get_data_files" => Command::GetDataFiles,
+            "get_markets" => Command::GetMarkets,
+            "get_candles" => Command::GetCandles {
+                symbol: p
+                    .opt_symbol("symbol")?
+                    .ok_or_else(|| invalid("symbol", "is required"))?,
+                exchange: p.opt_string("exchange")?,
+                limit: p
+                    .opt_count("limit", crate::candles::KEEP_MINUTES as u64 + 1)?
+                    .unwrap_or(500),
+            },
+            "get_strategy_types" => Command::GetStrategyTypes,
+            "get_session" => Command::GetSession,
             other => return Err(CommandError::Unknown(other.to_string())),
         })
     }

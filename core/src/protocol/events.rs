@@ -224,6 +224,41 @@ pub struct BalanceView {
     pub exchange: String,
 }
 
+/// A pair a venue trades, with its rules, as `get_markets` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketView {
+    pub exchange: String,
+    pub symbol: String,
+    pub base: String,
+    pub quote: String,
+    #[serde(with = "crate::num")]
+    pub tick_size: Decimal,
+    #[serde(with = "crate::num")]
+    pub step_size: Decimal,
+    #[serde(with = "crate::num")]
+    pub min_notional: Decimal,
+    /// Decimal places of a price (the tick size's).
+    pub price_precision: u32,
+    /// Decimal places of a size (the step size's).
+    pub size_precision: u32,
+}
+
+impl MarketView {
+    pub fn of(exchange: &str, spec: &crate::pair::PairSpec) -> MarketView {
+        MarketView {
+            exchange: exchange.to_string(),
+            symbol: spec.symbol.to_string(),
+            base: spec.symbol.base().to_string(),
+            quote: spec.symbol.quote().to_string(),
+            tick_size: spec.tick_size,
+            step_size: spec.step_size,
+            min_notional: spec.min_notional,
+            price_precision: spec.tick_size.normalize().scale(),
+            size_precision: spec.step_size.normalize().scale(),
+        }
+    }
+}
+
 wire_enum!(ConnectionStatus {
     Connecting => "connecting",
     Connected => "connected",
@@ -575,6 +610,24 @@ mod tests {
             c,
             r#"{"type":"connected","timestamp":"1970-01-01T00:00:00.000Z","seq":1}"#
         );
+    }
+
+    #[test]
+    fn a_market_says_its_precision_from_its_rules() {
+        let spec = crate::pair::PairSpec {
+            symbol: crate::pair::Symbol::parse("BTC-USDT").unwrap(),
+            tick_size: Decimal::from_str("0.010").unwrap(),
+            step_size: Decimal::from_str("0.00001").unwrap(),
+            min_notional: Decimal::from(5),
+        };
+        let m = MarketView::of("paper", &spec);
+        assert_eq!((m.price_precision, m.size_precision), (2, 5));
+        assert_eq!((m.base.as_str(), m.quote.as_str()), ("BTC", "USDT"));
+        let whole = crate::pair::PairSpec {
+            tick_size: Decimal::from(10),
+            ..spec
+        };
+        assert_eq!(MarketView::of("paper", &whole).price_precision, 0);
     }
 
     #[test]

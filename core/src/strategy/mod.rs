@@ -3,6 +3,7 @@
 //! finish). The `StrategyActor` feeds it and carries out what it decides;
 //! a backtest can feed the very same code.
 
+pub mod catalog;
 pub mod chaos;
 pub mod grid;
 pub mod pmm;
