@@ -190,6 +190,8 @@ pub struct EngineSection {
     pub start_running: bool,
     pub status_interval_ms: u64,
     pub agent_status_interval_ms: u64,
+    pub log_events_level: laicai_core::protocol::events::LogLevel,
+    pub log_events_per_sec: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -344,6 +346,9 @@ impl Config {
         }
         if s.command_timeout_ms == 0 {
             bad.push("server.command_timeout_ms: must be at least 1".into());
+        }
+        if self.engine.log_events_per_sec == 0 {
+            bad.push("engine.log_events_per_sec: must be at least 1".into());
         }
         if self.engine.status_interval_ms < 100 {
             bad.push("engine.status_interval_ms: must be at least 100".into());

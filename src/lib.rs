@@ -2,6 +2,7 @@
 //! actors exist and who talks to whom) and the HTTP/WebSocket routes.
 
 pub mod config;
+pub mod logs;
 
 use actix::prelude::*;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -394,6 +395,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     .continuing(storage.clone(), seq_from, seq_ceiling, carried);
     let registry_load = registry.load().clone();
     let registry = registry.start();
+    logs::attach(registry.clone());
     let agents = AgentMonitor::new(
         registry.clone(),
         Duration::from_millis(cfg.engine.agent_status_interval_ms),
@@ -423,6 +425,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         })
         .collect();
     let venues = Venues::new(PAPER);
+    venues.set_rules(PAPER, backtest_rules.clone());
     for (sym, addr) in &books {
         venues.add_book(PAPER, sym.as_str(), addr.clone());
     }

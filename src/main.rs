@@ -86,12 +86,6 @@ fn main() -> ExitCode {
             .init();
         return cli::run(cmd);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let config_path = cli.config.clone().or_else(|| {
         let default = PathBuf::from("configs/default.toml");
         default.exists().then_some(default)
@@ -128,7 +122,28 @@ fn main() -> ExitCode {
     if let Some(dir) = cli.state_dir {
         config.storage.path = dir.join("laicai.db").to_string_lossy().into_owned();
     }
+    init_engine_log(&config);
     serve(config)
+}
+
+/// The engine's log: to the terminal (RUST_LOG, default `info`; colour
+/// only when stdout is a terminal) and, as `log` events, to clients.
+fn init_engine_log(config: &Config) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    let terminal = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        );
+    tracing_subscriber::registry()
+        .with(terminal)
+        .with(laicai::logs::layer(
+            config.engine.log_events_level,
+            config.engine.log_events_per_sec,
+        ))
+        .init();
 }
 
 fn serve(config: Config) -> ExitCode {
