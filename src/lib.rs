@@ -2,6 +2,7 @@
 //! actors exist and who talks to whom) and the HTTP/WebSocket routes.
 
 pub mod config;
+pub mod dashboard;
 pub mod logs;
 
 use actix::prelude::*;
@@ -643,6 +644,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             .route("/api/v1/websocket", ws_route(Endpoint::Subscription))
             .route("/api/health", web::get().to(health))
             .route("/metrics", web::get().to(metrics))
+            .default_service(web::to(dashboard::serve))
     })
     // Small frames (an order update, a response) go out at once instead of
     // waiting up to 40 ms for the client's delayed ACK (Nagle's algorithm).
@@ -701,6 +703,8 @@ async fn health(st: web::Data<AppState>) -> HttpResponse {
         "status": "ok",
         "uptime": st.started.elapsed().as_secs(),
         "version": VERSION,
+        // Whether a client must present a token (the dashboard asks for one).
+        "auth_required": !st.gate.tokens.is_empty(),
     }))
 }
 
