@@ -60,7 +60,7 @@ impl From<PlaceError> for VenueError {
                 field: field.to_string(),
                 reason,
             },
-            PlaceError::Insufficient(b) => VenueError::InsufficientBalance(b.to_string()),
+            e @ PlaceError::Insufficient { .. } => VenueError::InsufficientBalance(e.to_string()),
             PlaceError::Internal(m) => VenueError::Internal(m),
         }
     }

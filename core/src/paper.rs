@@ -45,8 +45,15 @@ pub struct PaperConfig {
 pub enum PlaceError {
     #[error("invalid `{field}`: {reason}")]
     InvalidParams { field: &'static str, reason: String },
-    #[error("{0}")]
-    Insufficient(BalanceError),
+    /// The order would cost more than is free: what it needs, and how
+    /// that was computed, in words a person can check.
+    #[error("insufficient {asset}: {how} needs {needed} {asset}; {free} {asset} is free")]
+    Insufficient {
+        asset: String,
+        needed: Decimal,
+        free: Decimal,
+        how: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -349,8 +356,15 @@ impl PaperExchange {
             req.symbol.base().to_string(),
             req.symbol.quote().to_string(),
         );
-        let (asset, reserve, per_unit) = match (req.side, req.order_type, req.price) {
-            (Side::Sell, _, _) => (base, req.size, Some(Decimal::ONE)),
+        let size = req.size.normalize();
+        let pct = |rate: Decimal| (rate * Decimal::ONE_HUNDRED).normalize();
+        let (asset, reserve, per_unit, how) = match (req.side, req.order_type, req.price) {
+            (Side::Sell, _, _) => (
+                base.clone(),
+                req.size,
+                Some(Decimal::ONE),
+                format!("selling {size} {base}"),
+            ),
             (Side::Buy, OrderType::Limit, Some(price)) => {
                 let rate = if req.post_only {
                     self.cfg.maker_fee
@@ -358,16 +372,49 @@ impl PaperExchange {
                     self.cfg.maker_fee.max(self.cfg.taker_fee)
                 };
                 let per = price * (Decimal::ONE + rate);
-                (quote, per * req.size, Some(per))
+                let how = format!(
+                    "a limit buy of {size} {base} at {} (price × size + the {} % fee reserved)",
+                    price.normalize(),
+                    pct(rate)
+                );
+                (quote.clone(), per * req.size, Some(per), how)
             }
             (Side::Buy, _, _) => {
-                let (_, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
-                (quote, cost * (Decimal::ONE + self.cfg.taker_fee), None)
+                let (filled, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
+                let all = if filled < req.size {
+                    format!(
+                        "; the book holds only {} {base}, and the rest of a market order expires",
+                        filled.normalize()
+                    )
+                } else {
+                    String::new()
+                };
+                let how = format!(
+                    "a market buy of {size} {base}, walking the book's asks ({} {base} for {} {quote}, + the {} % taker fee{all})",
+                    filled.normalize(),
+                    cost.round_dp(8).normalize(),
+                    pct(self.cfg.taker_fee),
+                );
+                (
+                    quote.clone(),
+                    cost * (Decimal::ONE + self.cfg.taker_fee),
+                    None,
+                    how,
+                )
             }
         };
+        let free = self.balances.get(&asset).free;
+        if reserve > free {
+            return Err(PlaceError::Insufficient {
+                asset,
+                needed: reserve.round_dp(8).normalize(),
+                free: free.normalize(),
+                how,
+            });
+        }
         self.balances
             .reserve(&asset, reserve)
-            .map_err(PlaceError::Insufficient)?;
+            .map_err(|e| PlaceError::Internal(e.to_string()))?;
 
         let oref = self.next_order;
         self.next_order += 1;

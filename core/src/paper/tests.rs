@@ -230,9 +230,9 @@ fn refusals_change_nothing() {
     x.apply_tick(&btc(), &book(vec![]), 0);
     let before = (x.balances(), x.orders(&OrderFilter::default()));
     let too_big = x.place(order(Side::Buy, OrderType::Limit, "2000", Some("99")), 1);
-    assert!(matches!(too_big, Err(PlaceError::Insufficient(_))));
+    assert!(matches!(too_big, Err(PlaceError::Insufficient { .. })));
     let too_much_btc = x.place(order(Side::Sell, OrderType::Market, "1.5", None), 1);
-    assert!(matches!(too_much_btc, Err(PlaceError::Insufficient(_))));
+    assert!(matches!(too_much_btc, Err(PlaceError::Insufficient { .. })));
     let off_tick = x.place(order(Side::Buy, OrderType::Limit, "0.1", Some("99.001")), 1);
     assert!(matches!(
         off_tick,
@@ -472,4 +472,52 @@ fn cancel_all_cancels_exactly_the_open_orders_oldest_first_whatever_the_history(
     assert_eq!(x.cancel_all(&OrderFilter::default(), 2004).0, 0);
     assert_eq!(bal(&x, "USDT").1, Decimal::ZERO);
     assert_eq!(bal(&x, "BTC").1, Decimal::ZERO);
+}
+
+#[test]
+fn an_unaffordable_order_says_what_it_needs_and_how_that_was_computed() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    let limit = x
+        .place(order(Side::Buy, OrderType::Limit, "2000", Some("99")), 1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        limit,
+        "insufficient USDT: a limit buy of 2000 BTC at 99 (price × size + the 0.2 % fee reserved) needs 198396 USDT; 100000 USDT is free"
+    );
+    // A market buy: the cost of walking the book, which holds less than asked.
+    let mut poor = PaperExchange::new(
+        PaperConfig {
+            exchange: "paper".into(),
+            maker_fee: d("0.001"),
+            taker_fee: d("0.002"),
+            history_limit: 10,
+        },
+        vec![PairSpec {
+            symbol: btc(),
+            tick_size: d("0.01"),
+            step_size: d("0.0001"),
+            min_notional: d("1"),
+        }],
+        &[("USDT".into(), d("150"))],
+    )
+    .unwrap();
+    poor.apply_tick(&btc(), &book(vec![]), 0);
+    let market = poor
+        .place(order(Side::Buy, OrderType::Market, "1000", None), 1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        market,
+        "insufficient USDT: a market buy of 1000 BTC, walking the book's asks (3 BTC for 303 USDT, + the 0.2 % taker fee; the book holds only 3 BTC, and the rest of a market order expires) needs 303.606 USDT; 150 USDT is free"
+    );
+    let sell = x
+        .place(order(Side::Sell, OrderType::Limit, "1.5", Some("101")), 1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        sell,
+        "insufficient BTC: selling 1.5 BTC needs 1.5 BTC; 1 BTC is free"
+    );
 }
