@@ -95,6 +95,7 @@ fn main() {
                 rules.clone(),
                 &params,
                 SimSettings::default(),
+                &[],
                 &events,
                 &AtomicBool::new(false),
                 |_| {},

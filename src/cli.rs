@@ -21,11 +21,12 @@ pub struct Target {
     #[arg(
         long,
         env = "LAICAI_URL",
-        default_value = "ws://127.0.0.1:8000/api/stream"
+        default_value = "ws://127.0.0.1:8000/api/stream",
+        global = true
     )]
     url: String,
     /// A token of the engine (sent as a Bearer token).
-    #[arg(long, env = "LAICAI_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "LAICAI_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
 }
 
@@ -58,6 +59,7 @@ pub enum ClientCmd {
         target: Target,
     },
     /// Places an order: `laicai order buy BTC-USDT 0.1 --limit 52000`.
+    #[command(allow_negative_numbers = true)]
     Order {
         /// buy or sell
         side: String,
@@ -89,42 +91,57 @@ pub enum ClientCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum StrategyCmd {
+    /// Lists the strategies with their status, profit and trades.
     List,
-    /// `create --type pmm --pair BTC-USDT --name mm1 --config '{"bid_spread":0.1}'`
+    /// Creates a strategy (stopped; `start` it): `laicai strategies create --type pmm --pair BTC-USDT --name mm1 --config '{"bid_spread":0.1}'`
     Create {
+        /// pmm, grid or twap.
         #[arg(long = "type")]
         strategy_type: String,
+        /// The pair it trades, BASE-QUOTE.
         #[arg(long)]
         pair: String,
+        /// A name for it.
         #[arg(long)]
         name: String,
-        /// The strategy's config as JSON.
+        /// Its config as JSON; fields left out take their defaults
+        /// (configs/<type>.toml documents each).
         #[arg(long, default_value = "{}")]
         config: String,
     },
-    Start {
-        id: String,
-    },
-    Stop {
-        id: String,
-    },
-    Pause {
-        id: String,
-    },
-    Resume {
-        id: String,
-    },
-    Delete {
-        id: String,
-    },
+    /// Starts a created or stopped strategy, by its id (`laicai strategies` lists them).
+    Start { id: String },
+    /// Stops it and cancels its orders.
+    Stop { id: String },
+    /// Pauses it; its orders stay.
+    Pause { id: String },
+    /// Resumes a paused strategy.
+    Resume { id: String },
+    /// Deletes a stopped strategy.
+    Delete { id: String },
 }
 
-/// A failure, said in one line.
-pub(crate) struct Failure(pub(crate) String);
+/// Why a command ended without doing all it should.
+pub(crate) enum Failure {
+    /// Said in one line on stderr; exit code 1.
+    Said(String),
+    /// Standard output's reader went away (`laicai watch | head -3`): the
+    /// command ends quietly, as a pipe's writer should.
+    ReaderGone,
+}
+
+/// Writes one line to standard output.
+pub(crate) fn say(line: impl std::fmt::Display) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::ReaderGone,
+        _ => Failure::Said(format!("cannot write to standard output: {e}")),
+    })
+}
 
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
-        Failure(e.to_string())
+        Failure::Said(e.to_string())
     }
 }
 
@@ -137,7 +154,8 @@ pub fn run(cmd: ClientCmd) -> std::process::ExitCode {
 pub(crate) fn exit_code(result: Result<(), Failure>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(Failure(msg)) => {
+        Err(Failure::ReaderGone) => std::process::ExitCode::SUCCESS,
+        Err(Failure::Said(msg)) => {
             eprintln!("laicai: {msg}");
             std::process::ExitCode::FAILURE
         }
@@ -154,21 +172,26 @@ async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
             json,
             duration,
         } => {
+            check_types(&types)?;
             let client = connect(&target).await?;
+            let symbol = match symbol {
+                Some(s) => Some(known_pair(&client, &s).await?),
+                None => None,
+            };
             watch(&client, &types, symbol.as_deref(), json, duration).await
         }
         ClientCmd::Cmd { json, target } => {
             let cmd: Value = serde_json::from_str(&json)
-                .map_err(|e| Failure(format!("the command is not JSON: {e}")))?;
+                .map_err(|e| Failure::Said(format!("the command is not JSON: {e}")))?;
             if !cmd.get("cmd").is_some_and(Value::is_string) {
-                return Err(Failure(
+                return Err(Failure::Said(
                     "the command needs a \"cmd\" field, e.g. {\"cmd\":\"get_system_status\"}"
                         .into(),
                 ));
             }
             let client = connect(&target).await?;
             let answer = client.command(cmd).await.map_err(refusal)?;
-            println!("{}", pretty(&answer));
+            say(format_args!("{}", pretty(&answer)))?;
             Ok(())
         }
         ClientCmd::Order {
@@ -178,7 +201,7 @@ async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
             limit,
             target,
         } => {
-            let side = Side::from_str(&side).map_err(|e| Failure(format!("side: {e}")))?;
+            let side = Side::from_str(&side).map_err(|e| Failure::Said(format!("side: {e}")))?;
             let size = decimal("size", &size)?;
             let order = match limit {
                 Some(p) => NewOrder::limit(&symbol, side, size, decimal("--limit", &p)?),
@@ -186,7 +209,7 @@ async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
             };
             let client = connect(&target).await?;
             let placed = client.place_order(&order).await.map_err(refusal)?;
-            println!("{}", order_line(&placed, Paint::detect()));
+            say(format_args!("{}", order_line(&placed, Paint::detect())))?;
             Ok(())
         }
         ClientCmd::Strategies { action, target } => {
@@ -200,14 +223,56 @@ async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
     }
 }
 
+/// `--types` must name event types the engine sends.
+fn check_types(types: &[String]) -> Result<(), Failure> {
+    let valid = laicai_core::protocol::events::EVENT_TYPES;
+    let unknown: Vec<&str> = types
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !valid.contains(t) && *t != "resync")
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Said(format!(
+        "--types: no event type {}; the types are {}",
+        unknown.join(", "),
+        valid.join(", ")
+    )))
+}
+
+/// `--symbol` must be a pair the engine trades (`BTC-USDT`).
+async fn known_pair(client: &WebSocketClient, symbol: &str) -> Result<String, Failure> {
+    let markets = client
+        .command(json!({"cmd": "get_markets"}))
+        .await
+        .map_err(refusal)?;
+    let pairs: Vec<&str> = markets["markets"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|m| m["symbol"].as_str()).collect())
+        .unwrap_or_default();
+    let wanted = laicai_core::pair::Symbol::parse(symbol).map(|s| s.to_string());
+    match wanted {
+        Ok(s) if pairs.contains(&s.as_str()) => Ok(s),
+        _ => {
+            let known: std::collections::BTreeSet<&str> = pairs.into_iter().collect();
+            let known: Vec<&str> = known.into_iter().collect();
+            Err(Failure::Said(format!(
+                "--symbol: the engine trades no pair `{symbol}`; its pairs are {}",
+                known.join(", ")
+            )))
+        }
+    }
+}
+
 pub(crate) fn decimal(what: &str, text: &str) -> Result<Decimal, Failure> {
-    laicai_core::num::parse_decimal(text).map_err(|e| Failure(format!("{what}: {e}")))
+    laicai_core::num::parse_decimal(text).map_err(|e| Failure::Said(format!("{what}: {e}")))
 }
 
 /// A refused command: its code and message in one line.
 fn refusal(e: ClientError) -> Failure {
     match e {
-        ClientError::Command { code, message, .. } => Failure(format!("{code}: {message}")),
+        ClientError::Command { code, message, .. } => Failure::Said(format!("{code}: {message}")),
         other => other.into(),
     }
 }
@@ -289,7 +354,8 @@ fn order_line(o: &OrderView, p: Paint) -> String {
 }
 
 /// One pretty line for an event.
-fn event_line(m: &Incoming, p: Paint) -> String {
+/// `money` rounds an amount of the quote asset for a person.
+fn event_line(m: &Incoming, p: Paint, money: u32) -> String {
     let seq = m.seq().map_or(String::new(), |s| format!("#{s} "));
     let kind = p.color("2", m.kind());
     let body = match m {
@@ -324,7 +390,7 @@ fn event_line(m: &Incoming, p: Paint) -> String {
                 s.id,
                 s.name,
                 p.color("36", s.status.as_str()),
-                num(Some(s.profit)),
+                rounded(s.profit, money),
                 s.trades
             ),
             Event::Alerts { data } => p.color("33", &data.message),
@@ -359,18 +425,87 @@ async fn status(client: &WebSocketClient) -> Result<(), Failure> {
         .get("connections")
         .cloned()
         .unwrap_or(Value::Null);
-    println!("engine      {}", s.bot_status.as_str());
-    println!("uptime      {} s", s.uptime);
-    println!(
-        "strategies  {} ({} running)",
+    let markets = client.command(json!({"cmd": "get_markets"})).await?;
+    let (quote, places) = quote_precision(&markets);
+    let money = |d: Decimal| format!("{} {quote}", rounded(d, places));
+    say(format_args!("engine       {}", s.bot_status.as_str()))?;
+    say(format_args!("uptime       {}", uptime(s.uptime)))?;
+    say(format_args!(
+        "strategies   {} ({} running)",
         strategies.len(),
         s.active_strategies
-    );
-    println!("profit      {}", num(Some(s.total_profit)));
-    println!("trades      {}", s.total_trades);
-    println!("success     {}%", num(Some(s.success_rate)));
-    println!("connections {}", connections.as_array().map_or(0, Vec::len));
-    Ok(())
+    ))?;
+    say(format_args!(
+        "profit       {}  (realized PnL minus fees, every venue)",
+        money(s.total_profit)
+    ))?;
+    say(format_args!("trades       {}  (fills)", s.total_trades))?;
+    if s.total_trades == 0 {
+        say("win rate     -  (no trades yet)")?;
+    } else {
+        say(format_args!(
+            "win rate     {} %  (of the fills that reduced a position, those that made money after fees)",
+            rounded(s.success_rate, 2)
+        ))?;
+    }
+    say(format_args!(
+        "connections  {}  (exchange connections besides paper)",
+        connections.as_array().map_or(0, Vec::len)
+    ))
+}
+
+/// The quote asset the engine's pairs share (and its decimals: the
+/// pairs' price precision, at least cents), for showing money.
+fn quote_precision(markets: &Value) -> (String, u32) {
+    let list = markets["markets"].as_array().cloned().unwrap_or_default();
+    let quotes: std::collections::BTreeSet<&str> =
+        list.iter().filter_map(|m| m["quote"].as_str()).collect();
+    let places = list
+        .iter()
+        .filter_map(|m| m["price_precision"].as_u64())
+        .max()
+        .unwrap_or(2)
+        .max(2) as u32;
+    match quotes.len() {
+        1 => (
+            quotes.into_iter().next().unwrap_or_default().to_string(),
+            places,
+        ),
+        _ => ("(quote)".to_string(), places),
+    }
+}
+
+/// `d` at `places` decimals with thousands separators, for a person
+/// (`-1234.5678` at 2 is `-1,234.57`; `-0.001` is `0.00`).
+pub(crate) fn rounded(d: Decimal, places: u32) -> String {
+    let r = d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let r = if r.is_zero() { Decimal::ZERO } else { r };
+    let text = format!("{:.prec$}", r.abs(), prec = places as usize);
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::from(if r < Decimal::ZERO { "-" } else { "" });
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+/// `3d 4h 05m`, `2h 05m 09s`, `7m 09s`.
+fn uptime(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m {s:02}s"),
+        (0, _) => format!("{h}h {m:02}m {s:02}s"),
+        _ => format!("{d}d {h}h {m:02}m"),
+    }
 }
 
 async fn watch(
@@ -382,7 +517,8 @@ async fn watch(
 ) -> Result<(), Failure> {
     let mut messages = client.messages();
     let paint = Paint::detect();
-    let symbol = symbol.map(str::to_ascii_uppercase);
+    let markets = client.command(json!({"cmd": "get_markets"})).await?;
+    let (_, money) = quote_precision(&markets);
     let ctrl_c = interrupted()?;
     tokio::pin!(ctrl_c);
     eprintln!("watching {} (Ctrl+C ends)", client.config().url);
@@ -396,16 +532,16 @@ async fn watch(
         }
         tokio::select! {
             m = messages.recv() => {
-                let Some(m) = m else { return Err(Failure("the client stopped".into())) };
+                let Some(m) = m else { return Err(Failure::Said("the client stopped".into())) };
                 if !types.is_empty() && !types.iter().any(|t| t == m.kind()) {
                     continue;
                 }
                 let sym = m.event().and_then(Event::symbol);
-                if symbol.as_deref().is_some_and(|s| sym != Some(s)) {
+                if symbol.is_some_and(|s| sym != Some(s)) {
                     continue;
                 }
-                let line = if as_json { message_json(&m) } else { event_line(&m, paint) };
-                println!("{line}");
+                let line = if as_json { message_json(&m) } else { event_line(&m, paint, money) };
+                say(format_args!("{line}"))?;
             }
             _ = &mut ctrl_c => return Ok(()),
             _ = actix_rt::time::sleep(left) => {}
@@ -417,20 +553,22 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
     let (verb, id) = match action {
         StrategyCmd::List => {
             let list = client.get_strategies().await?;
+            let markets = client.command(json!({"cmd": "get_markets"})).await?;
+            let (quote, money) = quote_precision(&markets);
             if list.is_empty() {
-                println!("no strategies");
+                say(format_args!("no strategies"))?;
             }
             for s in list {
-                println!(
+                say(format_args!(
                     "{:<10} {:<16} {:<5} {:<10} {:<8} profit {:>14} trades {}",
                     s.id,
                     s.name,
                     s.strategy_type.as_str(),
                     s.pair,
                     s.status.as_str(),
-                    num(Some(s.profit)),
+                    format!("{} {quote}", rounded(s.profit, money)),
                     s.trades
-                );
+                ))?;
             }
             return Ok(());
         }
@@ -441,12 +579,12 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
             config,
         } => {
             let config: Value = serde_json::from_str(&config)
-                .map_err(|e| Failure(format!("--config is not JSON: {e}")))?;
+                .map_err(|e| Failure::Said(format!("--config is not JSON: {e}")))?;
             let s = client
                 .create_strategy(&name, &strategy_type, &pair, config)
                 .await
                 .map_err(refusal)?;
-            println!("created {} ({})", s.id, s.name);
+            say(format_args!("created {} ({})", s.id, s.name))?;
             return Ok(());
         }
         StrategyCmd::Start { id } => ("start", id),
@@ -456,7 +594,10 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
         StrategyCmd::Delete { id } => ("delete", id),
     };
     let answer = client.strategy_action(verb, &id).await.map_err(refusal)?;
-    println!("{}", answer["message"].as_str().unwrap_or("done"));
+    say(format_args!(
+        "{}",
+        answer["message"].as_str().unwrap_or("done")
+    ))?;
     Ok(())
 }
 
@@ -467,7 +608,7 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
 fn interrupted() -> Result<impl std::future::Future<Output = ()>, Failure> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigint = signal(SignalKind::interrupt())
-        .map_err(|e| Failure(format!("cannot handle Ctrl+C: {e}")))?;
+        .map_err(|e| Failure::Said(format!("cannot handle Ctrl+C: {e}")))?;
     Ok(async move {
         sigint.recv().await;
     })
@@ -489,11 +630,11 @@ async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<()
     let end = started + duration;
     let ctrl_c = interrupted()?;
     tokio::pin!(ctrl_c);
-    println!(
+    say(format_args!(
         "watching order updates on {} for {} s (Ctrl+C ends early)",
         client.config().url,
         duration.as_secs()
-    );
+    ))?;
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut total = 0u64;
     let mut resyncs = 0u64;
@@ -512,15 +653,15 @@ async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<()
                         if progress_tty {
                             eprint!("\r\x1b[K");
                         }
-                        println!("order update #{total} {}", order_line(o, paint));
+                        say(format_args!("order update #{total} {}", order_line(o, paint)))?;
                     }
                 }
                 Some(Incoming::Resync { reason }) => {
                     resyncs += 1;
-                    println!("{}", paint.color("33", &format!("missed events, resynced: {reason}")));
+                    say(format_args!("{}", paint.color("33", &format!("missed events, resynced: {reason}"))))?;
                 }
                 Some(_) => {}
-                None => return Err(Failure("the client stopped".into())),
+                None => return Err(Failure::Said("the client stopped".into())),
             },
             _ = tick.tick() => {
                 let secs = left.as_secs();
@@ -539,16 +680,16 @@ async fn watch_orders(client: &WebSocketClient, duration: Duration) -> Result<()
         eprint!("\r\x1b[K");
     }
     let stats = client.stats();
-    println!("---");
-    println!("order updates: {total}");
+    say(format_args!("---"))?;
+    say(format_args!("order updates: {total}"))?;
     for (status, n) in &by_status {
-        println!("  {status}: {n}");
+        say(format_args!("  {status}: {n}"))?;
     }
-    println!(
+    say(format_args!(
         "watched {:.1} s, reconnects {}, resyncs {resyncs}",
         started.elapsed().as_secs_f64(),
         stats.reconnect_count
-    );
+    ))?;
     client.disconnect().await;
     Ok(())
 }

@@ -4,8 +4,9 @@ mod backtest_cmd;
 mod bench;
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use laicai::config::Config;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,31 +14,41 @@ use std::process::ExitCode;
 #[command(
     name = "laicai",
     version,
-    about = "An actor-model trading engine with a WebSocket API"
+    about = "An actor-model trading engine with a WebSocket API and a web dashboard",
+    // `laicai --bind …` serves; a subcommand takes only its own options.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
-    /// TOML config laid over the built-in defaults.
-    #[arg(long, env = "LAICAI_CONFIG", global = true)]
-    config: Option<PathBuf>,
-    /// HTTP/WebSocket listen address.
-    #[arg(long, env = "LAICAI_BIND", global = true)]
-    bind: Option<String>,
-    /// Directory of the database: DIR/laicai.db (default: storage.path,
-    /// state/laicai.db).
-    #[arg(long, env = "LAICAI_STATE_DIR", global = true)]
-    state_dir: Option<PathBuf>,
-    /// Record the paper market's trades as trade CSV
-    /// (backtest.record_dir) for later backtests.
-    #[arg(long, env = "LAICAI_RECORD", global = true)]
-    record: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
 
+/// The engine's options (`laicai` and `laicai serve`).
+#[derive(Args, Clone, Debug, Default)]
+struct EngineArgs {
+    /// TOML config laid over the built-in defaults (configs/default.toml
+    /// documents every field).
+    #[arg(long, env = "LAICAI_CONFIG")]
+    config: Option<PathBuf>,
+    /// HTTP/WebSocket listen address.
+    #[arg(long, env = "LAICAI_BIND")]
+    bind: Option<String>,
+    /// Directory of the database: DIR/laicai.db (default: storage.path,
+    /// state/laicai.db).
+    #[arg(long, env = "LAICAI_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    /// Record the paper market's trades as trade CSV
+    /// (backtest.record_dir) for later backtests.
+    #[arg(long, env = "LAICAI_RECORD")]
+    record: bool,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the engine (the default).
-    Serve,
+    /// Run the engine (the default): the dashboard at http://127.0.0.1:8000/.
+    Serve(EngineArgs),
     #[command(flatten)]
     Client(cli::ClientCmd),
     /// Replays recorded data through a strategy; writes report.json and
@@ -55,17 +66,22 @@ enum Cmd {
     },
 }
 
+/// The config file to read: the one named, else configs/default.toml
+/// when run from a checkout, else the built-in defaults.
+fn config_path(named: Option<PathBuf>) -> Option<PathBuf> {
+    named.or_else(|| {
+        let default = PathBuf::from("configs/default.toml");
+        default.exists().then_some(default)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cli = match cli.command {
+    let engine = match cli.command {
         Some(Cmd::SampleData { out }) => return backtest_cmd::sample_data(&out),
         Some(Cmd::Bench(cmd)) => return bench::run(cmd),
         Some(Cmd::Backtest(args)) => {
-            let config_path = cli.config.clone().or_else(|| {
-                let default = PathBuf::from("configs/default.toml");
-                default.exists().then_some(default)
-            });
-            return match Config::load(config_path.as_deref()) {
+            return match Config::load(config_path(args.config.clone()).as_deref()) {
                 Ok(config) => backtest_cmd::backtest(&config, args),
                 Err(e) => {
                     eprintln!("laicai: {e}");
@@ -73,31 +89,29 @@ fn main() -> ExitCode {
                 }
             };
         }
-        _ => cli,
+        Some(Cmd::Client(cmd)) => {
+            // A client: quiet unless RUST_LOG says otherwise.
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+                )
+                .init();
+            return cli::run(cmd);
+        }
+        Some(Cmd::Serve(args)) => args,
+        None => cli.engine,
     };
-    if let Some(Cmd::Client(cmd)) = cli.command {
-        // A client: quiet unless RUST_LOG says otherwise.
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-            )
-            .init();
-        return cli::run(cmd);
-    }
-    let config_path = cli.config.clone().or_else(|| {
-        let default = PathBuf::from("configs/default.toml");
-        default.exists().then_some(default)
-    });
-    let mut config = match Config::load(config_path.as_deref()) {
+    let mut config = match Config::load(config_path(engine.config).as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("laicai: {e}");
             return ExitCode::from(2);
         }
     };
-    if let Some(bind) = cli.bind {
+    if let Some(bind) = engine.bind {
         config.server.bind = bind;
         if let Err(e) = config.validate() {
             eprintln!("laicai: {e}");
@@ -116,10 +130,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    if cli.record {
+    if engine.record {
         config.backtest.record = true;
     }
-    if let Some(dir) = cli.state_dir {
+    if let Some(dir) = engine.state_dir {
         config.storage.path = dir.join("laicai.db").to_string_lossy().into_owned();
     }
     init_engine_log(&config);
@@ -129,7 +143,6 @@ fn main() -> ExitCode {
 /// The engine's log: to the terminal (RUST_LOG, default `info`; colour
 /// only when stdout is a terminal) and, as `log` events, to clients.
 fn init_engine_log(config: &Config) {
-    use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
     let terminal = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stdout().is_terminal())

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{temp_dir, Client, TestServer};
+use common::{dec, temp_dir, Client, TestServer};
 use serde_json::{json, Value};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -39,8 +39,24 @@ fn the_readme_example_runs_and_the_same_inputs_give_the_same_bytes() {
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(stdout.contains("max drawdown"), "{stdout}");
-        // The progress bar reached the end.
-        assert!(String::from_utf8_lossy(&o.stderr).contains("100%"));
+        // A run of a moment draws no progress bar, only what it loaded.
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("events loaded"), "{stderr}");
+        assert!(!stderr.contains(" %  "), "{stderr}");
+        // The summary's figures agree: PnL = final − initial equity.
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(
+            dec(&report["pnl"]),
+            dec(&report["final_equity"]) - dec(&report["initial_equity"])
+        );
+        assert!(
+            stdout.contains(&format!(
+                "PnL              {}",
+                signed_money(&report["pnl"])
+            )),
+            "{stdout}"
+        );
     }
     let ra = std::fs::read(a.join("report.json")).unwrap();
     let rb = std::fs::read(b.join("report.json")).unwrap();
@@ -198,8 +214,11 @@ async fn a_websocket_backtest_reports_progress_to_one_and_the_librarys_result() 
         min_notional: "5".parse().unwrap(),
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
+    // The engine names the file as its data directory does.
+    let names = ["sample/BTCUSDT-trades-2025-01-01.csv.gz".to_string()];
     let expected =
-        laicai_actors::backtest::run(rules, &params, settings, &events, &cancel, |_| {}).unwrap();
+        laicai_actors::backtest::run(rules, &params, settings, &names, &events, &cancel, |_| {})
+            .unwrap();
     assert!(expected.trades > 0, "the scenario trades");
     assert_eq!(result["data"], serde_json::to_value(&expected).unwrap());
 
@@ -445,4 +464,26 @@ async fn the_recorded_market_replays_as_a_backtest() {
     assert_eq!(e["status"], "completed", "{e}");
     assert_eq!(e["data"]["events"], prints.len() as u64, "{e}");
     server.stop().await;
+}
+
+/// A report amount as the summary shows it: `+835.53`, `-1,231.04`.
+fn signed_money(v: &Value) -> String {
+    let d = dec(v).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let text = format!("{:.2}", d.abs());
+    let (int, frac) = text.split_once('.').unwrap();
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if d.is_sign_negative() && !d.is_zero() {
+        "-"
+    } else if d.is_zero() {
+        ""
+    } else {
+        "+"
+    };
+    format!("{sign}{grouped}.{frac}")
 }

@@ -66,9 +66,26 @@ async fn cmd_order_and_status_print_what_the_engine_answers() {
     let out = laicai(&url, &["status"]);
     let status = text(&out.stdout);
     assert!(
-        status.contains("engine      running") && status.contains("trades      1"),
+        status.contains("engine       running") && status.contains("trades       1  (fills)"),
         "{status}"
     );
+    // Money at the quote asset's precision, with its unit and meaning;
+    // every figure says what it is.
+    let profit = status
+        .lines()
+        .find(|l| l.starts_with("profit"))
+        .unwrap_or_else(|| panic!("{status}"));
+    let amount = profit.split_whitespace().nth(1).unwrap_or_default();
+    assert!(
+        amount.split('.').nth(1).is_some_and(|d| d.len() <= 2),
+        "{profit}"
+    );
+    assert!(
+        profit.contains(" USDT  (realized PnL minus fees"),
+        "{profit}"
+    );
+    assert!(status.contains("win rate     "), "{status}");
+    assert!(status.contains("% ") || status.contains("no trades yet"));
     let out = laicai(&url, &["strategies"]);
     assert_eq!(text(&out.stdout).trim(), "no strategies");
 
@@ -242,4 +259,202 @@ async fn ctrl_c_ends_watch_orders_early_with_the_summary() {
     assert!(out.status.success());
     let lines = reader.join().expect("reader");
     assert!(lines.contains(&"order updates: 0".to_string()), "{lines:?}");
+}
+
+/// The newcomer's stumbles, each fixed: `strategies create` with its own
+/// `--config`, a negative size read as a number, unknown event types and
+/// pairs refused naming what is valid, an unaffordable order explained.
+#[actix_rt::test]
+async fn a_newcomers_commands_work_or_say_exactly_why_not() {
+    let state = temp_dir("cli-newcomer");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let url = engine.url("/api/stream");
+
+    // `--config` here is the strategy's JSON; the engine's TOML `--config`
+    // is not an option of client commands any more.
+    let out = laicai(
+        &url,
+        &[
+            "strategies",
+            "create",
+            "--type",
+            "grid",
+            "--pair",
+            "BTC-USDT",
+            "--name",
+            "g1",
+            "--config",
+            r#"{"lower_price":50000,"upper_price":54000,"order_amount":"0.001"}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("created str-"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = laicai(
+        &url,
+        &[
+            "strategies",
+            "create",
+            "--type",
+            "pmm",
+            "--pair",
+            "BTC-USDT",
+            "--name",
+            "p1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "without --config: {}",
+        text(&out.stderr)
+    );
+    let out = laicai(
+        &url,
+        &[
+            "strategies",
+            "create",
+            "--type",
+            "grid",
+            "--pair",
+            "BTC-USDT",
+            "--name",
+            "g2",
+            "--config",
+            "{}",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("laicai: invalid_params: invalid `config.lower_price`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = laicai(&url, &["order", "buy", "BTC-USDT", "-0.1"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "laicai: invalid_params: invalid `size`: must be greater than zero"
+    );
+
+    let out = laicai(&url, &["watch", "--types", "prce"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("laicai: --types: no event type prce; the types are "),
+        "{err}"
+    );
+    assert!(
+        err.contains("price") && err.contains("order_update"),
+        "{err}"
+    );
+    let out = laicai(&url, &["watch", "--symbol", "BTCUSDT"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "laicai: --symbol: the engine trades no pair `BTCUSDT`; its pairs are BTC-USDT"
+    );
+
+    let out = laicai(&url, &["order", "buy", "BTC-USDT", "1000"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("laicai: insufficient_balance: insufficient USDT: a market buy of 1000 BTC, walking the book's asks ("),
+        "{err}"
+    );
+    assert!(err.contains("USDT is free"), "{err}");
+}
+
+/// A client in a pipe stops quietly when its reader goes away.
+#[actix_rt::test]
+async fn watch_into_a_closed_pipe_ends_quietly() {
+    let state = temp_dir("cli-pipe");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args(["watch", "--url", &engine.url("/api/stream")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    // Like `| head -3`: read three lines, then close the pipe.
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).expect("a line");
+        assert!(!line.is_empty());
+    }
+    drop(out);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch kept running into a closed pipe"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).ok();
+    assert!(status.success(), "exit {status:?}: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}
+
+/// Each subcommand's --help shows the options it uses, not the engine's.
+#[test]
+fn client_help_shows_only_client_options() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_laicai"))
+            .args(args)
+            .arg("--help")
+            .output()
+            .expect("help");
+        assert!(out.status.success(), "{args:?}");
+        text(&out.stdout)
+    };
+    for cmd in [
+        vec!["status"],
+        vec!["watch"],
+        vec!["cmd"],
+        vec!["order"],
+        vec!["strategies"],
+        vec!["strategies", "create"],
+        vec!["watch-orders"],
+    ] {
+        let h = help(&cmd);
+        for engine_only in ["--bind", "--state-dir", "--record"] {
+            assert!(
+                !h.contains(engine_only),
+                "{cmd:?} --help lists {engine_only}:\n{h}"
+            );
+        }
+        assert!(h.contains("--url"), "{cmd:?}:\n{h}");
+    }
+    assert!(help(&["strategies", "create"]).contains("--config <CONFIG>"));
+    assert!(!help(&["status"]).contains("--config"));
+    for engine in [vec![], vec!["serve"]] {
+        let h = help(&engine);
+        for flag in ["--bind", "--state-dir", "--record", "--config"] {
+            assert!(h.contains(flag), "{engine:?} --help lacks {flag}:\n{h}");
+        }
+    }
+}
+
+/// The engine's log, written to a file, has no terminal colour codes.
+#[actix_rt::test]
+async fn the_engine_log_in_a_file_has_no_colour_codes() {
+    let state = temp_dir("cli-log");
+    let engine = EngineProcess::start(&state, &config()).await;
+    let mut c = engine.client().await;
+    c.ok(json!({"cmd": "get_system_status"})).await;
+    let log = engine.stderr();
+    assert!(log.contains("laicai listening"), "{log}");
+    assert!(!log.contains('\x1b'), "ANSI codes in a log file: {log:?}");
 }

@@ -5,8 +5,9 @@
 //! reports and a cancel flag, and draws the equity curve as SVG. The CLI runs it directly; `BacktestActor` runs it on its
 //! own thread for WebSocket clients.
 
+use laicai_core::backtest::chart::equity_svg;
 use laicai_core::backtest::data::{merge, read_events, DataError, MarketEvent};
-use laicai_core::backtest::report::Report;
+use laicai_core::backtest::report::{self, Report, RunInfo};
 use laicai_core::backtest::{Backtest, SimSettings};
 use laicai_core::pair::PairSpec;
 use laicai_core::strategy::StrategyParams;
@@ -106,6 +107,7 @@ pub fn run(
     rules: PairSpec,
     strategy: &StrategyParams,
     settings: SimSettings,
+    data: &[String],
     events: &[MarketEvent],
     cancel: &AtomicBool,
     mut progress: impl FnMut(Progress),
@@ -119,6 +121,7 @@ pub fn run(
     };
     let (first_ms, last_ms) = (first.at_ms(), last.at_ms());
     let started = Instant::now();
+    let pair = rules.symbol.clone();
     let mut bt = Backtest::new(rules, settings, strategy.build());
     let step = (events.len() / 20).max(1);
     let mut last_report = Instant::now();
@@ -151,60 +154,19 @@ pub fn run(
         return Err(BacktestError::Cancelled);
     }
     progress(report(events.len(), last_ms));
-    Ok(bt.report())
-}
-
-/// The equity curve as an SVG line chart a browser opens.
-pub fn equity_svg(report: &Report, title: &str) -> String {
-    let (w, h, pad) = (900.0, 360.0, 50.0);
-    let points: Vec<(f64, f64)> = report
-        .equity_curve
-        .iter()
-        .filter_map(|(t, e)| Some((*t as f64, e.parse::<f64>().ok()?)))
-        .collect();
-    let (t0, t1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (t, _)| {
-        (a.min(*t), b.max(*t))
-    });
-    let (e0, e1) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, e)| {
-        (a.min(*e), b.max(*e))
-    });
-    let span_t = (t1 - t0).max(1.0);
-    let span_e = (e1 - e0).max(1e-9);
-    let path: Vec<String> = points
-        .iter()
-        .map(|(t, e)| {
-            let x = pad + (t - t0) / span_t * (w - 2.0 * pad);
-            let y = h - pad - (e - e0) / span_e * (h - 2.0 * pad);
-            format!("{x:.1},{y:.1}")
-        })
-        .collect();
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+    let run = RunInfo {
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        strategy: serde_json::json!({
+            "type": strategy.kind(),
+            "config": strategy.to_json(),
+        }),
+        pair: pair.to_string(),
+        data: data.to_vec(),
+        ..RunInfo::default()
     };
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{pad}" y="24" font-size="15">{title}</text>
-<text x="{pad}" y="40" fill="#555">PnL {pnl} · return {ret}% · max drawdown {dd}% · Sharpe {sharpe} · {trades} trades</text>
-<line x1="{pad}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="#999"/>
-<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{yb}" stroke="#999"/>
-<text x="4" y="{pad}" fill="#555">{e1:.2}</text>
-<text x="4" y="{yb}" fill="#555">{e0:.2}</text>
-<polyline fill="none" stroke="#1f6feb" stroke-width="1.5" points="{points}"/>
-</svg>
-"##,
-        title = esc(title),
-        pnl = report.pnl,
-        ret = report.return_pct,
-        dd = report.max_drawdown_pct,
-        sharpe = report.sharpe,
-        trades = report.trades,
-        yb = h - pad,
-        xr = w - pad,
-        points = path.join(" "),
-    )
+    let mut done = bt.report(run);
+    done.warnings = report::warnings(&done, strategy);
+    Ok(done)
 }
 
 /// Writes `report.json` and `equity.svg` into `dir`.

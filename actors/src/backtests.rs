@@ -451,6 +451,15 @@ impl Handler<StartBacktest> for BacktestManager {
             rules,
             strategy: new.strategy,
             settings: new.settings,
+            names: files
+                .iter()
+                .map(|f| {
+                    f.strip_prefix(&self.cfg.data_dir)
+                        .unwrap_or(f)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect(),
             files,
             from_ms: new.from_ms,
             to_ms: new.to_ms,
@@ -595,6 +604,8 @@ struct RunBacktest {
     strategy: StrategyParams,
     settings: SimSettings,
     files: Vec<PathBuf>,
+    /// The files as the data directory names them, for the report.
+    names: Vec<String>,
     from_ms: Option<TimestampMs>,
     to_ms: Option<TimestampMs>,
     report_dir: Option<PathBuf>,
@@ -658,6 +669,7 @@ fn replay(job: &RunBacktest, last: &mut Option<Progress>) -> Result<Report, Back
         job.rules.clone(),
         &job.strategy,
         job.settings.clone(),
+        &job.names,
         &events,
         &job.cancel,
         |p| {

@@ -85,7 +85,7 @@ fn run_laicai(events: &[MarketEvent]) -> u64 {
     for e in events {
         bt.replay(e);
     }
-    bt.report().trades
+    bt.report(Default::default()).trades
 }
 
 /// hftbacktest: the same quoting rule written against its `Bot` API.

@@ -132,11 +132,11 @@ impl ServerProcess {
             }
         })?;
         let mut cmd = Command::new(current_exe("the engine")?);
-        cmd.arg("--config")
+        cmd.arg("serve")
+            .arg("--config")
             .arg(&config)
             .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("serve");
+            .arg(dir.join("state"));
         Self::spawn(Kind::Engine, cmd, addr, dir)
     }
 

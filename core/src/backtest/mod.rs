@@ -19,6 +19,7 @@
 //! The strategy is asked to decide after every print, and after a book
 //! change that moved the best bid or ask.
 
+pub mod chart;
 pub mod data;
 pub mod report;
 
@@ -148,10 +149,13 @@ pub struct Backtest {
     /// it could not replay.
     failed: Option<String>,
     events: u64,
+    /// The first and last event time replayed.
+    span: Option<(TimestampMs, TimestampMs)>,
 }
 
 impl Backtest {
     pub fn new(rules: PairSpec, settings: SimSettings, strategy: Box<dyn Strategy>) -> Self {
+        let curve = EquityCurve::new(settings.initial_base, settings.initial_quote);
         Backtest {
             base: settings.initial_base,
             quote: settings.initial_quote,
@@ -167,10 +171,11 @@ impl Backtest {
             pnl: Pnl::default(),
             fills: Vec::new(),
             rejected: 0,
-            curve: EquityCurve::default(),
+            curve,
             finished: None,
             failed: None,
             events: 0,
+            span: None,
         }
     }
 
@@ -225,6 +230,8 @@ impl Backtest {
 
     /// Replays one event.
     pub fn replay(&mut self, e: &MarketEvent) {
+        let at = e.at_ms();
+        self.span = Some(self.span.map_or((at, at), |(f, _)| (f, at)));
         match e {
             MarketEvent::Trade(p) => self.step(p),
             MarketEvent::Depth(d) => self.depth(d),
@@ -288,8 +295,9 @@ impl Backtest {
         self.answer(answer, market.at_ms);
         // Without latency, what it just decided reaches this very book.
         self.arrive(&market);
-        let equity = self.quote + self.base * market.mid();
-        self.curve.record(market.at_ms, equity);
+        let mid = market.mid();
+        self.curve
+            .record(market.at_ms, self.quote + self.base * mid, mid);
     }
 
     /// The decisions due by now reach the venue, in the order made.
@@ -482,10 +490,21 @@ impl Backtest {
         self.answer(answer, at_ms);
     }
 
-    /// The result, marked at the last market the strategy saw.
-    pub fn report(&self) -> Report {
+    /// The equity curve so far (every recorded value, for checks).
+    pub fn curve(&self) -> &EquityCurve {
+        &self.curve
+    }
+
+    /// The result, marked at the last market the strategy saw; `run`
+    /// says what was run (the replayed time range is filled in here).
+    pub fn report(&self, mut run: report::RunInfo) -> Report {
         let mid = self.last.map_or(Decimal::ZERO, |m| m.mid());
-        report::measure(report::Inputs {
+        run.from = self.span.map(|(f, _)| crate::time::iso8601_ms(f));
+        run.to = self.span.map(|(_, t)| crate::time::iso8601_ms(t));
+        run.settings = Some(self.settings.clone());
+        let mut r = report::measure(report::Inputs {
+            base_asset: self.rules.symbol.base(),
+            quote_asset: self.rules.symbol.quote(),
             settings: &self.settings,
             base: self.base,
             quote: self.quote,
@@ -500,7 +519,9 @@ impl Backtest {
                 .failed
                 .clone()
                 .or_else(|| self.finished.clone().map(|f| format!("finished: {f}"))),
-        })
+        });
+        r.run = run;
+        r
     }
 }
 

@@ -61,13 +61,15 @@ export class Backtests {
       timeScale: { timeVisible: true, borderColor: c.grid },
       rightPriceScale: { borderColor: c.grid },
     });
-    this.equity = this.chart.addSeries(LineSeries, { color: c.accent, lineWidth: 2 });
+    this.hold = this.chart.addSeries(LineSeries, { color: c.text, lineWidth: 1, lineStyle: 2, title: 'hold', priceLineVisible: false, lastValueVisible: false });
+    this.equity = this.chart.addSeries(LineSeries, { color: c.accent, lineWidth: 2, title: 'strategy' });
   }
 
   themeChanged() {
     const c = chartColors();
     this.chart.applyOptions({ layout: { background: { color: c.bg }, textColor: c.text }, grid: { horzLines: { color: c.grid } } });
     this.equity.applyOptions({ color: c.accent });
+    this.hold.applyOptions({ color: c.text });
   }
 
   buildForm() {
@@ -153,24 +155,33 @@ export class Backtests {
       if (!r) {
         this.summary.replaceChildren();
         this.equity.setData([]);
+        this.hold.setData([]);
       }
       return;
     }
     this.shownResult = r;
-    const quote = b.pair ? this.model.quoteOf(b.pair) : '';
+    const quote = r.currency ?? (b.pair ? this.model.quoteOf(b.pair) : '');
+    const signed = (v, places) => `${Number(v) > 0 ? '+' : ''}${fmt(v, places)}`;
     const rows = [
-      ['PnL', `${fmt(r.pnl, 2)} ${quote}`],
-      ['Return', `${fmt(r.return_pct, 3)} %`],
-      ['Max drawdown', `${fmt(r.max_drawdown_pct, 3)} %`],
-      ['Sharpe', fmt(r.sharpe, 2)],
-      ['Trades', String(r.trades)],
-      ['Win rate', `${fmt(Number(r.win_rate) * 100, 1)} %`],
-      ['Fees', `${fmt(r.fees, 4)} ${quote}`],
+      ['PnL', `${signed(r.pnl, 2)} ${quote}`, 'Final − initial equity (the balances marked at the mid)'],
+      ['Return', `${signed(r.return_pct, 3)} %`, 'PnL / initial equity'],
+      ['Buy and hold', `${signed(r.buy_and_hold?.pnl, 2)} ${quote}`, 'The starting balances kept untouched, at the same mids'],
+      ['vs holding', `${signed(r.vs_buy_and_hold, 2)} ${quote}`, 'PnL − buy and hold: what trading added'],
+      ['Max drawdown', `${fmt(r.max_drawdown_pct, 3)} %`, 'The largest fall of the equity from its running peak'],
+      ['Sharpe', fmt(r.sharpe, 2), 'Hourly equity returns, annualised'],
+      ['Trades', `${r.trades}`, 'Fills'],
+      ['Win rate', r.trades ? `${fmt(r.win_rate, 1)} %` : '–', 'Of the fills that reduced a position, those with a profit'],
+      ['Fees', `${fmt(r.fees, 2)} ${quote}`, ''],
     ];
-    this.summary.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-    const points = (r.equity_curve ?? []).map(([t, v]) => ({ time: Math.floor(Number(t) / 1000), value: Number(v) }));
+    this.summary.replaceChildren(...rows.flatMap(([k, v, help]) => [el('dt', { title: help }, k), el('dd', { title: help }, v)]));
+    for (const w of r.warnings ?? []) this.summary.append(el('dd.field-error', { style: 'grid-column: 1 / -1; text-align: left' }, `⚠ ${w}`));
     const seen = new Set();
-    this.equity.setData(points.filter((x) => !seen.has(x.time) && seen.add(x.time)));
+    const points = (r.equity_curve ?? []).filter(([t]) => {
+      const s = Math.floor(Number(t) / 1000);
+      return !seen.has(s) && seen.add(s);
+    });
+    this.equity.setData(points.map(([t, e]) => ({ time: Math.floor(Number(t) / 1000), value: Number(e) })));
+    this.hold.setData(points.map(([t, , h]) => ({ time: Math.floor(Number(t) / 1000), value: Number(h) })));
     this.chart.timeScale().fitContent();
   }
 
