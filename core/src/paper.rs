@@ -356,60 +356,25 @@ impl PaperExchange {
             req.symbol.base().to_string(),
             req.symbol.quote().to_string(),
         );
-        let size = req.size.normalize();
-        let pct = |rate: Decimal| (rate * Decimal::ONE_HUNDRED).normalize();
-        let (asset, reserve, per_unit, how) = match (req.side, req.order_type, req.price) {
-            (Side::Sell, _, _) => (
-                base.clone(),
-                req.size,
-                Some(Decimal::ONE),
-                format!("selling {size} {base}"),
-            ),
+        let (asset, reserve, per_unit, filled) = match (req.side, req.order_type, req.price) {
+            (Side::Sell, _, _) => (base, req.size, Some(Decimal::ONE), None),
             (Side::Buy, OrderType::Limit, Some(price)) => {
-                let rate = if req.post_only {
-                    self.cfg.maker_fee
-                } else {
-                    self.cfg.maker_fee.max(self.cfg.taker_fee)
-                };
-                let per = price * (Decimal::ONE + rate);
-                let how = format!(
-                    "a limit buy of {size} {base} at {} (price × size + the {} % fee reserved)",
-                    price.normalize(),
-                    pct(rate)
-                );
-                (quote.clone(), per * req.size, Some(per), how)
+                let per = price * (Decimal::ONE + self.buy_fee_rate(&req));
+                (quote, per * req.size, Some(per), None)
             }
             (Side::Buy, _, _) => {
                 let (filled, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
-                let all = if filled < req.size {
-                    format!(
-                        "; the book holds only {} {base}, and the rest of a market order expires",
-                        filled.normalize()
-                    )
-                } else {
-                    String::new()
-                };
-                let how = format!(
-                    "a market buy of {size} {base}, walking the book's asks ({} {base} for {} {quote}, + the {} % taker fee{all})",
-                    filled.normalize(),
-                    cost.round_dp(8).normalize(),
-                    pct(self.cfg.taker_fee),
-                );
-                (
-                    quote.clone(),
-                    cost * (Decimal::ONE + self.cfg.taker_fee),
-                    None,
-                    how,
-                )
+                let total = cost * (Decimal::ONE + self.cfg.taker_fee);
+                (quote, total, None, Some((filled, cost)))
             }
         };
         let free = self.balances.get(&asset).free;
         if reserve > free {
             return Err(PlaceError::Insufficient {
-                asset,
+                how: self.cost_explained(&req, filled),
                 needed: reserve.round_dp(8).normalize(),
                 free: free.normalize(),
-                how,
+                asset,
             });
         }
         self.balances
@@ -822,6 +787,48 @@ impl PaperExchange {
                 volume,
             },
         })
+    }
+
+    /// The fee a buy reserves for: a post-only order pays the maker fee,
+    /// any other limit order may pay the higher of the two.
+    fn buy_fee_rate(&self, req: &OrderRequest) -> Decimal {
+        if req.post_only {
+            self.cfg.maker_fee
+        } else {
+            self.cfg.maker_fee.max(self.cfg.taker_fee)
+        }
+    }
+
+    /// How an order's cost was computed, for a refusal a person can check;
+    /// `swept` is what walking the book gave a market buy (filled, cost).
+    fn cost_explained(&self, req: &OrderRequest, swept: Option<(Decimal, Decimal)>) -> String {
+        let (base, quote) = (req.symbol.base(), req.symbol.quote());
+        let size = req.size.normalize();
+        let pct = |rate: Decimal| (rate * Decimal::ONE_HUNDRED).normalize();
+        match (req.side, req.price, swept) {
+            (Side::Sell, _, _) => format!("selling {size} {base}"),
+            (Side::Buy, _, Some((filled, cost))) => {
+                let rest = if filled < req.size {
+                    format!(
+                        "; the book holds only {} {base}, and the rest of a market order expires",
+                        filled.normalize()
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "a market buy of {size} {base}, walking the book's asks ({} {base} for {} {quote}, + the {} % taker fee{rest})",
+                    filled.normalize(),
+                    cost.round_dp(8).normalize(),
+                    pct(self.cfg.taker_fee),
+                )
+            }
+            (Side::Buy, price, None) => format!(
+                "a limit buy of {size} {base} at {} (price × size + the {} % fee reserved)",
+                price.unwrap_or_default().normalize(),
+                pct(self.buy_fee_rate(req))
+            ),
+        }
     }
 
     /// The newest `limit` one-minute candles of the market's prints,

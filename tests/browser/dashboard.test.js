@@ -283,3 +283,41 @@ test('the log pane shows the engine\u2019s own log as it happens', async (t) => 
     await engine.stop();
   }
 });
+
+test('a Binance connection to a dead venue shows its retries, never its secret, and is deleted', async (t) => {
+  const engine = await Engine.start({ config: '[connections]\nbackoff_base_ms = 200\nbackoff_max_ms = 1000\n' });
+  const page = await openDashboard(engine);
+  try {
+    await withScreenshot(t, page, async () => {
+      await live(page);
+      await page.click('.tabs button[data-tab=connections]');
+      const form = page.locator('.tab[data-pane=connections] form');
+      await form.locator('input[name=name]').fill('deadvenue');
+      await form.locator('input[name=api_key]').fill('key-shown-nowhere-0001');
+      await form.locator('input[name=api_secret]').fill('secret-shown-nowhere-0002');
+      // Nothing listens there: the connector fails and retries with backoff.
+      await form.locator('input[name=rest_url]').fill('http://127.0.0.1:9');
+      await form.locator('input[name=ws_url]').fill('ws://127.0.0.1:9');
+      await form.locator('button[type=submit]').click();
+      await until(page, () => /created/.test(document.querySelector('.tab[data-pane=connections] [data-result]').textContent));
+      assert.equal(await form.locator('input[name=api_secret]').inputValue(), '', 'the secret field is cleared once sent');
+      const row = page.locator('.tab[data-pane=connections] tbody tr').first();
+      await until(page, () => {
+        const tr = document.querySelector('.tab[data-pane=connections] tbody tr');
+        return tr && /disconnected/.test(tr.textContent) && /in \d+ s|now/.test(tr.textContent) && Number(tr.children[4].textContent) >= 1;
+      }, null, 15000);
+      assert.match(await row.innerText(), /deadvenue[\s\S]*binance/);
+      // Neither the secret nor the key is anywhere on the page.
+      const html = await page.content();
+      assert.equal(html.includes('secret-shown-nowhere-0002'), false);
+      assert.equal(html.includes('key-shown-nowhere-0001'), false);
+      await row.locator('button', { hasText: 'Delete' }).click();
+      await page.click('dialog button[value=ok]');
+      await until(page, () => document.querySelectorAll('.tab[data-pane=connections] tbody tr').length === 0);
+      assert.deepEqual(page.problems.filter((p) => !p.includes('127.0.0.1:9')), []);
+    });
+  } finally {
+    await page.close();
+    await engine.stop();
+  }
+});
