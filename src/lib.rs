@@ -397,6 +397,16 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let registry_load = registry.load().clone();
     let registry = registry.start();
     logs::attach(registry.clone());
+    {
+        let registry = registry.clone();
+        storage.alert_to(Box::new(move |conflict| {
+            registry.do_send(laicai_actors::registry::Publish::alert(
+                laicai_core::protocol::events::LogLevel::Error,
+                conflict,
+                "storage",
+            ));
+        }));
+    }
     let agents = AgentMonitor::new(
         registry.clone(),
         Duration::from_millis(cfg.engine.agent_status_interval_ms),

@@ -49,12 +49,17 @@ pub enum StorageError {
     Store(#[from] StoreError),
 }
 
+/// Told what must reach a person (a record conflicting with a stored
+/// one); set once the engine has somewhere to say it (`Storage::alert_to`).
+pub type Alert = Box<dyn Fn(String) + Send + Sync>;
+
 /// A handle on the storage thread. Cloning it is cheap; the thread ends
 /// when the last handle is dropped, after the jobs already queued.
 #[derive(Clone)]
 pub struct Storage {
     tx: SyncSender<Job>,
     stats: Arc<StorageStats>,
+    alert: Arc<std::sync::OnceLock<Alert>>,
 }
 
 /// The thread that owns the `Store`.
@@ -62,6 +67,7 @@ pub struct StorageActor {
     store: Store,
     rx: Receiver<Job>,
     stats: Arc<StorageStats>,
+    alert: Arc<std::sync::OnceLock<Alert>>,
     /// The checkpointer runs while this lives.
     _alive: Arc<()>,
 }
@@ -76,16 +82,18 @@ impl StorageActor {
         if let Err(e) = checkpoint::start(&mut store, Arc::downgrade(&alive)) {
             tracing::warn!(error = %e, "no WAL checkpointer: commits checkpoint the log themselves");
         }
+        let alert = Arc::new(std::sync::OnceLock::new());
         let actor = StorageActor {
             store,
             rx,
             stats: stats.clone(),
+            alert: alert.clone(),
             _alive: alive,
         };
         std::thread::Builder::new()
             .name("laicai-storage".into())
             .spawn(move || actor.run())?;
-        Ok(Storage { tx, stats })
+        Ok(Storage { tx, stats, alert })
     }
 
     fn run(mut self) {
@@ -134,6 +142,12 @@ impl StorageActor {
         if let Err(e) = &result {
             s.failed_batches.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, records = writes.len(), "storage write failed: these records are not durable");
+        }
+        for conflict in self.store.take_conflicts() {
+            tracing::error!(%conflict, "a record conflicts with a stored one");
+            if let Some(alert) = self.alert.get() {
+                alert(conflict);
+            }
         }
         writes.clear();
         for d in done.drain(..) {
@@ -222,6 +236,13 @@ impl Storage {
 
     pub fn stats(&self) -> &StorageStats {
         &self.stats
+    }
+
+    /// Where conflicting records are reported from now on (once).
+    pub fn alert_to(&self, alert: Alert) {
+        if self.alert.set(alert).is_err() {
+            tracing::warn!("storage alerts already go somewhere");
+        }
     }
 }
 

@@ -56,6 +56,24 @@ const MIGRATIONS: &[&str] = &[
          value TEXT NOT NULL,
          PRIMARY KEY (kind, key)
      );",
+    // 3: a trade is identified by its venue, its order and its id: two
+    // accounts (or a connection deleted and another under its name) may
+    // report the same trade id for different trades.
+    "CREATE TABLE trades_v3 (
+         exchange TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         trade_id TEXT NOT NULL,
+         symbol   TEXT NOT NULL,
+         strategy TEXT,
+         at_ms    INTEGER NOT NULL,
+         view     TEXT NOT NULL,
+         PRIMARY KEY (exchange, order_id, trade_id)
+     );
+     INSERT INTO trades_v3 (exchange, order_id, trade_id, symbol, strategy, at_ms, view)
+         SELECT exchange, order_id, trade_id, symbol, strategy, at_ms, view FROM trades;
+     DROP TABLE trades;
+     ALTER TABLE trades_v3 RENAME TO trades;
+     CREATE INDEX trades_by_time ON trades (at_ms);",
 ];
 
 /// The schema version this build writes.
@@ -161,6 +179,9 @@ impl Kind {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Records refused as conflicting with stored ones, since the last
+    /// `take_conflicts`.
+    conflicts: Vec<String>,
 }
 
 impl Store {
@@ -184,6 +205,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            conflicts: Vec::new(),
         };
         store.prepare()?;
         Ok(store)
@@ -321,6 +343,7 @@ impl Store {
                 last_put.insert((*kind, key.as_str()), i);
             }
         }
+        let mut conflicts = Vec::new();
         let tx = self.conn.transaction()?;
         for (i, record) in batch.iter().enumerate() {
             match record {
@@ -353,11 +376,29 @@ impl Store {
                         .execute(params![view.exchange, view.order_id, view.status.as_str(), at_ms, json])?;
                 }
                 Record::Trade { view, at_ms } => {
-                    // A trade is kept once, whatever replays it.
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO trades (exchange, trade_id, order_id, symbol, strategy, at_ms, view)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-                        .execute(params![view.exchange, view.trade_id, view.order_id, view.symbol, view.strategy_id, at_ms, stored(view)?])?;
+                    // A trade is kept once, whatever replays it; a different
+                    // trade under the same identity is a conflict, said.
+                    let json = stored(view)?;
+                    let inserted = tx
+                        .prepare_cached(
+                            "INSERT INTO trades (exchange, order_id, trade_id, symbol, strategy, at_ms, view)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                             ON CONFLICT (exchange, order_id, trade_id) DO NOTHING",
+                        )?
+                        .execute(params![view.exchange, view.order_id, view.trade_id, view.symbol, view.strategy_id, at_ms, json])?;
+                    if inserted == 0 {
+                        let kept: String = tx
+                            .prepare_cached(
+                                "SELECT view FROM trades WHERE exchange = ?1 AND order_id = ?2 AND trade_id = ?3",
+                            )?
+                            .query_row(params![view.exchange, view.order_id, view.trade_id], |r| r.get(0))?;
+                        if serde_json::from_str::<TradeView>(&kept)? != *view {
+                            conflicts.push(format!(
+                                "trade {} of order {} on {} arrived again with other contents; the first is kept: stored {kept}, arrived {json}",
+                                view.trade_id, view.order_id, view.exchange
+                            ));
+                        }
+                    }
                 }
                 Record::Seq(seq) => {
                     tx.prepare_cached(
@@ -370,7 +411,14 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.conflicts.extend(conflicts);
         Ok(())
+    }
+
+    /// What `write` refused as conflicting with a stored record since the
+    /// last call: each said in a sentence.
+    pub fn take_conflicts(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.conflicts)
     }
 
     /// Every stored value of a kind whose key starts with `prefix`, by key.
@@ -676,5 +724,78 @@ pub(crate) mod tests {
         }
         let e = Store::open(&future).err().expect("refused");
         assert!(matches!(e, StoreError::Newer { .. }), "{e}");
+    }
+
+    /// Two trades with the same venue and trade id but different orders
+    /// are both kept; one arriving twice is kept once; a different trade
+    /// under an identity already stored is a conflict, said, never lost
+    /// in silence, and the first stays.
+    #[test]
+    fn a_trade_is_identified_by_venue_order_and_id() {
+        let mut s = Store::open(&dir().join("trade-identity.db")).unwrap();
+        let a = trade("T-1", "ORD-1");
+        let b = trade("T-1", "ORD-2");
+        let at = |view: &TradeView| Record::Trade {
+            view: view.clone(),
+            at_ms: 1,
+        };
+        s.write(&[at(&a), at(&b), at(&a)]).unwrap();
+        assert!(s.take_conflicts().is_empty());
+        let all = OrderFilter::default();
+        let mut kept = s.trades(&all).unwrap();
+        kept.sort_by(|x, y| x.order_id.cmp(&y.order_id));
+        assert_eq!(kept, vec![a.clone(), b]);
+        let other = TradeView {
+            amount: dec("9"),
+            ..a.clone()
+        };
+        s.write(&[at(&other)]).unwrap();
+        let conflicts = s.take_conflicts();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert!(conflicts[0]
+            .starts_with("trade T-1 of order ORD-1 on paper arrived again with other contents"));
+        assert!(s.trades(&all).unwrap().contains(&a), "the first is kept");
+    }
+
+    /// A database written by the previous schema (version 2) is upgraded
+    /// in place with its trades.
+    #[test]
+    fn a_version_2_database_is_migrated_with_its_trades() {
+        let path = dir().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..2] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            let t = trade("T-9", "ORD-9");
+            conn.execute(
+                "INSERT INTO trades (exchange, trade_id, order_id, symbol, strategy, at_ms, view)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    t.exchange,
+                    t.trade_id,
+                    t.order_id,
+                    t.symbol,
+                    t.strategy_id,
+                    5,
+                    stored(&t).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            s.trades(&OrderFilter::default()).unwrap(),
+            vec![trade("T-9", "ORD-9")]
+        );
+        // The same trade id on another order now fits beside it.
+        s.write(&[Record::Trade {
+            view: trade("T-9", "ORD-10"),
+            at_ms: 6,
+        }])
+        .unwrap();
+        assert_eq!(s.trades(&OrderFilter::default()).unwrap().len(), 2);
     }
 }
