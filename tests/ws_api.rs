@@ -545,3 +545,44 @@ async fn market_data_is_at_most_ten_per_second_per_symbol_even_on_a_fast_feed() 
     }
     server.stop().await;
 }
+
+/// A frame that is JSON but not a valid command is answered with an
+/// error that carries its request_id, so a client waiting on it does not
+/// wait for nothing.
+#[actix_rt::test]
+async fn a_bad_frame_is_answered_with_its_request_id() {
+    let server = TestServer::start("").await;
+    let mut c = server.client("/api/stream").await;
+    c.next(WAIT).await.expect("snapshot");
+    let deep = format!(
+        r#"{{"cmd":"get_orders","request_id":"deep-1","p":{}{}}}"#,
+        "[".repeat(500),
+        "]".repeat(500)
+    );
+    for (frame, rid, code) in [
+        (
+            r#"{"cmd":5,"request_id":"r-1"}"#.to_string(),
+            json!("r-1"),
+            "invalid_message_format",
+        ),
+        (
+            r#"{"cmd":["x"],"request_id":77}"#.to_string(),
+            json!(77),
+            "invalid_message_format",
+        ),
+        (deep, json!("deep-1"), "invalid_message_format"),
+    ] {
+        c.send_text(&frame).await;
+        let e = c.wait_for("the error", |e| e["type"] == "error").await;
+        assert_eq!(
+            (&e["request_id"], e["error"].as_str()),
+            (&rid, Some(code)),
+            "{e}"
+        );
+    }
+    // Without a readable id the error has none.
+    c.send_text("{nope").await;
+    let e = c.wait_for("the error", |e| e["type"] == "error").await;
+    assert!(e.get("request_id").is_none(), "{e}");
+    server.stop().await;
+}

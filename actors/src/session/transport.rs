@@ -13,6 +13,7 @@ use actix_web_actors::ws;
 use laicai_core::auth::{Admit, RateLimiter, Scope};
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
+use laicai_core::protocol::commands::request_id_of;
 use laicai_core::protocol::events::Event;
 use laicai_core::protocol::{parse_client_message, ClientMessage, Response, SubscriptionRequest};
 use serde_json::{json, Value};
@@ -118,7 +119,14 @@ impl SessionActor {
                         );
                         ctx.text(r.encode(now_ms()));
                     }
-                    _ => self.error(ErrorCode::RateLimited, detail),
+                    _ => self.deps.registry.do_send(Direct {
+                        session: self.id,
+                        event: Event::error_for(
+                            ErrorCode::RateLimited,
+                            detail,
+                            request_id_of(text),
+                        ),
+                    }),
                 };
             }
             Admit::Abuse => {
@@ -129,7 +137,10 @@ impl SessionActor {
             Ok(m) => m,
             Err(e) => {
                 tracing::info!(session = %self.id, error = %e.code(), "bad frame refused: {e}");
-                return self.error(e.code(), e.to_string());
+                return self.deps.registry.do_send(Direct {
+                    session: self.id,
+                    event: Event::error_for(e.code(), e.to_string(), request_id_of(text)),
+                });
             }
         };
         match message {

@@ -58,6 +58,19 @@ impl FrameError {
     }
 }
 
+/// The `request_id` of a frame that is not a valid message, if one can
+/// be read: the frame is read one level deep only, so an id beside a
+/// value nested past the parser's limit (or a `cmd` of the wrong type) is
+/// still found and its answer still carries it.
+pub fn request_id_of(text: &str) -> Option<Value> {
+    let shallow: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(text).ok()?;
+    let raw = shallow.get("request_id")?;
+    serde_json::from_str::<Value>(raw.get())
+        .ok()
+        .filter(|v| v.is_string() || v.is_number())
+}
+
 pub fn parse_client_message(text: &str) -> Result<ClientMessage, FrameError> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
@@ -817,6 +830,27 @@ mod tests {
             CommandError::InvalidParams { field, .. } => field,
             other => panic!("not invalid_params: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_bad_frames_request_id_is_read_when_it_can_be() {
+        let deep = format!(
+            r#"{{"cmd":"get_orders","request_id":"r-7","p":{}{}}}"#,
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        assert!(
+            parse_client_message(&deep).is_err(),
+            "nested past the limit"
+        );
+        assert_eq!(request_id_of(&deep), Some(Value::from("r-7")));
+        assert_eq!(
+            request_id_of(r#"{"cmd":5,"request_id":42}"#),
+            Some(Value::from(42))
+        );
+        assert_eq!(request_id_of(r#"{"cmd":5,"request_id":{"x":1}}"#), None);
+        assert_eq!(request_id_of("{nope"), None);
+        assert_eq!(request_id_of("[1]"), None);
     }
 
     #[test]

@@ -338,6 +338,9 @@ pub struct Alert {
 pub struct ErrorEvent {
     pub error: String,
     pub detail: String,
+    /// The frame's own `request_id`, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -544,9 +547,19 @@ impl Event {
     }
 
     pub fn error(code: crate::error::ErrorCode, detail: impl Into<String>) -> Event {
+        Event::error_for(code, detail, None)
+    }
+
+    /// An `error` answering a frame, carrying its `request_id` if it had one.
+    pub fn error_for(
+        code: crate::error::ErrorCode,
+        detail: impl Into<String>,
+        request_id: Option<serde_json::Value>,
+    ) -> Event {
         Event::Error(ErrorEvent {
             error: code.as_str().to_string(),
             detail: detail.into(),
+            request_id,
         })
     }
 
