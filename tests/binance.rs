@@ -702,3 +702,75 @@ async fn a_connection_survives_a_restart_with_its_secrets_sealed() {
         engine.stderr()
     );
 }
+
+/// With a price band, an order on a Binance connection whose depth book
+/// is loaded is checked against the book's mid: no book ticker needed.
+#[actix_rt::test]
+async fn the_depth_books_mid_is_a_reference_price() {
+    let fake = FakeBinance::start().await;
+    fake.mute_book_ticker();
+    let server = TestServer::start(&format!("{CONNECTIONS}[risk]\nprice_band_pct = \"5\"\n")).await;
+    let mut c = server.client("/api/stream").await;
+    connected(&mut c, &fake).await;
+    c.wait_for("the Binance book", binance_book).await;
+    let r = c
+        .command(
+            json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
+                        "type": "limit", "price": "49900", "size": "0.01"}),
+        )
+        .await;
+    assert_eq!(r["success"], true, "{r}");
+    // Far from the book's mid, the band still refuses it.
+    let far = c
+        .command(
+            json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
+                        "type": "limit", "price": "40000", "size": "0.01"}),
+        )
+        .await;
+    assert_eq!(far["error"], "risk_rejected", "{far}");
+    assert!(
+        !far["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_reference_price"),
+        "{far}"
+    );
+    server.stop().await;
+    fake.stop().await;
+}
+
+/// An order id is enough to cancel an order, on whichever venue holds it.
+#[actix_rt::test]
+async fn cancel_order_finds_the_venue_by_the_order_id() {
+    let fake = FakeBinance::start().await;
+    let server = TestServer::start(CONNECTIONS).await;
+    let mut c = server.client("/api/stream").await;
+    connected(&mut c, &fake).await;
+    let r = c
+        .ok(
+            json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT", "side": "buy",
+                   "type": "limit", "price": "49000", "size": "0.01"}),
+        )
+        .await;
+    let id = r["order_id"].as_str().unwrap().to_string();
+    let cancelled = c
+        .command(json!({"cmd": "cancel_order", "order_id": id}))
+        .await;
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+    c.wait_for("canceled", |v| {
+        v["type"] == "order_update" && v["orderId"] == id && v["status"] == "canceled"
+    })
+    .await;
+    // A paper order the same way, and an id nobody gave out.
+    let p = c
+        .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": "30000", "size": "0.01"}))
+        .await;
+    c.ok(json!({"cmd": "cancel_order", "order_id": p["order_id"]}))
+        .await;
+    let none = c
+        .command(json!({"cmd": "cancel_order", "order_id": "ORD-999999"}))
+        .await;
+    assert_eq!(none["error"], "not_found", "{none}");
+    server.stop().await;
+    fake.stop().await;
+}

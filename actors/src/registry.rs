@@ -951,6 +951,19 @@ impl Handler<Replay> for RegistryActor {
     }
 }
 
+/// Which venues hold an open order with this id.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct WhereIs(pub String);
+
+impl Handler<WhereIs> for RegistryActor {
+    type Result = MessageResult<WhereIs>;
+    fn handle(&mut self, msg: WhereIs, _: &mut Self::Context) -> Self::Result {
+        self.load.handled();
+        MessageResult(self.view.venues_of(&msg.0))
+    }
+}
+
 impl Handler<GetRegistryStats> for RegistryActor {
     type Result = MessageResult<GetRegistryStats>;
     fn handle(&mut self, _: GetRegistryStats, _: &mut Self::Context) -> Self::Result {

@@ -75,6 +75,8 @@ pub struct State {
     rate_limit: u32,
     retry_after_s: u64,
     skip_depth: bool,
+    /// No `bookTicker` frames: the depth book is the only market price.
+    no_book_ticker: bool,
     silent: bool,
     depth_ids: HashMap<String, u64>,
     reports: HashMap<i64, String>,
@@ -301,7 +303,9 @@ impl FakeSocket {
             } else {
                 2800.0
             };
-            if kind == "bookTicker" {
+            if kind == "bookTicker" && st.no_book_ticker {
+                continue;
+            } else if kind == "bookTicker" {
                 let text = json!({"stream": stream, "data": {"u": 1, "s": upper, "b": format!("{:.2}", base - 0.5), "B": "1.5",
                                   "a": format!("{:.2}", base + 0.5), "A": "2.0"}})
                 .to_string();
@@ -640,6 +644,11 @@ impl FakeBinance {
     /// Sockets stay open but nothing comes through, pongs included.
     pub fn go_silent(&self, silent: bool) {
         self.state.lock().silent = silent;
+    }
+
+    /// Stops the `bookTicker` stream (depth keeps coming).
+    pub fn mute_book_ticker(&self) {
+        self.state.lock().no_book_ticker = true;
     }
 
     pub fn skip_depth_id(&self) {

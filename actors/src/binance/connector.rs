@@ -526,15 +526,34 @@ impl BinanceConnector {
         let book = self.books.get(&symbol).cloned();
         match outcome {
             DepthOutcome::Applied => {
-                if let (Some(book), Some(sync)) = (book, self.depth.get(venue_symbol)) {
-                    if let Some(b) = sync.book() {
-                        let (bids, asks) = b.top(self.s.book_depth);
-                        let _ = book.try_send(ReplaceBook {
-                            bids,
-                            asks,
-                            at_ms: now_ms(),
-                        });
+                let Some(b) = self.depth.get(venue_symbol).and_then(|sync| sync.book()) else {
+                    return;
+                };
+                let now = now_ms();
+                // The book's own top is a market price too: risk and
+                // strategies need not wait for a book ticker.
+                let top = b
+                    .best_bid()
+                    .zip(b.best_ask())
+                    .map(|(bid, ask)| (bid.0, ask.0));
+                if let Some(book) = book {
+                    let (bids, asks) = b.top(self.s.book_depth);
+                    let _ = book.try_send(ReplaceBook {
+                        bids,
+                        asks,
+                        at_ms: now,
+                    });
+                }
+                if let Some((bid, ask)) = top.filter(|(bid, ask)| bid < ask) {
+                    if let Some(a) = self.carry.account.as_mut() {
+                        a.set_mark(&symbol, (bid + ask) / rust_decimal::Decimal::TWO);
                     }
+                    self.tell(VenueEvent::Quote {
+                        symbol,
+                        bid,
+                        ask,
+                        at_ms: now,
+                    });
                 }
             }
             DepthOutcome::Resync { .. } | DepthOutcome::Invalid(_) => {

@@ -13,7 +13,7 @@ use crate::connections::{
 use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
 use crate::exchange::{CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions, VenueError};
 use crate::order_book::GetBook;
-use crate::registry::Replay;
+use crate::registry::{Replay, WhereIs};
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
 use crate::storage::{Store, StoreError};
 use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
@@ -250,6 +250,27 @@ async fn run(
             }
         }
         Command::CancelOrder { order_id, exchange } => {
+            // The id alone finds the venue that holds the order open.
+            let exchange = match exchange {
+                Some(e) => Some(e),
+                None => {
+                    let holders = ask(deps, &deps.registry, WhereIs(order_id.0.clone())).await?;
+                    match holders.as_slice() {
+                        [] => None,
+                        [one] => Some(one.clone()),
+                        many => {
+                            return Err((
+                                ErrorCode::InvalidParams,
+                                format!(
+                                    "invalid `exchange`: order {} is open on {}; say which",
+                                    order_id.0,
+                                    many.join(" and ")
+                                ),
+                            ))
+                        }
+                    }
+                }
+            };
             let venue = match deps.venues.lookup(exchange.as_deref()) {
                 Lookup::Ready(_, v) => v,
                 Lookup::Down(name) => {

@@ -87,6 +87,16 @@ impl StateView {
         }
     }
 
+    /// The venues holding an open order with this id (one, unless two
+    /// venues gave out the same id).
+    pub fn venues_of(&self, order_id: &str) -> Vec<String> {
+        self.order_index
+            .keys()
+            .filter(|(_, id)| id == order_id)
+            .map(|(exchange, _)| exchange.clone())
+            .collect()
+    }
+
     /// Orders not yet in a final state.
     pub fn open_orders(&self) -> usize {
         self.orders.len()
