@@ -5,11 +5,12 @@
 //! bench --bench backtest_replay`. Loading (gunzip + parse) is timed apart.
 
 use laicai_actors::backtest::{load, run};
-use laicai_core::backtest::data::MarketEvent;
-use laicai_core::backtest::SimSettings;
 use laicai_core::depth_stream::{market_events, market_stream, StreamShape};
 use laicai_core::pair::{PairSpec, Symbol};
-use laicai_core::strategy::{StrategyParams, StrategyType};
+use laicai_core::strategy::StrategyParams;
+use laicai_core::tape::MarketEvent;
+use laicai_core::wire::backtest::SimSettings;
+use laicai_core::wire::events::StrategyType;
 use laicai_core::Decimal;
 use serde_json::json;
 use std::path::{Path, PathBuf};

@@ -9,12 +9,13 @@
 //!   work on every other market update).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use laicai_core::feed::Rng;
 use laicai_core::ids::OrderId;
 use laicai_core::matching::{Incoming, MatchingEngine, OrderRef, Owner};
 use laicai_core::order::{Side, TimeInForce};
 use laicai_core::pair::{PairSpec, Symbol};
-use laicai_core::strategy::{Ctx, Inventory, Market, OwnOrder, StrategyParams, StrategyType};
+use laicai_core::rng::Rng;
+use laicai_core::strategy::{Ctx, Inventory, Market, OwnOrder, StrategyParams};
+use laicai_core::wire::events::StrategyType;
 use laicai_core::Decimal;
 use serde_json::json;
 use std::hint::black_box;

@@ -69,8 +69,9 @@ pub fn backtest(config: &laicai::config::Config, a: BacktestArgs) -> std::proces
 
 fn run_backtest(config: &laicai::config::Config, a: BacktestArgs) -> Result<(), Failure> {
     use laicai_actors::backtest as bt;
-    use laicai_core::backtest::SimSettings;
-    use laicai_core::strategy::{StrategyParams, StrategyType};
+    use laicai_core::strategy::StrategyParams;
+    use laicai_core::wire::backtest::SimSettings;
+    use laicai_core::wire::events::StrategyType;
     let kind_name = a.strategy_type.clone().unwrap_or_else(|| {
         a.strategy
             .file_stem()
@@ -167,7 +168,7 @@ fn run_backtest(config: &laicai::config::Config, a: BacktestArgs) -> Result<(), 
 /// The report for a person: each figure with its unit and what it is,
 /// money at `money` decimals and base amounts at `amount`.
 fn summary(
-    r: &laicai_core::backtest::report::Report,
+    r: &laicai_core::wire::backtest::Report,
     title: &str,
     money: u32,
     amount: u32,
@@ -183,7 +184,7 @@ fn summary(
             text
         }
     };
-    let balances = |b: &laicai_core::backtest::report::Amounts| {
+    let balances = |b: &laicai_core::wire::backtest::Amounts| {
         b.0.iter()
             .map(|(asset, v)| {
                 let places = if asset == cur { money } else { amount };
@@ -378,7 +379,7 @@ pub fn sample_data(out: &std::path::Path) -> std::process::ExitCode {
 }
 
 fn write_samples(out: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-    use laicai_core::feed::Rng;
+    use laicai_core::rng::Rng;
     std::fs::create_dir_all(out)?;
     let start: i64 = 1_735_689_600_000; // 2025-01-01T00:00:00Z
     let gz = |name: &str, text: String| -> std::io::Result<PathBuf> {

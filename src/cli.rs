@@ -6,7 +6,7 @@
 use clap::{Args, Subcommand};
 use laicai_client::{ClientError, ConnectionConfig, Incoming, NewOrder, WebSocketClient};
 use laicai_core::order::Side;
-use laicai_core::protocol::events::{Event, OrderView};
+use laicai_core::wire::events::{Event, OrderView};
 use laicai_core::Decimal;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -225,7 +225,7 @@ async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
 
 /// `--types` must name event types the engine sends.
 fn check_types(types: &[String]) -> Result<(), Failure> {
-    let valid = laicai_core::protocol::events::EVENT_TYPES;
+    let valid = laicai_core::wire::events::EVENT_TYPES;
     let unknown: Vec<&str> = types
         .iter()
         .map(String::as_str)

@@ -5,7 +5,8 @@
 use laicai_core::pair::Symbol;
 use laicai_core::protocol::NewStrategy;
 use laicai_core::risk::RiskLimits;
-use laicai_core::strategy::{StrategyParams, StrategyType};
+use laicai_core::strategy::StrategyParams;
+use laicai_core::wire::events::StrategyType;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -190,7 +191,7 @@ pub struct EngineSection {
     pub start_running: bool,
     pub status_interval_ms: u64,
     pub agent_status_interval_ms: u64,
-    pub log_events_level: laicai_core::protocol::events::LogLevel,
+    pub log_events_level: laicai_core::wire::events::LogLevel,
     pub log_events_per_sec: u32,
 }
 

@@ -21,8 +21,8 @@ use laicai_actors::registry::{GetRegistryStats, RegistryActor, RegistryConfig};
 use laicai_actors::registry::{CARRIED_RING_KEY, SEQ_LEASE};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::risk::RISK_MEMORY_KEY;
-use laicai_actors::session::socket::ClientSocket;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLimits};
+use laicai_actors::socket::ClientSocket;
 use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store, StoreError};
 use laicai_actors::strategy::manager::Restore;
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig};
@@ -401,7 +401,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         let registry = registry.clone();
         storage.alert_to(Box::new(move |conflict| {
             registry.do_send(laicai_actors::registry::Publish::alert(
-                laicai_core::protocol::events::LogLevel::Error,
+                laicai_core::wire::events::LogLevel::Error,
                 conflict,
                 "storage",
             ));

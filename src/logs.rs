@@ -12,7 +12,7 @@
 
 use actix::Addr;
 use laicai_actors::registry::{Publish, RegistryActor};
-use laicai_core::protocol::events::{Event, LogLevel, LogLine};
+use laicai_core::wire::events::{Event, LogLevel, LogLine};
 use parking_lot::{Mutex, RwLock};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};

@@ -196,11 +196,11 @@ async fn a_websocket_backtest_reports_progress_to_one_and_the_librarys_result() 
     let files = [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TRADES)];
     let events = laicai_actors::backtest::load(&files, None, None).unwrap();
     let params = laicai_core::strategy::StrategyParams::parse(
-        laicai_core::strategy::StrategyType::Pmm,
+        laicai_core::wire::events::StrategyType::Pmm,
         &pmm_config(),
     )
     .unwrap();
-    let settings = laicai_core::backtest::SimSettings {
+    let settings = laicai_core::wire::backtest::SimSettings {
         initial_base: "0.5".parse().unwrap(),
         initial_quote: "50000".parse().unwrap(),
         maker_fee: "0.0002".parse().unwrap(),
@@ -431,15 +431,14 @@ async fn the_recorded_market_replays_as_a_backtest() {
                 .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>()),
         );
     }
-    let prints: Vec<laicai_core::backtest::data::Print> =
-        laicai_actors::backtest::load(&files, None, None)
-            .unwrap()
-            .into_iter()
-            .map(|e| match e {
-                laicai_core::backtest::data::MarketEvent::Trade(p) => p,
-                other => panic!("a recorded trade file holds {other:?}"),
-            })
-            .collect();
+    let prints: Vec<laicai_core::tape::Print> = laicai_actors::backtest::load(&files, None, None)
+        .unwrap()
+        .into_iter()
+        .map(|e| match e {
+            laicai_core::tape::MarketEvent::Trade(p) => p,
+            other => panic!("a recorded trade file holds {other:?}"),
+        })
+        .collect();
     assert_eq!(prints.len(), rows.len());
     let ids: Vec<u64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
     assert!(

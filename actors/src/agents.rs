@@ -10,7 +10,7 @@ use crate::health::{AgentHealth, Health, Load, RegisterAgent};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use futures_util::future::join_all;
-use laicai_core::protocol::events::{AgentData, AgentStatus, Event};
+use laicai_core::wire::events::{AgentData, AgentStatus, Event};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

@@ -6,12 +6,15 @@
 //! own thread for WebSocket clients.
 
 use laicai_core::backtest::chart::equity_svg;
-use laicai_core::backtest::data::{merge, read_events, DataError, MarketEvent};
-use laicai_core::backtest::report::{self, Report, RunInfo};
-use laicai_core::backtest::{Backtest, SimSettings};
+use laicai_core::backtest::data::{merge, read_events, DataError};
+use laicai_core::backtest::report;
+use laicai_core::backtest::Backtest;
 use laicai_core::pair::PairSpec;
 use laicai_core::strategy::StrategyParams;
+use laicai_core::tape::MarketEvent;
 use laicai_core::time::TimestampMs;
+use laicai_core::wire::backtest::SimSettings;
+use laicai_core::wire::backtest::{Report, RunInfo};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,8 +8,8 @@ use crate::risk::{RiskActor, SetEngineRunning};
 use crate::venues::Venues;
 use actix::prelude::*;
 use futures_util::future::join_all;
-use laicai_core::paper::AccountStats;
-use laicai_core::protocol::events::*;
+use laicai_core::venue::AccountStats;
+use laicai_core::wire::events::*;
 use std::time::{Duration, Instant};
 
 /// Answers whether the state changed.

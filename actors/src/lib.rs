@@ -23,6 +23,7 @@ pub mod recorder;
 pub mod registry;
 pub mod risk;
 pub mod session;
+pub mod socket;
 pub mod storage;
 pub mod strategy;
 pub mod venues;

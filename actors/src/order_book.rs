@@ -7,8 +7,8 @@ use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use laicai_core::num::Level;
 use laicai_core::order_book::OrderBook;
-use laicai_core::protocol::events::{Event, OrderbookUpdate};
 use laicai_core::time::TimestampMs;
+use laicai_core::wire::events::{Event, OrderbookUpdate};
 
 /// The venue's current book, replacing the previous one.
 #[derive(Message)]

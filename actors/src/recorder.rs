@@ -6,8 +6,9 @@
 //! what a full mailbox turned away, so recording never slows trading.
 
 use actix::prelude::*;
-use laicai_core::backtest::data::{trade_line, Print};
+use laicai_core::backtest::data::trade_line;
 use laicai_core::pair::Symbol;
+use laicai_core::tape::Print;
 use laicai_core::time::iso_date;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

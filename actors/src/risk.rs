@@ -23,10 +23,10 @@ use futures_util::future::join_all;
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::{Order, OrderRequest, OrderStatus};
-use laicai_core::protocol::events::*;
-use laicai_core::protocol::OrderFilter;
 use laicai_core::risk::{Breach, KillMode, RiskManager, RiskStatus, RiskViolation, Scope};
 use laicai_core::time::TimestampMs;
+use laicai_core::venue::OrderFilter;
+use laicai_core::wire::events::*;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! from zero to that ceiling) so that many failing parts do not retry in
 //! lockstep.
 
-use crate::feed::Rng;
+use crate::rng::Rng;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {

@@ -5,10 +5,10 @@
 //! deletes a level, as libraries that want the action (NautilusTrader)
 //! need; a delete has zero lots.
 
-use crate::backtest::data::{DepthChange, MarketEvent, Print};
-use crate::feed::Rng;
 use crate::order::Side;
 use crate::order_book::BookSide;
+use crate::rng::Rng;
+use crate::tape::{DepthChange, MarketEvent, Print};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 

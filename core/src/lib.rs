@@ -23,7 +23,11 @@ pub mod pnl;
 pub mod position;
 pub mod protocol;
 pub mod risk;
+pub mod rng;
 pub mod strategy;
+pub mod tape;
 pub mod time;
+pub mod venue;
+pub mod wire;
 
 pub use rust_decimal::Decimal;

@@ -321,7 +321,7 @@ mod tests {
     /// a BTreeMap: the same levels in the same order after every one.
     #[test]
     fn agrees_with_a_sorted_map_on_random_deltas() {
-        let mut rng = crate::feed::Rng::new(7);
+        let mut rng = crate::rng::Rng::new(7);
         let mut book = OrderBook::new();
         let mut model: [BTreeMap<i64, i64>; 2] = [BTreeMap::new(), BTreeMap::new()];
         for step in 0..40_000 {

@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn a_power_of_ten_increment_rounds_like_any_other() {
         use rust_decimal::RoundingStrategy as R;
-        let mut rng = crate::feed::Rng::new(11);
+        let mut rng = crate::rng::Rng::new(11);
         for inc in ["1", "0.1", "0.01", "0.00001", "0.00000001"] {
             let inc: Decimal = inc.parse().unwrap();
             for _ in 0..2000 {

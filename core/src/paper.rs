@@ -8,7 +8,6 @@
 //! as orders of `Owner::Market`, so a client's resting order fills when the
 //! market's quotes move through it or its prints hit it.
 
-use crate::backtest::data::Print as TapePrint;
 use crate::balance::{BalanceError, Balances};
 use crate::candles::{Candle, CandleSeries};
 use crate::feed::MarketTick;
@@ -19,9 +18,10 @@ use crate::order::{Order, OrderRequest, OrderStatus, OrderType, Side, StrategyTa
 pub use crate::pair::PairSpec;
 use crate::pair::Symbol;
 use crate::position::Position;
-use crate::protocol::commands::OrderFilter;
-use crate::protocol::events::*;
+use crate::tape::Print as TapePrint;
 use crate::time::{iso8601_ms, TimestampMs};
+use crate::venue::{AccountStats, CancelError, OrderFilter, PlaceError};
+use crate::wire::events::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -41,76 +41,11 @@ pub struct PaperConfig {
     pub history_limit: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PlaceError {
-    #[error("invalid `{field}`: {reason}")]
-    InvalidParams { field: &'static str, reason: String },
-    /// The order would cost more than is free: what it needs, and how
-    /// that was computed, in words a person can check.
-    #[error("insufficient {asset}: {how} needs {needed} {asset}; {free} {asset} is free")]
-    Insufficient {
-        asset: String,
-        needed: Decimal,
-        free: Decimal,
-        how: String,
-    },
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CancelError {
-    #[error("no order {0}")]
-    NotFound(OrderId),
-    #[error("order {0} is {1}, not open")]
-    NotOpen(OrderId, OrderStatus),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
 /// An order after a command, and the events the command caused.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub order: OrderView,
     pub events: Vec<Event>,
-}
-
-/// Account-wide trading statistics.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AccountStats {
-    pub total_trades: u64,
-    #[serde(with = "crate::num::text")]
-    pub realized_pnl: Decimal,
-    #[serde(with = "crate::num::text")]
-    pub fees: Decimal,
-    /// Fills that reduced a position.
-    pub closing_trades: u64,
-    /// Closing fills whose realized PnL beat their fee.
-    pub winning_trades: u64,
-}
-
-impl AccountStats {
-    /// One fill: its realized PnL and its fee in the quote asset.
-    pub fn record_fill(&mut self, realized: Decimal, fee: Decimal) {
-        self.total_trades += 1;
-        self.realized_pnl += realized;
-        self.fees += fee;
-        if !realized.is_zero() {
-            self.closing_trades += 1;
-            if realized > fee {
-                self.winning_trades += 1;
-            }
-        }
-    }
-
-    pub fn success_rate(&self) -> Decimal {
-        if self.closing_trades == 0 {
-            return Decimal::ZERO;
-        }
-        (Decimal::from(self.winning_trades) * Decimal::ONE_HUNDRED
-            / Decimal::from(self.closing_trades))
-        .round_dp(2)
-    }
 }
 
 struct Market {

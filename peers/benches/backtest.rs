@@ -24,11 +24,13 @@ use hftbacktest::types::{
     Bot, ElapseResult, Event, OrdType, TimeInForce, BUY_EVENT, DEPTH_EVENT, EXCH_EVENT,
     LOCAL_EVENT, SELL_EVENT, TRADE_EVENT,
 };
-use laicai_core::backtest::data::MarketEvent;
-use laicai_core::backtest::{Backtest, SimSettings};
+use laicai_core::backtest::Backtest;
 use laicai_core::depth_stream::{market_events, market_stream, MarketStep, StreamShape};
 use laicai_core::pair::{PairSpec, Symbol};
-use laicai_core::strategy::{StrategyParams, StrategyType};
+use laicai_core::strategy::StrategyParams;
+use laicai_core::tape::MarketEvent;
+use laicai_core::wire::backtest::SimSettings;
+use laicai_core::wire::events::StrategyType;
 use laicai_core::Decimal;
 use std::time::Instant;
 

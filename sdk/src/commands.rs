@@ -4,7 +4,7 @@
 use crate::client::WebSocketClient;
 use crate::error::ClientError;
 use laicai_core::order::{OrderType, Side};
-use laicai_core::protocol::events::{
+use laicai_core::wire::events::{
     BalanceView, OrderView, PositionView, StrategyView, SystemStatus, TradeView,
 };
 use laicai_core::Decimal;

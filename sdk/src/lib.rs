@@ -27,6 +27,6 @@ pub use client::{ClientStats, WebSocketClient};
 pub use commands::NewOrder;
 pub use config::{ConnectionConfig, ConnectionState, SubscriptionConfig};
 pub use error::ClientError;
-pub use laicai_core::protocol::events::{Envelope, Event};
+pub use laicai_core::wire::events::{Envelope, Event};
 pub use manager::ClientManager;
 pub use message::Incoming;

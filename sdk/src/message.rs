@@ -1,6 +1,6 @@
 //! `Incoming`: what handlers and streams receive.
 
-use laicai_core::protocol::events::{Envelope, Event};
+use laicai_core::wire::events::{Envelope, Event};
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq)]

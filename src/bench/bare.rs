@@ -8,7 +8,7 @@
 //! A connection that falls behind skips frames (`Lagged`).
 
 use futures_util::{SinkExt, StreamExt};
-use laicai_core::protocol::events::{encode, Event, PriceUpdate};
+use laicai_core::wire::events::{encode, Event, PriceUpdate};
 use rust_decimal::Decimal;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -34,7 +34,7 @@ use laicai_core::binance::wire::*;
 use laicai_core::candles::CandleSeries;
 use laicai_core::ids::OrderId;
 use laicai_core::pair::{PairSpec, Symbol};
-use laicai_core::protocol::events::*;
+use laicai_core::wire::events::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -962,7 +962,7 @@ impl Handler<Follow> for BinanceConnector {
         let balances = self.account().map(|a| a.balances()).unwrap_or_default();
         let orders = self
             .account()
-            .map(|a| a.orders(&laicai_core::protocol::OrderFilter::default()))
+            .map(|a| a.orders(&laicai_core::venue::OrderFilter::default()))
             .unwrap_or_default();
         self.carry
             .followers

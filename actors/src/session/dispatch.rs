@@ -26,10 +26,11 @@ use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::num::Exact;
 use laicai_core::order::OrderStatus;
-use laicai_core::protocol::events::MarketView;
-use laicai_core::protocol::export::trades_csv;
-use laicai_core::protocol::{Command, CommandEnvelope, Response, StrategyAction};
+use laicai_core::protocol::{Command, CommandEnvelope, StrategyAction};
 use laicai_core::strategy::catalog::strategy_types;
+use laicai_core::wire::events::MarketView;
+use laicai_core::wire::export::trades_csv;
+use laicai_core::wire::Response;
 use serde_json::Value;
 
 /// Who sent a command.

@@ -6,7 +6,6 @@
 
 pub mod dispatch;
 pub mod latency;
-pub mod socket;
 pub mod transport;
 
 use crate::agents::AgentMonitor;
@@ -18,7 +17,7 @@ use crate::risk::RiskActor;
 use crate::strategy::StrategyManager;
 use crate::venues::Venues;
 use actix::Addr;
-use laicai_core::protocol::{Channel, SubscriptionSet};
+use laicai_core::wire::{Channel, SubscriptionSet};
 use std::time::Duration;
 
 pub use transport::{start_session, SessionActor};
@@ -65,7 +64,7 @@ pub struct Admission {
     pub protocol: Option<String>,
     pub open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// The client's socket, for the registry to reset if it stops reading.
-    pub socket: Option<socket::ClientSocket>,
+    pub socket: Option<crate::socket::ClientSocket>,
 }
 
 /// Which URL the client connected to; decides its first subscriptions.

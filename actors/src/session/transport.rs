@@ -14,8 +14,9 @@ use laicai_core::auth::{Admit, RateLimiter, Scope};
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::protocol::commands::request_id_of;
-use laicai_core::protocol::events::Event;
-use laicai_core::protocol::{parse_client_message, ClientMessage, Response, SubscriptionRequest};
+use laicai_core::protocol::{parse_client_message, ClientMessage};
+use laicai_core::wire::events::Event;
+use laicai_core::wire::{Response, SubscriptionRequest};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,7 +76,7 @@ pub struct SessionActor {
     last_heard: Instant,
     evicted: Arc<AtomicBool>,
     scope: Scope,
-    socket: Option<super::socket::ClientSocket>,
+    socket: Option<crate::socket::ClientSocket>,
     rate: RateLimiter,
     _place: Place,
 }

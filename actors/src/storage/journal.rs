@@ -11,8 +11,8 @@
 use super::actor::Storage;
 use super::store::Record;
 use actix::prelude::*;
-use laicai_core::protocol::events::Event;
 use laicai_core::time::TimestampMs;
+use laicai_core::wire::events::Event;
 use std::collections::VecDeque;
 
 /// The answer a command waits for: `Ok` once what it did is durable.
@@ -179,7 +179,7 @@ mod tests {
     use crate::storage::store::tests::order;
     use crate::storage::{StorageActor, Store};
     use laicai_core::order::OrderStatus;
-    use laicai_core::protocol::events::LogLevel;
+    use laicai_core::wire::events::LogLevel;
     use parking_lot::Mutex;
     use std::sync::Arc;
     use std::time::Duration;

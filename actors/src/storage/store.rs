@@ -3,8 +3,8 @@
 //! trades, and reads of that history. Plain rusqlite, no actix: the
 //! `StorageActor` owns one and calls it from its own thread.
 
-use laicai_core::protocol::commands::OrderFilter;
-use laicai_core::protocol::events::{OrderView, TradeView};
+use laicai_core::venue::OrderFilter;
+use laicai_core::wire::events::{OrderView, TradeView};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
@@ -550,7 +550,7 @@ fn stored<T: serde::Serialize>(view: &T) -> Result<String, StoreError> {
 pub(crate) mod tests {
     use super::*;
     use laicai_core::order::{OrderStatus, OrderType, Side, TimeInForce};
-    use laicai_core::protocol::events::Liquidity;
+    use laicai_core::wire::events::Liquidity;
     use laicai_core::Decimal;
     use std::str::FromStr;
 

@@ -18,13 +18,13 @@ use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::{OrderRequest, OrderType, StrategyTag};
 use laicai_core::pair::PairSpec;
 use laicai_core::pnl::Pnl;
-use laicai_core::protocol::events::{Event, LogLevel, OrderView};
-use laicai_core::protocol::OrderFilter;
 use laicai_core::risk::{stale_data, StaleAction};
 use laicai_core::strategy::{
     Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy, StrategyError,
 };
 use laicai_core::time::TimestampMs;
+use laicai_core::venue::OrderFilter;
+use laicai_core::wire::events::{Event, LogLevel, OrderView};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -503,7 +503,7 @@ impl StrategyActor {
         });
     }
 
-    fn on_fill(&mut self, t: &laicai_core::protocol::events::TradeView, ctx: &mut Context<Self>) {
+    fn on_fill(&mut self, t: &laicai_core::wire::events::TradeView, ctx: &mut Context<Self>) {
         self.s.pnl.apply_fill(t.side, t.amount, t.price, t.fee);
         let id = OrderId(t.order_id.clone());
         let (order_price, order_done) = match (self.open.get(&id), self.done.get(&id)) {

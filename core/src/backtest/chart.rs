@@ -5,9 +5,9 @@
 //! running peak in a panel underneath. Labels carry the currency and are
 //! rounded for reading; the figures in the heading are the report's.
 
-use super::report::Report;
 use crate::order::Side;
 use crate::time::iso8601_ms;
+use crate::wire::backtest::Report;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;

@@ -31,77 +31,15 @@ use crate::pnl::Pnl;
 use crate::strategy::{
     Ctx, Fill, Intent, Inventory, Market, OrderIntent, OwnOrder, Strategy, StrategyError,
 };
+use crate::tape::{DepthChange, MarketEvent, Print};
 use crate::time::TimestampMs;
-use data::{DepthChange, MarketEvent, Print};
-use report::{EquityCurve, Report};
+use crate::wire::backtest::{Report, SimSettings};
+use report::EquityCurve;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::VecDeque;
 
 const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
-
-/// The fill model's and the account's settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SimSettings {
-    #[serde(with = "crate::num")]
-    pub initial_base: Decimal,
-    #[serde(with = "crate::num")]
-    pub initial_quote: Decimal,
-    /// Fee rates (0.001 = 0.1 %).
-    #[serde(with = "crate::num")]
-    pub maker_fee: Decimal,
-    #[serde(with = "crate::num")]
-    pub taker_fee: Decimal,
-    /// A market order pays this much beyond the top of book.
-    #[serde(with = "crate::num")]
-    pub slippage_bps: Decimal,
-    /// The simulated book's half spread around the last print.
-    #[serde(with = "crate::num")]
-    pub half_spread_bps: Decimal,
-    /// From a strategy's decision to the venue.
-    pub latency_ms: i64,
-}
-
-impl Default for SimSettings {
-    fn default() -> Self {
-        SimSettings {
-            initial_base: Decimal::ONE,
-            initial_quote: Decimal::from(100_000),
-            maker_fee: Decimal::new(1, 3),
-            taker_fee: Decimal::new(1, 3),
-            slippage_bps: Decimal::ONE,
-            half_spread_bps: Decimal::ONE,
-            latency_ms: 0,
-        }
-    }
-}
-
-impl SimSettings {
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.initial_base < Decimal::ZERO || self.initial_quote < Decimal::ZERO {
-            out.push("initial balances must not be negative".to_string());
-        }
-        for (name, v) in [("maker_fee", self.maker_fee), ("taker_fee", self.taker_fee)] {
-            if v < Decimal::ZERO || v >= Decimal::ONE {
-                out.push(format!("{name} must be a rate from 0 to below 1"));
-            }
-        }
-        for (name, v) in [
-            ("slippage_bps", self.slippage_bps),
-            ("half_spread_bps", self.half_spread_bps),
-        ] {
-            if v < Decimal::ZERO || v >= BPS {
-                out.push(format!("{name} must be from 0 to below 10000"));
-            }
-        }
-        if !(0..=60_000).contains(&self.latency_ms) {
-            out.push("latency_ms must be from 0 to 60000".to_string());
-        }
-        out
-    }
-}
 
 /// A strategy's decision on its way to the venue.
 struct Pending {
@@ -497,7 +435,7 @@ impl Backtest {
 
     /// The result, marked at the last market the strategy saw; `run`
     /// says what was run (the replayed time range is filled in here).
-    pub fn report(&self, mut run: report::RunInfo) -> Report {
+    pub fn report(&self, mut run: crate::wire::backtest::RunInfo) -> Report {
         let mid = self.last.map_or(Decimal::ZERO, |m| m.mid());
         run.from = self.span.map(|(f, _)| crate::time::iso8601_ms(f));
         run.to = self.span.map(|(_, t)| crate::time::iso8601_ms(t));

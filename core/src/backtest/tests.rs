@@ -1,7 +1,8 @@
 use super::data::read_events;
 use super::*;
 use crate::strategy::testing::{d, rules};
-use crate::strategy::{StrategyParams, StrategyType};
+use crate::strategy::StrategyParams;
+use crate::wire::events::StrategyType;
 use serde_json::json;
 
 fn run(kind: StrategyType, config: serde_json::Value, settings: SimSettings, csv: &str) -> Report {
@@ -148,7 +149,7 @@ fn run_files(
     for e in &super::data::merge(files) {
         bt.replay(e);
     }
-    bt.report(report::RunInfo::default())
+    bt.report(crate::wire::backtest::RunInfo::default())
 }
 
 const BOOK_HEADER: &str =
@@ -236,8 +237,8 @@ fn a_new_snapshot_replaces_the_book_and_a_crossed_book_is_not_quoted_from() {
 
 #[test]
 fn a_book_change_the_book_cannot_key_ends_the_run_with_a_data_error() {
-    use super::data::DepthChange;
     use crate::order_book::BookSide;
+    use crate::tape::DepthChange;
     let params = StrategyParams::parse(
         StrategyType::Pmm,
         &json!({"bid_spread": "1", "ask_spread": "1", "order_amount": "1"}),
@@ -259,7 +260,7 @@ fn a_book_change_the_book_cannot_key_ends_the_run_with_a_data_error() {
     bt.replay(&change(2, "99.000000001"));
     assert!(bt.done());
     bt.replay(&change(3, "98"));
-    let r = bt.report(report::RunInfo::default());
+    let r = bt.report(crate::wire::backtest::RunInfo::default());
     assert_eq!(
         r.ended.as_deref(),
         Some("data error at 2 ms: price 99.000000001 has more than 8 decimals or is out of range"),
@@ -288,7 +289,7 @@ fn every_figure_comes_from_one_equity_curve() {
     for e in &events {
         bt.replay(e);
     }
-    let r = bt.report(report::RunInfo::default());
+    let r = bt.report(crate::wire::backtest::RunInfo::default());
     let values = bt.curve().values();
     let (first, last) = (values[0].1, values[values.len() - 1].1);
     assert!(r.trades > 10, "it trades: {}", r.trades);

@@ -9,11 +9,11 @@ use super::wire::{Account, AccountPosition, ExecutionReport, MyTrade, RestOrder}
 use crate::ids::OrderId;
 use crate::order::{Order, OrderRequest, OrderStatus, OrderType, Side, StrategyTag, TimeInForce};
 use crate::pair::Symbol;
-use crate::paper::{AccountStats, PlaceError};
 use crate::position::Position;
-use crate::protocol::commands::OrderFilter;
-use crate::protocol::events::*;
 use crate::time::{iso8601_ms, TimestampMs};
+use crate::venue::OrderFilter;
+use crate::venue::{AccountStats, PlaceError};
+use crate::wire::events::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 

@@ -3,39 +3,8 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::fmt;
 
-/// A secret string: `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret itself, for the one place that must use it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
-    pub api_key: Secret,
-    pub api_secret: Secret,
-}
+pub use crate::venue::{Credentials, Secret};
 
 /// The hex HMAC-SHA256 of `payload` under `secret`.
 pub fn sign(secret: &Secret, payload: &str) -> String {

@@ -1,5 +1,6 @@
 use super::*;
-use crate::feed::{FeedParams, Print, Rng, SyntheticMarket};
+use crate::feed::{FeedParams, Print, SyntheticMarket};
+use crate::rng::Rng;
 use std::str::FromStr;
 
 fn d(s: &str) -> Decimal {

@@ -1,15 +1,18 @@
 //! Client → server messages (PROTOCOL §3): parsing a text frame into a
 //! command or a subscription message, with errors that name the field.
 
-use super::subscription::SubscriptionRequest;
-use crate::backtest::SimSettings;
 use crate::binance::sign::{Credentials, Secret};
 use crate::error::ErrorCode;
 use crate::ids::OrderId;
-use crate::order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
 use crate::pair::Symbol;
 use crate::risk::KillMode;
-use crate::strategy::{StrategyParams, StrategyType};
+use crate::strategy::StrategyParams;
+use crate::venue::OrderFilter;
+use crate::wire::backtest::SimSettings;
+use crate::wire::events::StrategyType;
+use crate::wire::frame::FrameError;
+use crate::wire::subscription::SubscriptionRequest;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -29,33 +32,6 @@ pub enum ClientMessage {
     Subscribe(SubscriptionRequest),
     Unsubscribe(SubscriptionRequest),
     Ping { timestamp: Option<Value> },
-}
-
-/// A frame that is not a well-formed message: answered with an `error` event.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum FrameError {
-    #[error("message must be valid JSON: {0}")]
-    InvalidJson(String),
-    #[error("message must be a JSON object")]
-    NotObject,
-    #[error("message needs a `cmd` or a `type` field")]
-    NoKind,
-    #[error("`cmd` must be a string")]
-    CmdNotString,
-    #[error("unsupported message type: {0}")]
-    UnsupportedType(String),
-    #[error("{0}")]
-    InvalidParams(String),
-}
-
-impl FrameError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            FrameError::UnsupportedType(_) => ErrorCode::UnsupportedMessageType,
-            FrameError::InvalidParams(_) => ErrorCode::InvalidParams,
-            _ => ErrorCode::InvalidMessageFormat,
-        }
-    }
 }
 
 /// The `request_id` of a frame that is not a valid message, if one can
@@ -125,57 +101,6 @@ fn invalid(field: &str, reason: impl Into<String>) -> CommandError {
     CommandError::InvalidParams {
         field: field.to_string(),
         reason: reason.into(),
-    }
-}
-
-/// Filters shared by `get_orders`, `get_trades` and `cancel_all_orders`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OrderFilter {
-    pub symbol: Option<Symbol>,
-    pub status: Option<OrderStatus>,
-    pub strategy: Option<String>,
-    pub exchange: Option<String>,
-    pub limit: Option<usize>,
-    /// History from this time on (ms since the epoch, inclusive): orders
-    /// by creation, trades by execution. `start_time` on the wire.
-    pub since_ms: Option<i64>,
-    /// … up to this time (inclusive). `end_time` on the wire.
-    pub until_ms: Option<i64>,
-}
-
-impl OrderFilter {
-    /// Whether an order of a venue passes the filter (limit aside).
-    pub fn matches_order(&self, o: &crate::order::Order) -> bool {
-        self.symbol.as_ref().is_none_or(|s| *s == o.request.symbol)
-            && self.status.is_none_or(|s| s == o.status)
-            && self
-                .strategy
-                .as_ref()
-                .is_none_or(|s| o.request.strategy.as_ref().is_some_and(|t| t.is_named(s)))
-            && self.exchange.as_ref().is_none_or(|e| *e == o.exchange)
-            && self.since_ms.is_none_or(|t| o.created_ms >= t)
-            && self.until_ms.is_none_or(|t| o.created_ms <= t)
-    }
-
-    /// Whether a stored order passes the filter (limit aside).
-    pub fn matches_view(&self, o: &super::events::OrderView) -> bool {
-        self.symbol.as_ref().is_none_or(|s| s.as_str() == o.symbol)
-            && self.status.is_none_or(|s| s == o.status)
-            && self
-                .strategy
-                .as_ref()
-                .is_none_or(|s| o.strategy.as_ref() == Some(s) || o.strategy_id.as_ref() == Some(s))
-            && self.exchange.as_ref().is_none_or(|e| *e == o.exchange)
-    }
-
-    /// Whether a trade passes the filter (status and limit aside).
-    pub fn matches_trade(&self, t: &super::events::TradeView) -> bool {
-        self.symbol.as_ref().is_none_or(|s| s.as_str() == t.symbol)
-            && self
-                .strategy
-                .as_ref()
-                .is_none_or(|s| t.strategy.as_ref() == Some(s) || t.strategy_id.as_ref() == Some(s))
-            && self.exchange.as_ref().is_none_or(|e| *e == t.exchange)
     }
 }
 

@@ -1,22 +1,12 @@
-//! The wire protocol (PROTOCOL.md): events the engine sends, commands and
-//! subscription messages clients send, responses, and the state view the
-//! registry keeps to answer every new session with an exact `snapshot`.
+//! What clients send (PROTOCOL.md §3): a text frame parsed into a command
+//! or a subscription message, and each command's parameters checked into
+//! the engine's own types, with errors that name the field. It sits on
+//! top of the engine's domain (risk, strategies, venues, backtests),
+//! which it parses parameters into; what goes back out is `wire`.
 
 pub mod commands;
-pub mod events;
-pub mod export;
-pub mod response;
-pub mod subscription;
-pub mod view;
 
 pub use commands::{
-    parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, FrameError,
-    NewConnection, NewStrategy, OrderFilter, StrategyAction,
+    parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, NewConnection,
+    NewStrategy, StrategyAction,
 };
-pub use events::*;
-pub use response::Response;
-pub use subscription::{
-    Channel, EventKey, MarketPrice, Route, SubscriptionRequest, SubscriptionSet, Topic,
-    UpdateFrequency,
-};
-pub use view::StateView;

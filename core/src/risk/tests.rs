@@ -1,7 +1,7 @@
 use super::*;
 use crate::order::{OrderType, StrategyTag, TimeInForce};
 use crate::pair::Symbol;
-use crate::protocol::events::Liquidity;
+use crate::wire::events::Liquidity;
 
 fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()

@@ -10,34 +10,14 @@ pub mod pmm;
 pub mod twap;
 
 use crate::ids::OrderId;
-use crate::order::{wire_enum, OrderType, Side, TimeInForce};
+use crate::order::{OrderType, Side, TimeInForce};
 use crate::pair::PairSpec;
 use crate::time::TimestampMs;
+use crate::wire::events::StrategyType;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use std::fmt;
-use std::str::FromStr;
-
-wire_enum!(StrategyType {
-    Pmm => "pmm",
-    Grid => "grid",
-    Twap => "twap",
-    Chaos => "chaos",
-});
-
-wire_enum!(
-    /// A strategy instance's status (`deleted` is sent once, when it goes).
-    StrategyStatus {
-        Created => "created",
-        Running => "running",
-        Paused => "paused",
-        Stopped => "stopped",
-        Error => "error",
-        Deleted => "deleted",
-    }
-);
 
 /// The top of the book a strategy quotes around.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,6 +277,7 @@ pub(crate) fn require(field: &str, ok: bool, reason: &str) -> Result<(), ConfigE
 pub(crate) mod testing {
     use super::*;
     use crate::pair::Symbol;
+    use std::str::FromStr;
 
     pub fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

@@ -56,7 +56,7 @@ pub fn trades_csv<'a>(trades: impl IntoIterator<Item = &'a TradeView>) -> String
 mod tests {
     use super::*;
     use crate::order::Side;
-    use crate::protocol::events::Liquidity;
+    use crate::wire::events::Liquidity;
     use rust_decimal::Decimal;
     use std::str::FromStr;
 

@@ -4,7 +4,6 @@
 //! reflects exactly the events up to its `seq`.
 
 use super::events::*;
-use crate::strategy::StrategyStatus;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 

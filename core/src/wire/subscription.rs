@@ -9,7 +9,7 @@
 //! order, trade, position, balance and the other events are always
 //! delivered as they happen.
 
-use super::commands::FrameError;
+use super::frame::FrameError;
 use crate::Decimal;
 use serde_json::{Map, Value};
 use std::time::Duration;

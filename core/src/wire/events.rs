@@ -5,7 +5,6 @@
 use super::subscription::Channel;
 use crate::num::Level;
 use crate::order::{wire_enum, Order, OrderStatus, OrderType, Side, TimeInForce};
-use crate::strategy::{StrategyStatus, StrategyType};
 use crate::time::{iso8601_ms, TimestampMs};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,29 @@ use std::fmt;
 use std::str::FromStr;
 
 wire_enum!(BotStatus { Running => "running", Stopped => "stopped" });
+
+wire_enum!(
+    /// The kinds of strategy there are.
+    StrategyType {
+    Pmm => "pmm",
+    Grid => "grid",
+    Twap => "twap",
+    Chaos => "chaos",
+    }
+);
+
+wire_enum!(
+    /// A strategy instance's status (`deleted` is sent once, when it goes).
+    StrategyStatus {
+        Created => "created",
+        Running => "running",
+        Paused => "paused",
+        Stopped => "stopped",
+        Error => "error",
+        Deleted => "deleted",
+    }
+);
+
 wire_enum!(LogLevel { Debug => "debug", Info => "info", Warning => "warning", Error => "error" });
 wire_enum!(Liquidity { Maker => "maker", Taker => "taker" });
 
@@ -447,7 +469,7 @@ pub enum Event {
         backtest_id: String,
         status: BacktestStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        data: Option<Box<crate::backtest::report::Report>>,
+        data: Option<Box<super::backtest::Report>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
