@@ -225,7 +225,10 @@ async fn dispatch(cmd: ClientCmd) -> Result<(), Failure> {
 
 /// `--types` must name event types the engine sends.
 fn check_types(types: &[String]) -> Result<(), Failure> {
-    let valid = laicai_core::wire::events::EVENT_TYPES;
+    let valid: Vec<&str> = laicai_core::wire::events::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
     let unknown: Vec<&str> = types
         .iter()
         .map(String::as_str)

@@ -11,6 +11,7 @@ use std::path::Path;
 
 /// `laicai-core`, lowest layer first.
 const CORE: &[&[&str]] = &[
+    &["enums"],
     &["num", "ids", "time", "error", "rng"],
     &["pair"],
     &["order", "order_book"],

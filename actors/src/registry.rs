@@ -28,7 +28,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
 use laicai_core::time::TimestampMs;
-use laicai_core::wire::events::{encode, Alert, Event, LogLevel, EVENT_TYPES};
+use laicai_core::wire::events::{encode, Alert, Event, EventKind, LogLevel};
 use laicai_core::wire::subscription::{event_type, SubscriptionLimit};
 use laicai_core::wire::{Channel, Route, StateView, SubscriptionRequest, SubscriptionSet};
 use std::collections::{HashMap, VecDeque};
@@ -145,26 +145,18 @@ pub struct RegistryConfig {
 
 type ConflationKey = (&'static str, String);
 
-/// An encoded event and its type's index in `EVENT_TYPES` (for counters).
+/// An encoded event and its kind (for counters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Frame {
     text: ByteString,
-    kind: usize,
-}
-
-/// The index of an event type in `EVENT_TYPES`; unknown types count last.
-fn kind_of(name: &str) -> usize {
-    EVENT_TYPES
-        .iter()
-        .position(|t| *t == name)
-        .unwrap_or(EVENT_TYPES.len())
+    kind: EventKind,
 }
 
 fn encode_frame(event: &Event, at_ms: TimestampMs, seq: u64) -> Option<Frame> {
     match encode(event, at_ms, seq) {
         Ok(text) => Some(Frame {
             text: ByteString::from(text),
-            kind: kind_of(event.name()),
+            kind: event.kind(),
         }),
         Err(e) => {
             tracing::error!(event = event.name(), error = %e, "cannot encode event");
@@ -173,30 +165,30 @@ fn encode_frame(event: &Event, at_ms: TimestampMs, seq: u64) -> Option<Frame> {
     }
 }
 
-/// Counters by event type (the last slot for a type not listed).
+/// Counters by event kind, indexed by it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ByType(pub Vec<u64>);
 
 impl Default for ByType {
     fn default() -> Self {
-        ByType(vec![0; EVENT_TYPES.len() + 1])
+        ByType(vec![0; EventKind::ALL.len()])
     }
 }
 
 impl ByType {
-    fn add(&mut self, kind: usize) {
-        if let Some(n) = self.0.get_mut(kind) {
+    fn add(&mut self, kind: EventKind) {
+        if let Some(n) = self.0.get_mut(kind as usize) {
             *n += 1;
         }
     }
 
     /// (type, count) for every type counted at least once.
     pub fn counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        self.0
+        EventKind::ALL
             .iter()
-            .enumerate()
+            .zip(&self.0)
             .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| (EVENT_TYPES.get(i).copied().unwrap_or("other"), *n))
+            .map(|(k, n)| (k.as_str(), *n))
     }
 }
 
@@ -560,14 +552,13 @@ impl RegistryActor {
         if let Some(carried) = carried.filter(|c| c.dropped_upto <= issued_upto) {
             self.ring.dropped_upto = carried.dropped_upto;
             for (seq, name, symbol, text) in carried.frames {
-                let kind = kind_of(&name);
-                if EVENT_TYPES.get(kind).is_none() {
+                let Ok(kind) = name.parse::<EventKind>() else {
                     // A type this build does not know: replay cannot be
                     // complete without it.
                     self.ring.frames.clear();
                     self.ring.dropped_upto = issued_upto;
                     break;
-                }
+                };
                 let frame = Frame {
                     text: ByteString::from(text),
                     kind,
@@ -1075,7 +1066,7 @@ mod tests {
     fn frame(s: &str) -> Frame {
         Frame {
             text: ByteString::from(s.to_string()),
-            kind: kind_of("price"),
+            kind: EventKind::Price,
         }
     }
 

@@ -3,11 +3,10 @@
 //! its token, a per-address limiter of failed attempts, and a token bucket
 //! for inbound messages.
 
-use crate::order::wire_enum;
+use crate::enums::wire_enum;
 use crate::time::TimestampMs;
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 
 wire_enum!(
     /// What a token may do; each scope includes the ones before it.

@@ -10,6 +10,7 @@ pub mod balance;
 pub mod binance;
 pub mod candles;
 pub mod depth_stream;
+pub mod enums;
 pub mod error;
 pub mod feed;
 pub mod ids;

@@ -6,41 +6,7 @@ use crate::pair::Symbol;
 use crate::time::TimestampMs;
 use rust_decimal::Decimal;
 
-use std::fmt;
-use std::str::FromStr;
-
-macro_rules! wire_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                let lower = s.to_ascii_lowercase();
-                $name::ALL.iter().copied().find(|v| v.as_str() == lower).ok_or_else(|| {
-                    let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("must be one of {}", names.join(", "))
-                })
-            }
-        }
-    };
-}
-pub(crate) use wire_enum;
+use crate::enums::wire_enum;
 
 wire_enum!(Side { Buy => "buy", Sell => "sell" });
 wire_enum!(OrderType { Market => "market", Limit => "limit" });

@@ -10,9 +10,10 @@
 //! (from the peak) of its trading PnL (realized − fees + unrealized, in
 //! the quote asset), which halt the scope when breached.
 
+use crate::enums::wire_enum;
 use crate::error::ErrorCode;
 use crate::ids::StrategyId;
-use crate::order::{wire_enum, OrderRequest, OrderStatus, Side};
+use crate::order::{OrderRequest, OrderStatus, Side};
 use crate::pair::PairSpec;
 use crate::pnl::Pnl;
 use crate::time::TimestampMs;
@@ -21,7 +22,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
-use std::str::FromStr;
 
 const DAY_MS: i64 = 86_400_000;
 

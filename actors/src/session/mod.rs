@@ -17,6 +17,7 @@ use crate::risk::RiskActor;
 use crate::strategy::StrategyManager;
 use crate::venues::Venues;
 use actix::Addr;
+use laicai_core::wire::events::EventKind;
 use laicai_core::wire::{Channel, SubscriptionSet};
 use std::time::Duration;
 
@@ -84,7 +85,7 @@ impl Endpoint {
     pub fn initial_subscriptions(self) -> SubscriptionSet {
         match self {
             Endpoint::Stream | Endpoint::General => SubscriptionSet::only(Channel::All),
-            Endpoint::Logs => SubscriptionSet::only(Channel::Log),
+            Endpoint::Logs => SubscriptionSet::only(Channel::Kind(EventKind::Log)),
             Endpoint::Subscription => SubscriptionSet::empty(),
         }
     }

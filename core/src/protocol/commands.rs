@@ -338,6 +338,47 @@ impl<'a> Params<'a> {
     }
 }
 
+/// Every command's `cmd`, in the order `Command::parse` reads them.
+pub const COMMANDS: &[&str] = &[
+    "place_order",
+    "cancel_order",
+    "cancel_all_orders",
+    "get_orders",
+    "get_trades",
+    "export_trades",
+    "get_positions",
+    "get_balances",
+    "get_order_book",
+    "get_system_status",
+    "create_strategy",
+    "start_strategy",
+    "stop_strategy",
+    "pause_strategy",
+    "resume_strategy",
+    "delete_strategy",
+    "get_strategies",
+    "kill_switch",
+    "reset_kill_switch",
+    "get_risk_limits",
+    "create_connection",
+    "delete_connection",
+    "test_connection",
+    "get_connections",
+    "get_agents",
+    "replay",
+    "start_engine",
+    "stop_engine",
+    "start_backtest",
+    "get_backtest",
+    "cancel_backtest",
+    "get_backtests",
+    "get_data_files",
+    "get_markets",
+    "get_candles",
+    "get_strategy_types",
+    "get_session",
+];
+
 impl Command {
     pub fn parse(env: &CommandEnvelope) -> Result<Command, CommandError> {
         let p = Params(&env.params);
@@ -754,6 +795,44 @@ mod tests {
         match e {
             CommandError::InvalidParams { field, .. } => field,
             other => panic!("not invalid_params: {other:?}"),
+        }
+    }
+
+    /// COMMANDS lists exactly the names `Command::parse` knows.
+    #[test]
+    fn the_command_list_is_every_command_parse_knows() {
+        let source = include_str!("commands.rs");
+        let parse = &source[source.find("    pub fn parse(env").unwrap()..];
+        let parse = &parse[..parse
+            .find("other => return Err(CommandError::Unknown")
+            .unwrap()];
+        // Every `"name" =>` and `"name" |` arm, in order.
+        let mut known: Vec<&str> = Vec::new();
+        let pieces: Vec<&str> = parse.split('"').collect();
+        for i in (1..pieces.len() - 1).step_by(2) {
+            let (name, after) = (pieces[i], pieces[i + 1].trim_start());
+            let arm = after.starts_with("=>") || after.starts_with('|');
+            if arm
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && !known.contains(&name)
+            {
+                known.push(name);
+            }
+        }
+        assert_eq!(
+            known, COMMANDS,
+            "a command parse knows is missing from COMMANDS, or the reverse"
+        );
+        for name in COMMANDS {
+            let env = CommandEnvelope {
+                cmd: name.to_string(),
+                request_id: None,
+                params: Map::new(),
+            };
+            assert!(
+                !matches!(Command::parse(&env), Err(CommandError::Unknown(_))),
+                "{name} is listed but not parsed"
+            );
         }
     }
 

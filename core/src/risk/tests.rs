@@ -2,6 +2,7 @@ use super::*;
 use crate::order::{OrderType, StrategyTag, TimeInForce};
 use crate::pair::Symbol;
 use crate::wire::events::Liquidity;
+use std::str::FromStr;
 
 fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()

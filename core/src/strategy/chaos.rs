@@ -7,11 +7,10 @@
 //! on.
 
 use super::{require, ConfigError, Ctx, Intent, OrderIntent, Strategy, StrategyError, Validate};
-use crate::order::{wire_enum, Side};
+use crate::enums::wire_enum;
+use crate::order::Side;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 wire_enum!(ChaosMode { Panic => "panic", Error => "error", Hang => "hang" });
 

@@ -3,13 +3,12 @@
 //! `seq`.
 
 use super::subscription::Channel;
+use crate::enums::wire_enum;
 use crate::num::Level;
-use crate::order::{wire_enum, Order, OrderStatus, OrderType, Side, TimeInForce};
+use crate::order::{Order, OrderStatus, OrderType, Side, TimeInForce};
 use crate::time::{iso8601_ms, TimestampMs};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 wire_enum!(BotStatus { Running => "running", Stopped => "stopped" });
 
@@ -475,59 +474,68 @@ pub enum Event {
     },
 }
 
-/// Every event `type`, in a fixed order (for per-type counters).
-pub const EVENT_TYPES: &[&str] = &[
-    "snapshot",
-    "connected",
-    "disconnected",
-    "system_status",
-    "price",
-    "market_data",
-    "orderbook",
-    "order_update",
-    "trade",
-    "position",
-    "balance",
-    "strategy",
-    "connection",
-    "log",
-    "agent_status",
-    "alerts",
-    "error",
-    "backtest_progress",
-    "backtest_result",
-];
+wire_enum!(
+    /// Every event's `type`: the one list of event kinds. Every kind but
+    /// the snapshot is also a channel (`Channel::Kind`); counters are
+    /// indexed by it (`kind as usize`).
+    EventKind {
+        Snapshot => "snapshot",
+        Connected => "connected",
+        Disconnected => "disconnected",
+        SystemStatus => "system_status",
+        Price => "price",
+        MarketData => "market_data",
+        Orderbook => "orderbook",
+        OrderUpdate => "order_update",
+        Trade => "trade",
+        Position => "position",
+        Balance => "balance",
+        Strategy => "strategy",
+        Connection => "connection",
+        Log => "log",
+        AgentStatus => "agent_status",
+        Alerts => "alerts",
+        Error => "error",
+        BacktestProgress => "backtest_progress",
+        BacktestResult => "backtest_result",
+    }
+);
 
 impl Event {
+    /// What kind of event it is: its `type`.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::Snapshot(_) => EventKind::Snapshot,
+            Event::Connected {} => EventKind::Connected,
+            Event::Disconnected { .. } => EventKind::Disconnected,
+            Event::SystemStatus(_) => EventKind::SystemStatus,
+            Event::Price(_) => EventKind::Price,
+            Event::MarketData(_) => EventKind::MarketData,
+            Event::Orderbook(_) => EventKind::Orderbook,
+            Event::OrderUpdate(_) => EventKind::OrderUpdate,
+            Event::Trade(_) => EventKind::Trade,
+            Event::Position(_) => EventKind::Position,
+            Event::Balance(_) => EventKind::Balance,
+            Event::Strategy(_) => EventKind::Strategy,
+            Event::Connection(_) => EventKind::Connection,
+            Event::Log(_) => EventKind::Log,
+            Event::AgentStatus(_) => EventKind::AgentStatus,
+            Event::Alerts { .. } => EventKind::Alerts,
+            Event::Error(_) => EventKind::Error,
+            Event::BacktestProgress { .. } => EventKind::BacktestProgress,
+            Event::BacktestResult { .. } => EventKind::BacktestResult,
+        }
+    }
+
     /// The channel its subscribers take it on; `None` for the snapshot,
     /// which is sent, never subscribed to.
     pub fn channel(&self) -> Option<Channel> {
-        Some(match self {
-            Event::Snapshot(_) => return None,
-            Event::Connected {} => Channel::Connected,
-            Event::Disconnected { .. } => Channel::Disconnected,
-            Event::SystemStatus(_) => Channel::SystemStatus,
-            Event::Price(_) => Channel::Price,
-            Event::MarketData(_) => Channel::MarketData,
-            Event::Orderbook(_) => Channel::Orderbook,
-            Event::OrderUpdate(_) => Channel::OrderUpdate,
-            Event::Trade(_) => Channel::Trade,
-            Event::Position(_) => Channel::Position,
-            Event::Balance(_) => Channel::Balance,
-            Event::Strategy(_) => Channel::Strategy,
-            Event::Connection(_) => Channel::Connection,
-            Event::Log(_) => Channel::Log,
-            Event::AgentStatus(_) => Channel::AgentStatus,
-            Event::Alerts { .. } => Channel::Alerts,
-            Event::Error(_) => Channel::Error,
-            Event::BacktestProgress { .. } => Channel::BacktestProgress,
-            Event::BacktestResult { .. } => Channel::BacktestResult,
-        })
+        Channel::of(self.kind())
     }
 
-    /// The event's `type`, which is also its channel's name.
+    /// The event's `type`.
     pub fn name(&self) -> &'static str {
-        super::subscription::event_type(self.channel())
+        self.kind().as_str()
     }
 
     /// The trading pair the event is about, if it is about one.
@@ -623,6 +631,7 @@ pub struct Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn frames_carry_type_fields_timestamp_and_seq() {
@@ -645,6 +654,50 @@ mod tests {
             c,
             r#"{"type":"connected","timestamp":"1970-01-01T00:00:00.000Z","seq":1}"#
         );
+    }
+
+    /// The serde tag of each event is its kind's name: one list of kinds.
+    #[test]
+    fn an_events_type_is_its_kinds_name() {
+        let samples = [
+            Event::Connected {},
+            Event::Disconnected { reason: "x".into() },
+            Event::log(LogLevel::Info, "m", "s"),
+            Event::error(crate::error::ErrorCode::Timeout, "d"),
+            Event::Alerts {
+                data: Alert {
+                    level: LogLevel::Warning,
+                    message: "m".into(),
+                    timestamp: 0.0,
+                    source: "s".into(),
+                },
+            },
+            Event::BacktestResult {
+                backtest_id: "b".into(),
+                status: BacktestStatus::Cancelled,
+                data: None,
+                error: None,
+            },
+        ];
+        for e in samples {
+            let v = serde_json::to_value(&e).unwrap();
+            assert_eq!(v["type"], e.kind().as_str(), "{v}");
+            assert_eq!(e.name(), e.kind().as_str());
+        }
+        // Each kind's name is its variant's name in snake case, as serde's
+        // `rename_all` writes the tag.
+        for k in EventKind::ALL {
+            let snake: String = format!("{k:?}")
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let sep = (c.is_ascii_uppercase() && i > 0).then_some('_');
+                    sep.into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect();
+            assert_eq!(snake, k.as_str());
+        }
     }
 
     #[test]

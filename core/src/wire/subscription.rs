@@ -9,91 +9,46 @@
 //! order, trade, position, balance and the other events are always
 //! delivered as they happen.
 
+use super::events::EventKind;
 use super::frame::FrameError;
 use crate::Decimal;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// A channel a client may subscribe to; every event type but the
-/// snapshot is one. What a topic and an event are matched on, once per
-/// session for every event published, so it compares as a number.
+/// A channel a client may subscribe to: `*`, or an event kind (every
+/// kind but the snapshot). What a topic and an event are matched on, once
+/// per session for every event published, so it compares as a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Channel {
     /// `*`: every event.
     All,
-    Connected,
-    Disconnected,
-    SystemStatus,
-    Price,
-    MarketData,
-    Orderbook,
-    OrderUpdate,
-    Trade,
-    Position,
-    Balance,
-    Strategy,
-    Log,
-    Connection,
-    AgentStatus,
-    BacktestProgress,
-    BacktestResult,
-    Alerts,
-    Error,
+    Kind(EventKind),
 }
 
 impl Channel {
-    /// Every channel, in the order they are documented.
-    pub const EVERY: [Channel; 19] = [
-        Channel::All,
-        Channel::Connected,
-        Channel::Disconnected,
-        Channel::SystemStatus,
-        Channel::Price,
-        Channel::MarketData,
-        Channel::Orderbook,
-        Channel::OrderUpdate,
-        Channel::Trade,
-        Channel::Position,
-        Channel::Balance,
-        Channel::Strategy,
-        Channel::Log,
-        Channel::Connection,
-        Channel::AgentStatus,
-        Channel::BacktestProgress,
-        Channel::BacktestResult,
-        Channel::Alerts,
-        Channel::Error,
-    ];
+    /// The channel events of `kind` are published on (`None`: the
+    /// snapshot, which is sent, never subscribed to).
+    pub fn of(kind: EventKind) -> Option<Channel> {
+        (kind != EventKind::Snapshot).then_some(Channel::Kind(kind))
+    }
+
+    /// Every channel: `*`, then the event kinds in their order.
+    pub fn every() -> impl Iterator<Item = Channel> {
+        std::iter::once(Channel::All).chain(EventKind::ALL.iter().copied().filter_map(Channel::of))
+    }
 
     /// Its name on the wire: the `channel` a client subscribes to and the
     /// `type` of its events.
     pub fn name(self) -> &'static str {
         match self {
             Channel::All => "*",
-            Channel::Connected => "connected",
-            Channel::Disconnected => "disconnected",
-            Channel::SystemStatus => "system_status",
-            Channel::Price => "price",
-            Channel::MarketData => "market_data",
-            Channel::Orderbook => "orderbook",
-            Channel::OrderUpdate => "order_update",
-            Channel::Trade => "trade",
-            Channel::Position => "position",
-            Channel::Balance => "balance",
-            Channel::Strategy => "strategy",
-            Channel::Log => "log",
-            Channel::Connection => "connection",
-            Channel::AgentStatus => "agent_status",
-            Channel::BacktestProgress => "backtest_progress",
-            Channel::BacktestResult => "backtest_result",
-            Channel::Alerts => "alerts",
-            Channel::Error => "error",
+            Channel::Kind(k) => k.as_str(),
         }
     }
 
     /// `None` for a name that is not a channel.
     pub fn named(name: &str) -> Option<Channel> {
-        Self::EVERY.into_iter().find(|c| c.name() == name)
+        Self::every().find(|c| c.name() == name)
     }
 }
 
@@ -116,7 +71,8 @@ impl Topic {
     pub fn matches(&self, channel: Option<Channel>, symbol: Option<&str>) -> bool {
         let channel_ok = self.channel == Channel::All
             || channel == Some(self.channel)
-            || (self.channel == Channel::MarketData && channel == Some(Channel::Price));
+            || (self.channel == Channel::Kind(EventKind::MarketData)
+                && channel == Some(Channel::Kind(EventKind::Price)));
         channel_ok
             && match (&self.symbol, symbol) {
                 (Some(want), Some(have)) => want == have,
@@ -491,8 +447,10 @@ mod tests {
         assert!(s.is_empty());
         assert!(SubscriptionSet::only(Channel::All).matches(Channel::named("trade"), Some("X-Y")));
         assert!(SubscriptionSet::only(Channel::All).matches(Channel::named("not-a-channel"), None));
-        assert!(!SubscriptionSet::only(Channel::Log).matches(Channel::named("trade"), None));
-        assert!(SubscriptionSet::only(Channel::Log).matches(Channel::named("log"), None));
+        assert!(!SubscriptionSet::only(Channel::Kind(EventKind::Log))
+            .matches(Channel::named("trade"), None));
+        assert!(SubscriptionSet::only(Channel::Kind(EventKind::Log))
+            .matches(Channel::named("log"), None));
         assert!(req(r#"{"type":"subscribe","channel":"bogus"}"#).is_err());
     }
 
@@ -511,10 +469,11 @@ mod tests {
 
     #[test]
     fn every_event_type_but_the_snapshot_is_a_channel() {
-        for t in super::super::events::EVENT_TYPES {
-            assert!(
-                *t == "snapshot" || Channel::named(t).is_some(),
-                "`{t}` cannot be subscribed to"
+        for k in EventKind::ALL {
+            assert_eq!(
+                Channel::named(k.as_str()).is_some(),
+                *k != EventKind::Snapshot,
+                "`{k}`"
             );
         }
     }
@@ -523,14 +482,14 @@ mod tests {
     fn each_channel_is_its_name() {
         for (name, channel) in [
             ("*", Channel::All),
-            ("price", Channel::Price),
-            ("market_data", Channel::MarketData),
-            ("log", Channel::Log),
+            ("price", Channel::Kind(EventKind::Price)),
+            ("market_data", Channel::Kind(EventKind::MarketData)),
+            ("log", Channel::Kind(EventKind::Log)),
         ] {
             assert_eq!(channel.name(), name);
             assert_eq!(Channel::named(name), Some(channel));
         }
-        for channel in Channel::EVERY {
+        for channel in Channel::every() {
             assert_eq!(Channel::named(channel.name()), Some(channel));
         }
         assert_eq!(Channel::named("volume"), None);
@@ -557,7 +516,7 @@ mod tests {
         assert_eq!(s.route(&market("price", "200.51")), Route::Skip);
         assert_eq!(s.route(&market("price", "99.99")), Route::Skip);
         let trade = EventKey {
-            channel: Some(Channel::Trade),
+            channel: Some(Channel::Kind(EventKind::Trade)),
             symbol: Some("BTC-USDT"),
             market: None,
         };
