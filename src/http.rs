@@ -1,0 +1,293 @@
+//! The engine's HTTP side: the WebSocket endpoints behind the gate (token,
+//! failed-attempt limiter, connection count), `/api/health`, `/metrics`
+//! (Prometheus text) and the dashboard's files.
+
+use crate::dashboard;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use laicai_actors::agents::GetAgents;
+use laicai_actors::registry::GetRegistryStats;
+use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps};
+use laicai_actors::socket::ClientSocket;
+use laicai_core::auth::{presented_token, FailureLimiter, Scope, Tokens};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::VERSION;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) deps: SessionDeps,
+    pub(crate) started: Instant,
+    pub(crate) gate: Arc<Gate>,
+    /// Market ticks the feed dropped because the exchange was busy.
+    pub(crate) dropped_ticks: Arc<AtomicU64>,
+    /// Market trades the recorder could not take or write.
+    pub(crate) recorded_lost: Arc<AtomicU64>,
+}
+
+/// Who may open a session: the token check, the failed-attempt limiter,
+/// and the connection count.
+pub(crate) struct Gate {
+    pub(crate) tokens: Tokens,
+    pub(crate) failures: Mutex<FailureLimiter>,
+    pub(crate) open: Arc<AtomicUsize>,
+    pub(crate) max_connections: usize,
+}
+
+fn refusal(status: actix_web::http::StatusCode, error: &str, detail: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "type": "error", "error": error, "detail": detail,
+    }))
+}
+
+impl Gate {
+    /// The scope of the request's token (every client is admin when no
+    /// tokens are configured, which only a loopback bind allows), or the
+    /// HTTP answer refusing it.
+    fn admit(&self, req: &HttpRequest) -> Result<(Scope, Option<String>), Box<HttpResponse>> {
+        use actix_web::http::StatusCode;
+        if self.open.load(Ordering::Acquire) >= self.max_connections {
+            return Err(Box::new(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_connections",
+                &format!("at most {} connections", self.max_connections),
+            )));
+        }
+        if self.tokens.is_empty() {
+            return Ok((Scope::Admin, None));
+        }
+        let addr = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let now = laicai_actors::clock::now_ms();
+        if self.failures.lock().blocked(&addr, now) {
+            return Err(Box::new(refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                "authentication_failed",
+                "too many failed attempts from this address; try again later",
+            )));
+        }
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let presented = presented_token(
+            header("Authorization"),
+            req.query_string(),
+            header("Sec-WebSocket-Protocol"),
+        );
+        match presented.and_then(|p| self.tokens.scope_of(&p.token).map(|s| (s, p.protocol))) {
+            Some(ok) => Ok(ok),
+            None => {
+                self.failures.lock().failed(&addr, now);
+                tracing::warn!(%addr, "authentication failed");
+                Err(Box::new(refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_failed",
+                    "a valid token is required (Authorization: Bearer, ?token= or the bearer.<token> subprotocol)",
+                )))
+            }
+        }
+    }
+}
+
+/// The HTTP server on `listener` with every route, not yet running;
+/// `workers` 0 is one per core.
+pub(crate) fn server(
+    state: AppState,
+    listener: std::net::TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .route("/api/stream", ws_route(Endpoint::Stream))
+            .route("/ws", ws_route(Endpoint::General))
+            .route("/ws/logs", ws_route(Endpoint::Logs))
+            .route("/api/v1/websocket", ws_route(Endpoint::Subscription))
+            .route("/api/health", web::get().to(health))
+            .route("/metrics", web::get().to(metrics))
+            .default_service(web::to(dashboard::serve))
+    })
+    // Small frames (an order update, a response) go out at once instead of
+    // waiting up to 40 ms for the client's delayed ACK (Nagle's algorithm).
+    .on_connect(|conn, ext| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+            match ClientSocket::of(tcp) {
+                Ok(socket) => {
+                    ext.insert(socket);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot keep a handle on a client socket"),
+            }
+        }
+    })
+    .disable_signals()
+    // Sessions are closed before the stop (`close_sessions`); anything
+    // else gets five seconds.
+    .shutdown_timeout(5);
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// A WebSocket route that starts sessions for `endpoint`.
+fn ws_route(endpoint: Endpoint) -> actix_web::Route {
+    web::get().to(
+        move |req: HttpRequest, body: web::Payload, st: web::Data<AppState>| async move {
+            let (scope, protocol) = match st.gate.admit(&req) {
+                Ok(ok) => ok,
+                Err(refused) => return Ok(*refused),
+            };
+            let admission = Admission {
+                scope,
+                protocol,
+                open: st.gate.open.clone(),
+                socket: req.conn_data::<ClientSocket>().cloned(),
+            };
+            start_session(&req, body, st.deps.clone(), endpoint, admission)
+        },
+    )
+}
+
+async fn health(st: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "uptime": st.started.elapsed().as_secs(),
+        "version": VERSION,
+        // Whether a client must present a token (the dashboard asks for one).
+        "auth_required": !st.gate.tokens.is_empty(),
+    }))
+}
+
+async fn metrics(st: web::Data<AppState>) -> HttpResponse {
+    let Ok(stats) = st.deps.registry.send(GetRegistryStats).await else {
+        return HttpResponse::ServiceUnavailable().body("registry unavailable\n");
+    };
+    let agents = st.deps.agents.send(GetAgents).await.unwrap_or_default();
+    let mut m = Metrics::default();
+    m.gauge("laicai_uptime_seconds", "Seconds since start.")
+        .value("", st.started.elapsed().as_secs());
+    m.gauge("laicai_connections", "Open WebSocket connections.")
+        .value("", st.gate.open.load(Ordering::Acquire));
+    m.gauge("laicai_sessions", "Sessions the registry delivers to.")
+        .value("", stats.sessions);
+    m.counter(
+        "laicai_events_published_total",
+        "Events numbered and fanned out.",
+    )
+    .value("", stats.seq);
+    let mut published = m.counter(
+        "laicai_events_published_by_type_total",
+        "Events published, by type.",
+    );
+    for (kind, n) in stats.published_by_type.counts() {
+        published.value(&format!("type=\"{kind}\""), n);
+    }
+    m.counter(
+        "laicai_frames_delivered_total",
+        "Frames handed to sessions.",
+    )
+    .value("", stats.delivered_by_type.0.iter().sum::<u64>());
+    let mut delivered = m.counter(
+        "laicai_frames_delivered_by_type_total",
+        "Frames handed to sessions, by type.",
+    );
+    for (kind, n) in stats.delivered_by_type.counts() {
+        delivered.value(&format!("type=\"{kind}\""), n);
+    }
+    m.counter(
+        "laicai_frames_conflated_total",
+        "Market data frames replaced by a newer one for a slow session.",
+    )
+    .value("", stats.conflated);
+    m.counter(
+        "laicai_market_ticks_dropped_total",
+        "Simulated market ticks dropped while the exchange was busy.",
+    )
+    .value("", st.dropped_ticks.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_recorded_trades_lost_total",
+        "Market trades not recorded (recorder busy, or a failed write).",
+    )
+    .value("", st.recorded_lost.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_sessions_evicted_total",
+        "Sessions closed as too slow (1013).",
+    )
+    .value("", stats.evicted);
+    m.gauge("laicai_orders_open", "Orders not in a final state.")
+        .value("", stats.open_orders);
+    let mut updates = m.counter(
+        "laicai_order_updates_total",
+        "order_update events, by status.",
+    );
+    for (status, n) in &stats.order_updates {
+        updates.value(&format!("status=\"{status}\""), *n);
+    }
+    let mut restarts = m.counter(
+        "laicai_agent_restarts_total",
+        "Restarts of each actor (strategies, exchange connections).",
+    );
+    for a in &agents {
+        restarts.value(&format!("agent=\"{}\"", a.agent_id), a.data.restarts);
+    }
+    let mut queue = m.gauge(
+        "laicai_agent_queue",
+        "Messages waiting in each actor's mailbox at the last probe.",
+    );
+    for a in &agents {
+        queue.value(&format!("agent=\"{}\"", a.agent_id), a.data.task_queue_size);
+    }
+    let mut body = m.0;
+    body.push_str(&st.deps.latency.render(
+        "laicai_command_seconds",
+        "Time from a command frame's arrival to its response.",
+    ));
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
+/// Prometheus text, one metric family at a time.
+#[derive(Default)]
+struct Metrics(String);
+
+struct Family<'a> {
+    out: &'a mut String,
+    name: &'static str,
+}
+
+impl Metrics {
+    fn family(&mut self, name: &'static str, kind: &str, help: &str) -> Family<'_> {
+        self.0
+            .push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        Family {
+            out: &mut self.0,
+            name,
+        }
+    }
+
+    fn gauge(&mut self, name: &'static str, help: &str) -> Family<'_> {
+        self.family(name, "gauge", help)
+    }
+
+    fn counter(&mut self, name: &'static str, help: &str) -> Family<'_> {
+        self.family(name, "counter", help)
+    }
+}
+
+impl Family<'_> {
+    /// One series; `labels` like `type="trade"`, empty for none.
+    fn value(&mut self, labels: &str, v: impl std::fmt::Display) {
+        if labels.is_empty() {
+            self.out.push_str(&format!("{} {v}\n", self.name));
+        } else {
+            self.out
+                .push_str(&format!("{}{{{labels}}} {v}\n", self.name));
+        }
+    }
+}
