@@ -184,25 +184,9 @@ fn summary(
             text
         }
     };
-    let balances = |b: &laicai_core::wire::backtest::Amounts| {
-        b.0.iter()
-            .map(|(asset, v)| {
-                let places = if asset == cur { money } else { amount };
-                format!("{} {asset}", rounded(*v, places))
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
-    };
-    let range = match (&r.run.from, &r.run.to) {
-        (Some(f), Some(t)) => format!(
-            "{} → {} UTC",
-            f.get(..16).unwrap_or(f).replace('T', " "),
-            t.get(..16).unwrap_or(t).replace('T', " ")
-        ),
-        _ => "no data replayed".into(),
-    };
+    let balances = |b| amounts(b, cur, money, amount);
     let mut rows = vec![
-        format!("{title} · {range}"),
+        format!("{title} · {}", time_range(r)),
         format!(
             "{} events replayed in {took:.2} s ({:.0} a second)",
             r.events,
@@ -277,6 +261,35 @@ fn summary(
         rows.push(format!("{:<16} {w}", "WARNING"));
     }
     rows
+}
+
+/// Balances by asset, each at its precision (`1.00000 BTC + 100,000.00 USDT`).
+fn amounts(
+    b: &laicai_core::wire::backtest::Amounts,
+    currency: &str,
+    money: u32,
+    amount: u32,
+) -> String {
+    use crate::cli::rounded;
+    b.0.iter()
+        .map(|(asset, v)| {
+            let places = if asset == currency { money } else { amount };
+            format!("{} {asset}", rounded(*v, places))
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// The replayed time range, to the minute.
+fn time_range(r: &laicai_core::wire::backtest::Report) -> String {
+    match (&r.run.from, &r.run.to) {
+        (Some(f), Some(t)) => format!(
+            "{} → {} UTC",
+            f.get(..16).unwrap_or(f).replace('T', " "),
+            t.get(..16).unwrap_or(t).replace('T', " ")
+        ),
+        _ => "no data replayed".into(),
+    }
 }
 
 /// Replay progress on stderr that suits a run of 0.02 s and one of 20

@@ -306,6 +306,21 @@ impl Config {
     /// Every field that is out of range, by its path.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut bad = Vec::new();
+        self.check_server(&mut bad);
+        self.check_engine_and_storage(&mut bad);
+        self.check_strategies(&mut bad);
+        self.check_connections(&mut bad);
+        self.check_paper(&mut bad);
+        self.check_pairs(&mut bad);
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad))
+        }
+    }
+
+    /// `[server]`: the address, the limits, the tokens.
+    fn check_server(&self, bad: &mut Vec<String>) {
         let s = &self.server;
         if s.bind.parse::<SocketAddr>().is_err() {
             bad.push(format!(
@@ -348,6 +363,10 @@ impl Config {
         if s.command_timeout_ms == 0 {
             bad.push("server.command_timeout_ms: must be at least 1".into());
         }
+    }
+
+    /// `[engine]`, `[backtest]`, `[storage]` and `[risk]`.
+    fn check_engine_and_storage(&self, bad: &mut Vec<String>) {
         if self.engine.log_events_per_sec == 0 {
             bad.push("engine.log_events_per_sec: must be at least 1".into());
         }
@@ -371,6 +390,10 @@ impl Config {
             bad.push("engine.agent_status_interval_ms: must be at least 1000".into());
         }
         bad.extend(self.risk.problems());
+    }
+
+    /// `[strategies]`: the restart backoff, the tick, each boot strategy.
+    fn check_strategies(&self, bad: &mut Vec<String>) {
         let st = &self.strategies;
         if let Err(e) = laicai_core::backoff::Backoff::new(st.restart_base_ms, st.restart_max_ms) {
             bad.push(format!("strategies.restart_base_ms / restart_max_ms: {e}"));
@@ -396,6 +419,10 @@ impl Config {
                 }
             }
         }
+    }
+
+    /// `[connections]`: the backoff and the connector's timings.
+    fn check_connections(&self, bad: &mut Vec<String>) {
         let c = &self.connections;
         if let Err(e) = laicai_core::backoff::Backoff::new(c.backoff_base_ms, c.backoff_max_ms) {
             bad.push(format!("connections.backoff_base_ms / backoff_max_ms: {e}"));
@@ -417,6 +444,10 @@ impl Config {
         if c.max_attempts == 0 || c.max_server_errors == 0 {
             bad.push("connections.max_attempts and max_server_errors: must be at least 1".into());
         }
+    }
+
+    /// `[paper]`: fees, limits, balances.
+    fn check_paper(&self, bad: &mut Vec<String>) {
         let p = &self.paper;
         for (name, fee) in [("maker_fee", p.maker_fee), ("taker_fee", p.taker_fee)] {
             if fee < Decimal::ZERO || fee >= Decimal::ONE {
@@ -436,6 +467,11 @@ impl Config {
         if p.pairs.is_empty() {
             bad.push("paper.pairs: at least one pair is needed".into());
         }
+    }
+
+    /// `[[paper.pairs]]`: each pair's rules and market.
+    fn check_pairs(&self, bad: &mut Vec<String>) {
+        let p = &self.paper;
         let mut seen = std::collections::HashSet::new();
         for (i, pair) in p.pairs.iter().enumerate() {
             let at = |field: &str| format!("paper.pairs[{i}].{field}");
@@ -478,11 +514,6 @@ impl Config {
             if pair.depth_levels == 0 || pair.depth_levels > 1000 {
                 bad.push(format!("{}: must be from 1 to 1000", at("depth_levels")));
             }
-        }
-        if bad.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError::Invalid(bad))
         }
     }
 }

@@ -124,6 +124,36 @@ pub struct PaperExchange {
     stats: AccountStats,
 }
 
+/// The state matching leaves a new order in, unless it simply filled
+/// or rested after fills (its fills said so), with the reason.
+fn ending(end: MatchEnd, no_fills: bool) -> Option<(OrderStatus, Option<&'static str>)> {
+    match end {
+        MatchEnd::Filled => None,
+        MatchEnd::Rested if no_fills => Some((OrderStatus::Open, None)),
+        MatchEnd::Rested => None,
+        MatchEnd::RemainderExpired if no_fills => Some((
+            OrderStatus::Expired,
+            Some("no liquidity at an acceptable price"),
+        )),
+        MatchEnd::RemainderExpired => Some((
+            OrderStatus::Expired,
+            Some("remainder expired (immediate or cancel)"),
+        )),
+        MatchEnd::SelfTradePrevented => Some((
+            OrderStatus::Expired,
+            Some("self-trade prevention: would trade with own resting order"),
+        )),
+        MatchEnd::FillOrKillUnfillable => Some((
+            OrderStatus::Expired,
+            Some("fill or kill: not enough liquidity"),
+        )),
+        MatchEnd::PostOnlyWouldCross => Some((
+            OrderStatus::Rejected,
+            Some("post-only order would take liquidity"),
+        )),
+    }
+}
+
 impl PaperExchange {
     pub fn new(
         cfg: PaperConfig,
@@ -268,54 +298,8 @@ impl PaperExchange {
     // ----- orders -------------------------------------------------------
 
     pub fn place(&mut self, req: OrderRequest, now: TimestampMs) -> Result<Outcome, PlaceError> {
-        let invalid = |field, reason: String| PlaceError::InvalidParams { field, reason };
-        let market = self.markets.get(&req.symbol).ok_or_else(|| {
-            invalid(
-                "symbol",
-                format!("{} does not trade {}", self.cfg.exchange, req.symbol),
-            )
-        })?;
-        market
-            .spec
-            .check(req.price, req.size)
-            .map_err(|(field, reason)| invalid(field, reason))?;
-        if let Some(cid) = &req.client_order_id {
-            if self.open_client_ids.contains_key(cid) {
-                return Err(invalid(
-                    "client_order_id",
-                    format!("`{cid}` is already used by an open order"),
-                ));
-            }
-        }
-        let (base, quote) = (
-            req.symbol.base().to_string(),
-            req.symbol.quote().to_string(),
-        );
-        let (asset, reserve, per_unit, filled) = match (req.side, req.order_type, req.price) {
-            (Side::Sell, _, _) => (base, req.size, Some(Decimal::ONE), None),
-            (Side::Buy, OrderType::Limit, Some(price)) => {
-                let per = price * (Decimal::ONE + self.buy_fee_rate(&req));
-                (quote, per * req.size, Some(per), None)
-            }
-            (Side::Buy, _, _) => {
-                let (filled, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
-                let total = cost * (Decimal::ONE + self.cfg.taker_fee);
-                (quote, total, None, Some((filled, cost)))
-            }
-        };
-        let free = self.balances.get(&asset).free;
-        if reserve > free {
-            return Err(PlaceError::Insufficient {
-                how: self.cost_explained(&req, filled),
-                needed: reserve.round_dp(8).normalize(),
-                free: free.normalize(),
-                asset,
-            });
-        }
-        self.balances
-            .reserve(&asset, reserve)
-            .map_err(|e| PlaceError::Internal(e.to_string()))?;
-
+        self.check(&req)?;
+        let (asset, reserve, per_unit) = self.reserve(&req)?;
         let oref = self.next_order;
         self.next_order += 1;
         let id = OrderId(format!("ORD-{oref}"));
@@ -331,6 +315,7 @@ impl PaperExchange {
         if let Some(cid) = &req.client_order_id {
             self.open_client_ids.insert(cid.clone(), oref);
         }
+        let symbol = req.symbol.clone();
         let order = Order::new(id, req, &self.cfg.exchange, now);
         self.open.insert(oref);
         self.orders.insert(
@@ -342,8 +327,6 @@ impl PaperExchange {
             },
         );
         let mut events = vec![self.balance_event(&asset)];
-
-        let symbol = self.orders[&oref].order.request.symbol.clone();
         let result = match self.markets.get_mut(&symbol) {
             Some(m) => m.engine.submit(incoming),
             None => return Err(PlaceError::Internal(format!("market {symbol} vanished"))),
@@ -370,52 +353,101 @@ impl PaperExchange {
                 .map_err(PlaceError::Internal)?;
             }
         }
-        let ending = match result.end {
-            MatchEnd::Filled => None,
-            MatchEnd::Rested if result.fills.is_empty() => Some((OrderStatus::Open, None)),
-            MatchEnd::Rested => None,
-            MatchEnd::RemainderExpired if result.fills.is_empty() => Some((
-                OrderStatus::Expired,
-                Some("no liquidity at an acceptable price"),
-            )),
-            MatchEnd::RemainderExpired => Some((
-                OrderStatus::Expired,
-                Some("remainder expired (immediate or cancel)"),
-            )),
-            MatchEnd::SelfTradePrevented => Some((
-                OrderStatus::Expired,
-                Some("self-trade prevention: would trade with own resting order"),
-            )),
-            MatchEnd::FillOrKillUnfillable => Some((
-                OrderStatus::Expired,
-                Some("fill or kill: not enough liquidity"),
-            )),
-            MatchEnd::PostOnlyWouldCross => Some((
-                OrderStatus::Rejected,
-                Some("post-only order would take liquidity"),
-            )),
-        };
-        if let Some((status, reason)) = ending {
-            let live = self
-                .orders
-                .get_mut(&oref)
-                .ok_or_else(|| PlaceError::Internal("order vanished".into()))?;
-            live.order.reason = reason.map(str::to_string);
-            live.order
-                .transition(status, now)
-                .map_err(|e| PlaceError::Internal(e.to_string()))?;
-            if status.is_terminal() {
-                self.finish(oref, &mut events)
-                    .map_err(PlaceError::Internal)?;
-            }
-            events.push(Event::OrderUpdate(
-                self.order_view(oref).map_err(PlaceError::Internal)?,
-            ));
+        if let Some((status, reason)) = ending(result.end, result.fills.is_empty()) {
+            self.end(oref, status, reason, now, &mut events)
+                .map_err(PlaceError::Internal)?;
         }
         Ok(Outcome {
             order: self.order_view(oref).map_err(PlaceError::Internal)?,
             events,
         })
+    }
+
+    /// The order's pair, price, size and client id are acceptable here.
+    fn check(&self, req: &OrderRequest) -> Result<(), PlaceError> {
+        let invalid = |field, reason: String| PlaceError::InvalidParams { field, reason };
+        let market = self.markets.get(&req.symbol).ok_or_else(|| {
+            invalid(
+                "symbol",
+                format!("{} does not trade {}", self.cfg.exchange, req.symbol),
+            )
+        })?;
+        market
+            .spec
+            .check(req.price, req.size)
+            .map_err(|(field, reason)| invalid(field, reason))?;
+        match &req.client_order_id {
+            Some(cid) if self.open_client_ids.contains_key(cid) => Err(invalid(
+                "client_order_id",
+                format!("`{cid}` is already used by an open order"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reserves what the order may cost (a sell: its size; a limit buy:
+    /// price × size and the fee; a market buy: the cost of walking the
+    /// book and the taker fee): the asset, the amount and, for a limit,
+    /// the amount per unit.
+    fn reserve(
+        &mut self,
+        req: &OrderRequest,
+    ) -> Result<(String, Decimal, Option<Decimal>), PlaceError> {
+        let market = self
+            .markets
+            .get(&req.symbol)
+            .ok_or_else(|| PlaceError::Internal(format!("market {} vanished", req.symbol)))?;
+        let (base, quote) = (
+            req.symbol.base().to_string(),
+            req.symbol.quote().to_string(),
+        );
+        let (asset, reserve, per_unit, swept) = match (req.side, req.order_type, req.price) {
+            (Side::Sell, _, _) => (base, req.size, Some(Decimal::ONE), None),
+            (Side::Buy, OrderType::Limit, Some(price)) => {
+                let per = price * (Decimal::ONE + self.buy_fee_rate(req));
+                (quote, per * req.size, Some(per), None)
+            }
+            (Side::Buy, _, _) => {
+                let (filled, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
+                let total = cost * (Decimal::ONE + self.cfg.taker_fee);
+                (quote, total, None, Some((filled, cost)))
+            }
+        };
+        let free = self.balances.get(&asset).free;
+        if reserve > free {
+            return Err(PlaceError::Insufficient {
+                how: self.cost_explained(req, swept),
+                needed: reserve.round_dp(8).normalize(),
+                free: free.normalize(),
+                asset,
+            });
+        }
+        self.balances
+            .reserve(&asset, reserve)
+            .map_err(|e| PlaceError::Internal(e.to_string()))?;
+        Ok((asset, reserve, per_unit))
+    }
+
+    /// An order that matching left in a new state: moved there, finished
+    /// if final, and told.
+    fn end(
+        &mut self,
+        oref: OrderRef,
+        status: OrderStatus,
+        reason: Option<&str>,
+        now: TimestampMs,
+        events: &mut Vec<Event>,
+    ) -> Result<(), String> {
+        let live = self.orders.get_mut(&oref).ok_or("order vanished")?;
+        live.order.reason = reason.map(str::to_string);
+        live.order
+            .transition(status, now)
+            .map_err(|e| e.to_string())?;
+        if status.is_terminal() {
+            self.finish(oref, events)?;
+        }
+        events.push(Event::OrderUpdate(self.order_view(oref)?));
+        Ok(())
     }
 
     pub fn cancel(&mut self, id: &OrderId, now: TimestampMs) -> Result<Outcome, CancelError> {
@@ -688,172 +720,9 @@ impl PaperExchange {
         }
         events
     }
-
-    // ----- views ----------------------------------------------------------
-
-    pub fn price_update(&self, symbol: &Symbol) -> Option<PriceUpdate> {
-        let m = self.markets.get(symbol)?;
-        let (bid, ask) = (m.engine.best_bid(), m.engine.best_ask());
-        Some(PriceUpdate {
-            symbol: symbol.to_string(),
-            price: m.last_price.or(m.mark())?,
-            bid,
-            ask,
-            exchange: self.cfg.exchange.clone(),
-        })
-    }
-
-    pub fn market_data(&self, symbol: &Symbol, now: TimestampMs) -> Option<MarketData> {
-        let m = self.markets.get(symbol)?;
-        let price = m.last_price.or(m.mark())?;
-        let (open, high, low, volume) = match m.candles.current() {
-            Some(c) => (c.open, c.high, c.low, c.volume),
-            None => (price, price, price, Decimal::ZERO),
-        };
-        Some(MarketData {
-            symbol: symbol.to_string(),
-            exchange: self.cfg.exchange.clone(),
-            data: MarketDataBody {
-                timestamp: now as f64 / 1000.0,
-                price,
-                open,
-                high,
-                low,
-                volume,
-            },
-        })
-    }
-
-    /// The fee a buy reserves for: a post-only order pays the maker fee,
-    /// any other limit order may pay the higher of the two.
-    fn buy_fee_rate(&self, req: &OrderRequest) -> Decimal {
-        if req.post_only {
-            self.cfg.maker_fee
-        } else {
-            self.cfg.maker_fee.max(self.cfg.taker_fee)
-        }
-    }
-
-    /// How an order's cost was computed, for a refusal a person can check;
-    /// `swept` is what walking the book gave a market buy (filled, cost).
-    fn cost_explained(&self, req: &OrderRequest, swept: Option<(Decimal, Decimal)>) -> String {
-        let (base, quote) = (req.symbol.base(), req.symbol.quote());
-        let size = req.size.normalize();
-        let pct = |rate: Decimal| (rate * Decimal::ONE_HUNDRED).normalize();
-        match (req.side, req.price, swept) {
-            (Side::Sell, _, _) => format!("selling {size} {base}"),
-            (Side::Buy, _, Some((filled, cost))) => {
-                let rest = if filled < req.size {
-                    format!(
-                        "; the book holds only {} {base}, and the rest of a market order expires",
-                        filled.normalize()
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    "a market buy of {size} {base}, walking the book's asks ({} {base} for {} {quote}, + the {} % taker fee{rest})",
-                    filled.normalize(),
-                    cost.round_dp(8).normalize(),
-                    pct(self.cfg.taker_fee),
-                )
-            }
-            (Side::Buy, price, None) => format!(
-                "a limit buy of {size} {base} at {} (price × size + the {} % fee reserved)",
-                price.unwrap_or_default().normalize(),
-                pct(self.buy_fee_rate(req))
-            ),
-        }
-    }
-
-    /// The newest `limit` one-minute candles of the market's prints,
-    /// oldest first.
-    pub fn candles(&self, symbol: &Symbol, limit: usize) -> Option<Vec<Candle>> {
-        Some(self.markets.get(symbol)?.candles.last(limit))
-    }
-
-    /// The aggregated book (market liquidity and client orders), best first.
-    pub fn depth(&self, symbol: &Symbol, levels: usize) -> Option<(Vec<Level>, Vec<Level>)> {
-        Some(self.markets.get(symbol)?.engine.depth(levels))
-    }
-
-    fn order_view(&self, oref: OrderRef) -> Result<OrderView, String> {
-        let o = &self
-            .orders
-            .get(&oref)
-            .ok_or_else(|| format!("no order {oref}"))?
-            .order;
-        Ok(OrderView::of(o))
-    }
-
-    /// Orders matching the filter, newest first.
-    pub fn orders(&self, filter: &OrderFilter) -> Vec<OrderView> {
-        let mut refs: Vec<&OrderRef> = self
-            .orders
-            .iter()
-            .filter(|(_, l)| filter.matches_order(&l.order))
-            .map(|(r, _)| r)
-            .collect();
-        refs.sort_unstable_by(|a, b| b.cmp(a));
-        refs.into_iter()
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .map(|r| OrderView::of(&self.orders[r].order))
-            .collect()
-    }
-
-    fn balance_event(&self, asset: &str) -> Event {
-        Event::Balance(self.balance_view(asset))
-    }
-
-    fn balance_view(&self, asset: &str) -> BalanceView {
-        let b = self.balances.get(asset);
-        BalanceView {
-            asset: asset.to_string(),
-            free: b.free,
-            used: b.used,
-            total: b.total(),
-            exchange: self.cfg.exchange.clone(),
-        }
-    }
-
-    pub fn balances(&self) -> Vec<BalanceView> {
-        self.balances
-            .iter()
-            .map(|(a, _)| self.balance_view(a))
-            .collect()
-    }
-
-    fn position_view(
-        &self,
-        symbol: &Symbol,
-        strategy: &Option<StrategyTag>,
-    ) -> Option<PositionView> {
-        let p = self.positions.get(&(symbol.clone(), strategy.clone()))?;
-        let mark = self
-            .markets
-            .get(symbol)
-            .and_then(Market::mark)
-            .unwrap_or(p.entry_price);
-        Some(PositionView::of(
-            symbol,
-            strategy,
-            p,
-            mark,
-            &self.cfg.exchange,
-        ))
-    }
-
-    pub fn positions(&self) -> Vec<PositionView> {
-        self.positions
-            .keys()
-            .filter_map(|(s, strat)| self.position_view(s, strat))
-            .collect()
-    }
-
-    pub fn stats(&self) -> AccountStats {
-        self.stats.clone()
-    }
 }
+
+mod views;
 
 #[cfg(test)]
 mod tests;

@@ -25,107 +25,9 @@ use std::fmt;
 
 const DAY_MS: i64 = 86_400_000;
 
-wire_enum!(KillMode { Pause => "pause", Stop => "stop" });
-wire_enum!(StaleAction { Cancel => "cancel", Keep => "keep" });
+mod limits;
 
-/// Limits that apply to one scope: the whole account, or each strategy.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScopeLimits {
-    /// Largest |position| × mark per pair, quote units.
-    #[serde(with = "crate::num::opt")]
-    pub max_position_notional: Option<Decimal>,
-    pub max_open_orders: Option<usize>,
-    pub max_orders_per_sec: Option<u32>,
-    /// Largest fall of the trading PnL since the UTC day began, quote units.
-    #[serde(with = "crate::num::opt")]
-    pub max_daily_loss: Option<Decimal>,
-    /// Largest fall of the trading PnL from its peak, quote units.
-    #[serde(with = "crate::num::opt")]
-    pub max_drawdown: Option<Decimal>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RiskLimits {
-    /// Largest size of one order, in base units.
-    #[serde(with = "crate::num::opt")]
-    pub max_order_size: Option<Decimal>,
-    /// Largest price × size of one order (market orders at the mid).
-    #[serde(with = "crate::num::opt")]
-    pub max_order_notional: Option<Decimal>,
-    /// A limit price further than this percent from the mid is refused.
-    #[serde(with = "crate::num::opt")]
-    pub price_band_pct: Option<Decimal>,
-    /// Strategies do not quote on market data older than this.
-    pub max_data_age_ms: u64,
-    /// What a strategy does with its orders while its data is stale.
-    pub stale_action: StaleAction,
-    /// The kill switch's mode when the account's loss limits trip it.
-    pub breach_action: KillMode,
-    pub account: ScopeLimits,
-    pub strategy: ScopeLimits,
-}
-
-impl Default for RiskLimits {
-    fn default() -> Self {
-        RiskLimits {
-            max_order_size: None,
-            max_order_notional: None,
-            price_band_pct: None,
-            max_data_age_ms: 5000,
-            stale_action: StaleAction::Cancel,
-            breach_action: KillMode::Stop,
-            account: ScopeLimits::default(),
-            strategy: ScopeLimits::default(),
-        }
-    }
-}
-
-impl RiskLimits {
-    /// Every bad field, by its path under `risk.`.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let positive = |out: &mut Vec<String>, name: &str, v: Option<Decimal>| {
-            if v.is_some_and(|v| v <= Decimal::ZERO) {
-                out.push(format!("risk.{name}: must be greater than zero"));
-            }
-        };
-        positive(&mut out, "max_order_size", self.max_order_size);
-        positive(&mut out, "max_order_notional", self.max_order_notional);
-        if self
-            .price_band_pct
-            .is_some_and(|v| v <= Decimal::ZERO || v >= Decimal::ONE_HUNDRED)
-        {
-            out.push("risk.price_band_pct: must be a percent between 0 and 100".into());
-        }
-        if self.max_data_age_ms == 0 {
-            out.push("risk.max_data_age_ms: must be at least 1".into());
-        }
-        for (scope, l) in [("account", &self.account), ("strategy", &self.strategy)] {
-            positive(
-                &mut out,
-                &format!("{scope}.max_position_notional"),
-                l.max_position_notional,
-            );
-            positive(
-                &mut out,
-                &format!("{scope}.max_daily_loss"),
-                l.max_daily_loss,
-            );
-            positive(&mut out, &format!("{scope}.max_drawdown"), l.max_drawdown);
-            if l.max_open_orders == Some(0) {
-                out.push(format!("risk.{scope}.max_open_orders: must be at least 1"));
-            }
-            if l.max_orders_per_sec == Some(0) {
-                out.push(format!(
-                    "risk.{scope}.max_orders_per_sec: must be at least 1"
-                ));
-            }
-        }
-        out
-    }
-}
+pub use limits::{KillMode, RiskLimits, ScopeLimits, StaleAction};
 
 /// The stale data guard: why a strategy must not quote on its market data
 /// now (`None` when it may): no data yet, data older than `max_age_ms`, or
@@ -487,7 +389,24 @@ impl RiskManager {
             spec.check(req.price, req.size)
                 .map_err(|(field, reason)| RiskViolation::PairRule { field, reason })?;
         }
-        let mark = self.marks.get(&market).copied();
+        self.check_order(&market, req)?;
+        for scope in &scopes {
+            self.check_scope(scope, &market, req, now)?;
+        }
+        for scope in scopes {
+            let s = self.scopes.entry(scope).or_default();
+            s.inflight += 1;
+            s.recent.push_back(now);
+            while s.recent.front().is_some_and(|t| now - *t >= 1000) {
+                s.recent.pop_front();
+            }
+        }
+        Ok(())
+    }
+
+    /// The order on its own: its size, notional and price band.
+    fn check_order(&self, market: &Market, req: &OrderRequest) -> Result<(), RiskViolation> {
+        let mark = self.marks.get(market).copied();
         let no_mark = || RiskViolation::NoReferencePrice(req.symbol.to_string());
         let l = &self.limits;
         if let Some(limit) = l.max_order_size {
@@ -516,66 +435,72 @@ impl RiskManager {
                 });
             }
         }
-        for scope in &scopes {
-            let limits = self.scope_limits(scope).clone();
-            let state = self.scopes.get(scope);
-            if let Some(limit) = limits.max_open_orders {
-                let count = self.open_count(scope) + state.map_or(0, |s| s.inflight);
-                if count >= limit {
-                    return Err(RiskViolation::OpenOrders {
-                        scope: scope.clone(),
-                        count,
-                        limit,
-                    });
-                }
-            }
-            if let Some(limit) = limits.max_orders_per_sec {
-                let recent =
-                    state.map_or(0, |s| s.recent.iter().filter(|t| now - **t < 1000).count());
-                if recent >= limit as usize {
-                    return Err(RiskViolation::OrderRate {
-                        scope: scope.clone(),
-                        limit,
-                    });
-                }
-            }
-            if let Some(limit) = limits.max_position_notional {
-                let held = state
-                    .and_then(|s| s.pnl.get(&market))
-                    .map_or(Decimal::ZERO, |p| p.position.size);
-                let resting: Decimal = self
-                    .open
-                    .values()
-                    .filter(|o| o.market == market && o.side == req.side)
-                    .filter(|o| match scope {
-                        Scope::Account => true,
-                        Scope::Strategy(id) => o.strategy.as_ref() == Some(id),
-                    })
-                    .map(|o| signed(o.side, o.remaining))
-                    .sum();
-                let projected = held + resting + signed(req.side, req.size);
-                if projected.abs() > held.abs() {
-                    let price = mark.or(req.price).ok_or_else(no_mark)?;
-                    let notional = projected.abs() * price;
-                    if notional > limit {
-                        return Err(RiskViolation::Position {
-                            scope: scope.clone(),
-                            symbol: req.symbol.to_string(),
-                            size: projected,
-                            notional,
-                            limit,
-                        });
-                    }
-                }
+        Ok(())
+    }
+
+    /// The order within a scope (the account, or its strategy): open
+    /// orders, order rate, and the position it could build.
+    fn check_scope(
+        &self,
+        scope: &Scope,
+        market: &Market,
+        req: &OrderRequest,
+        now: TimestampMs,
+    ) -> Result<(), RiskViolation> {
+        let limits = self.scope_limits(scope);
+        let state = self.scopes.get(scope);
+        if let Some(limit) = limits.max_open_orders {
+            let count = self.open_count(scope) + state.map_or(0, |s| s.inflight);
+            if count >= limit {
+                return Err(RiskViolation::OpenOrders {
+                    scope: scope.clone(),
+                    count,
+                    limit,
+                });
             }
         }
-        for scope in scopes {
-            let s = self.scopes.entry(scope).or_default();
-            s.inflight += 1;
-            s.recent.push_back(now);
-            while s.recent.front().is_some_and(|t| now - *t >= 1000) {
-                s.recent.pop_front();
+        if let Some(limit) = limits.max_orders_per_sec {
+            let recent = state.map_or(0, |s| s.recent.iter().filter(|t| now - **t < 1000).count());
+            if recent >= limit as usize {
+                return Err(RiskViolation::OrderRate {
+                    scope: scope.clone(),
+                    limit,
+                });
             }
+        }
+        let Some(limit) = limits.max_position_notional else {
+            return Ok(());
+        };
+        let held = state
+            .and_then(|s| s.pnl.get(market))
+            .map_or(Decimal::ZERO, |p| p.position.size);
+        let resting: Decimal = self
+            .open
+            .values()
+            .filter(|o| o.market == *market && o.side == req.side)
+            .filter(|o| match scope {
+                Scope::Account => true,
+                Scope::Strategy(id) => o.strategy.as_ref() == Some(id),
+            })
+            .map(|o| signed(o.side, o.remaining))
+            .sum();
+        let projected = held + resting + signed(req.side, req.size);
+        if projected.abs() <= held.abs() {
+            return Ok(());
+        }
+        let mark = self.marks.get(market).copied();
+        let price = mark
+            .or(req.price)
+            .ok_or_else(|| RiskViolation::NoReferencePrice(req.symbol.to_string()))?;
+        let notional = projected.abs() * price;
+        if notional > limit {
+            return Err(RiskViolation::Position {
+                scope: scope.clone(),
+                symbol: req.symbol.to_string(),
+                size: projected,
+                notional,
+                limit,
+            });
         }
         Ok(())
     }

@@ -440,10 +440,16 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
     for t in &mut times {
         t.sort_unstable();
     }
+    print_roundtrips(&times, a.count, WARM, BLOCK);
+    Ok(())
+}
+
+/// The round trips' table: p50 and p99 of each, and p50 against the echo.
+fn print_roundtrips(times: &[Vec<Duration>; 4], count: usize, warm: usize, block: usize) {
     let us = |v: &[Duration], p: f64| percentile(v, p).as_secs_f64() * 1e6;
     println!(
-        "round trip over one WebSocket on loopback, {} each, interleaved in blocks of {BLOCK} (after {WARM} unmeasured):",
-        a.count
+        "round trip over one WebSocket on loopback, {} each, interleaved in blocks of {block} (after {warm} unmeasured):",
+        count
     );
     println!("| | p50 µs | p99 µs | p50 / echo |");
     println!("|---|---|---|---|");
@@ -470,7 +476,6 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
             us(t, 0.5) / us(echo, 0.5).max(1e-9)
         );
     }
-    Ok(())
 }
 
 async fn sessions(a: SessionsArgs) -> Result<(), BenchError> {

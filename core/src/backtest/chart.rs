@@ -149,12 +149,32 @@ fn esc(s: &str) -> String {
 /// The chart, titled `title`.
 pub fn equity_svg(r: &Report, title: &str) -> String {
     let mut svg = String::new();
-    let cur = esc(&r.currency);
+    heading(&mut svg, r, title);
     let pts: Vec<(i64, f64, f64)> = r
         .equity_curve
         .iter()
         .map(|p| (p.at_ms, f(p.equity), f(p.hold)))
         .collect();
+    let Some(plot) = Plot::of(&pts, f(r.initial_equity)) else {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{LEFT}" y="{}" fill="{MUTED}">no equity recorded</text></svg>"##,
+            TOP + 40.0
+        );
+        return svg;
+    };
+    let cur = esc(&r.currency);
+    plot.axes(&mut svg, &cur);
+    plot.curves(&mut svg, &pts, &cur);
+    plot.fills(&mut svg, r);
+    plot.drawdown(&mut svg, &pts, f(r.max_drawdown_pct));
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The title, the figures and the time range, and the legend.
+fn heading(svg: &mut String, r: &Report, title: &str) {
+    let cur = esc(&r.currency);
     let _ = write!(
         svg,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12" fill="{TEXT}">
@@ -198,7 +218,6 @@ pub fn equity_svg(r: &Report, title: &str) -> String {
         r##"<text x="{LEFT}" y="82" fill="{MUTED}">{}</text>"##,
         esc(&range)
     );
-    // Legend.
     let lx = W - RIGHT - 330.0;
     let _ = write!(
         svg,
@@ -215,177 +234,212 @@ pub fn equity_svg(r: &Report, title: &str) -> String {
         l3e = lx + 232.0,
         t3 = lx + 236.0,
     );
-    if pts.is_empty() {
-        let _ = writeln!(
-            svg,
-            r##"<text x="{LEFT}" y="{}" fill="{MUTED}">no equity recorded</text></svg>"##,
-            TOP + 40.0
-        );
-        return svg;
+}
+
+/// The plotted time span and equity range, and where the drawdown
+/// panel starts.
+struct Plot {
+    t0: i64,
+    t1: i64,
+    lo: f64,
+    hi: f64,
+    start: f64,
+}
+
+impl Plot {
+    /// Spans every point and the starting equity, with a margin; `None`
+    /// without points.
+    fn of(pts: &[(i64, f64, f64)], start: f64) -> Option<Plot> {
+        let (first, last) = (pts.first()?, pts.last()?);
+        let (mut lo, mut hi) = (start, start);
+        for (_, e, h) in pts {
+            lo = lo.min(*e).min(*h);
+            hi = hi.max(*e).max(*h);
+        }
+        let pad = ((hi - lo) * 0.06).max(hi.abs() * 1e-6).max(1e-9);
+        Some(Plot {
+            t0: first.0,
+            t1: last.0.max(first.0 + 1),
+            lo: lo - pad,
+            hi: hi + pad,
+            start,
+        })
     }
-    let (t0, t1) = (pts[0].0, pts[pts.len() - 1].0.max(pts[0].0 + 1));
-    let start = f(r.initial_equity);
-    let (mut lo, mut hi) = (start, start);
-    for (_, e, h) in &pts {
-        lo = lo.min(*e).min(*h);
-        hi = hi.max(*e).max(*h);
+
+    fn x(&self, t: i64) -> f64 {
+        LEFT + (t - self.t0) as f64 / (self.t1 - self.t0) as f64 * (W - LEFT - RIGHT)
     }
-    let pad = ((hi - lo) * 0.06).max(hi.abs() * 1e-6).max(1e-9);
-    let (lo, hi) = (lo - pad, hi + pad);
-    let plot_w = W - LEFT - RIGHT;
-    let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * plot_w;
-    let y = |v: f64| TOP + (hi - v) / (hi - lo) * MAIN_H;
-    let dd_top = TOP + MAIN_H + GAP;
-    // Gridlines and the equity axis.
-    let ticks = nice_ticks(lo, hi, 6);
-    let step = ticks.get(1).zip(ticks.first()).map_or(1.0, |(b, a)| b - a);
-    let places = places_for(step);
-    for v in &ticks {
-        let yy = y(*v);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{xe}" y2="{yy:.1}" stroke="{GRID}"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="{MUTED}">{label}</text>"##,
-            xe = W - RIGHT,
-            tx = LEFT - 8.0,
-            ty = yy + 4.0,
-            label = grouped(*v, places)
-        );
+
+    fn y(&self, v: f64) -> f64 {
+        TOP + (self.hi - v) / (self.hi - self.lo) * MAIN_H
     }
-    let _ = writeln!(
-        svg,
-        r##"<text transform="translate(16 {my}) rotate(-90)" text-anchor="middle" fill="{MUTED}">equity, {cur}</text>"##,
-        my = TOP + MAIN_H / 2.0
-    );
-    let (tt, tstep) = time_ticks(t0, t1);
-    for (i, t) in tt.iter().enumerate() {
-        let xx = x(*t);
-        let (label, date) = time_label(*t, tstep, i == 0);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{yb}" stroke="{GRID}"/><line x1="{xx:.1}" y1="{dd_top}" x2="{xx:.1}" y2="{db}" stroke="{GRID}"/><text x="{xx:.1}" y="{ly}" text-anchor="middle" fill="{MUTED}">{label}</text>"##,
-            yb = TOP + MAIN_H,
-            db = dd_top + DD_H,
-            ly = dd_top + DD_H + 16.0,
-        );
-        if let Some(d) = date {
+
+    fn dd_top() -> f64 {
+        TOP + MAIN_H + GAP
+    }
+
+    /// Gridlines, the equity axis with its unit, and the dated time axis.
+    fn axes(&self, svg: &mut String, cur: &str) {
+        let ticks = nice_ticks(self.lo, self.hi, 6);
+        let step = ticks.get(1).zip(ticks.first()).map_or(1.0, |(b, a)| b - a);
+        let places = places_for(step);
+        for v in &ticks {
+            let yy = self.y(*v);
             let _ = writeln!(
                 svg,
-                r##"<text x="{xx:.1}" y="{ly}" text-anchor="middle" fill="{MUTED}" font-size="11">{d}</text>"##,
-                ly = dd_top + DD_H + 30.0
+                r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{xe}" y2="{yy:.1}" stroke="{GRID}"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="{MUTED}">{label}</text>"##,
+                xe = W - RIGHT,
+                tx = LEFT - 8.0,
+                ty = yy + 4.0,
+                label = grouped(*v, places)
             );
         }
+        let _ = writeln!(
+            svg,
+            r##"<text transform="translate(16 {my}) rotate(-90)" text-anchor="middle" fill="{MUTED}">equity, {cur}</text>"##,
+            my = TOP + MAIN_H / 2.0
+        );
+        let dd_top = Self::dd_top();
+        let (tt, tstep) = time_ticks(self.t0, self.t1);
+        for (i, t) in tt.iter().enumerate() {
+            let xx = self.x(*t);
+            let (label, date) = time_label(*t, tstep, i == 0);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{yb}" stroke="{GRID}"/><line x1="{xx:.1}" y1="{dd_top}" x2="{xx:.1}" y2="{db}" stroke="{GRID}"/><text x="{xx:.1}" y="{ly}" text-anchor="middle" fill="{MUTED}">{label}</text>"##,
+                yb = TOP + MAIN_H,
+                db = dd_top + DD_H,
+                ly = dd_top + DD_H + 16.0,
+            );
+            if let Some(d) = date {
+                let _ = writeln!(
+                    svg,
+                    r##"<text x="{xx:.1}" y="{ly}" text-anchor="middle" fill="{MUTED}" font-size="11">{d}</text>"##,
+                    ly = dd_top + DD_H + 30.0
+                );
+            }
+        }
+        let _ = writeln!(
+            svg,
+            r##"<text x="{}" y="{}" text-anchor="end" fill="{MUTED}" font-size="11">time, UTC</text>"##,
+            W - RIGHT,
+            dd_top + DD_H + 30.0
+        );
     }
-    let _ = writeln!(
-        svg,
-        r##"<text x="{}" y="{}" text-anchor="end" fill="{MUTED}" font-size="11">time, UTC</text>"##,
-        W - RIGHT,
-        dd_top + DD_H + 30.0
-    );
-    // Starting equity.
-    let ys = y(start);
-    let _ = writeln!(
-        svg,
-        r##"<line x1="{LEFT}" y1="{ys:.1}" x2="{xe}" y2="{ys:.1}" stroke="{MUTED}" stroke-dasharray="1 3"/>"##,
-        xe = W - RIGHT,
-    );
-    let start_label = format!(
-        r##"<text x="{tx}" y="{ty:.1}" text-anchor="end" fill="{MUTED}" font-size="11" stroke="white" stroke-width="4" paint-order="stroke">start {label} {cur}</text>"##,
-        tx = W - RIGHT - 6.0,
-        ty = ys - 5.0,
-        label = grouped(start, 2)
-    );
-    let line = |pick: &dyn Fn(&(i64, f64, f64)) -> f64| {
-        pts.iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.0), y(pick(p))))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let _ = writeln!(
-        svg,
-        r##"<polyline fill="none" stroke="{GREY}" stroke-width="1.5" stroke-dasharray="5 3" points="{}"/>"##,
-        line(&|p| p.2)
-    );
-    let _ = writeln!(
-        svg,
-        r##"<polyline fill="none" stroke="{BLUE}" stroke-width="2" points="{}"/>"##,
-        line(&|p| p.1)
-    );
-    svg.push_str(&start_label);
-    svg.push('\n');
-    // Fills: buys as ticks rising from the panel's floor, sells hanging
-    // from its top.
-    let floor = TOP + MAIN_H;
-    for m in &r.fills {
-        let xx = x(m.at_ms.clamp(t0, t1));
-        let (y1, y2, color) = match m.side {
-            Side::Buy => (floor, floor - 9.0, GREEN),
-            Side::Sell => (TOP, TOP + 9.0, RED),
+
+    /// The starting equity, buy and hold, and the strategy's equity.
+    fn curves(&self, svg: &mut String, pts: &[(i64, f64, f64)], cur: &str) {
+        let ys = self.y(self.start);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{ys:.1}" x2="{xe}" y2="{ys:.1}" stroke="{MUTED}" stroke-dasharray="1 3"/>"##,
+            xe = W - RIGHT,
+        );
+        let line = |pick: &dyn Fn(&(i64, f64, f64)) -> f64| {
+            pts.iter()
+                .map(|p| format!("{:.1},{:.1}", self.x(p.0), self.y(pick(p))))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let _ = writeln!(
             svg,
-            r##"<line x1="{xx:.1}" y1="{y1}" x2="{xx:.1}" y2="{y2}" stroke="{color}" stroke-opacity="0.6"/>"##
+            r##"<polyline fill="none" stroke="{GREY}" stroke-width="1.5" stroke-dasharray="5 3" points="{}"/>"##,
+            line(&|p| p.2)
         );
-    }
-    if !r.fills.is_empty() {
         let _ = writeln!(
             svg,
-            r##"<text x="{}" y="{}" text-anchor="end" font-size="11" fill="{MUTED}"><tspan fill="{GREEN}">▲ buys</tspan> · <tspan fill="{RED}">▼ sells</tspan>{shown}</text>"##,
-            W - RIGHT,
-            TOP + MAIN_H + 14.0,
-            shown = if (r.fills.len() as u64) < r.trades {
+            r##"<polyline fill="none" stroke="{BLUE}" stroke-width="2" points="{}"/>"##,
+            line(&|p| p.1)
+        );
+        // Over the curves, with a halo to stay readable where they cross.
+        let _ = writeln!(
+            svg,
+            r##"<text x="{tx}" y="{ty:.1}" text-anchor="end" fill="{MUTED}" font-size="11" stroke="white" stroke-width="4" paint-order="stroke">start {label} {cur}</text>"##,
+            tx = W - RIGHT - 6.0,
+            ty = ys - 5.0,
+            label = grouped(self.start, 2)
+        );
+    }
+
+    /// Fills: buys as ticks rising from the panel's floor, sells hanging
+    /// from its top; and the panel's frame.
+    fn fills(&self, svg: &mut String, r: &Report) {
+        let floor = TOP + MAIN_H;
+        for m in &r.fills {
+            let xx = self.x(m.at_ms.clamp(self.t0, self.t1));
+            let (y1, y2, color) = match m.side {
+                Side::Buy => (floor, floor - 9.0, GREEN),
+                Side::Sell => (TOP, TOP + 9.0, RED),
+            };
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{xx:.1}" y1="{y1}" x2="{xx:.1}" y2="{y2}" stroke="{color}" stroke-opacity="0.6"/>"##
+            );
+        }
+        if !r.fills.is_empty() {
+            let shown = if (r.fills.len() as u64) < r.trades {
                 format!(" ({} of {} fills shown)", r.fills.len(), r.trades)
             } else {
                 String::new()
-            }
+            };
+            let _ = writeln!(
+                svg,
+                r##"<text x="{}" y="{}" text-anchor="end" font-size="11" fill="{MUTED}"><tspan fill="{GREEN}">▲ buys</tspan> · <tspan fill="{RED}">▼ sells</tspan>{shown}</text>"##,
+                W - RIGHT,
+                TOP + MAIN_H + 14.0,
+            );
+        }
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{LEFT}" y="{TOP}" width="{w}" height="{MAIN_H}" fill="none" stroke="#d0d7de"/>"##,
+            w = W - LEFT - RIGHT
         );
     }
-    let _ = writeln!(
-        svg,
-        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{MAIN_H}" fill="none" stroke="#d0d7de"/>"##
-    );
-    // The drawdown panel: percent below the running peak of the sampled curve.
-    let mut peak = f64::MIN;
-    let dds: Vec<(i64, f64)> = pts
-        .iter()
-        .map(|(t, e, _)| {
-            peak = peak.max(*e);
-            (
-                *t,
-                if peak > 0.0 {
+
+    /// The drawdown panel: percent below the running peak of the sampled
+    /// curve, scaled to the report's exact deepest drawdown.
+    fn drawdown(&self, svg: &mut String, pts: &[(i64, f64, f64)], max_drawdown_pct: f64) {
+        let mut peak = f64::MIN;
+        let dds: Vec<(i64, f64)> = pts
+            .iter()
+            .map(|(t, e, _)| {
+                peak = peak.max(*e);
+                let dd = if peak > 0.0 {
                     (peak - e) / peak * 100.0
                 } else {
                     0.0
-                },
-            )
-        })
-        .collect();
-    let deepest = f(r.max_drawdown_pct).max(dds.iter().map(|d| d.1).fold(0.0, f64::max));
-    let dd_max = if deepest > 0.0 { deepest * 1.1 } else { 1.0 };
-    let yd = |v: f64| dd_top + v / dd_max * DD_H;
-    let mut area = format!("{:.1},{:.1} ", x(t0), yd(0.0));
-    for (t, v) in &dds {
-        let _ = write!(area, "{:.1},{:.1} ", x(*t), yd(*v));
-    }
-    let _ = write!(area, "{:.1},{:.1}", x(t1), yd(0.0));
-    let _ = writeln!(
-        svg,
-        r##"<polygon fill="{RED}" fill-opacity="0.18" stroke="{RED}" stroke-width="1" points="{area}"/>
-<rect x="{LEFT}" y="{dd_top}" width="{plot_w}" height="{DD_H}" fill="none" stroke="#d0d7de"/>
+                };
+                (*t, dd)
+            })
+            .collect();
+        let deepest = max_drawdown_pct.max(dds.iter().map(|d| d.1).fold(0.0, f64::max));
+        let dd_max = if deepest > 0.0 { deepest * 1.1 } else { 1.0 };
+        let dd_top = Self::dd_top();
+        let yd = |v: f64| dd_top + v / dd_max * DD_H;
+        let mut area = format!("{:.1},{:.1} ", self.x(self.t0), yd(0.0));
+        for (t, v) in &dds {
+            let _ = write!(area, "{:.1},{:.1} ", self.x(*t), yd(*v));
+        }
+        let _ = write!(area, "{:.1},{:.1}", self.x(self.t1), yd(0.0));
+        let _ = writeln!(
+            svg,
+            r##"<polygon fill="{RED}" fill-opacity="0.18" stroke="{RED}" stroke-width="1" points="{area}"/>
+<rect x="{LEFT}" y="{dd_top}" width="{w}" height="{DD_H}" fill="none" stroke="#d0d7de"/>
 <text x="{tx}" y="{t0y}" text-anchor="end" fill="{MUTED}">0 %</text>
 <text x="{tx}" y="{t1y:.1}" text-anchor="end" fill="{MUTED}">−{deep} %</text>
 <line x1="{LEFT}" y1="{t1l:.1}" x2="{xe}" y2="{t1l:.1}" stroke="{GRID}"/>
-<text x="{LEFT}" y="{lab}" fill="{MUTED}">drawdown from the peak (max {maxdd} %)</text>
-</svg>"##,
-        tx = LEFT - 8.0,
-        t0y = dd_top + 4.0,
-        t1y = yd(deepest) + 4.0,
-        t1l = yd(deepest),
-        xe = W - RIGHT,
-        deep = grouped(deepest, 2),
-        lab = dd_top - 6.0,
-        maxdd = grouped(f(r.max_drawdown_pct), 3),
-    );
-    svg
+<text x="{LEFT}" y="{lab}" fill="{MUTED}">drawdown from the peak (max {maxdd} %)</text>"##,
+            w = W - LEFT - RIGHT,
+            tx = LEFT - 8.0,
+            t0y = dd_top + 4.0,
+            t1y = yd(deepest) + 4.0,
+            t1l = yd(deepest),
+            xe = W - RIGHT,
+            deep = grouped(deepest, 2),
+            lab = dd_top - 6.0,
+            maxdd = grouped(max_drawdown_pct, 3),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,250 @@
+use super::*;
+use laicai_core::order::{OrderStatus, OrderType, Side, TimeInForce};
+use laicai_core::wire::events::Liquidity;
+use laicai_core::Decimal;
+use std::str::FromStr;
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "laicai-store-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+pub(crate) fn order(id: &str, status: OrderStatus, filled: &str) -> OrderView {
+    OrderView {
+        order_id: id.into(),
+        client_order_id: Some(format!("c-{id}")),
+        status,
+        filled: dec(filled),
+        remaining: dec("0.5") - dec(filled),
+        price: Some(dec("52000.10")),
+        symbol: "BTC-USDT".into(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        strategy: Some("MM".into()),
+        strategy_id: Some("str-001".into()),
+        exchange: "paper".into(),
+        reason: None,
+        size: dec("0.5"),
+        avg_price: None,
+        fees: Decimal::ZERO,
+        time_in_force: TimeInForce::Gtc,
+        post_only: false,
+        created_at: "2026-11-22T00:00:00Z".into(),
+        updated_at: "2026-11-22T00:00:00Z".into(),
+    }
+}
+
+fn trade(id: &str, order_id: &str) -> TradeView {
+    TradeView {
+        trade_id: id.into(),
+        order_id: order_id.into(),
+        symbol: "BTC-USDT".into(),
+        price: dec("52000.10"),
+        amount: dec("0.25"),
+        side: Side::Buy,
+        fee: dec("0.000025"),
+        fee_asset: "BTC".into(),
+        liquidity: Liquidity::Maker,
+        strategy: Some("MM".into()),
+        strategy_id: Some("str-001".into()),
+        exchange: "paper".into(),
+        time: "2026-11-22T00:00:01Z".into(),
+    }
+}
+
+#[test]
+fn the_journal_survives_reopening_exactly() {
+    let path = dir().join("state/laicai.db");
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let open = order("ORD-1", OrderStatus::Open, "0");
+    let mut part = order("ORD-1", OrderStatus::PartiallyFilled, "0.25");
+    // More digits than an f64 holds: stored and read back exactly.
+    part.avg_price = Some(dec("52000.123456789012345678901"));
+    let t = trade("TRD-1", "ORD-1");
+    s.write(&[
+        Record::Order {
+            view: open.clone(),
+            at_ms: 1000,
+        },
+        Record::Order {
+            view: part.clone(),
+            at_ms: 1001,
+        },
+        Record::Trade {
+            view: t.clone(),
+            at_ms: 1001,
+        },
+        Record::Seq(42),
+        Record::Put {
+            kind: Kind::Paper,
+            key: "paper".into(),
+            value: "{\"v\":1}".into(),
+        },
+        Record::Put {
+            kind: Kind::Paper,
+            key: "paper".into(),
+            value: "{\"v\":2}".into(),
+        },
+        Record::Put {
+            kind: Kind::Strategy,
+            key: "str-1".into(),
+            value: "{}".into(),
+        },
+        Record::Put {
+            kind: Kind::Strategy,
+            key: "str-2".into(),
+            value: "{}".into(),
+        },
+        Record::Delete {
+            kind: Kind::Strategy,
+            key: "str-1".into(),
+        },
+    ])
+    .unwrap();
+    // The same trade again (a replayed fill) is kept once; seq never goes back.
+    s.write(&[
+        Record::Trade {
+            view: t.clone(),
+            at_ms: 1001,
+        },
+        Record::Seq(7),
+    ])
+    .unwrap();
+    drop(s);
+
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.seq().unwrap(), 42);
+    assert_eq!(
+        s.state(Kind::Paper, "").unwrap(),
+        vec![("paper".to_string(), "{\"v\":2}".to_string())]
+    );
+    assert_eq!(
+        s.state(Kind::Strategy, "str").unwrap(),
+        vec![("str-2".to_string(), "{}".to_string())]
+    );
+    assert_eq!(
+        s.get::<serde_json::Value>(Kind::Paper, "paper").unwrap(),
+        Some(serde_json::json!({"v": 2}))
+    );
+    assert!(s.state(Kind::Strategy, "other").unwrap().is_empty());
+    assert_eq!(s.get::<String>(Kind::Risk, "none").unwrap(), None);
+    let all = OrderFilter::default();
+    assert_eq!(s.orders(&all).unwrap(), vec![part.clone()]);
+    assert_eq!(s.order_history("paper", "ORD-1").unwrap(), vec![open, part]);
+    assert_eq!(s.trades(&all).unwrap(), vec![t]);
+    let other = OrderFilter {
+        strategy: Some("someone-else".into()),
+        ..OrderFilter::default()
+    };
+    assert!(s.orders(&other).unwrap().is_empty());
+    let later = OrderFilter {
+        since_ms: Some(2000),
+        ..OrderFilter::default()
+    };
+    assert!(s.trades(&later).unwrap().is_empty());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_or_is_from_the_future_is_refused() {
+    let d = dir();
+    let junk = d.join("junk.db");
+    std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
+    let e = Store::open(&junk).err().expect("refused");
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("junk.db"), "{e}");
+
+    let future = d.join("future.db");
+    {
+        let c = Connection::open(&future).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let e = Store::open(&future).err().expect("refused");
+    assert!(matches!(e, StoreError::Newer { .. }), "{e}");
+}
+
+/// Two trades with the same venue and trade id but different orders
+/// are both kept; one arriving twice is kept once; a different trade
+/// under an identity already stored is a conflict, said, never lost
+/// in silence, and the first stays.
+#[test]
+fn a_trade_is_identified_by_venue_order_and_id() {
+    let mut s = Store::open(&dir().join("trade-identity.db")).unwrap();
+    let a = trade("T-1", "ORD-1");
+    let b = trade("T-1", "ORD-2");
+    let at = |view: &TradeView| Record::Trade {
+        view: view.clone(),
+        at_ms: 1,
+    };
+    s.write(&[at(&a), at(&b), at(&a)]).unwrap();
+    assert!(s.take_conflicts().is_empty());
+    let all = OrderFilter::default();
+    let mut kept = s.trades(&all).unwrap();
+    kept.sort_by(|x, y| x.order_id.cmp(&y.order_id));
+    assert_eq!(kept, vec![a.clone(), b]);
+    let other = TradeView {
+        amount: dec("9"),
+        ..a.clone()
+    };
+    s.write(&[at(&other)]).unwrap();
+    let conflicts = s.take_conflicts();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert!(conflicts[0]
+        .starts_with("trade T-1 of order ORD-1 on paper arrived again with other contents"));
+    assert!(s.trades(&all).unwrap().contains(&a), "the first is kept");
+}
+
+/// A database written by the previous schema (version 2) is upgraded
+/// in place with its trades.
+#[test]
+fn a_version_2_database_is_migrated_with_its_trades() {
+    let path = dir().join("v2.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for m in &MIGRATIONS[..2] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let t = trade("T-9", "ORD-9");
+        conn.execute(
+            "INSERT INTO trades (exchange, trade_id, order_id, symbol, strategy, at_ms, view)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                t.exchange,
+                t.trade_id,
+                t.order_id,
+                t.symbol,
+                t.strategy_id,
+                5,
+                stored(&t).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        s.trades(&OrderFilter::default()).unwrap(),
+        vec![trade("T-9", "ORD-9")]
+    );
+    // The same trade id on another order now fits beside it.
+    s.write(&[Record::Trade {
+        view: trade("T-9", "ORD-10"),
+        at_ms: 6,
+    }])
+    .unwrap();
+    assert_eq!(s.trades(&OrderFilter::default()).unwrap().len(), 2);
+}
