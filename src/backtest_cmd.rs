@@ -13,7 +13,7 @@ use std::time::Instant;
 
 /// `laicai backtest`'s options.
 #[derive(Args, Debug)]
-pub struct BacktestArgs {
+pub(crate) struct BacktestArgs {
     /// The engine config whose paper.pairs give the pair's tick and step
     /// sizes (default: configs/default.toml, else the built-in one).
     #[arg(long, env = "LAICAI_CONFIG")]
@@ -63,7 +63,7 @@ fn time_arg(name: &str, text: &str) -> Result<i64, Failure> {
 
 /// `laicai backtest`: loads, replays with a progress bar, writes the
 /// report, prints a summary table.
-pub fn backtest(config: &laicai::config::Config, a: BacktestArgs) -> std::process::ExitCode {
+pub(crate) fn backtest(config: &laicai::config::Config, a: BacktestArgs) -> std::process::ExitCode {
     exit_code(run_backtest(config, a))
 }
 
@@ -386,7 +386,7 @@ fn human_secs(s: f64) -> String {
 /// `laicai sample-data`: a deterministic day of BTC-USDT trades (one
 /// every two seconds on average) and 30 days of 1-minute klines, as
 /// Binance publishes them, gzipped.
-pub fn sample_data(out: &std::path::Path) -> std::process::ExitCode {
+pub(crate) fn sample_data(out: &std::path::Path) -> std::process::ExitCode {
     let written = write_samples(out).map_err(|e| Failure::Said(format!("{}: {e}", out.display())));
     exit_code(written.and_then(|files| files.iter().try_for_each(|f| say(f.display()))))
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// Where the engine is.
 #[derive(Args, Clone, Debug)]
-pub struct Target {
+pub(crate) struct Target {
     /// The engine's WebSocket URL.
     #[arg(
         long,
@@ -31,7 +31,7 @@ pub struct Target {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum ClientCmd {
+pub(crate) enum ClientCmd {
     /// The engine's status: uptime, strategies, profit, connections.
     Status(Target),
     /// Prints events as they arrive, until Ctrl+C (or --duration).
@@ -90,7 +90,7 @@ pub enum ClientCmd {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum StrategyCmd {
+pub(crate) enum StrategyCmd {
     /// Lists the strategies with their status, profit and trades.
     List,
     /// Creates a strategy (stopped; `start` it): `laicai strategies create --type pmm --pair BTC-USDT --name mm1 --config '{"bid_spread":0.1}'`
@@ -146,7 +146,7 @@ impl From<ClientError> for Failure {
 }
 
 /// Runs `cmd`; answers the process's exit code.
-pub fn run(cmd: ClientCmd) -> std::process::ExitCode {
+pub(crate) fn run(cmd: ClientCmd) -> std::process::ExitCode {
     exit_code(actix_rt::System::new().block_on(dispatch(cmd)))
 }
 

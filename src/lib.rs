@@ -84,6 +84,15 @@ pub struct Running {
     stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Running {
     /// A handle that, when called, closes every WebSocket session (1012,
     /// "the engine is stopping") within a quarter second, so a graceful

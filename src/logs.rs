@@ -137,6 +137,7 @@ where
     LogLayer.with_filter(filter)
 }
 
+#[derive(Debug)]
 pub struct LogLayer;
 
 impl<S: Subscriber> Layer<S> for LogLayer {

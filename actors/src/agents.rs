@@ -14,10 +14,11 @@ use laicai_core::wire::events::{AgentData, AgentStatus, Event};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<AgentStatus>")]
 pub struct GetAgents;
 
+#[derive(Debug)]
 struct Agent {
     probe: Recipient<Health>,
     load: Load,
@@ -27,6 +28,7 @@ struct Agent {
     last: Option<AgentData>,
 }
 
+#[derive(Debug)]
 pub struct AgentMonitor {
     registry: Addr<RegistryActor>,
     agents: BTreeMap<String, Agent>,
@@ -199,6 +201,7 @@ impl Handler<GetAgents> for AgentMonitor {
 
 /// The engine process's CPU use between samples and its resident memory,
 /// from `/proc/self` (zeros where there is no procfs).
+#[derive(Debug)]
 struct ProcessSampler {
     last: Option<(Instant, u64)>,
 }

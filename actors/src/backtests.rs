@@ -7,7 +7,7 @@
 
 use crate::backtest::{self as bt, BacktestError, Progress};
 use crate::clock::now_ms;
-use crate::health::Load;
+use crate::health::{Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use laicai_core::error::ErrorCode;
@@ -89,26 +89,26 @@ impl BacktestCmdError {
     }
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<BacktestView, BacktestCmdError>")]
 pub struct StartBacktest(pub NewBacktest);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<BacktestView, BacktestCmdError>")]
 pub struct GetBacktest(pub String);
 
 /// Stops a queued or running backtest; it ends `cancelled`.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<BacktestView, BacktestCmdError>")]
 pub struct CancelBacktest(pub String);
 
 /// Every run still known, newest first.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<BacktestView>")]
 pub struct GetBacktests;
 
 /// The data `start_backtest` can replay.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<Vec<DataFile>, BacktestCmdError>")]
 pub struct GetDataFiles;
 
@@ -249,11 +249,13 @@ struct Finished {
     report_path: Option<String>,
 }
 
+#[derive(Debug)]
 struct Run {
     view: BacktestView,
     cancel: Arc<AtomicBool>,
 }
 
+#[derive(Debug)]
 pub struct BacktestManager {
     cfg: BacktestsConfig,
     rules: HashMap<Symbol, PairSpec>,
@@ -404,10 +406,9 @@ impl Actor for BacktestManager {
     }
 }
 
-impl Handler<StartBacktest> for BacktestManager {
+impl Handles<StartBacktest> for BacktestManager {
     type Result = Result<BacktestView, BacktestCmdError>;
     fn handle(&mut self, msg: StartBacktest, ctx: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let new = msg.0;
         let kind = new.strategy.kind();
         if kind == StrategyType::Chaos && !self.cfg.allow_test_strategies {
@@ -481,18 +482,16 @@ impl Handler<StartBacktest> for BacktestManager {
     }
 }
 
-impl Handler<GetBacktest> for BacktestManager {
+impl Handles<GetBacktest> for BacktestManager {
     type Result = Result<BacktestView, BacktestCmdError>;
     fn handle(&mut self, msg: GetBacktest, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         self.view(&msg.0)
     }
 }
 
-impl Handler<GetBacktests> for BacktestManager {
+impl Handles<GetBacktests> for BacktestManager {
     type Result = MessageResult<GetBacktests>;
     fn handle(&mut self, _: GetBacktests, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let views = self
             .order
             .iter()
@@ -503,18 +502,16 @@ impl Handler<GetBacktests> for BacktestManager {
     }
 }
 
-impl Handler<GetDataFiles> for BacktestManager {
+impl Handles<GetDataFiles> for BacktestManager {
     type Result = Result<Vec<DataFile>, BacktestCmdError>;
     fn handle(&mut self, _: GetDataFiles, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         data_files(&self.cfg.data_dir).map_err(BacktestCmdError::Data)
     }
 }
 
-impl Handler<CancelBacktest> for BacktestManager {
+impl Handles<CancelBacktest> for BacktestManager {
     type Result = Result<BacktestView, BacktestCmdError>;
     fn handle(&mut self, msg: CancelBacktest, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let id = msg.0;
         let run = self
             .runs
@@ -531,10 +528,9 @@ impl Handler<CancelBacktest> for BacktestManager {
     }
 }
 
-impl Handler<Started> for BacktestManager {
+impl Handles<Started> for BacktestManager {
     type Result = ();
     fn handle(&mut self, msg: Started, _: &mut Self::Context) {
-        self.load.handled();
         if let Some(run) = self.runs.get_mut(&msg.0) {
             if run.view.status == BacktestStatus::Queued {
                 run.view.status = BacktestStatus::Running;
@@ -543,10 +539,9 @@ impl Handler<Started> for BacktestManager {
     }
 }
 
-impl Handler<Progressed> for BacktestManager {
+impl Handles<Progressed> for BacktestManager {
     type Result = ();
     fn handle(&mut self, msg: Progressed, _: &mut Self::Context) {
-        self.load.handled();
         let Some(run) = self.runs.get_mut(&msg.0) else {
             return;
         };
@@ -562,10 +557,9 @@ impl Handler<Progressed> for BacktestManager {
     }
 }
 
-impl Handler<Finished> for BacktestManager {
+impl Handles<Finished> for BacktestManager {
     type Result = ();
     fn handle(&mut self, msg: Finished, _: &mut Self::Context) {
-        self.load.handled();
         let Some(run) = self.runs.get_mut(&msg.id) else {
             return;
         };
@@ -615,6 +609,7 @@ struct RunBacktest {
 }
 
 /// Replays one run at a time on its own thread.
+#[derive(Debug)]
 pub struct BacktestRunner;
 
 impl Actor for BacktestRunner {
@@ -687,6 +682,10 @@ fn lower_this_threads_priority() {
     {
         // SAFETY: setpriority only reads its integer arguments; `who = 0`
         // is the calling thread.
+        #[allow(
+            unsafe_code,
+            reason = "libc's setpriority is the only way to nice one thread"
+        )]
         let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
         if rc != 0 {
             tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the backtest thread's priority");

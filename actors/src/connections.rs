@@ -13,7 +13,7 @@ use crate::binance::connector::{
 };
 use crate::binance::rest::Rest;
 use crate::clock::now_ms;
-use crate::health::{watched, Load, Watch, Watched};
+use crate::health::{watched, Handles, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Kind, SecretBox, Storage};
@@ -57,19 +57,19 @@ impl ConnectionError {
     }
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<ConnectionView, ConnectionError>")]
 pub struct CreateConnection(pub NewConnection);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<ConnectionView, ConnectionError>")]
 pub struct DeleteConnection(pub String);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<String, ConnectionError>")]
 pub struct TestConnection(pub String);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<ConnectionView>")]
 pub struct GetConnections;
 
@@ -91,6 +91,7 @@ pub struct SupervisorConfig {
     pub history_limit: usize,
 }
 
+#[derive(Debug)]
 struct Entry {
     view: ConnectionView,
     settings: BinanceSettings,
@@ -100,6 +101,7 @@ struct Entry {
     books: HashMap<Symbol, Addr<OrderBookActor>>,
 }
 
+#[derive(Debug)]
 pub struct ConnectionSupervisor {
     cfg: SupervisorConfig,
     entries: BTreeMap<String, Entry>,
@@ -208,7 +210,7 @@ struct StoredConnection {
 
 /// Brings back stored connections at start (each reconnects and
 /// reconciles its orders over REST before it trades). Answers how many.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Restore(pub Vec<String>);
 
@@ -278,10 +280,9 @@ impl ConnectionSupervisor {
     }
 }
 
-impl Handler<Restore> for ConnectionSupervisor {
+impl Handles<Restore> for ConnectionSupervisor {
     type Result = usize;
     fn handle(&mut self, msg: Restore, ctx: &mut Self::Context) -> usize {
-        self.load.handled();
         let mut restored = 0;
         for json in &msg.0 {
             match self.restore_one(json, ctx) {
@@ -303,10 +304,9 @@ impl Handler<Restore> for ConnectionSupervisor {
     }
 }
 
-impl Handler<CreateConnection> for ConnectionSupervisor {
+impl Handles<CreateConnection> for ConnectionSupervisor {
     type Result = Result<ConnectionView, ConnectionError>;
     fn handle(&mut self, msg: CreateConnection, ctx: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let id = format!("conn-{}", self.next);
         let view = self.open(id.clone(), msg.0, ctx)?;
         self.next += 1;
@@ -406,10 +406,9 @@ impl ConnectionSupervisor {
     }
 }
 
-impl Handler<ConnectorReport> for ConnectionSupervisor {
+impl Handles<ConnectorReport> for ConnectionSupervisor {
     type Result = ();
     fn handle(&mut self, msg: ConnectorReport, ctx: &mut Self::Context) {
-        self.load.handled();
         match msg {
             ConnectorReport::Connected { id, session, specs } => {
                 let stable = self.cfg.stable;
@@ -496,10 +495,9 @@ impl Handler<ConnectorReport> for ConnectionSupervisor {
     }
 }
 
-impl Handler<DeleteConnection> for ConnectionSupervisor {
+impl Handles<DeleteConnection> for ConnectionSupervisor {
     type Result = Result<ConnectionView, ConnectionError>;
     fn handle(&mut self, msg: DeleteConnection, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let id = self.venues_id(&msg.0);
         let mut e = self
             .entries
@@ -535,10 +533,9 @@ impl ConnectionSupervisor {
     }
 }
 
-impl Handler<TestConnection> for ConnectionSupervisor {
+impl Handles<TestConnection> for ConnectionSupervisor {
     type Result = ResponseActFuture<Self, Result<String, ConnectionError>>;
     fn handle(&mut self, msg: TestConnection, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let id = self.venues_id(&msg.0);
         let Some(e) = self.entries.get(&id) else {
             return Box::pin(fut::ready(Err(ConnectionError::NotFound(msg.0))));
@@ -583,10 +580,9 @@ impl Handler<TestConnection> for ConnectionSupervisor {
     }
 }
 
-impl Handler<GetConnections> for ConnectionSupervisor {
+impl Handles<GetConnections> for ConnectionSupervisor {
     type Result = MessageResult<GetConnections>;
     fn handle(&mut self, _: GetConnections, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.entries.values().map(|e| e.view.clone()).collect())
     }
 }

@@ -2,7 +2,7 @@
 //! opens and closes the order gate in the `RiskActor`.
 
 use crate::exchange::GetStats;
-use crate::health::{watched, Load};
+use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SetEngineRunning};
 use crate::venues::Venues;
@@ -13,22 +13,22 @@ use laicai_core::wire::events::*;
 use std::time::{Duration, Instant};
 
 /// Answers whether the state changed.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "bool")]
 pub struct StartEngine;
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "bool")]
 pub struct StopEngine {
     pub reason: String,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "SystemStatus")]
 pub struct GetSystemStatus;
 
 /// How many strategies are running (from the strategy manager).
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct ActiveStrategies(pub u32);
 
@@ -39,6 +39,7 @@ pub struct EngineConfig {
     pub venue_timeout: Duration,
 }
 
+#[derive(Debug)]
 pub struct EngineActor {
     cfg: EngineConfig,
     running: bool,
@@ -160,10 +161,9 @@ impl Actor for EngineActor {
     }
 }
 
-impl Handler<ActiveStrategies> for EngineActor {
+impl Handles<ActiveStrategies> for EngineActor {
     type Result = ();
     fn handle(&mut self, msg: ActiveStrategies, ctx: &mut Self::Context) {
-        self.load.handled();
         if msg.0 != self.active_strategies {
             self.active_strategies = msg.0;
             self.publish_status(ctx);
@@ -171,26 +171,23 @@ impl Handler<ActiveStrategies> for EngineActor {
     }
 }
 
-impl Handler<StartEngine> for EngineActor {
+impl Handles<StartEngine> for EngineActor {
     type Result = bool;
     fn handle(&mut self, _: StartEngine, ctx: &mut Self::Context) -> bool {
-        self.load.handled();
         self.set_running(true, "", ctx)
     }
 }
 
-impl Handler<StopEngine> for EngineActor {
+impl Handles<StopEngine> for EngineActor {
     type Result = bool;
     fn handle(&mut self, msg: StopEngine, ctx: &mut Self::Context) -> bool {
-        self.load.handled();
         self.set_running(false, &msg.reason, ctx)
     }
 }
 
-impl Handler<GetSystemStatus> for EngineActor {
+impl Handles<GetSystemStatus> for EngineActor {
     type Result = ResponseActFuture<Self, SystemStatus>;
     fn handle(&mut self, _: GetSystemStatus, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         Box::pin(
             self.gather_stats()
                 .into_actor(self)

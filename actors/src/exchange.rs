@@ -6,7 +6,7 @@
 //! quotes, its own orders and fills, and its pair's balances.
 
 use crate::clock::now_ms;
-use crate::health::{watched, Load};
+use crate::health::{watched, Handles, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::recorder::Recording;
 use crate::registry::{Publish, RegistryActor, Seed};
@@ -128,7 +128,7 @@ impl Interest {
 /// Starts sending `interest`'s events to `to`, under `key` (a second
 /// `Follow` with the same key replaces the first). Quotes may be dropped
 /// when the follower is busy; orders, trades and balances never are.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Follow {
     pub key: String,
@@ -136,7 +136,7 @@ pub struct Follow {
     pub to: Recipient<VenueUpdate>,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Unfollow(pub String);
 
@@ -154,7 +154,7 @@ impl VenueEvent {
 
 /// A venue's followers, by key. Both venue actors (paper, Binance) keep
 /// one; a Binance session hands it to the next on reconnect.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Followers(HashMap<String, (Interest, Recipient<VenueUpdate>)>);
 
 impl Followers {
@@ -234,33 +234,33 @@ impl Followers {
     }
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<OrderView, VenueError>")]
 pub struct PlaceOrder(pub OrderRequest);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<OrderView, VenueError>")]
 pub struct CancelOrder(pub OrderId);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct CancelAll(pub OrderFilter);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<BalanceView>")]
 pub struct GetBalances;
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<PositionView>")]
 pub struct GetPositions;
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "AccountStats")]
 pub struct GetStats;
 
 /// The newest one-minute candles of a pair (`get_candles`), oldest first;
 /// `None` when the venue does not trade it.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Option<Vec<Candle>>")]
 pub struct GetCandles {
     pub symbol: Symbol,
@@ -268,7 +268,7 @@ pub struct GetCandles {
 }
 
 /// One step of the simulated market for one pair.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct ApplyTick {
     pub symbol: Symbol,
@@ -287,6 +287,7 @@ pub struct ExchangeConfig {
     pub position_refresh_ms: u64,
 }
 
+#[derive(Debug)]
 pub struct ExchangeActor {
     venue: PaperExchange,
     cfg: ExchangeConfig,
@@ -464,10 +465,9 @@ impl Actor for ExchangeActor {
     }
 }
 
-impl Handler<PlaceOrder> for ExchangeActor {
+impl Handles<PlaceOrder> for ExchangeActor {
     type Result = Answer<OrderView>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let now = now_ms();
         let symbol = msg.0.symbol.clone();
         let outcome = match self.venue.place(msg.0, now) {
@@ -479,10 +479,9 @@ impl Handler<PlaceOrder> for ExchangeActor {
     }
 }
 
-impl Handler<CancelOrder> for ExchangeActor {
+impl Handles<CancelOrder> for ExchangeActor {
     type Result = Answer<OrderView>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let now = now_ms();
         let outcome = match self.venue.cancel(&msg.0, now) {
             Ok(o) => o,
@@ -495,10 +494,9 @@ impl Handler<CancelOrder> for ExchangeActor {
     }
 }
 
-impl Handler<CancelAll> for ExchangeActor {
+impl Handles<CancelAll> for ExchangeActor {
     type Result = ResponseFuture<usize>;
     fn handle(&mut self, msg: CancelAll, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let now = now_ms();
         let (count, events) = self.venue.cancel_all(&msg.0, now);
         let symbols: Vec<Symbol> = self.venue.symbols().cloned().collect();
@@ -511,51 +509,45 @@ impl Handler<CancelAll> for ExchangeActor {
     }
 }
 
-impl Handler<Durable> for ExchangeActor {
+impl Handles<Durable> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
-        self.load.handled();
         let ready = self.journal.durable(msg);
         self.release(ready);
     }
 }
 
-impl Handler<GetBalances> for ExchangeActor {
+impl Handles<GetBalances> for ExchangeActor {
     type Result = MessageResult<GetBalances>;
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.venue.balances())
     }
 }
 
-impl Handler<GetCandles> for ExchangeActor {
+impl Handles<GetCandles> for ExchangeActor {
     type Result = MessageResult<GetCandles>;
     fn handle(&mut self, msg: GetCandles, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.venue.candles(&msg.symbol, msg.limit))
     }
 }
 
-impl Handler<GetPositions> for ExchangeActor {
+impl Handles<GetPositions> for ExchangeActor {
     type Result = MessageResult<GetPositions>;
     fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.venue.positions())
     }
 }
 
-impl Handler<GetStats> for ExchangeActor {
+impl Handles<GetStats> for ExchangeActor {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.venue.stats())
     }
 }
 
-impl Handler<ApplyTick> for ExchangeActor {
+impl Handles<ApplyTick> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: ApplyTick, _: &mut Self::Context) {
-        self.load.handled();
         // The market's trades are collected only for a recorder.
         let mut tape = Vec::new();
         let taping = self.recording.is_some().then_some(&mut tape);
@@ -594,10 +586,9 @@ impl Handler<ApplyTick> for ExchangeActor {
     }
 }
 
-impl Handler<Follow> for ExchangeActor {
+impl Handles<Follow> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
-        self.load.handled();
         let balances = self.venue.balances();
         let orders = self.venue.orders(&OrderFilter::default());
         self.followers
@@ -605,10 +596,9 @@ impl Handler<Follow> for ExchangeActor {
     }
 }
 
-impl Handler<Unfollow> for ExchangeActor {
+impl Handles<Unfollow> for ExchangeActor {
     type Result = ();
     fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
-        self.load.handled();
         self.followers.remove(&msg.0);
     }
 }

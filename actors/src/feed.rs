@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[derive(Debug)]
 pub struct PairFeed {
     pub symbol: Symbol,
     pub market: SyntheticMarket,
@@ -33,6 +34,7 @@ impl PairFeed {
 /// Most steps one pair may catch up in one timer firing.
 const MAX_BURST: u64 = 1000;
 
+#[derive(Debug)]
 pub struct MarketFeedActor {
     exchange: Addr<ExchangeActor>,
     pairs: Vec<PairFeed>,

@@ -6,12 +6,13 @@
 //! with its count when the probe's turn comes, and the difference is what
 //! waited ahead of the probe.
 
+use actix::dev::MessageResponse;
 use actix::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Messages an actor has handled. Each handler of a watched actor starts
-/// with `self.load.handled()`.
+/// Messages an actor has handled, counted by the `Handler` that
+/// `counted!` derives (see `Handles`).
 #[derive(Clone, Debug, Default)]
 pub struct Load(Arc<AtomicU64>);
 
@@ -26,7 +27,7 @@ impl Load {
 }
 
 /// "How are you?" Answered in turn, after everything queued before it.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "AgentHealth")]
 pub struct Health;
 
@@ -65,7 +66,7 @@ pub struct SessionsHealth {
 
 /// Watch this actor as `id` (registering an id again replaces the old
 /// entry: a restarted actor keeps its id).
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RegisterAgent {
     pub id: String,
@@ -108,14 +109,48 @@ pub trait Watched: Actor<Context = Context<Self>> + Handler<Health> {
     }
 }
 
-/// Makes `$actor` (with a `load: Load` field) a `Watched` actor whose
-/// `Health` answer has the status `$status(&actor)`.
+/// A counted actor's handler of `M`. Write this instead of actix's
+/// `Handler<M>`: `counted!` derives `Handler<M>` from it, counting the
+/// message in the actor's `Load` before the body runs. A plain
+/// `impl Handler<M>` for a counted actor does not compile (it would
+/// conflict with the derived one), so no handler can forget to count.
+pub trait Handles<M: Message>: Actor {
+    type Result: MessageResponse<Self, M>;
+    fn handle(&mut self, msg: M, ctx: &mut Self::Context) -> <Self as Handles<M>>::Result;
+}
+
+/// Gives `$actor` (with a `load: Load` field) an actix `Handler` for every
+/// message it `Handles`, each counted.
+macro_rules! counted {
+    ($actor:ty) => {
+        impl<M> actix::Handler<M> for $actor
+        where
+            M: actix::Message,
+            $actor: $crate::health::Handles<M>,
+        {
+            type Result = <$actor as $crate::health::Handles<M>>::Result;
+            fn handle(&mut self, msg: M, ctx: &mut Self::Context) -> Self::Result {
+                self.load.handled();
+                $crate::health::Handles::handle(self, msg, ctx)
+            }
+        }
+    };
+}
+pub(crate) use counted;
+
+/// Makes `$actor` (with a `load: Load` field) a counted, `Watched` actor
+/// whose `Health` answer has the status `$status(&actor)`.
 macro_rules! watched {
     ($actor:ty, $status:expr) => {
-        impl actix::Handler<$crate::health::Health> for $actor {
+        $crate::health::counted!($actor);
+
+        impl $crate::health::Handles<$crate::health::Health> for $actor {
             type Result = actix::MessageResult<$crate::health::Health>;
-            fn handle(&mut self, _: $crate::health::Health, _: &mut Self::Context) -> Self::Result {
-                self.load.handled();
+            fn handle(
+                &mut self,
+                _: $crate::health::Health,
+                _: &mut Self::Context,
+            ) -> actix::MessageResult<$crate::health::Health> {
                 let status: fn(&$actor) -> String = $status;
                 actix::MessageResult($crate::health::AgentHealth::of(status(self), &self.load))
             }
@@ -147,10 +182,9 @@ mod tests {
     #[rtype(result = "()")]
     struct Nap;
 
-    impl Handler<Nap> for Slow {
+    impl Handles<Nap> for Slow {
         type Result = ();
         fn handle(&mut self, _: Nap, _: &mut Self::Context) {
-            self.load.handled();
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -171,5 +205,69 @@ mod tests {
         // Nothing waiting: zero.
         let before = load.count();
         assert_eq!(slow.send(Health).await.unwrap().queued_ahead(before), 0);
+    }
+
+    /// Every `.rs` file under `dir`, with its text.
+    fn sources(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read");
+                out.push((path, text));
+            }
+        }
+    }
+
+    /// The names `macro!(Name` introduces in `text`.
+    fn invoked(text: &str, macro_name: &str) -> Vec<String> {
+        text.match_indices(&format!("{macro_name}!("))
+            .map(|(at, m)| {
+                text[at + m.len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .filter(|name: &String| !name.is_empty() && name != "$actor")
+            .collect()
+    }
+
+    /// Rust would accept a plain `impl Handler<M>` beside the derived one
+    /// (no `Handles<M>` exists, so they do not overlap); this keeps every
+    /// handler of a counted actor counted.
+    #[test]
+    fn no_counted_actor_has_a_handler_that_skips_the_count() {
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let counted: Vec<String> = files
+            .iter()
+            .flat_map(|(_, text)| [invoked(text, "counted"), invoked(text, "watched")])
+            .flatten()
+            .collect();
+        assert!(counted.len() >= 10, "found only {counted:?}");
+        let mut uncounted = Vec::new();
+        for (path, text) in &files {
+            for line in text.lines() {
+                let line = line.trim();
+                let plain =
+                    line.starts_with("impl Handler<") || line.starts_with("impl actix::Handler<");
+                let Some(actor) = line.rsplit(" for ").next() else {
+                    continue;
+                };
+                let actor = actor.trim_end_matches(" {").trim();
+                if plain && counted.iter().any(|c| c == actor) {
+                    uncounted.push(format!("{}: {line}", path.display()));
+                }
+            }
+        }
+        assert!(
+            uncounted.is_empty(),
+            "write `impl Handles<M>` so the message is counted:\n{}",
+            uncounted.join("\n")
+        );
     }
 }

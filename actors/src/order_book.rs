@@ -2,7 +2,7 @@
 //! `OrderBook`, answers `get_order_book`, and publishes `orderbook` events
 //! at most once per configured interval.
 
-use crate::health::{watched, Load};
+use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
 use laicai_core::num::Level;
@@ -11,7 +11,7 @@ use laicai_core::time::TimestampMs;
 use laicai_core::wire::events::{Event, OrderbookUpdate};
 
 /// The venue's current book, replacing the previous one.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct ReplaceBook {
     pub bids: Vec<Level>,
@@ -26,12 +26,13 @@ pub struct BookView {
     pub sequence: u64,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "BookView")]
 pub struct GetBook {
     pub depth: usize,
 }
 
+#[derive(Debug)]
 pub struct OrderBookActor {
     exchange: String,
     symbol: String,
@@ -68,10 +69,9 @@ impl Actor for OrderBookActor {
     type Context = Context<Self>;
 }
 
-impl Handler<ReplaceBook> for OrderBookActor {
+impl Handles<ReplaceBook> for OrderBookActor {
     type Result = ();
     fn handle(&mut self, msg: ReplaceBook, _: &mut Self::Context) {
-        self.load.handled();
         let sequence = self.book.sequence() + 1;
         if let Err(e) = self.book.replace(&msg.bids, &msg.asks, sequence) {
             tracing::error!(symbol = %self.symbol, error = %e, "order book refused a level; it is empty until the next one");
@@ -96,10 +96,9 @@ impl Handler<ReplaceBook> for OrderBookActor {
     }
 }
 
-impl Handler<GetBook> for OrderBookActor {
+impl Handles<GetBook> for OrderBookActor {
     type Result = MessageResult<GetBook>;
     fn handle(&mut self, msg: GetBook, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let (bids, asks) = self.book.top(msg.depth);
         MessageResult(BookView {
             bids,

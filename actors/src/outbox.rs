@@ -15,13 +15,14 @@ use std::task::{Context, Poll};
 /// Frames of room an idle outbox keeps in each of its two buffers.
 const KEEP: usize = 64;
 
+#[derive(Debug)]
 struct Shared {
     queue: Mutex<Queue>,
     waker: AtomicWaker,
     capacity: usize,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Queue {
     frames: VecDeque<ByteString>,
     /// The session is gone: nothing it is offered will be read.
@@ -36,11 +37,12 @@ pub enum Refused {
 }
 
 /// The registry's end: offers frames.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Outbox(Arc<Shared>);
 
 /// The session's end: a stream of the frames offered, in order. Dropping
 /// it closes the outbox.
+#[derive(Debug)]
 pub struct Inbox {
     shared: Arc<Shared>,
     /// Frames taken from the outbox in one lock, not yet yielded.

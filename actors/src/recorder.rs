@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A venue's handle on the recorder.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Recording {
     pub to: Addr<RecorderActor>,
     pub lost: Arc<AtomicU64>,
@@ -48,7 +48,7 @@ impl Recording {
 }
 
 /// Trades of one pair, oldest first.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Tape {
     pub symbol: Symbol,
@@ -58,12 +58,14 @@ pub struct Tape {
 /// The mailbox a recorder gets: about a minute of a busy feed's ticks.
 pub const RECORDER_MAILBOX: usize = 4096;
 
+#[derive(Debug)]
 struct DayFile {
     date: String,
     out: BufWriter<File>,
     next_id: u64,
 }
 
+#[derive(Debug)]
 pub struct RecorderActor {
     dir: PathBuf,
     files: HashMap<Symbol, DayFile>,

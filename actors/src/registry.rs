@@ -20,7 +20,7 @@
 //! still sees `seq` rise.
 
 use crate::clock::now_ms;
-use crate::health::{AgentHealth, Health, Load, SessionsHealth, Watched};
+use crate::health::{AgentHealth, Handles, Health, Load, SessionsHealth, Watched};
 use crate::outbox::{Outbox, Refused};
 use crate::socket::ClientSocket;
 use crate::storage::{Kind, Record, Storage};
@@ -41,7 +41,7 @@ pub use slot::ByType;
 use slot::*;
 
 /// An event from its owner, to number and fan out.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Publish {
     pub event: Event,
@@ -75,14 +75,14 @@ impl Publish {
 
 /// An event for one session only (its protocol errors), numbered in the
 /// same sequence as everything else it receives.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Direct {
     pub session: SessionId,
     pub event: Event,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Register {
     pub session: SessionId,
@@ -95,12 +95,12 @@ pub struct Register {
     pub socket: Option<ClientSocket>,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Deregister(pub SessionId);
 
 /// Adds topics; answers the session's subscription count.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<usize, SubscriptionLimit>")]
 pub struct Subscribe {
     pub session: SessionId,
@@ -108,7 +108,7 @@ pub struct Subscribe {
 }
 
 /// Removes topics (or a subscription id's topics); answers how many.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Unsubscribe {
     pub session: SessionId,
@@ -128,7 +128,7 @@ pub struct RegistryStats {
     pub open_orders: usize,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "RegistryStats")]
 pub struct GetRegistryStats;
 
@@ -148,7 +148,7 @@ pub struct RegistryConfig {
 }
 
 /// The retained events, oldest first, for `replay`.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct ReplayRing {
     /// `(seq, channel, symbol, frame)`: what `replay` matches on, kept
     /// as the subscriptions compare it.
@@ -167,7 +167,7 @@ pub struct ReplayGap {
 
 /// Sends `session` every retained event after `since_seq` that its
 /// subscriptions match, in order; answers how many and the last `seq`.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<(usize, u64), ReplayGap>")]
 pub struct Replay {
     pub session: SessionId,
@@ -196,7 +196,7 @@ pub struct CarriedRing {
 /// newest retained events (`CarriedRing`) for the next start, and answers
 /// how many. A retained event published after this is stored with them
 /// (actors keep running until the process ends).
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Seal;
 
@@ -207,6 +207,7 @@ pub const SEQ_LEASE: u64 = 100_000;
 /// The global `seq`: it only rises, across restarts too. With storage it
 /// keeps a stored ceiling `SEQ_LEASE` ahead and moves it on when half is
 /// used.
+#[derive(Debug)]
 struct SeqCounter {
     seq: u64,
     lease: Option<(Storage, u64)>,
@@ -231,6 +232,7 @@ impl SeqCounter {
     }
 }
 
+#[derive(Debug)]
 pub struct RegistryActor {
     cfg: RegistryConfig,
     seq: SeqCounter,
@@ -487,34 +489,31 @@ impl Actor for RegistryActor {
     }
 }
 
-impl Handler<Publish> for RegistryActor {
+impl Handles<Publish> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Publish, ctx: &mut Self::Context) {
-        self.load.handled();
         self.publish(msg.event, msg.at_ms, ctx);
     }
 }
 
 /// State restored after a restart: it joins the `snapshot` sessions
 /// start from, without going out as events.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Seed(pub Vec<Event>);
 
-impl Handler<Seed> for RegistryActor {
+impl Handles<Seed> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Seed, _: &mut Self::Context) {
-        self.load.handled();
         for event in &msg.0 {
             self.view.apply(event);
         }
     }
 }
 
-impl Handler<Direct> for RegistryActor {
+impl Handles<Direct> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Direct, ctx: &mut Self::Context) {
-        self.load.handled();
         if !self.sessions.contains_key(&msg.session) {
             return;
         }
@@ -529,12 +528,11 @@ impl Handler<Direct> for RegistryActor {
     }
 }
 
-impl Handler<Register> for RegistryActor {
+impl Handles<Register> for RegistryActor {
     type Result = ();
     /// The session's first frame is a `snapshot` of the state as of the
     /// current `seq`; every later event it receives has a higher `seq`.
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
-        self.load.handled();
         let snapshot = Event::Snapshot(self.view.snapshot());
         let Some(frame) = encode_frame(&snapshot, now_ms(), self.seq.current()) else {
             return;
@@ -547,19 +545,17 @@ impl Handler<Register> for RegistryActor {
     }
 }
 
-impl Handler<Deregister> for RegistryActor {
+impl Handles<Deregister> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Deregister, _: &mut Self::Context) {
-        self.load.handled();
         self.sessions.remove(&msg.0);
         tracing::debug!(session = %msg.0, sessions = self.sessions.len(), "session deregistered");
     }
 }
 
-impl Handler<Subscribe> for RegistryActor {
+impl Handles<Subscribe> for RegistryActor {
     type Result = Result<usize, SubscriptionLimit>;
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let limit = self.cfg.subscription_limit;
         let slot = self
             .sessions
@@ -570,10 +566,9 @@ impl Handler<Subscribe> for RegistryActor {
     }
 }
 
-impl Handler<Unsubscribe> for RegistryActor {
+impl Handles<Unsubscribe> for RegistryActor {
     type Result = usize;
     fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) -> usize {
-        self.load.handled();
         self.sessions
             .get_mut(&msg.session)
             .map(|s| {
@@ -619,19 +614,17 @@ impl RegistryActor {
     }
 }
 
-impl Handler<Seal> for RegistryActor {
+impl Handles<Seal> for RegistryActor {
     type Result = usize;
     fn handle(&mut self, _: Seal, _: &mut Self::Context) -> usize {
-        self.load.handled();
         self.sealed = true;
         self.carry()
     }
 }
 
-impl Handler<Replay> for RegistryActor {
+impl Handles<Replay> for RegistryActor {
     type Result = Result<(usize, u64), ReplayGap>;
     fn handle(&mut self, msg: Replay, ctx: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         if msg.since_seq < self.ring.dropped_upto {
             return Err(ReplayGap {
                 since: msg.since_seq,
@@ -676,22 +669,20 @@ impl Handler<Replay> for RegistryActor {
 }
 
 /// Which venues hold an open order with this id.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<String>")]
 pub struct WhereIs(pub String);
 
-impl Handler<WhereIs> for RegistryActor {
+impl Handles<WhereIs> for RegistryActor {
     type Result = MessageResult<WhereIs>;
     fn handle(&mut self, msg: WhereIs, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.view.venues_of(&msg.0))
     }
 }
 
-impl Handler<GetRegistryStats> for RegistryActor {
+impl Handles<GetRegistryStats> for RegistryActor {
     type Result = MessageResult<GetRegistryStats>;
     fn handle(&mut self, _: GetRegistryStats, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(RegistryStats {
             sessions: self.sessions.len(),
             seq: self.seq.current(),
@@ -701,10 +692,9 @@ impl Handler<GetRegistryStats> for RegistryActor {
     }
 }
 
-impl Handler<Health> for RegistryActor {
+impl Handles<Health> for RegistryActor {
     type Result = MessageResult<Health>;
     fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let waiting = self.sessions.values().map(|s| s.backlog.live as u64).sum();
         MessageResult(AgentHealth {
             sessions: Some(SessionsHealth {
@@ -715,6 +705,8 @@ impl Handler<Health> for RegistryActor {
         })
     }
 }
+
+crate::health::counted!(RegistryActor);
 
 impl Watched for RegistryActor {
     fn load(&self) -> &Load {

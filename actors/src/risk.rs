@@ -14,7 +14,7 @@
 
 use crate::clock::now_ms;
 use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
-use crate::health::{watched, Load};
+use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Kind, Storage};
 use crate::venues::{Lookup, Venues};
@@ -58,16 +58,16 @@ impl OrderError {
     }
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<OrderView, OrderError>")]
 pub struct SubmitOrder(pub OrderRequest);
 
 /// The engine started or stopped.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct SetEngineRunning(pub bool);
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "KillOutcome")]
 pub struct EngageKillSwitch {
     pub mode: KillMode,
@@ -83,11 +83,11 @@ pub struct KillOutcome {
 }
 
 /// Answers whether anything was engaged.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "bool")]
 pub struct ResetKillSwitch;
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "RiskStatus")]
 pub struct GetRiskStatus;
 
@@ -102,10 +102,11 @@ pub enum RiskSignal {
 }
 
 /// Where `RiskSignal`s go (the strategy manager, once it exists).
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct SignalTo(pub Recipient<RiskSignal>);
 
+#[derive(Debug)]
 pub struct RiskActor {
     manager: RiskManager,
     running: bool,
@@ -303,11 +304,10 @@ impl Actor for RiskActor {
     }
 }
 
-impl Handler<SubmitOrder> for RiskActor {
+impl Handles<SubmitOrder> for RiskActor {
     type Result = ResponseActFuture<Self, Result<OrderView, OrderError>>;
 
     fn handle(&mut self, msg: SubmitOrder, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let req = msg.0;
         let now = now_ms();
         let checked = (|| {
@@ -346,10 +346,9 @@ impl Handler<SubmitOrder> for RiskActor {
     }
 }
 
-impl Handler<VenueUpdate> for RiskActor {
+impl Handles<VenueUpdate> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
-        self.load.handled();
         let now = now_ms();
         let breaches = match &msg.event {
             VenueEvent::Order(o) => {
@@ -380,26 +379,23 @@ impl Handler<VenueUpdate> for RiskActor {
     }
 }
 
-impl Handler<SetEngineRunning> for RiskActor {
+impl Handles<SetEngineRunning> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: SetEngineRunning, _: &mut Self::Context) {
-        self.load.handled();
         self.running = msg.0;
     }
 }
 
-impl Handler<EngageKillSwitch> for RiskActor {
+impl Handles<EngageKillSwitch> for RiskActor {
     type Result = ResponseFuture<KillOutcome>;
     fn handle(&mut self, msg: EngageKillSwitch, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         self.engage(msg.mode, msg.reason)
     }
 }
 
-impl Handler<ResetKillSwitch> for RiskActor {
+impl Handles<ResetKillSwitch> for RiskActor {
     type Result = bool;
     fn handle(&mut self, _: ResetKillSwitch, _: &mut Self::Context) -> bool {
-        self.load.handled();
         let changed = self.manager.reset();
         if changed {
             tracing::info!("kill switch reset");
@@ -413,18 +409,16 @@ impl Handler<ResetKillSwitch> for RiskActor {
     }
 }
 
-impl Handler<GetRiskStatus> for RiskActor {
+impl Handles<GetRiskStatus> for RiskActor {
     type Result = MessageResult<GetRiskStatus>;
     fn handle(&mut self, _: GetRiskStatus, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.manager.status())
     }
 }
 
-impl Handler<SignalTo> for RiskActor {
+impl Handles<SignalTo> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: SignalTo, _: &mut Self::Context) {
-        self.load.handled();
         self.signals = Some(msg.0);
     }
 }

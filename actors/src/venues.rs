@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The venue messages, addressed to one actor.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct VenueHandle {
     pub place: Recipient<PlaceOrder>,
     pub cancel: Recipient<CancelOrder>,
@@ -68,7 +68,7 @@ impl VenueHandle {
 }
 
 /// How a venue name resolved.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum Lookup {
     Ready(String, VenueHandle),
     /// Known, but its connection is down and reconnecting.
@@ -76,7 +76,7 @@ pub enum Lookup {
     Unknown(String),
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Inner {
     exchanges: BTreeMap<String, Option<VenueHandle>>,
     books: HashMap<(String, String), Addr<OrderBookActor>>,
@@ -88,7 +88,7 @@ struct Inner {
     rules: HashMap<(String, String), PairSpec>,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Venues {
     default: String,
     inner: Arc<RwLock<Inner>>,

@@ -48,6 +48,7 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
+#[derive(Debug)]
 struct Market {
     spec: PairSpec,
     engine: MatchingEngine,
@@ -107,6 +108,7 @@ pub enum RestoreError {
     WouldNotRest(OrderId, MatchEnd),
 }
 
+#[derive(Debug)]
 pub struct PaperExchange {
     cfg: PaperConfig,
     markets: BTreeMap<Symbol, Market>,

@@ -218,6 +218,7 @@ pub struct RiskStatus {
     pub strategies: BTreeMap<String, ScopeStatus>,
 }
 
+#[derive(Debug)]
 pub struct RiskManager {
     limits: RiskLimits,
     rules: HashMap<Market, PairSpec>,

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -167,6 +168,15 @@ impl Shared {
 #[derive(Clone)]
 pub struct WebSocketClient {
     shared: Rc<Shared>,
+}
+
+impl fmt::Debug for WebSocketClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocketClient")
+            .field("config", &self.shared.config)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebSocketClient {

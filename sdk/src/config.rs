@@ -6,8 +6,9 @@ use serde_json::{json, Map, Value};
 use std::fmt;
 use std::time::Duration;
 
-/// How to reach the engine and how hard to hold on.
-#[derive(Clone, Debug)]
+/// How to reach the engine and how hard to hold on. Its `Debug` shows
+/// whether a key is set, never the key.
+#[derive(Clone)]
 pub struct ConnectionConfig {
     /// `ws://127.0.0.1:8000/api/stream` by default.
     pub url: String,
@@ -39,6 +40,20 @@ impl Default for ConnectionConfig {
             timeout: Duration::from_secs(10),
             max_subscriptions: 100,
         }
+    }
+}
+
+impl fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("max_reconnect_attempts", &self.max_reconnect_attempts)
+            .field("reconnect_delay", &self.reconnect_delay)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("timeout", &self.timeout)
+            .field("max_subscriptions", &self.max_subscriptions)
+            .finish()
     }
 }
 
@@ -118,5 +133,20 @@ impl fmt::Display for ConnectionState {
             ConnectionState::Reconnecting => "reconnecting",
             ConnectionState::Error => "error",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_that_a_key_is_set_but_never_the_key() {
+        let config = ConnectionConfig::new("ws://h/api/stream").with_api_key("s3cret-token");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        let none = format!("{:?}", ConnectionConfig::default());
+        assert!(none.contains("api_key: None"), "{none}");
     }
 }

@@ -4,7 +4,7 @@ use crate::client::{ClientStats, WebSocketClient};
 use crate::config::ConnectionConfig;
 use std::collections::BTreeMap;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct ClientManager {
     clients: BTreeMap<String, WebSocketClient>,
 }

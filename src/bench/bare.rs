@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 const BACKLOG: usize = 4096;
 
 /// Serves until killed.
-pub async fn serve(bind: SocketAddr, rate: f64) -> std::io::Result<()> {
+pub(super) async fn serve(bind: SocketAddr, rate: f64) -> std::io::Result<()> {
     let listener = TcpListener::bind(bind).await?;
     let (tx, _) = broadcast::channel::<Utf8Bytes>(BACKLOG);
     tokio::spawn(feed(tx.clone(), rate));

@@ -13,10 +13,10 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-pub type Socket = WebSocketStream<TcpStream>;
+pub(super) type Socket = WebSocketStream<TcpStream>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(super) enum ClientError {
     #[error("connect {url}: {detail}")]
     Connect { url: String, detail: String },
     #[error("{url}: the connection ended before {what}")]
@@ -28,7 +28,7 @@ pub enum ClientError {
 }
 
 /// Opens a WebSocket (Nagle off, as the servers have it).
-pub async fn connect(url: &str) -> Result<Socket, ClientError> {
+pub(super) async fn connect(url: &str) -> Result<Socket, ClientError> {
     let failed = |detail: String| ClientError::Connect {
         url: url.to_string(),
         detail,
@@ -48,7 +48,7 @@ pub async fn connect(url: &str) -> Result<Socket, ClientError> {
 }
 
 /// Reads until a text frame `wanted` accepts; answers it.
-pub async fn wait_text(
+pub(super) async fn wait_text(
     ws: &mut Socket,
     url: &str,
     what: &'static str,
@@ -77,7 +77,7 @@ pub async fn wait_text(
 }
 
 /// A connection subscribed to BTC-USDT `price` (it has seen `subscribed`).
-pub async fn subscriber(url: &str) -> Result<Socket, ClientError> {
+pub(super) async fn subscriber(url: &str) -> Result<Socket, ClientError> {
     subscribe(connect(url).await?, url).await
 }
 
@@ -98,7 +98,7 @@ async fn subscribe(mut ws: Socket, url: &str) -> Result<Socket, ClientError> {
 
 /// A subscriber that will never read again, with a 4 KiB receive buffer
 /// so the server feels it within moments.
-pub async fn stalled_subscriber(addr: SocketAddr, url: &str) -> Result<Socket, ClientError> {
+pub(super) async fn stalled_subscriber(addr: SocketAddr, url: &str) -> Result<Socket, ClientError> {
     let failed = |detail: String| ClientError::Connect {
         url: url.to_string(),
         detail,
@@ -118,20 +118,20 @@ pub async fn stalled_subscriber(addr: SocketAddr, url: &str) -> Result<Socket, C
 }
 
 /// Which window a subscriber is counting into (`WARMUP` counts nowhere).
-pub const WARMUP: u8 = 0;
-pub const FIRST: u8 = 1;
-pub const SECOND: u8 = 2;
+pub(super) const WARMUP: u8 = 0;
+pub(super) const FIRST: u8 = 1;
+pub(super) const SECOND: u8 = 2;
 
 /// What one subscriber received in each measured window.
 #[derive(Default)]
-pub struct Tally {
+pub(super) struct Tally {
     pub delivered: [u64; 2],
     /// Microseconds from the frame's `timestamp` to its arrival.
     pub latency_us: [Vec<u32>; 2],
 }
 
 /// Counts `price` frames into `tally` by the current `window`, forever.
-pub async fn count_prices(mut ws: Socket, window: Arc<AtomicU8>, tally: Arc<Mutex<Tally>>) {
+pub(super) async fn count_prices(mut ws: Socket, window: Arc<AtomicU8>, tally: Arc<Mutex<Tally>>) {
     while let Some(Ok(msg)) = ws.next().await {
         let Message::Text(text) = msg else { continue };
         let slot = match window.load(Ordering::Relaxed) {
@@ -169,7 +169,7 @@ fn frame_age_us(text: &str) -> Option<u32> {
 /// Round trips on one connection: `send` a frame, wait for the frame
 /// `answer` accepts, `count` times; then `after` (unmeasured, e.g. a
 /// cancel) each time. Answers each round trip's duration.
-pub async fn round_trips(
+pub(super) async fn round_trips(
     ws: &mut Socket,
     url: &str,
     count: usize,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Subcommand)]
-pub enum BenchCmd {
+pub(crate) enum BenchCmd {
     /// Fans a synthetic price feed out to N WebSocket clients: deliveries
     /// per second, latency from the event's timestamp, server CPU per
     /// delivery; then again with stalled readers connected.
@@ -42,7 +42,7 @@ pub enum BenchCmd {
 }
 
 #[derive(clap::Args)]
-pub struct FanoutArgs {
+pub(crate) struct FanoutArgs {
     /// Subscribed clients.
     #[arg(long, default_value_t = 1000)]
     clients: usize,
@@ -74,14 +74,14 @@ pub struct FanoutArgs {
 }
 
 #[derive(clap::Args)]
-pub struct RoundtripArgs {
+pub(crate) struct RoundtripArgs {
     /// Round trips measured on each server (after 100 unmeasured).
     #[arg(long, default_value_t = 2000)]
     count: usize,
 }
 
 #[derive(clap::Args)]
-pub struct SessionsArgs {
+pub(crate) struct SessionsArgs {
     /// Idle connections opened.
     #[arg(long, default_value_t = 1000)]
     clients: usize,
@@ -99,7 +99,7 @@ enum BenchError {
     Bad(String),
 }
 
-pub fn run(cmd: BenchCmd) -> ExitCode {
+pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
     raise_open_files();
     let threads = match &cmd {
         BenchCmd::Fanout(a) => a.client_threads.max(1),
@@ -134,6 +134,10 @@ pub fn run(cmd: BenchCmd) -> ExitCode {
 
 /// A thousand clients and their server need more than the common soft
 /// limit of 1024 descriptors; children inherit the raised limit.
+#[allow(
+    unsafe_code,
+    reason = "the descriptor limit is raised only through libc's get/setrlimit"
+)]
 fn raise_open_files() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Which server a measurement runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     /// laicai: the paper feed, the registry, one session actor per client.
     Engine,
     /// A minimal tokio-tungstenite broadcast server: the practical ceiling.
@@ -19,7 +19,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Kind::Engine => "laicai",
             Kind::Bare => "bare tokio-tungstenite",
@@ -28,7 +28,7 @@ impl Kind {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ServerError {
+pub(super) enum ServerError {
     #[error("cannot find a free loopback port: {0}")]
     Port(std::io::Error),
     #[error("cannot write {path}: {source}")]
@@ -51,7 +51,7 @@ pub enum ServerError {
 
 /// What the engine runs with for a bench: one synthetic pair stepping
 /// `rate` times a second, nothing booted, room for every client.
-pub struct EngineSetup {
+pub(super) struct EngineSetup {
     pub rate: f64,
     pub max_connections: usize,
     /// `[storage] fsync`: each commit waits for the disk (the default).
@@ -61,7 +61,7 @@ pub struct EngineSetup {
 }
 
 impl EngineSetup {
-    pub fn new(rate: f64, max_connections: usize) -> Self {
+    pub(super) fn new(rate: f64, max_connections: usize) -> Self {
         EngineSetup {
             rate,
             max_connections,
@@ -72,7 +72,7 @@ impl EngineSetup {
 }
 
 /// A running child server; stopped (SIGTERM, then SIGKILL) when dropped.
-pub struct ServerProcess {
+pub(super) struct ServerProcess {
     pub addr: SocketAddr,
     child: Child,
     dir: PathBuf,
@@ -121,7 +121,7 @@ trade_size = "0.05"
 
 impl ServerProcess {
     /// Starts the engine in a fresh state directory.
-    pub fn engine(setup: &EngineSetup) -> Result<Self, ServerError> {
+    pub(super) fn engine(setup: &EngineSetup) -> Result<Self, ServerError> {
         let addr = free_port()?;
         let dir = scratch_dir("engine");
         let config = dir.join("bench.toml");
@@ -142,7 +142,7 @@ impl ServerProcess {
 
     /// Starts the bare server stepping `rate` frames a second on
     /// `threads` worker threads.
-    pub fn bare(rate: f64, threads: usize) -> Result<Self, ServerError> {
+    pub(super) fn bare(rate: f64, threads: usize) -> Result<Self, ServerError> {
         let addr = free_port()?;
         let dir = scratch_dir("bare");
         let mut cmd = Command::new(current_exe("the bare server")?);
@@ -199,26 +199,30 @@ impl ServerProcess {
         Ok(server)
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// User plus system CPU time the server has used so far.
-    pub fn cpu(&self) -> Duration {
+    pub(super) fn cpu(&self) -> Duration {
         cpu_time(self.pid()).unwrap_or_default()
     }
 
     /// Resident memory in bytes.
-    pub fn rss(&self) -> u64 {
+    pub(super) fn rss(&self) -> u64 {
         rss_bytes(self.pid()).unwrap_or_default()
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
     }
 }
 
 impl Drop for ServerProcess {
+    #[allow(
+        unsafe_code,
+        reason = "std's Child::kill sends SIGKILL; a graceful stop needs SIGTERM from libc"
+    )]
     fn drop(&mut self) {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: kill(2) with our own child's pid has no memory effects.
@@ -253,7 +257,7 @@ fn scratch_dir(what: &str) -> PathBuf {
 }
 
 /// utime + stime of a process, from /proc/PID/stat.
-pub fn cpu_time(pid: u32) -> Option<Duration> {
+pub(super) fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name (which may hold spaces).
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -261,13 +265,17 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     // SAFETY: sysconf only reads a constant.
+    #[allow(
+        unsafe_code,
+        reason = "the clock tick rate that /proc counts in is only known from sysconf"
+    )]
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = u64::try_from(hz).ok().filter(|h| *h > 0)?;
     Some(Duration::from_micros((utime + stime) * 1_000_000 / hz))
 }
 
 /// VmRSS of a process in bytes, from /proc/PID/status.
-pub fn rss_bytes(pid: u32) -> Option<u64> {
+pub(super) fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -280,6 +288,10 @@ mod tests {
 
     /// The process's CPU time from the kernel's own clock: what
     /// `cpu_time` reads from /proc, at a finer grain.
+    #[allow(
+        unsafe_code,
+        reason = "the kernel's process CPU clock is read through libc's clock_gettime"
+    )]
     fn process_clock() -> Duration {
         let mut ts = libc::timespec {
             tv_sec: 0,

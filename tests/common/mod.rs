@@ -1,6 +1,10 @@
 //! Shared helpers for integration tests: a real engine on a free loopback
 //! port and a real WebSocket client that talks the protocol.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "helpers shared by many test binaries; each binary uses a part of them"
+)]
 
 pub mod binance;
 

@@ -15,7 +15,7 @@
 use super::rest::{Rest, RestError};
 use crate::clock::now_ms;
 use crate::exchange::*;
-use crate::health::{watched, Load};
+use crate::health::{watched, Handles, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Durable, Journal, Ready, Storage};
@@ -61,7 +61,7 @@ pub struct BinanceSettings {
 }
 
 /// What outlives a session.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Carry {
     pub account: Option<BinanceAccount>,
     pub followers: Followers,
@@ -70,7 +70,7 @@ pub struct Carry {
     pub candles: HashMap<Symbol, CandleSeries>,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub enum ConnectorReport {
     Connected {
@@ -88,12 +88,12 @@ pub enum ConnectorReport {
 }
 
 /// A signed account request: answers healthy or Binance's error.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<String, String>")]
 pub struct TestAccount;
 
 /// Ends the session for good (the connection is deleted).
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
 
@@ -135,8 +135,23 @@ pub struct BinanceConnector {
     load: Load,
 }
 
+/// Names the connection and its state; never the listen key.
+impl std::fmt::Debug for BinanceConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinanceConnector")
+            .field("id", &self.id)
+            .field("session", &self.session)
+            .field("connected", &self.connected)
+            .field("sockets", &self.sinks.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 impl BinanceConnector {
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a connector is born of its ids, settings and the actors it reports to; each is distinct"
+    )]
     pub fn new(
         id: &str,
         name: &str,

@@ -64,6 +64,16 @@ pub struct Rest {
     banned_until: Rc<Cell<Option<Instant>>>,
 }
 
+impl std::fmt::Debug for Rest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rest")
+            .field("base", &self.base)
+            .field("offset_ms", &self.offset_ms.get())
+            .field("banned_until", &self.banned_until.get())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Rest {
     pub fn new(base: &str, creds: Credentials, recv_window_ms: u64, timeout: Duration) -> Self {
         Rest {

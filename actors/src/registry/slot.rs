@@ -55,7 +55,7 @@ impl ByType {
 }
 
 /// Frames waiting for a full session outbox, oldest first.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(super) struct Backlog {
     pub(super) queue: VecDeque<Option<(Frame, Option<ConflationKey>)>>,
     /// Absolute position of the newest market-data frame per key.
@@ -118,6 +118,7 @@ impl Backlog {
     }
 }
 
+#[derive(Debug)]
 pub(super) struct Slot {
     pub(super) outbox: Outbox,
     pub(super) subscriptions: SubscriptionSet,
@@ -134,6 +135,7 @@ pub(super) struct Slot {
 }
 
 /// One throttled market-data stream of a session.
+#[derive(Debug)]
 pub(super) struct Throttle {
     pub(super) last_sent: Instant,
     pub(super) every: Duration,

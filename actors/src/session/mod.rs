@@ -38,7 +38,7 @@ pub struct SessionLimits {
 }
 
 /// What a session needs to serve its client.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SessionDeps {
     pub registry: Addr<RegistryActor>,
     pub engine: Addr<EngineActor>,
@@ -60,6 +60,7 @@ pub struct SessionDeps {
 
 /// What the gate decided about a new session: its scope, the subprotocol
 /// to answer with, and the open-connection count it takes a place in.
+#[derive(Debug)]
 pub struct Admission {
     pub scope: laicai_core::auth::Scope,
     pub protocol: Option<String>,

@@ -54,6 +54,7 @@ pub fn start_session(
 }
 
 /// A session's place in the open-connection count, given back on drop.
+#[derive(Debug)]
 struct Place(Arc<AtomicUsize>);
 
 impl Place {
@@ -69,6 +70,7 @@ impl Drop for Place {
     }
 }
 
+#[derive(Debug)]
 pub struct SessionActor {
     id: SessionId,
     deps: SessionDeps,

@@ -62,6 +62,15 @@ pub struct Storage {
     alert: Arc<std::sync::OnceLock<Alert>>,
 }
 
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("stats", &self.stats)
+            .field("alerting", &self.alert.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The thread that owns the `Store`.
 pub struct StorageActor {
     store: Store,
@@ -70,6 +79,15 @@ pub struct StorageActor {
     alert: Arc<std::sync::OnceLock<Alert>>,
     /// The checkpointer runs while this lives.
     _alive: Arc<()>,
+}
+
+impl std::fmt::Debug for StorageActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageActor")
+            .field("store", &self.store)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StorageActor {

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 pub type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
 
 /// The storage thread's word on one commit.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Durable {
     pub ticket: u64,
@@ -27,6 +27,7 @@ pub struct Durable {
 }
 
 /// Events that may now be published, and the reply they answer.
+#[derive(Debug)]
 pub struct Ready {
     events: Vec<Event>,
     at_ms: TimestampMs,
@@ -44,6 +45,7 @@ impl Ready {
     }
 }
 
+#[derive(Debug)]
 struct Entry {
     ticket: u64,
     /// `None` while its records are on their way to the disk.
@@ -51,6 +53,7 @@ struct Entry {
     ready: Ready,
 }
 
+#[derive(Debug)]
 pub struct Journal {
     storage: Option<Storage>,
     me: Option<Recipient<Durable>>,

@@ -31,6 +31,7 @@ pub enum SealError {
     WrongKey,
 }
 
+#[derive(Debug)]
 pub struct SecretBox {
     key: LessSafeKey,
     random: SystemRandom,

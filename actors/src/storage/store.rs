@@ -176,6 +176,7 @@ impl Kind {
     }
 }
 
+#[derive(Debug)]
 pub struct Store {
     conn: Connection,
     path: PathBuf,

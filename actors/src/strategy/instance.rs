@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::exchange::{
     CancelAll, CancelOrder, Follow, Interest, Unfollow, VenueError, VenueEvent, VenueUpdate,
 };
-use crate::health::{AgentHealth, Health, Load};
+use crate::health::{AgentHealth, Handles, Health, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SubmitOrder};
 use actix::prelude::*;
@@ -30,17 +30,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Pause (true) or resume (false): a paused strategy keeps its orders and
 /// tracks its fills but does not act.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct SetPaused(pub bool);
 
 /// Stop: cancel every order it owns, then stop. Answers how many were
 /// cancelled.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Shutdown;
 
 /// Everything one run of an instance starts from.
+#[derive(Debug)]
 pub struct Setup {
     pub tag: StrategyTag,
     pub generation: u64,
@@ -57,7 +58,7 @@ pub struct Setup {
 }
 
 /// The actors a strategy talks to.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Links {
     pub risk: Addr<RiskActor>,
     /// Its venue is looked up for each request: a connection's session
@@ -70,6 +71,7 @@ pub struct Links {
 /// Finished orders remembered to recognise their late events.
 const DONE_MEMORY: usize = 4096;
 
+#[derive(Debug)]
 pub struct StrategyActor {
     s: Setup,
     links: Links,
@@ -562,10 +564,9 @@ impl Actor for StrategyActor {
     }
 }
 
-impl Handler<VenueUpdate> for StrategyActor {
+impl Handles<VenueUpdate> for StrategyActor {
     type Result = ();
     fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
-        self.load.handled();
         match msg.event {
             VenueEvent::Quote {
                 bid, ask, at_ms, ..
@@ -599,26 +600,25 @@ impl Handler<VenueUpdate> for StrategyActor {
     }
 }
 
-impl Handler<SetPaused> for StrategyActor {
+impl Handles<SetPaused> for StrategyActor {
     type Result = ();
     fn handle(&mut self, msg: SetPaused, _: &mut Self::Context) {
-        self.load.handled();
         self.s.paused = msg.0;
     }
 }
 
-impl Handler<Shutdown> for StrategyActor {
+impl Handles<Shutdown> for StrategyActor {
     type Result = ResponseActFuture<Self, usize>;
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         self.begin_shutdown(ctx)
     }
 }
 
-impl Handler<Health> for StrategyActor {
+crate::health::counted!(StrategyActor);
+
+impl Handles<Health> for StrategyActor {
     type Result = MessageResult<Health>;
     fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let status = if self.failed {
             "error"
         } else if self.finished {

@@ -10,7 +10,7 @@ use super::{RestartPolicy, Runtime, StrategyReport};
 use crate::clock::now_ms;
 use crate::engine::{ActiveStrategies, EngineActor};
 use crate::exchange::CancelAll;
-use crate::health::{self, watched, Load, Watch};
+use crate::health::{self, watched, Handles, Load, Watch};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, RiskSignal, SignalTo};
 use crate::storage::{Kind, Storage};
@@ -60,20 +60,20 @@ impl StrategyCmdError {
     }
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<StrategyView, StrategyCmdError>")]
 pub struct CreateStrategy(pub NewStrategy);
 
 /// start / stop / pause / resume / delete. Answers the instance as it is
 /// now, and for `stop` how many orders were cancelled.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Result<(StrategyView, usize), StrategyCmdError>")]
 pub struct ControlStrategy {
     pub id: String,
     pub action: StrategyAction,
 }
 
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "Vec<StrategyView>")]
 pub struct GetStrategies;
 
@@ -95,7 +95,7 @@ pub struct StoredStrategy {
 
 /// Brings back stored instances at start; with `resume`, those that were
 /// running (or paused) run again. Answers how many came back.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Restore {
     pub stored: Vec<String>,
@@ -109,6 +109,7 @@ pub struct ManagerConfig {
     pub runtime: Runtime,
 }
 
+#[derive(Debug)]
 struct Instance {
     tag: StrategyTag,
     params: StrategyParams,
@@ -190,6 +191,7 @@ impl Instance {
     }
 }
 
+#[derive(Debug)]
 pub struct StrategyManager {
     cfg: ManagerConfig,
     instances: BTreeMap<StrategyId, Instance>,
@@ -585,10 +587,9 @@ impl StrategyManager {
     }
 }
 
-impl Handler<Restore> for StrategyManager {
+impl Handles<Restore> for StrategyManager {
     type Result = usize;
     fn handle(&mut self, msg: Restore, ctx: &mut Self::Context) -> usize {
-        self.load.handled();
         let mut restored = 0;
         for json in &msg.stored {
             let (id, was) = match self.restore_one(json) {
@@ -626,18 +627,16 @@ impl Handler<Restore> for StrategyManager {
     }
 }
 
-impl Handler<CreateStrategy> for StrategyManager {
+impl Handles<CreateStrategy> for StrategyManager {
     type Result = Result<StrategyView, StrategyCmdError>;
     fn handle(&mut self, msg: CreateStrategy, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         self.create(msg.0)
     }
 }
 
-impl Handler<ControlStrategy> for StrategyManager {
+impl Handles<ControlStrategy> for StrategyManager {
     type Result = ResponseActFuture<Self, Result<(StrategyView, usize), StrategyCmdError>>;
     fn handle(&mut self, msg: ControlStrategy, ctx: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let id = msg.id.clone();
         // Taken first: a deleted instance is answered with its last view.
         let before = self.find(&id).map(Instance::view).ok();
@@ -659,18 +658,16 @@ impl Handler<ControlStrategy> for StrategyManager {
     }
 }
 
-impl Handler<GetStrategies> for StrategyManager {
+impl Handles<GetStrategies> for StrategyManager {
     type Result = MessageResult<GetStrategies>;
     fn handle(&mut self, _: GetStrategies, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.instances.values().map(Instance::view).collect())
     }
 }
 
-impl Handler<StrategyReport> for StrategyManager {
+impl Handles<StrategyReport> for StrategyManager {
     type Result = ();
     fn handle(&mut self, msg: StrategyReport, ctx: &mut Self::Context) {
-        self.load.handled();
         let (id, generation) = match &msg {
             StrategyReport::Progress { id, generation, .. }
             | StrategyReport::Failed { id, generation, .. }
@@ -713,10 +710,9 @@ impl Handler<StrategyReport> for StrategyManager {
     }
 }
 
-impl Handler<RiskSignal> for StrategyManager {
+impl Handles<RiskSignal> for StrategyManager {
     type Result = ();
     fn handle(&mut self, msg: RiskSignal, ctx: &mut Self::Context) {
-        self.load.handled();
         match msg {
             RiskSignal::KillSwitch(mode) => {
                 let ids: Vec<StrategyId> = self

@@ -42,6 +42,7 @@ use std::collections::VecDeque;
 const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 /// A strategy's decision on its way to the venue.
+#[derive(Debug)]
 struct Pending {
     due_ms: TimestampMs,
     intent: Intent,
@@ -63,6 +64,7 @@ pub struct SimFill {
     pub realized: Decimal,
 }
 
+#[derive(Debug)]
 pub struct Backtest {
     rules: PairSpec,
     settings: SimSettings,

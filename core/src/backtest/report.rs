@@ -174,6 +174,7 @@ fn dp(d: Decimal, places: u32) -> Decimal {
         .normalize()
 }
 
+#[derive(Debug)]
 pub struct Inputs<'a> {
     pub settings: &'a SimSettings,
     pub base_asset: &'a str,

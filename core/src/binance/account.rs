@@ -66,6 +66,7 @@ pub struct LiveOrder {
     pub venue_symbol: String,
 }
 
+#[derive(Debug)]
 pub struct BinanceAccount {
     exchange: String,
     symbols: SymbolMap,
@@ -344,7 +345,10 @@ impl BinanceAccount {
     }
 
     /// Applies one fill unless its trade id was seen; answers the events.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a fill is many independent facts from the venue; a struct would only rename them"
+    )]
     fn fill(
         &mut self,
         client_id: &str,

@@ -58,6 +58,7 @@ impl Validate for ChaosConfig {
     }
 }
 
+#[derive(Debug)]
 pub struct Chaos {
     cfg: ChaosConfig,
     ticks: u32,

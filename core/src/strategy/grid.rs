@@ -66,6 +66,7 @@ impl Validate for GridConfig {
     }
 }
 
+#[derive(Debug)]
 pub struct Grid {
     cfg: GridConfig,
     /// The ladder, rounded to the pair's tick; computed on the first tick.

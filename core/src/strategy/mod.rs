@@ -136,7 +136,7 @@ pub struct StrategyError(pub String);
 
 /// A strategy's decision logic. Implementations keep their own state and
 /// must be deterministic given the calls they receive.
-pub trait Strategy: Send {
+pub trait Strategy: Send + std::fmt::Debug {
     /// Called on every market update and on a timer while running.
     fn on_tick(&mut self, ctx: &Ctx) -> Result<Vec<Intent>, StrategyError>;
 
@@ -279,11 +279,11 @@ pub(crate) mod testing {
     use crate::pair::Symbol;
     use std::str::FromStr;
 
-    pub fn d(s: &str) -> Decimal {
+    pub(crate) fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
     }
 
-    pub fn rules() -> PairSpec {
+    pub(crate) fn rules() -> PairSpec {
         PairSpec {
             symbol: Symbol::parse("BTC-USDT").unwrap(),
             tick_size: d("0.01"),
@@ -292,7 +292,7 @@ pub(crate) mod testing {
         }
     }
 
-    pub fn market(bid: &str, ask: &str) -> Market {
+    pub(crate) fn market(bid: &str, ask: &str) -> Market {
         Market {
             bid: d(bid),
             ask: d(ask),
@@ -300,7 +300,7 @@ pub(crate) mod testing {
         }
     }
 
-    pub fn order(id: &str, side: Side, price: &str, created_ms: TimestampMs) -> OwnOrder {
+    pub(crate) fn order(id: &str, side: Side, price: &str, created_ms: TimestampMs) -> OwnOrder {
         OwnOrder {
             id: Some(OrderId(id.into())),
             side,
@@ -311,7 +311,7 @@ pub(crate) mod testing {
         }
     }
 
-    pub fn places(intents: &[Intent]) -> Vec<(Side, Decimal, Decimal)> {
+    pub(crate) fn places(intents: &[Intent]) -> Vec<(Side, Decimal, Decimal)> {
         intents
             .iter()
             .filter_map(|i| match i {
@@ -321,7 +321,7 @@ pub(crate) mod testing {
             .collect()
     }
 
-    pub fn cancels(intents: &[Intent]) -> Vec<String> {
+    pub(crate) fn cancels(intents: &[Intent]) -> Vec<String> {
         intents
             .iter()
             .filter_map(|i| match i {

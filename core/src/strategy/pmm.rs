@@ -140,6 +140,7 @@ impl Validate for PmmConfig {
     }
 }
 
+#[derive(Debug)]
 pub struct Pmm {
     cfg: PmmConfig,
     refresh_ms: i64,

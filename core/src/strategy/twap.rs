@@ -62,6 +62,7 @@ impl Validate for TwapConfig {
     }
 }
 
+#[derive(Debug)]
 pub struct Twap {
     cfg: TwapConfig,
     interval_ms: i64,

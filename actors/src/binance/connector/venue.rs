@@ -4,10 +4,9 @@
 
 use super::*;
 
-impl Handler<PlaceOrder> for BinanceConnector {
+impl Handles<PlaceOrder> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let now = now_ms();
         let prepared = match (self.connected, self.carry.account.as_mut()) {
             (true, Some(a)) => a.prepare(msg.0, now).map_err(VenueError::from),
@@ -67,10 +66,9 @@ impl Handler<PlaceOrder> for BinanceConnector {
     }
 }
 
-impl Handler<CancelOrder> for BinanceConnector {
+impl Handles<CancelOrder> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let client = msg.0 .0.clone();
         let found = self
             .account()
@@ -126,10 +124,9 @@ impl Handler<CancelOrder> for BinanceConnector {
     }
 }
 
-impl Handler<CancelAll> for BinanceConnector {
+impl Handles<CancelAll> for BinanceConnector {
     type Result = ResponseActFuture<Self, usize>;
     fn handle(&mut self, msg: CancelAll, ctx: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let open = self
             .account()
             .map(|a| a.open_matching(&msg.0))
@@ -149,26 +146,23 @@ impl Handler<CancelAll> for BinanceConnector {
     }
 }
 
-impl Handler<GetBalances> for BinanceConnector {
+impl Handles<GetBalances> for BinanceConnector {
     type Result = MessageResult<GetBalances>;
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.account().map(|a| a.balances()).unwrap_or_default())
     }
 }
 
-impl Handler<GetPositions> for BinanceConnector {
+impl Handles<GetPositions> for BinanceConnector {
     type Result = MessageResult<GetPositions>;
     fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.account().map(|a| a.positions()).unwrap_or_default())
     }
 }
 
-impl Handler<GetCandles> for BinanceConnector {
+impl Handles<GetCandles> for BinanceConnector {
     type Result = MessageResult<GetCandles>;
     fn handle(&mut self, msg: GetCandles, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let trades = self
             .account()
             .is_some_and(|a| a.symbols().symbol(msg.symbol.as_str()).is_some());
@@ -182,18 +176,16 @@ impl Handler<GetCandles> for BinanceConnector {
     }
 }
 
-impl Handler<GetStats> for BinanceConnector {
+impl Handles<GetStats> for BinanceConnector {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         MessageResult(self.account().map(|a| a.stats()).unwrap_or_default())
     }
 }
 
-impl Handler<Follow> for BinanceConnector {
+impl Handles<Follow> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
-        self.load.handled();
         let balances = self.account().map(|a| a.balances()).unwrap_or_default();
         let orders = self
             .account()
@@ -205,18 +197,16 @@ impl Handler<Follow> for BinanceConnector {
     }
 }
 
-impl Handler<Unfollow> for BinanceConnector {
+impl Handles<Unfollow> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
-        self.load.handled();
         self.carry.followers.remove(&msg.0);
     }
 }
 
-impl Handler<TestAccount> for BinanceConnector {
+impl Handles<TestAccount> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<String, String>>;
     fn handle(&mut self, _: TestAccount, _: &mut Self::Context) -> Self::Result {
-        self.load.handled();
         let rest = self.rest.clone();
         let work = async move {
             rest.signed::<Account>(Method::GET, "/api/v3/account", &[])
@@ -232,19 +222,17 @@ impl Handler<TestAccount> for BinanceConnector {
     }
 }
 
-impl Handler<Durable> for BinanceConnector {
+impl Handles<Durable> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
-        self.load.handled();
         let ready = self.journal.durable(msg);
         self.release(ready);
     }
 }
 
-impl Handler<Shutdown> for BinanceConnector {
+impl Handles<Shutdown> for BinanceConnector {
     type Result = ();
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
-        self.load.handled();
         self.ending = true;
         let ready = self.journal.drain();
         self.release(ready);

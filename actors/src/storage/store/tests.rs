@@ -162,7 +162,7 @@ fn a_file_that_is_not_a_database_or_is_from_the_future_is_refused() {
     let d = dir();
     let junk = d.join("junk.db");
     std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
-    let e = Store::open(&junk).err().expect("refused");
+    let e = Store::open(&junk).expect_err("refused");
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
     assert!(e.to_string().contains("junk.db"), "{e}");
 
@@ -172,7 +172,7 @@ fn a_file_that_is_not_a_database_or_is_from_the_future_is_refused() {
         c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
     }
-    let e = Store::open(&future).err().expect("refused");
+    let e = Store::open(&future).expect_err("refused");
     assert!(matches!(e, StoreError::Newer { .. }), "{e}");
 }
 
