@@ -54,11 +54,11 @@ async fn every_token_form_works_and_a_wrong_one_gets_401() {
         "the browser needs its protocol back"
     );
     c.ok(json!({"cmd": "get_connections"})).await;
-    // The seed's form: two subprotocols, "Authorization" and "Bearer <token>".
+    // The older clients' form: two subprotocols, "Authorization" and "Bearer <token>".
     let seed = format!("Bearer {READ}");
     let (mut c, chosen) = Client::try_connect(&url, &[], &["Authorization", &seed])
         .await
-        .expect("the seed form is accepted");
+        .expect("the two-subprotocol form is accepted");
     assert_eq!(chosen.as_deref(), Some("Authorization"));
     c.ok(json!({"cmd": "get_orders"})).await;
     server.stop().await;

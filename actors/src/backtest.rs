@@ -2,8 +2,9 @@
 //! kline CSV, Tardis-style L2 book and trade CSV, plain or `.csv.gz`,
 //! several of one pair, merged in time order), replays them through
 //! `laicai_core::backtest::Backtest` on the caller's thread with progress
-//! reports and a cancel flag, and draws the equity curve as SVG. The CLI runs it directly; `BacktestActor` runs it on its
-//! own thread for WebSocket clients.
+//! reports and a cancel flag, and draws the equity curve as SVG. The CLI
+//! runs it directly; `backtests::BacktestManager` runs it on a thread of
+//! its own for WebSocket clients.
 
 use laicai_core::backtest::chart::equity_svg;
 use laicai_core::backtest::data::{merge, read_events, DataError};

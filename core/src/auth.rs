@@ -94,7 +94,7 @@ pub struct Presented {
 }
 
 /// Finds the token: `Authorization: Bearer <t>`, `?token=<t>`, the
-/// subprotocol `bearer.<t>`, or the seed form of two subprotocols
+/// subprotocol `bearer.<t>`, or the older clients' form of two subprotocols
 /// `Authorization`, `Bearer <t>`.
 pub fn presented_token(
     authorization: Option<&str>,

@@ -88,7 +88,7 @@ pub struct OrderRequest {
 }
 
 /// Which strategy instance owns an order: its unique id, and its name as
-/// the seeds' `strategy` field shows it.
+/// an order's `strategy` field shows it to clients.
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]

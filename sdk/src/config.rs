@@ -1,5 +1,5 @@
-//! What a client is told: `ConnectionConfig` (the seed SDK's fields and
-//! defaults), `SubscriptionConfig`, and the observable `ConnectionState`.
+//! What a client is told: `ConnectionConfig` (the fields and defaults of the
+//! original SDK, which existing callers rely on), `SubscriptionConfig`, and the observable `ConnectionState`.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -15,7 +15,7 @@ pub struct ConnectionConfig {
     /// A token (sent as `Authorization: Bearer …`); never logged.
     pub api_key: Option<String>,
     /// Reconnect attempts after a lost connection before giving up (state
-    /// `Error`). The seed's default: 5.
+    /// `Error`). Default 5.
     pub max_reconnect_attempts: u32,
     /// The first reconnect delay; it doubles per attempt (capped at 30 s),
     /// with jitter. Default 1 s.

@@ -1,5 +1,5 @@
-//! Server → client events (PROTOCOL §4), with exactly the seeds' field
-//! names, and `encode`, which writes one as a frame with `timestamp` and
+//! Server → client events (PROTOCOL §4), with the field names existing
+//! clients read (never renamed), and `encode`, which writes one as a frame with `timestamp` and
 //! `seq`.
 
 use super::subscription::Channel;

@@ -2,7 +2,7 @@
 //!
 //! `type`, `cmd`, `success`, `message`, `data` and `error` are always
 //! present; each payload field is written both inside `data` and at the top
-//! level, as the seeds' clients read it. Payload values are serialized once
+//! level, as older clients read it. Payload values are serialized once
 //! into raw JSON, so decimals stay exact.
 
 use crate::error::ErrorCode;
