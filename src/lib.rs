@@ -20,10 +20,7 @@ use actix::prelude::*;
 use config::Config;
 use laicai_actors::agents::AgentMonitor;
 use laicai_actors::backtests::BacktestManager;
-use laicai_actors::connections::{self, ConnectionSupervisor};
 use laicai_actors::engine::EngineActor;
-use laicai_actors::exchange::ExchangeActor;
-use laicai_actors::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::recorder::{RecorderActor, Recording};
@@ -33,7 +30,10 @@ use laicai_actors::session::SessionDeps;
 use laicai_actors::storage::Storage;
 use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig, Restore};
 use laicai_actors::strategy::StrategyManager;
-use laicai_actors::venues::{VenueHandle, Venues};
+use laicai_actors::venue::directory::{VenueHandle, Venues};
+use laicai_actors::venue::paper::feed::{MarketFeedActor, PairFeed};
+use laicai_actors::venue::paper::PaperVenue;
+use laicai_actors::venue::supervisor::{self, ConnectionSupervisor};
 use laicai_core::auth::{FailureLimiter, Tokens};
 use laicai_core::feed::SyntheticMarket;
 use laicai_core::pair::{PairSpec, Symbol};
@@ -361,7 +361,7 @@ fn start_paper(
             lost: recorded_lost.clone(),
         }
     });
-    let exchange = ExchangeActor::new(
+    let exchange = PaperVenue::new(
         venue,
         p.into(),
         hub.registry.clone(),
@@ -507,7 +507,7 @@ async fn start_connections(
     .start_watched(&hub.watch, "connections", 0);
     if !r.connections.is_empty() {
         let restored = connections
-            .send(connections::Restore(r.connections.clone()))
+            .send(supervisor::Restore(r.connections.clone()))
             .await
             .unwrap_or(0);
         tracing::info!(restored, "connections restored");

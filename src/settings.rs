@@ -7,12 +7,12 @@ use crate::config::{
     ServerConfig, StrategiesSection,
 };
 use laicai_actors::backtests::BacktestsConfig;
-use laicai_actors::connections::SupervisorConfig;
 use laicai_actors::engine::EngineConfig;
-use laicai_actors::exchange::ExchangeConfig;
 use laicai_actors::registry::RegistryConfig;
 use laicai_actors::session::SessionLimits;
 use laicai_actors::strategy::{RestartPolicy, Runtime};
+use laicai_actors::venue::paper::PaperVenueConfig;
+use laicai_actors::venue::supervisor::SupervisorConfig;
 use laicai_core::backoff::Backoff;
 use laicai_core::feed::FeedParams;
 use laicai_core::pair::{BadSymbol, PairSpec, Symbol};
@@ -61,9 +61,9 @@ impl From<&PaperSection> for PaperConfig {
     }
 }
 
-impl From<&PaperSection> for ExchangeConfig {
+impl From<&PaperSection> for PaperVenueConfig {
     fn from(p: &PaperSection) -> Self {
-        ExchangeConfig {
+        PaperVenueConfig {
             // Short on purpose: market ticks are dropped when it is full,
             // and commands never wait behind more than this many ticks.
             mailbox: 256,

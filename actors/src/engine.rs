@@ -1,11 +1,11 @@
 //! `EngineActor`: system status, start/stop, uptime. Starting and stopping
 //! opens and closes the order gate in the `RiskActor`.
 
-use crate::exchange::GetStats;
 use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SetEngineRunning};
-use crate::venues::Venues;
+use crate::venue::contract::GetStats;
+use crate::venue::directory::Venues;
 use actix::prelude::*;
 use futures_util::future::join_all;
 use laicai_core::venue::AccountStats;

@@ -10,12 +10,8 @@
 pub mod agents;
 pub mod backtest;
 pub mod backtests;
-pub mod binance;
 pub mod clock;
-pub mod connections;
 pub mod engine;
-pub mod exchange;
-pub mod feed;
 pub mod health;
 pub mod order_book;
 pub mod outbox;
@@ -26,4 +22,4 @@ pub mod session;
 pub mod socket;
 pub mod storage;
 pub mod strategy;
-pub mod venues;
+pub mod venue;

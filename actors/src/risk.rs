@@ -13,11 +13,11 @@
 //! or stop.
 
 use crate::clock::now_ms;
-use crate::exchange::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
 use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Kind, Storage};
-use crate::venues::{Lookup, Venues};
+use crate::venue::contract::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
+use crate::venue::directory::{Lookup, Venues};
 use actix::prelude::*;
 use futures_util::future::join_all;
 use laicai_core::error::ErrorCode;

@@ -10,12 +10,12 @@ pub mod transport;
 
 use crate::agents::AgentMonitor;
 use crate::backtests::BacktestManager;
-use crate::connections::ConnectionSupervisor;
 use crate::engine::EngineActor;
 use crate::registry::RegistryActor;
 use crate::risk::RiskActor;
 use crate::strategy::StrategyManager;
-use crate::venues::Venues;
+use crate::venue::directory::Venues;
+use crate::venue::supervisor::ConnectionSupervisor;
 use actix::Addr;
 use laicai_core::wire::events::EventKind;
 use laicai_core::wire::{Channel, SubscriptionSet};

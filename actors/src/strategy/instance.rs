@@ -7,12 +7,12 @@
 
 use super::{Runtime, StrategyReport};
 use crate::clock::now_ms;
-use crate::exchange::{
-    CancelAll, CancelOrder, Follow, Interest, Unfollow, VenueError, VenueEvent, VenueUpdate,
-};
 use crate::health::{AgentHealth, Handles, Health, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SubmitOrder};
+use crate::venue::contract::{
+    CancelAll, CancelOrder, Follow, Interest, Unfollow, VenueError, VenueEvent, VenueUpdate,
+};
 use actix::prelude::*;
 use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::{OrderRequest, OrderType, StrategyTag};
@@ -63,7 +63,7 @@ pub struct Links {
     pub risk: Addr<RiskActor>,
     /// Its venue is looked up for each request: a connection's session
     /// (and so its handle) changes when it reconnects.
-    pub venues: crate::venues::Venues,
+    pub venues: crate::venue::directory::Venues,
     pub registry: Addr<RegistryActor>,
     pub manager: Recipient<StrategyReport>,
 }
@@ -449,7 +449,7 @@ impl StrategyActor {
         });
     }
 
-    fn venue(&self) -> Option<crate::venues::VenueHandle> {
+    fn venue(&self) -> Option<crate::venue::directory::VenueHandle> {
         self.links
             .venues
             .exchange(Some(&self.s.exchange))

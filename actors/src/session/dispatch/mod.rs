@@ -7,17 +7,19 @@ use crate::backtests::{
     BacktestCmdError, BacktestView, CancelBacktest, GetBacktest, GetBacktests, GetDataFiles,
     StartBacktest,
 };
-use crate::connections::{
-    ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
-};
 use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
-use crate::exchange::{CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions, VenueError};
 use crate::order_book::GetBook;
 use crate::registry::{Replay, WhereIs};
 use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
 use crate::storage::{Store, StoreError};
 use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
-use crate::venues::{Lookup, VenueHandle};
+use crate::venue::contract::{
+    CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions, VenueError,
+};
+use crate::venue::directory::{Lookup, VenueHandle};
+use crate::venue::supervisor::{
+    ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
+};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures_util::future::join_all;

@@ -14,11 +14,11 @@
 
 use super::rest::{Rest, RestError};
 use crate::clock::now_ms;
-use crate::exchange::*;
 use crate::health::{watched, Handles, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Durable, Journal, Ready, Storage};
+use crate::venue::contract::*;
 use actix::io::{SinkWrite, WriteHandler};
 use actix::prelude::*;
 use actix_codec::Framed;

@@ -8,16 +8,16 @@
 //! A session's failure never blocks anything else: it only ever sends
 //! messages.
 
-use crate::binance::connector::{
-    BinanceConnector, BinanceSettings, Carry, ConnectorReport, Shutdown, TestAccount,
-};
-use crate::binance::rest::Rest;
 use crate::clock::now_ms;
 use crate::health::{watched, Handles, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Kind, SecretBox, Storage};
-use crate::venues::{VenueHandle, Venues};
+use crate::venue::binance::connector::{
+    BinanceConnector, BinanceSettings, Carry, ConnectorReport, Shutdown, TestAccount,
+};
+use crate::venue::binance::rest::Rest;
+use crate::venue::directory::{VenueHandle, Venues};
 use actix::prelude::*;
 use awc::http::Method;
 use laicai_core::backoff::Backoff;

@@ -7,8 +7,8 @@
 //! Shared between actors behind a lock that is only held to copy a handle
 //! out, never across an await.
 
-use crate::exchange::*;
 use crate::order_book::OrderBookActor;
+use crate::venue::contract::*;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use laicai_core::pair::PairSpec;

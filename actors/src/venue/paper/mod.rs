@@ -1,9 +1,10 @@
-//! `ExchangeActor`: one per exchange connection; here the embedded paper
-//! venue. Owns the venue's orders, balances and positions (a
+//! `PaperVenue`: the embedded paper exchange as a venue actor. Owns the venue's orders, balances and positions (a
 //! `PaperExchange`), applies the market feed's ticks, and publishes every
 //! change it makes to the registry — and, typed, to the actors that follow
 //! it (`Follow`): the risk manager sees everything, a strategy its pair's
 //! quotes, its own orders and fills, and its pair's balances.
+
+pub mod feed;
 
 use crate::clock::now_ms;
 use crate::health::{watched, Handles, Load};
@@ -11,261 +12,16 @@ use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::recorder::Recording;
 use crate::registry::{Publish, RegistryActor, Seed};
 use crate::storage::{journal::Reply, Durable, Journal, Kind, Ready, Record, Storage};
+use crate::venue::contract::*;
 use actix::prelude::*;
-use laicai_core::candles::Candle;
-use laicai_core::error::ErrorCode;
 use laicai_core::feed::MarketTick;
-use laicai_core::ids::{OrderId, StrategyId};
-use laicai_core::order::OrderRequest;
 use laicai_core::pair::Symbol;
 use laicai_core::paper::PaperExchange;
 use laicai_core::time::TimestampMs;
 use laicai_core::venue::OrderFilter;
-use laicai_core::venue::{AccountStats, CancelError, PlaceError};
 use laicai_core::wire::events::*;
-use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-
-/// Why a venue refused or failed a request.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum VenueError {
-    #[error("invalid `{field}`: {reason}")]
-    InvalidParams { field: String, reason: String },
-    #[error("{0}")]
-    InsufficientBalance(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    NotOpen(String),
-    #[error("venue error: {0}")]
-    Internal(String),
-}
-
-impl VenueError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            VenueError::InvalidParams { .. } => ErrorCode::InvalidParams,
-            VenueError::InsufficientBalance(_) => ErrorCode::InsufficientBalance,
-            VenueError::NotFound(_) => ErrorCode::NotFound,
-            VenueError::NotOpen(_) => ErrorCode::OrderNotOpen,
-            VenueError::Internal(_) => ErrorCode::Internal,
-        }
-    }
-}
-
-impl From<PlaceError> for VenueError {
-    fn from(e: PlaceError) -> Self {
-        match e {
-            PlaceError::InvalidParams { field, reason } => VenueError::InvalidParams {
-                field: field.to_string(),
-                reason,
-            },
-            e @ PlaceError::Insufficient { .. } => VenueError::InsufficientBalance(e.to_string()),
-            PlaceError::Internal(m) => VenueError::Internal(m),
-        }
-    }
-}
-
-impl From<CancelError> for VenueError {
-    fn from(e: CancelError) -> Self {
-        match e {
-            CancelError::NotFound(_) => VenueError::NotFound(e.to_string()),
-            CancelError::NotOpen(..) => VenueError::NotOpen(e.to_string()),
-            CancelError::Internal(m) => VenueError::Internal(m),
-        }
-    }
-}
-
-/// What a venue tells its followers.
-#[derive(Clone, Debug)]
-pub enum VenueEvent {
-    Order(OrderView),
-    Trade(TradeView),
-    Balance(BalanceView),
-    /// The top of a pair's book changed.
-    Quote {
-        symbol: Symbol,
-        bid: Decimal,
-        ask: Decimal,
-        at_ms: TimestampMs,
-    },
-    /// The venue's connection state (the paper venue is always connected).
-    Connection {
-        connected: bool,
-    },
-}
-
-#[derive(Message, Clone, Debug)]
-#[rtype(result = "()")]
-pub struct VenueUpdate {
-    pub exchange: String,
-    pub event: VenueEvent,
-}
-
-/// Which of a venue's events a follower wants.
-#[derive(Clone, Debug)]
-pub enum Interest {
-    Everything,
-    Strategy { id: StrategyId, symbol: Symbol },
-}
-
-impl Interest {
-    pub fn wants(&self, event: &VenueEvent) -> bool {
-        let Interest::Strategy { id, symbol } = self else {
-            return true;
-        };
-        match event {
-            VenueEvent::Order(o) => o.strategy_id.as_deref() == Some(id.0.as_str()),
-            VenueEvent::Trade(t) => t.strategy_id.as_deref() == Some(id.0.as_str()),
-            VenueEvent::Balance(b) => b.asset == symbol.base() || b.asset == symbol.quote(),
-            VenueEvent::Quote { symbol: s, .. } => s == symbol,
-            VenueEvent::Connection { .. } => true,
-        }
-    }
-}
-
-/// Starts sending `interest`'s events to `to`, under `key` (a second
-/// `Follow` with the same key replaces the first). Quotes may be dropped
-/// when the follower is busy; orders, trades and balances never are.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Follow {
-    pub key: String,
-    pub interest: Interest,
-    pub to: Recipient<VenueUpdate>,
-}
-
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Unfollow(pub String);
-
-impl VenueEvent {
-    /// The followers' side of an order, trade or balance event.
-    pub fn of(event: &Event) -> Option<VenueEvent> {
-        match event {
-            Event::OrderUpdate(o) => Some(VenueEvent::Order(o.clone())),
-            Event::Trade(t) => Some(VenueEvent::Trade(t.clone())),
-            Event::Balance(b) => Some(VenueEvent::Balance(b.clone())),
-            _ => None,
-        }
-    }
-}
-
-/// A venue's followers, by key. Both venue actors (paper, Binance) keep
-/// one; a Binance session hands it to the next on reconnect.
-#[derive(Debug, Default)]
-pub struct Followers(HashMap<String, (Interest, Recipient<VenueUpdate>)>);
-
-impl Followers {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Tells every interested follower; quotes may be dropped when one is
-    /// busy, everything else is always delivered.
-    pub fn tell(&self, exchange: &str, event: VenueEvent) {
-        let droppable = matches!(event, VenueEvent::Quote { .. });
-        for (interest, to) in self.0.values() {
-            if !interest.wants(&event) {
-                continue;
-            }
-            let update = VenueUpdate {
-                exchange: exchange.to_string(),
-                event: event.clone(),
-            };
-            if droppable {
-                let _ = to.try_send(update);
-            } else {
-                to.do_send(update);
-            }
-        }
-    }
-
-    /// Adds a follower and tells it the venue's state first: connection,
-    /// and the balances and open orders it is interested in.
-    pub fn add(
-        &mut self,
-        f: Follow,
-        exchange: &str,
-        connected: bool,
-        balances: Vec<BalanceView>,
-        orders: Vec<OrderView>,
-    ) {
-        let first = std::iter::once(VenueEvent::Connection { connected })
-            .chain(balances.into_iter().map(VenueEvent::Balance))
-            .chain(
-                orders
-                    .into_iter()
-                    .filter(|o| o.status.is_open())
-                    .map(VenueEvent::Order),
-            );
-        for event in first.filter(|e| f.interest.wants(e)) {
-            f.to.do_send(VenueUpdate {
-                exchange: exchange.to_string(),
-                event,
-            });
-        }
-        self.0.insert(f.key, (f.interest, f.to));
-    }
-
-    pub fn remove(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-
-    /// Publishes what the journal released — order, trade, balance and
-    /// position events, never dropped — to the registry and to these
-    /// followers, answering the commands that wait for them.
-    pub fn publish(&self, exchange: &str, registry: &Addr<RegistryActor>, ready: Vec<Ready>) {
-        for r in ready {
-            let (events, at_ms) = r.answer();
-            for event in events {
-                if let Event::Trade(t) = &event {
-                    tracing::info!(%exchange, trade = %t.trade_id, order = %t.order_id, side = %t.side, amount = %t.amount, price = %t.price, "fill");
-                }
-                if !self.is_empty() {
-                    if let Some(e) = VenueEvent::of(&event) {
-                        self.tell(exchange, e);
-                    }
-                }
-                registry.do_send(Publish { event, at_ms });
-            }
-        }
-    }
-}
-
-#[derive(Debug, Message)]
-#[rtype(result = "Result<OrderView, VenueError>")]
-pub struct PlaceOrder(pub OrderRequest);
-
-#[derive(Debug, Message)]
-#[rtype(result = "Result<OrderView, VenueError>")]
-pub struct CancelOrder(pub OrderId);
-
-#[derive(Debug, Message)]
-#[rtype(result = "usize")]
-pub struct CancelAll(pub OrderFilter);
-
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<BalanceView>")]
-pub struct GetBalances;
-
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<PositionView>")]
-pub struct GetPositions;
-
-#[derive(Debug, Message)]
-#[rtype(result = "AccountStats")]
-pub struct GetStats;
-
-/// The newest one-minute candles of a pair (`get_candles`), oldest first;
-/// `None` when the venue does not trade it.
-#[derive(Debug, Message)]
-#[rtype(result = "Option<Vec<Candle>>")]
-pub struct GetCandles {
-    pub symbol: Symbol,
-    pub limit: usize,
-}
 
 /// One step of the simulated market for one pair.
 #[derive(Debug, Message)]
@@ -277,7 +33,7 @@ pub struct ApplyTick {
 }
 
 #[derive(Clone, Debug)]
-pub struct ExchangeConfig {
+pub struct PaperVenueConfig {
     pub mailbox: usize,
     /// Levels sent to the order book actor.
     pub book_depth: usize,
@@ -288,9 +44,9 @@ pub struct ExchangeConfig {
 }
 
 #[derive(Debug)]
-pub struct ExchangeActor {
+pub struct PaperVenue {
     venue: PaperExchange,
-    cfg: ExchangeConfig,
+    cfg: PaperVenueConfig,
     registry: Addr<RegistryActor>,
     books: HashMap<Symbol, Addr<OrderBookActor>>,
     last_market_data: HashMap<Symbol, TimestampMs>,
@@ -303,17 +59,17 @@ pub struct ExchangeActor {
 /// What a command waits for: its answer, once what it did is durable.
 type Answer<T> = ResponseFuture<Result<T, VenueError>>;
 
-impl ExchangeActor {
+impl PaperVenue {
     /// With `storage`, every change is durable before it is published or
     /// answered, and the account is stored with it.
     pub fn new(
         venue: PaperExchange,
-        cfg: ExchangeConfig,
+        cfg: PaperVenueConfig,
         registry: Addr<RegistryActor>,
         books: HashMap<Symbol, Addr<OrderBookActor>>,
         storage: Option<Storage>,
     ) -> Self {
-        ExchangeActor {
+        PaperVenue {
             venue,
             cfg,
             registry,
@@ -419,7 +175,7 @@ impl ExchangeActor {
     }
 }
 
-impl Actor for ExchangeActor {
+impl Actor for PaperVenue {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -465,7 +221,7 @@ impl Actor for ExchangeActor {
     }
 }
 
-impl Handles<PlaceOrder> for ExchangeActor {
+impl Handles<PlaceOrder> for PaperVenue {
     type Result = Answer<OrderView>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
         let now = now_ms();
@@ -479,7 +235,7 @@ impl Handles<PlaceOrder> for ExchangeActor {
     }
 }
 
-impl Handles<CancelOrder> for ExchangeActor {
+impl Handles<CancelOrder> for PaperVenue {
     type Result = Answer<OrderView>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
         let now = now_ms();
@@ -494,7 +250,7 @@ impl Handles<CancelOrder> for ExchangeActor {
     }
 }
 
-impl Handles<CancelAll> for ExchangeActor {
+impl Handles<CancelAll> for PaperVenue {
     type Result = ResponseFuture<usize>;
     fn handle(&mut self, msg: CancelAll, _: &mut Self::Context) -> Self::Result {
         let now = now_ms();
@@ -509,7 +265,7 @@ impl Handles<CancelAll> for ExchangeActor {
     }
 }
 
-impl Handles<Durable> for ExchangeActor {
+impl Handles<Durable> for PaperVenue {
     type Result = ();
     fn handle(&mut self, msg: Durable, _: &mut Self::Context) {
         let ready = self.journal.durable(msg);
@@ -517,35 +273,35 @@ impl Handles<Durable> for ExchangeActor {
     }
 }
 
-impl Handles<GetBalances> for ExchangeActor {
+impl Handles<GetBalances> for PaperVenue {
     type Result = MessageResult<GetBalances>;
     fn handle(&mut self, _: GetBalances, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.venue.balances())
     }
 }
 
-impl Handles<GetCandles> for ExchangeActor {
+impl Handles<GetCandles> for PaperVenue {
     type Result = MessageResult<GetCandles>;
     fn handle(&mut self, msg: GetCandles, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.venue.candles(&msg.symbol, msg.limit))
     }
 }
 
-impl Handles<GetPositions> for ExchangeActor {
+impl Handles<GetPositions> for PaperVenue {
     type Result = MessageResult<GetPositions>;
     fn handle(&mut self, _: GetPositions, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.venue.positions())
     }
 }
 
-impl Handles<GetStats> for ExchangeActor {
+impl Handles<GetStats> for PaperVenue {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.venue.stats())
     }
 }
 
-impl Handles<ApplyTick> for ExchangeActor {
+impl Handles<ApplyTick> for PaperVenue {
     type Result = ();
     fn handle(&mut self, msg: ApplyTick, _: &mut Self::Context) {
         // The market's trades are collected only for a recorder.
@@ -586,7 +342,7 @@ impl Handles<ApplyTick> for ExchangeActor {
     }
 }
 
-impl Handles<Follow> for ExchangeActor {
+impl Handles<Follow> for PaperVenue {
     type Result = ();
     fn handle(&mut self, msg: Follow, _: &mut Self::Context) {
         let balances = self.venue.balances();
@@ -596,11 +352,11 @@ impl Handles<Follow> for ExchangeActor {
     }
 }
 
-impl Handles<Unfollow> for ExchangeActor {
+impl Handles<Unfollow> for PaperVenue {
     type Result = ();
     fn handle(&mut self, msg: Unfollow, _: &mut Self::Context) {
         self.followers.remove(&msg.0);
     }
 }
 
-watched!(ExchangeActor, |_| "running".into());
+watched!(PaperVenue, |_| "running".into());

@@ -4,7 +4,7 @@
 //! are dropped (the simulated market moves on), never queued without bound.
 
 use crate::clock::now_ms;
-use crate::exchange::{ApplyTick, ExchangeActor};
+use crate::venue::paper::{ApplyTick, PaperVenue};
 use actix::prelude::*;
 use laicai_core::feed::SyntheticMarket;
 use laicai_core::pair::Symbol;
@@ -36,7 +36,7 @@ const MAX_BURST: u64 = 1000;
 
 #[derive(Debug)]
 pub struct MarketFeedActor {
-    exchange: Addr<ExchangeActor>,
+    exchange: Addr<PaperVenue>,
     pairs: Vec<PairFeed>,
     started: Instant,
     /// Ticks dropped because the exchange was busy (shown in `/metrics`).
@@ -44,11 +44,7 @@ pub struct MarketFeedActor {
 }
 
 impl MarketFeedActor {
-    pub fn new(
-        exchange: Addr<ExchangeActor>,
-        pairs: Vec<PairFeed>,
-        dropped: Arc<AtomicU64>,
-    ) -> Self {
+    pub fn new(exchange: Addr<PaperVenue>, pairs: Vec<PairFeed>, dropped: Arc<AtomicU64>) -> Self {
         MarketFeedActor {
             exchange,
             pairs,
