@@ -6,6 +6,7 @@ use laicai_core::pair::Symbol;
 use laicai_core::protocol::NewStrategy;
 use laicai_core::risk::RiskLimits;
 use laicai_core::strategy::StrategyParams;
+use laicai_core::venue::VenueRef;
 use laicai_core::wire::events::StrategyType;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -141,9 +142,11 @@ impl BootStrategy {
         Ok(NewStrategy {
             name: self.name.clone(),
             params,
-            exchange: self.exchange.clone(),
+            venue: VenueRef {
+                exchange: self.exchange.clone(),
+                connection_id: None,
+            },
             pair: Symbol::parse(&self.pair).map_err(|e| format!("pair: {e}"))?,
-            connection_id: None,
         })
     }
 }

@@ -372,6 +372,7 @@ fn start_paper(
     .start_watched(&hub.watch, format!("exchange:{PAPER}"), 0);
     let dropped_ticks = Arc::new(AtomicU64::new(0));
     MarketFeedActor::new(exchange.clone(), feeds, dropped_ticks.clone()).start();
+    venues.add(PAPER, PAPER, None);
     venues.set(PAPER, Some(VenueHandle::of(&exchange)));
     Paper {
         venues,

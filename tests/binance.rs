@@ -774,3 +774,96 @@ async fn cancel_order_finds_the_venue_by_the_order_id() {
     server.stop().await;
     fake.stop().await;
 }
+
+#[actix_rt::test]
+async fn exchange_binance_means_the_one_binance_connection_and_events_name_it() {
+    let fake = FakeBinance::start().await;
+    let server = TestServer::start(CONNECTIONS).await;
+    let mut c = server.client("/api/stream").await;
+    let mut cmd = fake.connection_cmd();
+    cmd["name"] = json!("main-account");
+    let r = c.ok(cmd).await;
+    let id = r["connection_id"].as_str().unwrap().to_string();
+    c.wait_for("connected", |v| {
+        v["type"] == "connection" && v["id"] == id && v["status"] == "connected"
+    })
+    .await;
+
+    // `binance` is a kind: with one Binance connection it is that one,
+    // alone or with the connection's id.
+    let b = c
+        .ok(json!({"cmd": "get_balances", "exchange": "binance"}))
+        .await;
+    assert_eq!(b["balances"][0]["exchange"], "main-account", "{b}");
+    assert_eq!(b["balances"][0]["connection_id"], id.as_str(), "{b}");
+    let placed = c
+        .ok(json!({"cmd": "place_order", "exchange": "binance", "connection_id": id,
+                   "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": "49000", "size": "0.01"}))
+        .await;
+    assert_eq!(placed["order"]["exchange"], "main-account", "{placed}");
+    assert_eq!(placed["order"]["connection_id"], id.as_str(), "{placed}");
+    let order_id = placed["order_id"].as_str().unwrap().to_string();
+    // Its events carry the connection's id as well as the venue's name.
+    let update = c
+        .wait_for("the order's update", |v| {
+            v["type"] == "order_update" && v["orderId"] == order_id.as_str()
+        })
+        .await;
+    assert_eq!(update["exchange"], "main-account", "{update}");
+    assert_eq!(update["connection_id"], id.as_str(), "{update}");
+    // A paper order's do not: the paper venue is no connection.
+    let p = c
+        .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": "30000", "size": "0.01"}))
+        .await;
+    assert!(p["order"].get("connection_id").is_none(), "{p}");
+
+    // A connection id that names another kind of venue is refused.
+    let wrong = c
+        .command(json!({"cmd": "get_balances", "exchange": "paper", "connection_id": id}))
+        .await;
+    assert_eq!(wrong["error"], "invalid_params", "{wrong}");
+
+    // With two Binance connections, `binance` alone names both: say which.
+    let mut second = fake.connection_cmd();
+    second["name"] = json!("second-account");
+    let r2 = c.ok(second).await;
+    let id2 = r2["connection_id"].as_str().unwrap().to_string();
+    let both = c
+        .command(
+            json!({"cmd": "place_order", "exchange": "binance", "symbol": "BTC-USDT",
+                        "side": "buy", "type": "limit", "price": "49000", "size": "0.01"}),
+        )
+        .await;
+    assert_eq!(both["error"], "invalid_params", "{both}");
+    let message = both["message"].as_str().unwrap();
+    for named in ["main-account", "second-account", id.as_str(), id2.as_str()] {
+        assert!(message.contains(named), "{message}");
+    }
+    let strategy = c
+        .command(
+            json!({"cmd": "create_strategy", "name": "MM", "type": "pmm", "exchange": "binance",
+                        "pair": "BTC-USDT"}),
+        )
+        .await;
+    assert_eq!(strategy["error"], "invalid_params", "{strategy}");
+    assert!(
+        strategy["message"]
+            .as_str()
+            .unwrap()
+            .contains("second-account"),
+        "{strategy}"
+    );
+    let named = c
+        .ok(json!({"cmd": "get_orders", "exchange": "binance", "connection_id": id}))
+        .await;
+    assert!(
+        named["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["connection_id"] == id.as_str()),
+        "{named}"
+    );
+    server.stop().await;
+    fake.stop().await;
+}

@@ -84,6 +84,7 @@ impl Handles<ReplaceBook> for OrderBookActor {
         let event = Event::Orderbook(OrderbookUpdate {
             symbol: self.symbol.clone(),
             exchange: self.exchange.clone(),
+            connection_id: None,
             bids,
             asks,
             sequence,

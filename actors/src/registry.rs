@@ -245,6 +245,9 @@ pub struct RegistryActor {
     stats: RegistryStats,
     /// `Seal`ed: each retained event from now on is stored with the ring.
     sealed: bool,
+    /// The connection id of each venue reached through one, by venue name:
+    /// venue-scoped events are stamped with it.
+    connections: HashMap<String, String>,
     load: Load,
 }
 
@@ -263,6 +266,7 @@ impl RegistryActor {
             drain_scheduled: false,
             stats: RegistryStats::default(),
             sealed: false,
+            connections: HashMap::new(),
             load: Load::default(),
         }
     }
@@ -313,7 +317,12 @@ impl RegistryActor {
         }
     }
 
-    fn publish(&mut self, event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
+    fn publish(&mut self, mut event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
+        if !self.connections.is_empty() {
+            if let Some(v) = event.venue_scoped_mut() {
+                v.stamp_connection(&|exchange| self.connections.get(exchange).cloned());
+            }
+        }
         self.view.apply(&event);
         let seq = self.seq.next();
         let Some(frame) = encode_frame(&event, at_ms, seq) else {
@@ -493,6 +502,23 @@ impl Handles<Publish> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Publish, ctx: &mut Self::Context) {
         self.publish(msg.event, msg.at_ms, ctx);
+    }
+}
+
+/// The venue `exchange` is reached through the connection
+/// `connection_id`. Kept after the connection is deleted (its last events
+/// still name it) until a new connection takes the name.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct NameConnection {
+    pub exchange: String,
+    pub connection_id: String,
+}
+
+impl Handles<NameConnection> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: NameConnection, _: &mut Self::Context) {
+        self.connections.insert(msg.exchange, msg.connection_id);
     }
 }
 

@@ -569,6 +569,7 @@ impl PaperExchange {
             strategy: req.strategy.as_ref().map(|t| t.name.clone()),
             strategy_id: req.strategy.as_ref().map(|t| t.id.0.clone()),
             exchange: self.cfg.exchange.clone(),
+            connection_id: None,
             time: iso8601_ms(now),
         };
         self.next_trade += 1;

@@ -10,7 +10,31 @@ use crate::wire::events::{OrderView, TradeView};
 use rust_decimal::Decimal;
 use std::fmt;
 
+/// Which venue a request names. `exchange` is a venue's name or a kind
+/// of venue (`binance`: the one Binance connection); `connection_id` a
+/// connection's id; both may be given if they agree; neither means the
+/// command's default (the default venue, or every venue).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VenueRef {
+    pub exchange: Option<String>,
+    pub connection_id: Option<String>,
+}
+
+impl VenueRef {
+    pub fn named(exchange: &str) -> Self {
+        VenueRef {
+            exchange: Some(exchange.to_string()),
+            connection_id: None,
+        }
+    }
+
+    pub fn is_given(&self) -> bool {
+        self.exchange.is_some() || self.connection_id.is_some()
+    }
+}
+
 /// Filters shared by `get_orders`, `get_trades` and `cancel_all_orders`.
+/// `exchange` is a venue's name, resolved from the request's `VenueRef`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrderFilter {
     pub symbol: Option<Symbol>,

@@ -51,6 +51,7 @@ async fn feed(tx: broadcast::Sender<Utf8Bytes>, rate: f64) {
                 bid: Some(price - Decimal::new(1, 2)),
                 ask: Some(price + Decimal::new(1, 2)),
                 exchange: "paper".into(),
+                connection_id: None,
             });
             if let Ok(text) = encode(&event, laicai_actors::clock::now_ms(), sent) {
                 // No receivers yet is fine.

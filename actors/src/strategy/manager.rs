@@ -174,6 +174,7 @@ impl Instance {
             strategy_type: self.params.kind(),
             status: self.status,
             exchange: self.exchange.clone(),
+            connection_id: None,
             pair: self.rules.symbol.to_string(),
             profit: self.pnl.total(self.mark),
             trades: self.pnl.trades,
@@ -345,16 +346,16 @@ impl StrategyManager {
                     .into(),
             });
         }
-        let wanted = n.exchange.clone().or(n.connection_id.clone());
-        let exchange = self
-            .venues
-            .resolve(wanted.as_deref().unwrap_or(self.venues.default_name()));
-        if !self.venues.knows(&exchange) {
-            return Err(StrategyCmdError::InvalidParams {
-                field: "exchange",
-                reason: format!("no exchange `{}`", wanted.unwrap_or_default()),
-            });
-        }
+        let exchange = match self.venues.locate(&n.venue) {
+            Ok(Some(name)) => name,
+            Ok(None) => self.venues.default_name().to_string(),
+            Err(e) => {
+                return Err(StrategyCmdError::InvalidParams {
+                    field: e.field(),
+                    reason: e.to_string(),
+                })
+            }
+        };
         let rules = self.rules_of(&exchange, n.pair.as_str()).ok_or_else(|| {
             StrategyCmdError::InvalidParams {
                 field: "pair",

@@ -11,7 +11,7 @@
 use crate::clock::now_ms;
 use crate::health::{watched, Handles, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
-use crate::registry::{Publish, RegistryActor};
+use crate::registry::{NameConnection, Publish, RegistryActor};
 use crate::storage::{Kind, SecretBox, Storage};
 use crate::venue::binance::connector::{
     BinanceConnector, BinanceSettings, Carry, ConnectorReport, Shutdown, TestAccount,
@@ -374,8 +374,11 @@ impl ConnectionSupervisor {
                 (p.clone(), book)
             })
             .collect();
-        self.venues.set(&name, None);
-        self.venues.alias(&id, &name);
+        self.venues.add(&name, &n.exchange, Some(&id));
+        self.registry.do_send(NameConnection {
+            exchange: name.clone(),
+            connection_id: id.clone(),
+        });
         let view = ConnectionView {
             id: id.clone(),
             name: name.clone(),

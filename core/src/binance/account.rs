@@ -412,6 +412,7 @@ impl BinanceAccount {
             strategy: req.strategy.as_ref().map(|t| t.name.clone()),
             strategy_id: req.strategy.as_ref().map(|t| t.id.0.clone()),
             exchange: self.exchange.clone(),
+            connection_id: None,
             time: iso8601_ms(now),
         };
         if done {
@@ -571,6 +572,7 @@ impl BinanceAccount {
             used,
             total: free + used,
             exchange: self.exchange.clone(),
+            connection_id: None,
         })
     }
 

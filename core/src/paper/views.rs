@@ -14,6 +14,7 @@ impl PaperExchange {
             bid,
             ask,
             exchange: self.cfg.exchange.clone(),
+            connection_id: None,
         })
     }
 
@@ -27,6 +28,7 @@ impl PaperExchange {
         Some(MarketData {
             symbol: symbol.to_string(),
             exchange: self.cfg.exchange.clone(),
+            connection_id: None,
             data: MarketDataBody {
                 timestamp: now as f64 / 1000.0,
                 price,
@@ -131,6 +133,7 @@ impl PaperExchange {
             used: b.used,
             total: b.total(),
             exchange: self.cfg.exchange.clone(),
+            connection_id: None,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
 use crate::pair::Symbol;
 use crate::risk::KillMode;
 use crate::strategy::StrategyParams;
-use crate::venue::OrderFilter;
+use crate::venue::{OrderFilter, VenueRef};
 use crate::wire::backtest::SimSettings;
 use crate::wire::events::StrategyType;
 use crate::wire::frame::FrameError;
@@ -107,25 +107,41 @@ fn invalid(field: &str, reason: impl Into<String>) -> CommandError {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     GetAgents,
-    PlaceOrder(OrderRequest),
+    /// `order.exchange` is left for the venue `venue` resolves to.
+    PlaceOrder {
+        order: OrderRequest,
+        venue: VenueRef,
+    },
     CancelOrder {
         order_id: OrderId,
-        exchange: Option<String>,
+        venue: VenueRef,
     },
-    CancelAllOrders(OrderFilter),
-    GetOrders(OrderFilter),
-    GetTrades(OrderFilter),
+    CancelAllOrders {
+        filter: OrderFilter,
+        venue: VenueRef,
+    },
+    GetOrders {
+        filter: OrderFilter,
+        venue: VenueRef,
+    },
+    GetTrades {
+        filter: OrderFilter,
+        venue: VenueRef,
+    },
     /// The trades `get_trades` would give, oldest first, as CSV.
-    ExportTrades(OrderFilter),
+    ExportTrades {
+        filter: OrderFilter,
+        venue: VenueRef,
+    },
     GetPositions {
-        exchange: Option<String>,
+        venue: VenueRef,
     },
     GetBalances {
-        exchange: Option<String>,
+        venue: VenueRef,
     },
     GetOrderBook {
         symbol: Symbol,
-        exchange: Option<String>,
+        venue: VenueRef,
         depth: usize,
     },
     GetSystemStatus,
@@ -170,7 +186,7 @@ pub enum Command {
     /// A pair's newest one-minute candles.
     GetCandles {
         symbol: Symbol,
-        exchange: Option<String>,
+        venue: VenueRef,
         limit: usize,
     },
     /// Each strategy type's config fields: default and meaning.
@@ -208,10 +224,9 @@ pub struct NewConnection {
 pub struct NewStrategy {
     pub name: String,
     pub params: StrategyParams,
-    /// `None`: the default exchange.
-    pub exchange: Option<String>,
+    /// Not given: the default venue.
+    pub venue: VenueRef,
     pub pair: Symbol,
-    pub connection_id: Option<String>,
 }
 
 /// What `start_strategy` … `delete_strategy` ask.
@@ -282,26 +297,37 @@ impl Command {
     pub fn parse(env: &CommandEnvelope) -> Result<Command, CommandError> {
         let p = Params(&env.params);
         Ok(match env.cmd.as_str() {
-            "place_order" => Command::PlaceOrder(parse_order(&p)?),
+            "place_order" => Command::PlaceOrder {
+                order: parse_order(&p)?,
+                venue: p.venue()?,
+            },
             "cancel_order" => Command::CancelOrder {
                 order_id: OrderId(p.str("order_id")?.to_string()),
-                exchange: p.opt_string("exchange")?,
+                venue: p.venue()?,
             },
-            "cancel_all_orders" => Command::CancelAllOrders(p.filter()?),
-            "get_orders" => Command::GetOrders(p.filter()?),
-            "get_trades" => Command::GetTrades(p.filter()?),
-            "export_trades" => Command::ExportTrades(p.filter()?),
-            "get_positions" => Command::GetPositions {
-                exchange: p.opt_string("exchange")?,
+            "cancel_all_orders" => Command::CancelAllOrders {
+                filter: p.filter()?,
+                venue: p.venue()?,
             },
-            "get_balances" => Command::GetBalances {
-                exchange: p.opt_string("exchange")?,
+            "get_orders" => Command::GetOrders {
+                filter: p.filter()?,
+                venue: p.venue()?,
             },
+            "get_trades" => Command::GetTrades {
+                filter: p.filter()?,
+                venue: p.venue()?,
+            },
+            "export_trades" => Command::ExportTrades {
+                filter: p.filter()?,
+                venue: p.venue()?,
+            },
+            "get_positions" => Command::GetPositions { venue: p.venue()? },
+            "get_balances" => Command::GetBalances { venue: p.venue()? },
             "get_order_book" => Command::GetOrderBook {
                 symbol: p
                     .opt_symbol("symbol")?
                     .ok_or_else(|| invalid("symbol", "is required"))?,
-                exchange: p.opt_string("exchange")?,
+                venue: p.venue()?,
                 depth: p.opt_count("depth", 1000)?.unwrap_or(20),
             },
             "get_system_status" => Command::GetSystemStatus,
@@ -356,7 +382,7 @@ impl Command {
                 symbol: p
                     .opt_symbol("symbol")?
                     .ok_or_else(|| invalid("symbol", "is required"))?,
-                exchange: p.opt_string("exchange")?,
+                venue: p.venue()?,
                 limit: p
                     .opt_count("limit", crate::candles::KEEP_MINUTES as u64 + 1)?
                     .unwrap_or(500),
@@ -633,9 +659,8 @@ fn parse_new_strategy(p: &Params) -> Result<NewStrategy, CommandError> {
     Ok(NewStrategy {
         name,
         params,
-        exchange: p.opt_string("exchange")?,
+        venue: p.venue()?,
         pair,
-        connection_id: p.opt_string("connection_id")?,
     })
 }
 
@@ -693,7 +718,7 @@ fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
         time_in_force,
         post_only,
         client_order_id,
-        exchange: p.opt_string("exchange")?.or(p.opt_string("connection_id")?),
+        exchange: None,
         strategy: None,
     })
 }

@@ -72,6 +72,7 @@ fn view(
         strategy: strategy.map(|s| format!("{s} name")),
         strategy_id: strategy.map(str::to_string),
         exchange: "paper".into(),
+        connection_id: None,
         reason: None,
         size: d(remaining),
         avg_price: None,
@@ -97,6 +98,7 @@ fn trade(side: Side, qty: &str, price: &str, fee: &str, strategy: Option<&str>) 
         strategy: strategy.map(|s| format!("{s} name")),
         strategy_id: strategy.map(str::to_string),
         exchange: "paper".into(),
+        connection_id: None,
         time: String::new(),
     }
 }

@@ -60,6 +60,10 @@ pub struct PriceUpdate {
     #[serde(with = "crate::num::opt")]
     pub ask: Option<Decimal>,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +86,10 @@ pub struct MarketDataBody {
 pub struct MarketData {
     pub symbol: String,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     pub data: MarketDataBody,
 }
 
@@ -89,6 +97,10 @@ pub struct MarketData {
 pub struct OrderbookUpdate {
     pub symbol: String,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     pub bids: Vec<Level>,
     pub asks: Vec<Level>,
     pub sequence: u64,
@@ -117,6 +129,10 @@ pub struct OrderView {
     #[serde(default)]
     pub strategy_id: Option<String>,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     pub reason: Option<String>,
     #[serde(with = "crate::num")]
     pub size: Decimal,
@@ -147,6 +163,7 @@ impl OrderView {
             strategy: r.strategy.as_ref().map(|t| t.name.clone()),
             strategy_id: r.strategy.as_ref().map(|t| t.id.0.clone()),
             exchange: o.exchange.clone(),
+            connection_id: None,
             reason: o.reason.clone(),
             size: r.size,
             avg_price: o.average_price(),
@@ -180,6 +197,10 @@ pub struct TradeView {
     #[serde(default)]
     pub strategy_id: Option<String>,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     pub time: String,
 }
 
@@ -204,6 +225,10 @@ pub struct PositionView {
     #[serde(default)]
     pub strategy_id: Option<String>,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     #[serde(with = "crate::num")]
     pub realized_pnl: Decimal,
 }
@@ -228,6 +253,7 @@ impl PositionView {
             strategy: strategy.as_ref().map(|t| t.name.clone()),
             strategy_id: strategy.as_ref().map(|t| t.id.0.clone()),
             exchange: exchange.to_string(),
+            connection_id: None,
             realized_pnl: p.realized_pnl,
         }
     }
@@ -243,12 +269,20 @@ pub struct BalanceView {
     #[serde(with = "crate::num")]
     pub total: Decimal,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
 }
 
 /// A pair a venue trades, with its rules, as `get_markets` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarketView {
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     pub symbol: String,
     pub base: String,
     pub quote: String,
@@ -268,6 +302,7 @@ impl MarketView {
     pub fn of(exchange: &str, spec: &crate::pair::PairSpec) -> MarketView {
         MarketView {
             exchange: exchange.to_string(),
+            connection_id: None,
             symbol: spec.symbol.to_string(),
             base: spec.symbol.base().to_string(),
             quote: spec.symbol.quote().to_string(),
@@ -315,6 +350,10 @@ pub struct StrategyView {
     pub strategy_type: StrategyType,
     pub status: StrategyStatus,
     pub exchange: String,
+    /// The connection the venue is reached through; absent for the
+    /// built-in paper venue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
     pub pair: String,
     /// Realized PnL − fees + the open position marked at the mid, quote units.
     #[serde(with = "crate::num")]
@@ -501,7 +540,63 @@ wire_enum!(
     }
 );
 
+/// A view of something on one venue: its `exchange` (the venue's name)
+/// and `connection_id`, the connection it is reached through.
+pub trait VenueScoped {
+    fn exchange(&self) -> &str;
+    fn connection_id_mut(&mut self) -> &mut Option<String>;
+
+    /// Fills `connection_id`, if it is empty, with `of(exchange)`.
+    fn stamp_connection(&mut self, of: &dyn Fn(&str) -> Option<String>) {
+        let id = of(self.exchange());
+        let slot = self.connection_id_mut();
+        if slot.is_none() {
+            *slot = id;
+        }
+    }
+}
+
+macro_rules! venue_scoped {
+    ($($view:ty),*) => {$(
+        impl VenueScoped for $view {
+            fn exchange(&self) -> &str {
+                &self.exchange
+            }
+            fn connection_id_mut(&mut self) -> &mut Option<String> {
+                &mut self.connection_id
+            }
+        }
+    )*};
+}
+
+venue_scoped!(
+    PriceUpdate,
+    MarketData,
+    OrderbookUpdate,
+    OrderView,
+    TradeView,
+    PositionView,
+    BalanceView,
+    MarketView,
+    StrategyView
+);
+
 impl Event {
+    /// The event's one venue-scoped view, if it has one.
+    pub fn venue_scoped_mut(&mut self) -> Option<&mut dyn VenueScoped> {
+        match self {
+            Event::Price(v) => Some(v),
+            Event::MarketData(v) => Some(v),
+            Event::Orderbook(v) => Some(v),
+            Event::OrderUpdate(v) => Some(v),
+            Event::Trade(v) => Some(v),
+            Event::Position(v) => Some(v),
+            Event::Balance(v) => Some(v),
+            Event::Strategy(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// What kind of event it is: its `type`.
     pub fn kind(&self) -> EventKind {
         match self {
@@ -641,6 +736,7 @@ mod tests {
             bid: Some(Decimal::from(52340)),
             ask: None,
             exchange: "paper".into(),
+            connection_id: None,
         });
         let text = encode(&e, 1_708_177_600_000, 42).unwrap();
         assert_eq!(
@@ -733,6 +829,7 @@ mod tests {
             strategy: None,
             strategy_id: None,
             exchange: "paper".into(),
+            connection_id: None,
             reason: None,
             size: Decimal::from_str("0.15").unwrap(),
             avg_price: Some(Decimal::from(52345)),

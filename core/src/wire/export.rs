@@ -75,6 +75,7 @@ mod tests {
             strategy: Some("MM, \"fast\"".into()),
             strategy_id: Some("str-001".into()),
             exchange: "paper".into(),
+            connection_id: None,
             time: "2026-11-22T10:00:00.123Z".into(),
         };
         let csv = trades_csv([&t]);

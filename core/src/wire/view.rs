@@ -132,6 +132,7 @@ mod tests {
             strategy: None,
             strategy_id: None,
             exchange: "paper".into(),
+            connection_id: None,
             reason: None,
             size: Decimal::ONE,
             avg_price: None,

@@ -8,8 +8,9 @@ pub(super) async fn get_positions(
     exchange: Option<String>,
 ) -> Result<Response, Failure> {
     Ok({
-        let positions =
+        let mut positions =
             ask_venues(deps, exchange.as_deref(), |v| &v.positions, || GetPositions).await?;
+        stamp(deps, &mut positions);
         r.ok(format!("{} positions", positions.len()))
             .with("count", &positions.len())
             .with("positions", &positions)
@@ -22,8 +23,9 @@ pub(super) async fn get_balances(
     exchange: Option<String>,
 ) -> Result<Response, Failure> {
     Ok({
-        let balances =
+        let mut balances =
             ask_venues(deps, exchange.as_deref(), |v| &v.balances, || GetBalances).await?;
+        stamp(deps, &mut balances);
         r.ok(format!("{} balances", balances.len()))
             .with("count", &balances.len())
             .with("balances", &balances)
@@ -61,12 +63,13 @@ pub(super) async fn get_order_book(
 
 pub(super) async fn get_markets(deps: &SessionDeps, r: &Reply<'_>) -> Result<Response, Failure> {
     Ok({
-        let markets: Vec<MarketView> = deps
+        let mut markets: Vec<MarketView> = deps
             .venues
             .markets()
             .iter()
             .map(|(exchange, spec)| MarketView::of(exchange, spec))
             .collect();
+        stamp(deps, &mut markets);
         r.ok(format!("{} markets", markets.len()))
             .with("count", &markets.len())
             .with("markets", &markets)

@@ -16,7 +16,7 @@ use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, S
 use crate::venue::contract::{
     CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions, VenueError,
 };
-use crate::venue::directory::{Lookup, VenueHandle};
+use crate::venue::directory::{Lookup, Unlocated, VenueHandle};
 use crate::venue::supervisor::{
     ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
 };
@@ -35,8 +35,8 @@ use laicai_core::protocol::commands::NewBacktest;
 use laicai_core::protocol::{Command, CommandEnvelope, NewConnection, NewStrategy, StrategyAction};
 use laicai_core::risk::KillMode;
 use laicai_core::strategy::catalog::strategy_types;
-use laicai_core::venue::OrderFilter;
-use laicai_core::wire::events::MarketView;
+use laicai_core::venue::{OrderFilter, VenueRef};
+use laicai_core::wire::events::{MarketView, VenueScoped};
 use laicai_core::wire::export::trades_csv;
 use laicai_core::wire::Response;
 use serde_json::Value;
@@ -178,6 +178,18 @@ where
     })
 }
 
+/// Gives each view its venue's connection id, as events carry it.
+fn stamp<T: VenueScoped>(deps: &SessionDeps, views: &mut [T]) {
+    let of = |exchange: &str| deps.venues.connection_of(exchange);
+    for v in views {
+        v.stamp_connection(&of);
+    }
+}
+
+fn unlocated(e: Unlocated) -> Failure {
+    (ErrorCode::InvalidParams, e.to_string())
+}
+
 fn no_exchange(exchange: Option<&str>) -> Failure {
     (
         ErrorCode::InvalidParams,
@@ -269,22 +281,39 @@ async fn run(
     command: Command,
 ) -> Result<Response, Failure> {
     let r = Reply { cmd, rid };
+    // What a command names as its venue, as the venue's name.
+    let at = |venue: &VenueRef| deps.venues.locate(venue).map_err(unlocated);
     match command {
-        Command::PlaceOrder(req) => place_order(deps, &r, req).await,
-        Command::CancelOrder { order_id, exchange } => {
-            cancel_order(deps, &r, order_id, exchange).await
+        Command::PlaceOrder { mut order, venue } => {
+            order.exchange = at(&venue)?;
+            place_order(deps, &r, order).await
         }
-        Command::CancelAllOrders(filter) => cancel_all_orders(deps, &r, filter).await,
-        Command::GetOrders(filter) => get_orders(deps, &r, filter).await,
-        Command::GetTrades(filter) => get_trades(deps, &r, filter).await,
-        Command::ExportTrades(filter) => export_trades(deps, &r, filter).await,
-        Command::GetPositions { exchange } => get_positions(deps, &r, exchange).await,
-        Command::GetBalances { exchange } => get_balances(deps, &r, exchange).await,
+        Command::CancelOrder { order_id, venue } => {
+            cancel_order(deps, &r, order_id, at(&venue)?).await
+        }
+        Command::CancelAllOrders { mut filter, venue } => {
+            filter.exchange = at(&venue)?;
+            cancel_all_orders(deps, &r, filter).await
+        }
+        Command::GetOrders { mut filter, venue } => {
+            filter.exchange = at(&venue)?;
+            get_orders(deps, &r, filter).await
+        }
+        Command::GetTrades { mut filter, venue } => {
+            filter.exchange = at(&venue)?;
+            get_trades(deps, &r, filter).await
+        }
+        Command::ExportTrades { mut filter, venue } => {
+            filter.exchange = at(&venue)?;
+            export_trades(deps, &r, filter).await
+        }
+        Command::GetPositions { venue } => get_positions(deps, &r, at(&venue)?).await,
+        Command::GetBalances { venue } => get_balances(deps, &r, at(&venue)?).await,
         Command::GetOrderBook {
             symbol,
-            exchange,
+            venue,
             depth,
-        } => get_order_book(deps, &r, symbol, exchange, depth).await,
+        } => get_order_book(deps, &r, symbol, at(&venue)?, depth).await,
         Command::GetAgents => get_agents(deps, &r).await,
         Command::GetSystemStatus => get_system_status(deps, &r).await,
         Command::CreateStrategy(n) => create_strategy(deps, &r, n).await,
@@ -306,9 +335,9 @@ async fn run(
         Command::GetMarkets => get_markets(deps, &r).await,
         Command::GetCandles {
             symbol,
-            exchange,
+            venue,
             limit,
-        } => get_candles(deps, &r, symbol, exchange, limit).await,
+        } => get_candles(deps, &r, symbol, at(&venue)?, limit).await,
         Command::GetStrategyTypes => get_strategy_types(&r).await,
         Command::GetSession => get_session(caller, &r).await,
         Command::StartEngine => start_engine(deps, &r).await,

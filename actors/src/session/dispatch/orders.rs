@@ -9,7 +9,8 @@ pub(super) async fn place_order(
 ) -> Result<Response, Failure> {
     Ok({
         let placed = ask(deps, &deps.risk, SubmitOrder(req)).await?;
-        let order = placed.map_err(|e: OrderError| (e.code(), e.to_string()))?;
+        let mut order = placed.map_err(|e: OrderError| (e.code(), e.to_string()))?;
+        stamp(deps, std::slice::from_mut(&mut order));
         if order.status == OrderStatus::Rejected {
             let reason = order.reason.clone().unwrap_or_else(|| "rejected".into());
             r.fail(
@@ -64,9 +65,10 @@ pub(super) async fn cancel_order(
             }
             Lookup::Unknown(_) => return Err(no_exchange(exchange.as_deref())),
         };
-        let order = tell(deps, &venue.cancel, CancelOrder(order_id))
+        let mut order = tell(deps, &venue.cancel, CancelOrder(order_id))
             .await?
             .map_err(venue_failure)?;
+        stamp(deps, std::slice::from_mut(&mut order));
         r.ok(format!("Order {} cancelled", order.order_id))
             .with("order_id", &order.order_id)
             .with("order", &order)
@@ -103,7 +105,8 @@ pub(super) async fn get_orders(
     Ok({
         known_exchange(deps, filter.exchange.as_deref())?;
         filter.limit.get_or_insert(HISTORY_PAGE);
-        let orders = history(deps, move |s| s.orders(&filter)).await?;
+        let mut orders = history(deps, move |s| s.orders(&filter)).await?;
+        stamp(deps, &mut orders);
         r.ok(format!("{} orders", orders.len()))
             .with("count", &orders.len())
             .with("orders", &orders)
@@ -118,7 +121,8 @@ pub(super) async fn get_trades(
     Ok({
         known_exchange(deps, filter.exchange.as_deref())?;
         filter.limit.get_or_insert(HISTORY_PAGE);
-        let trades = history(deps, move |s| s.trades(&filter)).await?;
+        let mut trades = history(deps, move |s| s.trades(&filter)).await?;
+        stamp(deps, &mut trades);
         r.ok(format!("{} trades", trades.len()))
             .with("count", &trades.len())
             .with("trades", &trades)

@@ -8,9 +8,10 @@ pub(super) async fn create_strategy(
     n: NewStrategy,
 ) -> Result<Response, Failure> {
     Ok({
-        let view = ask(deps, &deps.strategies, CreateStrategy(n))
+        let mut view = ask(deps, &deps.strategies, CreateStrategy(n))
             .await?
             .map_err(strategy_failure)?;
+        stamp(deps, std::slice::from_mut(&mut view));
         r.ok(format!("Strategy '{}' created", view.name))
             .with("instance_id", &view.id)
             .with("strategy", &view)
@@ -24,9 +25,10 @@ pub(super) async fn control_strategy(
     action: StrategyAction,
 ) -> Result<Response, Failure> {
     Ok({
-        let (view, cancelled) = ask(deps, &deps.strategies, ControlStrategy { id, action })
+        let (mut view, cancelled) = ask(deps, &deps.strategies, ControlStrategy { id, action })
             .await?
             .map_err(strategy_failure)?;
+        stamp(deps, std::slice::from_mut(&mut view));
         let mut r = r
             .ok(format!("Strategy {} {}", view.id, action.past_tense()))
             .with("instance_id", &view.id)
@@ -40,7 +42,8 @@ pub(super) async fn control_strategy(
 
 pub(super) async fn get_strategies(deps: &SessionDeps, r: &Reply<'_>) -> Result<Response, Failure> {
     Ok({
-        let list = ask(deps, &deps.strategies, GetStrategies).await?;
+        let mut list = ask(deps, &deps.strategies, GetStrategies).await?;
+        stamp(deps, &mut list);
         r.ok(format!("{} strategies", list.len()))
             .with("count", &list.len())
             .with("strategies", &list)

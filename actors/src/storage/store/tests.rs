@@ -35,6 +35,7 @@ pub(crate) fn order(id: &str, status: OrderStatus, filled: &str) -> OrderView {
         strategy: Some("MM".into()),
         strategy_id: Some("str-001".into()),
         exchange: "paper".into(),
+        connection_id: None,
         reason: None,
         size: dec("0.5"),
         avg_price: None,
@@ -60,6 +61,7 @@ fn trade(id: &str, order_id: &str) -> TradeView {
         strategy: Some("MM".into()),
         strategy_id: Some("str-001".into()),
         exchange: "paper".into(),
+        connection_id: None,
         time: "2026-11-22T00:00:01Z".into(),
     }
 }

@@ -634,6 +634,7 @@ impl BinanceConnector {
                     bid: Some(t.bid),
                     ask: Some(t.ask),
                     exchange: self.name.clone(),
+                    connection_id: None,
                 }),
                 at_ms: now,
             });

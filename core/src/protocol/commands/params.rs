@@ -2,7 +2,7 @@
 
 use super::{decimal_of, invalid, CommandError};
 use crate::pair::Symbol;
-use crate::venue::OrderFilter;
+use crate::venue::{OrderFilter, VenueRef};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -89,10 +89,19 @@ impl<'a> Params<'a> {
             symbol: self.opt_symbol("symbol")?,
             status: self.opt_parse("status")?,
             strategy: self.opt_string("strategy")?,
-            exchange: self.opt_string("exchange")?,
+            exchange: None,
             limit: self.opt_count("limit", 100_000)?,
             since_ms: self.opt_time_ms("start_time")?,
             until_ms: self.opt_time_ms("end_time")?,
+        })
+    }
+
+    /// The venue a command names: `exchange`, `connection_id`, both or
+    /// neither.
+    pub(super) fn venue(&self) -> Result<VenueRef, CommandError> {
+        Ok(VenueRef {
+            exchange: self.opt_string("exchange")?,
+            connection_id: self.opt_string("connection_id")?,
         })
     }
 

@@ -75,7 +75,10 @@ fn a_bad_frames_request_id_is_read_when_it_can_be() {
 #[test]
 fn parses_a_limit_order_exactly() {
     let c = command(r#"{"cmd":"place_order","symbol":"btc-usdt","side":"buy","type":"limit","price":52000.1,"size":"0.15","request_id":"r-1"}"#).unwrap();
-    let Command::PlaceOrder(o) = c else { panic!() };
+    let Command::PlaceOrder { order: o, venue } = c else {
+        panic!()
+    };
+    assert!(!venue.is_given());
     assert_eq!(o.symbol.as_str(), "BTC-USDT");
     assert_eq!(o.price, Some(Decimal::from_str("52000.1").unwrap()));
     assert_eq!(o.size, Decimal::from_str("0.15").unwrap());
@@ -107,6 +110,46 @@ fn bad_params_name_their_field() {
     ];
     for (text, field) in cases {
         assert_eq!(field_of(command(&text).unwrap_err()), field, "{text}");
+    }
+}
+
+#[test]
+fn every_command_naming_a_venue_takes_exchange_and_connection_id() {
+    let both = r#""exchange":"binance","connection_id":"conn-2""#;
+    let expected = VenueRef {
+        exchange: Some("binance".into()),
+        connection_id: Some("conn-2".into()),
+    };
+    for text in [
+        format!(
+            r#"{{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"market","size":1,{both}}}"#
+        ),
+        format!(r#"{{"cmd":"cancel_order","order_id":"o-1",{both}}}"#),
+        format!(r#"{{"cmd":"cancel_all_orders",{both}}}"#),
+        format!(r#"{{"cmd":"get_orders",{both}}}"#),
+        format!(r#"{{"cmd":"get_trades",{both}}}"#),
+        format!(r#"{{"cmd":"export_trades",{both}}}"#),
+        format!(r#"{{"cmd":"get_positions",{both}}}"#),
+        format!(r#"{{"cmd":"get_balances",{both}}}"#),
+        format!(r#"{{"cmd":"get_order_book","symbol":"BTC-USDT",{both}}}"#),
+        format!(r#"{{"cmd":"get_candles","symbol":"BTC-USDT",{both}}}"#),
+        format!(r#"{{"cmd":"create_strategy","name":"s","type":"pmm","pair":"BTC-USDT",{both}}}"#),
+    ] {
+        let venue = match command(&text).unwrap() {
+            Command::PlaceOrder { venue, .. }
+            | Command::CancelOrder { venue, .. }
+            | Command::CancelAllOrders { venue, .. }
+            | Command::GetOrders { venue, .. }
+            | Command::GetTrades { venue, .. }
+            | Command::ExportTrades { venue, .. }
+            | Command::GetPositions { venue }
+            | Command::GetBalances { venue }
+            | Command::GetOrderBook { venue, .. }
+            | Command::GetCandles { venue, .. } => venue,
+            Command::CreateStrategy(n) => n.venue,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(venue, expected, "{text}");
     }
 }
 
