@@ -35,6 +35,7 @@ use laicai_actors::venue::paper::feed::{MarketFeedActor, PairFeed};
 use laicai_actors::venue::paper::PaperVenue;
 use laicai_actors::venue::supervisor::{self, ConnectionSupervisor};
 use laicai_core::auth::{FailureLimiter, Tokens};
+use laicai_core::backoff::BackoffError;
 use laicai_core::feed::SyntheticMarket;
 use laicai_core::pair::{PairSpec, Symbol};
 use laicai_core::paper::PaperExchange;
@@ -60,6 +61,10 @@ pub enum StartError {
     Paper(String),
     #[error("strategies: {0}")]
     Strategy(String),
+    #[error("strategies.restart_base_ms / restart_max_ms: {0}")]
+    StrategyRestart(BackoffError),
+    #[error("connections.backoff_base_ms / backoff_max_ms: {0}")]
+    ConnectionBackoff(BackoffError),
     #[error("refusing to listen on {0} without client tokens: anyone who can reach it could trade. Add [[server.tokens]] (token, scope) to your config or set LAICAI_TOKEN, or bind 127.0.0.1")]
     NoTokens(String),
     #[error("storage: {0}")]
@@ -268,8 +273,11 @@ impl Plan {
         let restart = cfg
             .strategies
             .restart_policy()
-            .map_err(StartError::Strategy)?;
-        let connection_backoff = cfg.connections.backoff().map_err(StartError::Strategy)?;
+            .map_err(StartError::StrategyRestart)?;
+        let connection_backoff = cfg
+            .connections
+            .backoff()
+            .map_err(StartError::ConnectionBackoff)?;
         Ok(Plan {
             restart,
             boot,

@@ -13,7 +13,7 @@ use laicai_actors::session::SessionLimits;
 use laicai_actors::strategy::{RestartPolicy, Runtime};
 use laicai_actors::venue::paper::PaperVenueConfig;
 use laicai_actors::venue::supervisor::SupervisorConfig;
-use laicai_core::backoff::Backoff;
+use laicai_core::backoff::{Backoff, BackoffError};
 use laicai_core::feed::FeedParams;
 use laicai_core::pair::{BadSymbol, PairSpec, Symbol};
 use laicai_core::paper::PaperConfig;
@@ -117,7 +117,7 @@ impl From<&Config> for EngineConfig {
 
 impl StrategiesSection {
     /// How a failed strategy is restarted; a bad backoff is an error.
-    pub fn restart_policy(&self) -> Result<RestartPolicy, String> {
+    pub fn restart_policy(&self) -> Result<RestartPolicy, BackoffError> {
         Ok(match self.restart {
             RestartMode::Never => RestartPolicy::Never,
             RestartMode::OnFailure => RestartPolicy::OnFailure {
@@ -167,7 +167,7 @@ impl ConnectionsSection {
         }
     }
 
-    pub fn backoff(&self) -> Result<Backoff, String> {
+    pub fn backoff(&self) -> Result<Backoff, BackoffError> {
         Backoff::new(self.backoff_base_ms, self.backoff_max_ms)
     }
 }

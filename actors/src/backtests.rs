@@ -10,6 +10,7 @@ use crate::clock::now_ms;
 use crate::health::{Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::pair::{PairSpec, Symbol};
 use laicai_core::protocol::commands::NewBacktest;
@@ -76,8 +77,8 @@ pub enum BacktestCmdError {
     Ended(String, &'static str),
 }
 
-impl BacktestCmdError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for BacktestCmdError {
+    fn code(&self) -> ErrorCode {
         match self {
             BacktestCmdError::NotFound(_) => ErrorCode::NotFound,
             BacktestCmdError::UnknownPair(..)

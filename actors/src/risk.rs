@@ -20,6 +20,7 @@ use crate::venue::contract::{CancelAll, PlaceOrder, VenueError, VenueEvent, Venu
 use crate::venue::directory::{Lookup, Venues};
 use actix::prelude::*;
 use futures_util::future::join_all;
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::{Order, OrderRequest, OrderStatus};
@@ -45,8 +46,8 @@ pub enum OrderError {
     Unavailable(String),
 }
 
-impl OrderError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for OrderError {
+    fn code(&self) -> ErrorCode {
         match self {
             OrderError::EngineStopped => ErrorCode::EngineStopped,
             OrderError::Risk(v) => v.code(),

@@ -11,15 +11,22 @@ pub struct Backoff {
     cap_ms: u64,
 }
 
+/// A backoff that cannot be: a configuration to correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BackoffError {
+    #[error("the base delay must be at least 1 ms")]
+    ZeroBase,
+    #[error("the cap ({cap_ms} ms) must not be below the base ({base_ms} ms)")]
+    CapBelowBase { base_ms: u64, cap_ms: u64 },
+}
+
 impl Backoff {
-    pub fn new(base_ms: u64, cap_ms: u64) -> Result<Self, String> {
+    pub fn new(base_ms: u64, cap_ms: u64) -> Result<Self, BackoffError> {
         if base_ms == 0 {
-            return Err("the base delay must be at least 1 ms".into());
+            return Err(BackoffError::ZeroBase);
         }
         if cap_ms < base_ms {
-            return Err(format!(
-                "the cap ({cap_ms} ms) must not be below the base ({base_ms} ms)"
-            ));
+            return Err(BackoffError::CapBelowBase { base_ms, cap_ms });
         }
         Ok(Backoff { base_ms, cap_ms })
     }
@@ -52,8 +59,14 @@ mod tests {
             vec![1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]
         );
         assert_eq!(b.ceiling_ms(u32::MAX), 60_000);
-        assert!(Backoff::new(0, 1).is_err());
-        assert!(Backoff::new(10, 5).is_err());
+        assert_eq!(Backoff::new(0, 1), Err(BackoffError::ZeroBase));
+        assert_eq!(
+            Backoff::new(10, 5),
+            Err(BackoffError::CapBelowBase {
+                base_ms: 10,
+                cap_ms: 5
+            })
+        );
     }
 
     #[test]

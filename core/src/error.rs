@@ -25,3 +25,10 @@ wire_enum!(
         Internal => "internal_error",
     }
 );
+
+/// An error a client is answered with: `code` is what the response's
+/// `error` says, `Display` its message. Each such error says its code
+/// here, once; the session turns any of them into a refusal.
+pub trait Coded: std::error::Error {
+    fn code(&self) -> ErrorCode;
+}

@@ -20,7 +20,7 @@ use crate::pair::Symbol;
 use crate::position::Position;
 use crate::tape::Print as TapePrint;
 use crate::time::{iso8601_ms, TimestampMs};
-use crate::venue::{AccountStats, CancelError, OrderFilter, PlaceError};
+use crate::venue::{AccountStats, Broken, CancelError, OrderFilter, PlaceError};
 use crate::wire::events::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -331,7 +331,7 @@ impl PaperExchange {
         let mut events = vec![self.balance_event(&asset)];
         let result = match self.markets.get_mut(&symbol) {
             Some(m) => m.engine.submit(incoming),
-            None => return Err(PlaceError::Internal(format!("market {symbol} vanished"))),
+            None => return Err(Broken::UnknownMarket(symbol).into()),
         };
         for fill in &result.fills {
             self.apply_fill(
@@ -341,8 +341,7 @@ impl PaperExchange {
                 Liquidity::Taker,
                 now,
                 &mut events,
-            )
-            .map_err(PlaceError::Internal)?;
+            )?;
             if fill.maker_owner == ACCOUNT {
                 self.apply_fill(
                     fill.maker,
@@ -351,16 +350,14 @@ impl PaperExchange {
                     Liquidity::Maker,
                     now,
                     &mut events,
-                )
-                .map_err(PlaceError::Internal)?;
+                )?;
             }
         }
         if let Some((status, reason)) = ending(result.end, result.fills.is_empty()) {
-            self.end(oref, status, reason, now, &mut events)
-                .map_err(PlaceError::Internal)?;
+            self.end(oref, status, reason, now, &mut events)?;
         }
         Ok(Outcome {
-            order: self.order_view(oref).map_err(PlaceError::Internal)?,
+            order: self.order_view(oref)?,
             events,
         })
     }
@@ -398,7 +395,7 @@ impl PaperExchange {
         let market = self
             .markets
             .get(&req.symbol)
-            .ok_or_else(|| PlaceError::Internal(format!("market {} vanished", req.symbol)))?;
+            .ok_or_else(|| Broken::UnknownMarket(req.symbol.clone()))?;
         let (base, quote) = (
             req.symbol.base().to_string(),
             req.symbol.quote().to_string(),
@@ -426,7 +423,10 @@ impl PaperExchange {
         }
         self.balances
             .reserve(&asset, reserve)
-            .map_err(|e| PlaceError::Internal(e.to_string()))?;
+            .map_err(|error| Broken::Balance {
+                symbol: req.symbol.clone(),
+                error,
+            })?;
         Ok((asset, reserve, per_unit))
     }
 
@@ -439,12 +439,13 @@ impl PaperExchange {
         reason: Option<&str>,
         now: TimestampMs,
         events: &mut Vec<Event>,
-    ) -> Result<(), String> {
-        let live = self.orders.get_mut(&oref).ok_or("order vanished")?;
+    ) -> Result<(), Broken> {
+        let live = self
+            .orders
+            .get_mut(&oref)
+            .ok_or_else(|| Broken::UnknownOrder(oref.to_string()))?;
         live.order.reason = reason.map(str::to_string);
-        live.order
-            .transition(status, now)
-            .map_err(|e| e.to_string())?;
+        live.order.transition(status, now)?;
         if status.is_terminal() {
             self.finish(oref, events)?;
         }
@@ -471,10 +472,9 @@ impl PaperExchange {
             .ok_or_else(|| CancelError::NotFound(id.clone()))?;
         live.order
             .transition(OrderStatus::Canceled, now)
-            .map_err(|e| CancelError::Internal(e.to_string()))?;
-        self.finish(oref, &mut events)
-            .map_err(CancelError::Internal)?;
-        let view = self.order_view(oref).map_err(CancelError::Internal)?;
+            .map_err(Broken::from)?;
+        self.finish(oref, &mut events)?;
+        let view = self.order_view(oref)?;
         events.push(Event::OrderUpdate(view.clone()));
         Ok(Outcome {
             order: view,
@@ -512,7 +512,7 @@ impl PaperExchange {
         liquidity: Liquidity,
         now: TimestampMs,
         events: &mut Vec<Event>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Broken> {
         let fee_rate = match liquidity {
             Liquidity::Maker => self.cfg.maker_fee,
             Liquidity::Taker => self.cfg.taker_fee,
@@ -522,10 +522,8 @@ impl PaperExchange {
         let live = self
             .orders
             .get_mut(&oref)
-            .ok_or_else(|| format!("fill for unknown order {oref}"))?;
-        live.order
-            .fill(qty, price, fee, now)
-            .map_err(|e| e.to_string())?;
+            .ok_or_else(|| Broken::UnknownOrder(oref.to_string()))?;
+        live.order.fill(qty, price, fee, now)?;
         let last = live.order.remaining().is_zero();
         let (req, order_id) = (live.order.request.clone(), live.order.id.0.clone());
         let (base, quote) = (req.symbol.base(), req.symbol.quote());
@@ -548,7 +546,10 @@ impl PaperExchange {
                 .settle(base, release, qty)
                 .and_then(|_| self.balances.credit(quote, notional - fee)),
         };
-        settled.map_err(|e| format!("settling {}: {e}", req.symbol))?;
+        settled.map_err(|error| Broken::Balance {
+            symbol: req.symbol.clone(),
+            error,
+        })?;
 
         let position = self
             .positions
@@ -589,12 +590,12 @@ impl PaperExchange {
 
     /// An order reached a terminal status: release what it still holds and
     /// move it to the bounded history.
-    fn finish(&mut self, oref: OrderRef, events: &mut Vec<Event>) -> Result<(), String> {
+    fn finish(&mut self, oref: OrderRef, events: &mut Vec<Event>) -> Result<(), Broken> {
         self.open.remove(&oref);
         let live = self
             .orders
             .get_mut(&oref)
-            .ok_or_else(|| format!("finish unknown order {oref}"))?;
+            .ok_or_else(|| Broken::UnknownOrder(oref.to_string()))?;
         let req = &live.order.request;
         let asset = match req.side {
             Side::Buy => req.symbol.quote().to_string(),
@@ -605,9 +606,10 @@ impl PaperExchange {
         }
         let held = std::mem::take(&mut live.reserved);
         if !held.is_zero() {
+            let symbol = req.symbol.clone();
             self.balances
                 .settle(&asset, held, Decimal::ZERO)
-                .map_err(|e| e.to_string())?;
+                .map_err(|error| Broken::Balance { symbol, error })?;
             events.push(self.balance_event(&asset));
         }
         self.finished.push_back(oref);

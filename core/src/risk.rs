@@ -11,6 +11,7 @@
 //! the quote asset), which halt the scope when breached.
 
 use crate::enums::wire_enum;
+use crate::error::Coded;
 use crate::error::ErrorCode;
 use crate::ids::StrategyId;
 use crate::order::{OrderRequest, OrderStatus, Side};
@@ -109,8 +110,8 @@ pub enum RiskViolation {
     },
 }
 
-impl RiskViolation {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for RiskViolation {
+    fn code(&self) -> ErrorCode {
         match self {
             RiskViolation::PairRule { .. } => ErrorCode::InvalidParams,
             _ => ErrorCode::RiskRejected,

@@ -3,8 +3,9 @@
 //! asked for by, an account's trading statistics, why an order is
 //! refused or cannot be cancelled, and the credentials of an account.
 
+use crate::balance::BalanceError;
 use crate::ids::OrderId;
-use crate::order::OrderStatus;
+use crate::order::{LifecycleError, OrderStatus};
 use crate::pair::Symbol;
 use crate::wire::events::{OrderView, TradeView};
 use rust_decimal::Decimal;
@@ -137,7 +138,7 @@ pub enum PlaceError {
         how: String,
     },
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[from] Broken),
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -147,7 +148,22 @@ pub enum CancelError {
     #[error("order {0} is {1}, not open")]
     NotOpen(OrderId, OrderStatus),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[from] Broken),
+}
+
+/// A venue's own books contradicted themselves: a bug, never the
+/// client's doing. The command is answered `internal`, the venue logs it
+/// and carries on with its other orders.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Broken {
+    #[error("order {0} is not in the venue's books")]
+    UnknownOrder(String),
+    #[error("market {0} is not in the venue")]
+    UnknownMarket(Symbol),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error("{symbol}: {error}")]
+    Balance { symbol: Symbol, error: BalanceError },
 }
 
 /// A secret string: `Debug` and `Display` print `***`.

@@ -11,6 +11,7 @@ use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use laicai_core::auth::{Admit, RateLimiter, Scope};
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::SessionId;
 use laicai_core::protocol::commands::request_id_of;

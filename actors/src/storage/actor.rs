@@ -20,7 +20,18 @@ use std::time::Instant;
 const MAX_BATCH: usize = 1024;
 
 /// Told once a write is durable, or why it is not.
-pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+pub type Done = Box<dyn FnOnce(Result<(), NotDurable>) + Send>;
+
+/// Why records are not durable. The writer answers its command
+/// `internal` and publishes nothing of it; the storage thread has logged
+/// why. One failed commit answers every writer in it, so it is `Clone`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotDurable {
+    #[error("storage is not running")]
+    Stopped,
+    #[error("the write failed: {0}")]
+    WriteFailed(String),
+}
 
 type ReadJob = Box<dyn FnOnce(&Store) + Send>;
 
@@ -150,7 +161,9 @@ impl StorageActor {
         let result = if writes.is_empty() {
             Ok(())
         } else {
-            self.store.write(writes).map_err(|e| e.to_string())
+            self.store
+                .write(writes)
+                .map_err(|e| NotDurable::WriteFailed(e.to_string()))
         };
         let s = &self.stats;
         s.batches.fetch_add(1, Ordering::Relaxed);
@@ -193,7 +206,7 @@ impl Storage {
                 done: Some(done), ..
             } = e.0
             {
-                done(Err("storage is not running".into()));
+                done(Err(NotDurable::Stopped));
             }
         }
     }
@@ -302,7 +315,8 @@ mod tests {
                 })),
             );
         }
-        let acks: Vec<(usize, Result<(), String>)> = (0..n).map(|_| rx.recv().unwrap()).collect();
+        let acks: Vec<(usize, Result<(), NotDurable>)> =
+            (0..n).map(|_| rx.recv().unwrap()).collect();
         assert!(acks.iter().all(|(_, r)| r.is_ok()));
         assert_eq!(
             acks.iter().map(|(i, _)| *i).collect::<Vec<_>>(),

@@ -8,7 +8,7 @@
 //! caused them — for the venue to publish. Events with nothing to store
 //! wait behind earlier ones, so nobody ever hears of B before A.
 
-use super::actor::Storage;
+use super::actor::{NotDurable, Storage};
 use super::store::Record;
 use actix::prelude::*;
 use laicai_core::time::TimestampMs;
@@ -16,14 +16,14 @@ use laicai_core::wire::events::Event;
 use std::collections::VecDeque;
 
 /// The answer a command waits for: `Ok` once what it did is durable.
-pub type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+pub type Reply = tokio::sync::oneshot::Sender<Result<(), NotDurable>>;
 
 /// The storage thread's word on one commit.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Durable {
     pub ticket: u64,
-    pub result: Result<(), String>,
+    pub result: Result<(), NotDurable>,
 }
 
 /// Events that may now be published, and the reply they answer.
@@ -32,7 +32,7 @@ pub struct Ready {
     events: Vec<Event>,
     at_ms: TimestampMs,
     reply: Option<Reply>,
-    result: Result<(), String>,
+    result: Result<(), NotDurable>,
 }
 
 impl Ready {
@@ -49,7 +49,7 @@ impl Ready {
 struct Entry {
     ticket: u64,
     /// `None` while its records are on their way to the disk.
-    result: Option<Result<(), String>>,
+    result: Option<Result<(), NotDurable>>,
     ready: Ready,
 }
 

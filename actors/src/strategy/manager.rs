@@ -16,6 +16,7 @@ use crate::storage::{Kind, Storage};
 use crate::venue::contract::CancelAll;
 use crate::venue::directory::{Lookup, Venues};
 use actix::prelude::*;
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::StrategyId;
 use laicai_core::order::StrategyTag;
@@ -49,8 +50,8 @@ pub enum StrategyCmdError {
     Timeout,
 }
 
-impl StrategyCmdError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for StrategyCmdError {
+    fn code(&self) -> ErrorCode {
         match self {
             StrategyCmdError::InvalidParams { .. } => ErrorCode::InvalidParams,
             StrategyCmdError::NotFound(_) => ErrorCode::NotFound,

@@ -9,13 +9,14 @@ use crate::registry::{Publish, RegistryActor};
 use crate::storage::Ready;
 use actix::prelude::*;
 use laicai_core::candles::Candle;
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::{OrderId, StrategyId};
 use laicai_core::order::OrderRequest;
 use laicai_core::pair::Symbol;
 use laicai_core::time::TimestampMs;
 use laicai_core::venue::OrderFilter;
-use laicai_core::venue::{AccountStats, CancelError, PlaceError};
+use laicai_core::venue::{AccountStats, Broken, CancelError, PlaceError};
 use laicai_core::wire::events::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -35,8 +36,8 @@ pub enum VenueError {
     Internal(String),
 }
 
-impl VenueError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for VenueError {
+    fn code(&self) -> ErrorCode {
         match self {
             VenueError::InvalidParams { .. } => ErrorCode::InvalidParams,
             VenueError::InsufficientBalance(_) => ErrorCode::InsufficientBalance,
@@ -44,6 +45,15 @@ impl VenueError {
             VenueError::NotOpen(_) => ErrorCode::OrderNotOpen,
             VenueError::Internal(_) => ErrorCode::Internal,
         }
+    }
+}
+
+impl VenueError {
+    /// The venue's books contradicted themselves: logged as the bug it is,
+    /// answered `internal`.
+    fn broken(broken: Broken) -> Self {
+        tracing::error!(error = %broken, "the venue's books contradict themselves");
+        VenueError::Internal(broken.to_string())
     }
 }
 
@@ -55,7 +65,7 @@ impl From<PlaceError> for VenueError {
                 reason,
             },
             e @ PlaceError::Insufficient { .. } => VenueError::InsufficientBalance(e.to_string()),
-            PlaceError::Internal(m) => VenueError::Internal(m),
+            PlaceError::Internal(broken) => VenueError::broken(broken),
         }
     }
 }
@@ -65,7 +75,7 @@ impl From<CancelError> for VenueError {
         match e {
             CancelError::NotFound(_) => VenueError::NotFound(e.to_string()),
             CancelError::NotOpen(..) => VenueError::NotOpen(e.to_string()),
-            CancelError::Internal(m) => VenueError::Internal(m),
+            CancelError::Internal(broken) => VenueError::broken(broken),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::order_book::OrderBookActor;
 use crate::venue::contract::*;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
+use laicai_core::error::Coded;
 use laicai_core::pair::PairSpec;
 use laicai_core::venue::VenueRef;
 use parking_lot::RwLock;
@@ -108,6 +109,12 @@ pub enum Unlocated {
         name: String,
         kind: String,
     },
+}
+
+impl Coded for Unlocated {
+    fn code(&self) -> laicai_core::error::ErrorCode {
+        laicai_core::error::ErrorCode::InvalidParams
+    }
 }
 
 impl Unlocated {

@@ -14,7 +14,8 @@ use crate::order_book::OrderBookActor;
 use crate::registry::{NameConnection, Publish, RegistryActor};
 use crate::storage::{Kind, SecretBox, Storage};
 use crate::venue::binance::connector::{
-    BinanceConnector, BinanceSettings, Carry, ConnectorReport, Shutdown, TestAccount,
+    BinanceConnector, BinanceSettings, Carry, ConnectorReport, SessionFailure, Shutdown,
+    TestAccount,
 };
 use crate::venue::binance::rest::Rest;
 use crate::venue::directory::{VenueHandle, Venues};
@@ -22,6 +23,7 @@ use actix::prelude::*;
 use awc::http::Method;
 use laicai_core::backoff::Backoff;
 use laicai_core::binance::wire::Account;
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::pair::Symbol;
 use laicai_core::protocol::NewConnection;
@@ -47,8 +49,8 @@ pub enum ConnectionError {
     Exchange(String),
 }
 
-impl ConnectionError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for ConnectionError {
+    fn code(&self) -> ErrorCode {
         match self {
             ConnectionError::InvalidParams { .. } => ErrorCode::InvalidParams,
             ConnectionError::NotFound(_) => ErrorCode::NotFound,
@@ -444,10 +446,13 @@ impl Handles<ConnectorReport> for ConnectionSupervisor {
             ConnectorReport::Failed {
                 id,
                 session,
-                reason,
-                recoverable,
+                failure,
                 carry,
             } => {
+                let (reason, recoverable) = match failure {
+                    SessionFailure::Transient(r) => (r, true),
+                    SessionFailure::Fatal(r) => (r, false),
+                };
                 let (max_attempts, backoff) = (self.cfg.max_attempts, self.cfg.backoff);
                 let Some(e) = self.entries.get_mut(&id) else {
                     return;

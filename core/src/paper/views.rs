@@ -97,11 +97,11 @@ impl PaperExchange {
         Some(self.markets.get(symbol)?.engine.depth(levels))
     }
 
-    pub(super) fn order_view(&self, oref: OrderRef) -> Result<OrderView, String> {
+    pub(super) fn order_view(&self, oref: OrderRef) -> Result<OrderView, Broken> {
         let o = &self
             .orders
             .get(&oref)
-            .ok_or_else(|| format!("no order {oref}"))?
+            .ok_or_else(|| Broken::UnknownOrder(oref.to_string()))?
             .order;
         Ok(OrderView::of(o))
     }

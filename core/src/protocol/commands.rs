@@ -2,6 +2,7 @@
 //! command or a subscription message, with errors that name the field.
 
 use crate::binance::sign::{Credentials, Secret};
+use crate::error::Coded;
 use crate::error::ErrorCode;
 use crate::ids::OrderId;
 use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
@@ -88,8 +89,8 @@ pub enum CommandError {
     InvalidParams { field: String, reason: String },
 }
 
-impl CommandError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for CommandError {
+    fn code(&self) -> ErrorCode {
         match self {
             CommandError::Unknown(_) => ErrorCode::UnknownCommand,
             CommandError::InvalidParams { .. } => ErrorCode::InvalidParams,

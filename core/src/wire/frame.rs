@@ -1,6 +1,7 @@
 //! A frame a client sent that is not a well-formed message, and the
 //! protocol error code each kind of fault is answered with.
 
+use crate::error::Coded;
 use crate::error::ErrorCode;
 
 /// A frame that is not a well-formed message: answered with an `error` event.
@@ -20,8 +21,8 @@ pub enum FrameError {
     InvalidParams(String),
 }
 
-impl FrameError {
-    pub fn code(&self) -> ErrorCode {
+impl Coded for FrameError {
+    fn code(&self) -> ErrorCode {
         match self {
             FrameError::UnsupportedType(_) => ErrorCode::UnsupportedMessageType,
             FrameError::InvalidParams(_) => ErrorCode::InvalidParams,

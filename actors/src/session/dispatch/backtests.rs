@@ -10,7 +10,7 @@ pub(super) async fn start_backtest(
     Ok({
         let view = ask(deps, &deps.backtests, StartBacktest(new))
             .await?
-            .map_err(backtest_failure)?;
+            .map_err(refused)?;
         with_backtest(r.ok(format!("Backtest {} queued", view.backtest_id)), &view)
     })
 }
@@ -23,7 +23,7 @@ pub(super) async fn get_backtest(
     Ok({
         let view = ask(deps, &deps.backtests, GetBacktest(id))
             .await?
-            .map_err(backtest_failure)?;
+            .map_err(refused)?;
         with_backtest(
             r.ok(format!("Backtest {} {}", view.backtest_id, view.status)),
             &view,
@@ -41,7 +41,7 @@ pub(super) async fn cancel_backtest(
     Ok({
         let view = ask(deps, &deps.backtests, CancelBacktest(id))
             .await?
-            .map_err(backtest_failure)?;
+            .map_err(refused)?;
         with_backtest(
             r.ok(format!("Backtest {} cancelled", view.backtest_id)),
             &view,
@@ -62,7 +62,7 @@ pub(super) async fn get_data_files(deps: &SessionDeps, r: &Reply<'_>) -> Result<
     Ok({
         let files = ask(deps, &deps.backtests, GetDataFiles)
             .await?
-            .map_err(backtest_failure)?;
+            .map_err(refused)?;
         r.ok(format!("{} data files", files.len()))
             .with("count", &files.len())
             .with("files", &files)

@@ -10,7 +10,7 @@ pub(super) async fn create_connection(
     Ok({
         let view = ask(deps, &deps.connections, CreateConnection(n))
             .await?
-            .map_err(connection_failure)?;
+            .map_err(refused)?;
         r.ok(format!("Connection {} ({}) created", view.id, view.name))
             .with("connection_id", &view.id)
             .with("connection", &view)
@@ -25,7 +25,7 @@ pub(super) async fn delete_connection(
     Ok({
         let view = ask(deps, &deps.connections, DeleteConnection(id))
             .await?
-            .map_err(connection_failure)?;
+            .map_err(refused)?;
         r.ok(format!("Connection {} deleted", view.id))
             .with("connection_id", &view.id)
             .with("connection", &view)
@@ -40,7 +40,7 @@ pub(super) async fn test_connection(
     Ok({
         let answer = ask(deps, &deps.connections, TestConnection(id.clone()))
             .await?
-            .map_err(connection_failure)?;
+            .map_err(refused)?;
         r.ok(answer)
             .with("connection_id", &id)
             .with("healthy", &true)

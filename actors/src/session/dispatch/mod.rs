@@ -4,26 +4,24 @@
 use super::SessionDeps;
 use crate::agents::GetAgents;
 use crate::backtests::{
-    BacktestCmdError, BacktestView, CancelBacktest, GetBacktest, GetBacktests, GetDataFiles,
-    StartBacktest,
+    BacktestView, CancelBacktest, GetBacktest, GetBacktests, GetDataFiles, StartBacktest,
 };
 use crate::engine::{GetSystemStatus, StartEngine, StopEngine};
 use crate::order_book::GetBook;
 use crate::registry::{Replay, WhereIs};
-use crate::risk::{EngageKillSwitch, GetRiskStatus, OrderError, ResetKillSwitch, SubmitOrder};
+use crate::risk::{EngageKillSwitch, GetRiskStatus, ResetKillSwitch, SubmitOrder};
 use crate::storage::{Store, StoreError};
-use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies, StrategyCmdError};
-use crate::venue::contract::{
-    CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions, VenueError,
-};
-use crate::venue::directory::{Lookup, Unlocated, VenueHandle};
+use crate::strategy::manager::{ControlStrategy, CreateStrategy, GetStrategies};
+use crate::venue::contract::{CancelAll, CancelOrder, GetBalances, GetCandles, GetPositions};
+use crate::venue::directory::{Lookup, VenueHandle};
 use crate::venue::supervisor::{
-    ConnectionError, CreateConnection, DeleteConnection, GetConnections, TestConnection,
+    CreateConnection, DeleteConnection, GetConnections, TestConnection,
 };
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures_util::future::join_all;
 use laicai_core::auth::{required_scope, Scope};
+use laicai_core::error::Coded;
 use laicai_core::error::ErrorCode;
 use laicai_core::ids::OrderId;
 use laicai_core::ids::SessionId;
@@ -178,16 +176,17 @@ where
     })
 }
 
+/// A refusal with the error's own code and message.
+fn refused(e: impl Coded) -> Failure {
+    (e.code(), e.to_string())
+}
+
 /// Gives each view its venue's connection id, as events carry it.
 fn stamp<T: VenueScoped>(deps: &SessionDeps, views: &mut [T]) {
     let of = |exchange: &str| deps.venues.connection_of(exchange);
     for v in views {
         v.stamp_connection(&of);
     }
-}
-
-fn unlocated(e: Unlocated) -> Failure {
-    (ErrorCode::InvalidParams, e.to_string())
 }
 
 fn no_exchange(exchange: Option<&str>) -> Failure {
@@ -233,27 +232,11 @@ where
     Ok(all)
 }
 
-fn venue_failure(e: VenueError) -> Failure {
-    (e.code(), e.to_string())
-}
-
-fn connection_failure(e: ConnectionError) -> Failure {
-    (e.code(), e.to_string())
-}
-
-fn backtest_failure(e: BacktestCmdError) -> Failure {
-    (e.code(), e.to_string())
-}
-
 /// A backtest's fields at the top level and in `data`.
 fn with_backtest(r: Response, view: &BacktestView) -> Response {
     r.with("backtest_id", &view.backtest_id)
         .with("status", &view.status)
         .with("backtest", view)
-}
-
-fn strategy_failure(e: StrategyCmdError) -> Failure {
-    (e.code(), e.to_string())
 }
 
 /// A command's answer, before its payload: which command, and its
@@ -282,7 +265,7 @@ async fn run(
 ) -> Result<Response, Failure> {
     let r = Reply { cmd, rid };
     // What a command names as its venue, as the venue's name.
-    let at = |venue: &VenueRef| deps.venues.locate(venue).map_err(unlocated);
+    let at = |venue: &VenueRef| deps.venues.locate(venue).map_err(refused);
     match command {
         Command::PlaceOrder { mut order, venue } => {
             order.exchange = at(&venue)?;

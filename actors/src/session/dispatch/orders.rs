@@ -9,7 +9,7 @@ pub(super) async fn place_order(
 ) -> Result<Response, Failure> {
     Ok({
         let placed = ask(deps, &deps.risk, SubmitOrder(req)).await?;
-        let mut order = placed.map_err(|e: OrderError| (e.code(), e.to_string()))?;
+        let mut order = placed.map_err(refused)?;
         stamp(deps, std::slice::from_mut(&mut order));
         if order.status == OrderStatus::Rejected {
             let reason = order.reason.clone().unwrap_or_else(|| "rejected".into());
@@ -67,7 +67,7 @@ pub(super) async fn cancel_order(
         };
         let mut order = tell(deps, &venue.cancel, CancelOrder(order_id))
             .await?
-            .map_err(venue_failure)?;
+            .map_err(refused)?;
         stamp(deps, std::slice::from_mut(&mut order));
         r.ok(format!("Order {} cancelled", order.order_id))
             .with("order_id", &order.order_id)

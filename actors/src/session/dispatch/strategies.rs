@@ -10,7 +10,7 @@ pub(super) async fn create_strategy(
     Ok({
         let mut view = ask(deps, &deps.strategies, CreateStrategy(n))
             .await?
-            .map_err(strategy_failure)?;
+            .map_err(refused)?;
         stamp(deps, std::slice::from_mut(&mut view));
         r.ok(format!("Strategy '{}' created", view.name))
             .with("instance_id", &view.id)
@@ -27,7 +27,7 @@ pub(super) async fn control_strategy(
     Ok({
         let (mut view, cancelled) = ask(deps, &deps.strategies, ControlStrategy { id, action })
             .await?
-            .map_err(strategy_failure)?;
+            .map_err(refused)?;
         stamp(deps, std::slice::from_mut(&mut view));
         let mut r = r
             .ok(format!("Strategy {} {}", view.id, action.past_tense()))

@@ -81,10 +81,22 @@ pub enum ConnectorReport {
     Failed {
         id: String,
         session: u64,
-        reason: String,
-        recoverable: bool,
+        failure: SessionFailure,
         carry: Box<Carry>,
     },
+}
+
+/// Why a session ended, by what the supervisor does about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionFailure {
+    /// The session broke (a socket, a timeout, Binance's servers):
+    /// reconnect, with backoff.
+    #[error("{0}")]
+    Transient(String),
+    /// Binance refused the account or the request can never succeed (a
+    /// wrong key, a pair it does not trade): stop and alert.
+    #[error("{0}")]
+    Fatal(String),
 }
 
 /// A signed account request: answers healthy or Binance's error.
@@ -223,12 +235,12 @@ impl BinanceConnector {
     }
 
     /// Ends the session: the supervisor decides about the next one.
-    fn fail(&mut self, reason: String, recoverable: bool, ctx: &mut Context<Self>) {
+    fn fail(&mut self, failure: SessionFailure, ctx: &mut Context<Self>) {
         if self.ending {
             return;
         }
         self.ending = true;
-        tracing::warn!(connection = %self.id, %reason, recoverable, "binance session failed");
+        tracing::warn!(connection = %self.id, %failure, ?failure, "binance session failed");
         // What is on its way to the disk goes out now: this session will
         // not be here to hear that it landed.
         let ready = self.journal.drain();
@@ -242,8 +254,7 @@ impl BinanceConnector {
         self.supervisor.do_send(ConnectorReport::Failed {
             id: self.id.clone(),
             session: self.session,
-            reason,
-            recoverable,
+            failure,
             carry: Box::new(carry),
         });
         ctx.stop();
@@ -254,8 +265,10 @@ impl BinanceConnector {
             self.server_errors += 1;
             if self.server_errors >= self.s.max_server_errors {
                 self.fail(
-                    format!("{what}: {e} ({} in a row)", self.server_errors),
-                    true,
+                    SessionFailure::Transient(format!(
+                        "{what}: {e} ({} in a row)",
+                        self.server_errors
+                    )),
                     ctx,
                 );
             }
@@ -286,8 +299,10 @@ impl BinanceConnector {
                     .collect();
                 if !missing.is_empty() {
                     return act.fail(
-                        format!("Binance does not trade {}", missing.join(", ")),
-                        false,
+                        SessionFailure::Fatal(format!(
+                            "Binance does not trade {}",
+                            missing.join(", ")
+                        )),
                         ctx,
                     );
                 }
@@ -308,7 +323,7 @@ impl BinanceConnector {
             }
             Err(e) => {
                 // Wrong or refused credentials do not get better by retrying.
-                let recoverable = !matches!(
+                let refused = matches!(
                     e,
                     RestError::Api { status: 401, .. }
                         | RestError::Api {
@@ -316,7 +331,15 @@ impl BinanceConnector {
                             ..
                         }
                 );
-                act.fail(format!("start-up: {e}"), recoverable, ctx)
+                let reason = format!("start-up: {e}");
+                act.fail(
+                    if refused {
+                        SessionFailure::Fatal(reason)
+                    } else {
+                        SessionFailure::Transient(reason)
+                    },
+                    ctx,
+                )
             }
         }));
     }
@@ -363,9 +386,10 @@ impl BinanceConnector {
                         act.attach(Sock::User, u, ctx);
                         act.after_connect(ctx);
                     }
-                    (Err(e), _) | (_, Err(e)) => {
-                        act.fail(format!("websocket handshake: {e}"), true, ctx)
-                    }
+                    (Err(e), _) | (_, Err(e)) => act.fail(
+                        SessionFailure::Transient(format!("websocket handshake: {e}")),
+                        ctx,
+                    ),
                 }),
         );
     }
@@ -669,7 +693,10 @@ impl BinanceConnector {
                     .unwrap_or_default();
                 self.publish(events);
             }
-            Ok(UserEvent::ListenKeyExpired) => self.fail("the listenKey expired".into(), true, ctx),
+            Ok(UserEvent::ListenKeyExpired) => self.fail(
+                SessionFailure::Transient("the listenKey expired".into()),
+                ctx,
+            ),
             Ok(UserEvent::Other(_)) => {}
             Err(e) => self.log(
                 LogLevel::Warning,
@@ -693,9 +720,10 @@ impl BinanceConnector {
         };
         ctx.spawn(work.into_actor(self).map(|answer, act, ctx| match answer {
             Ok(_) => {}
-            Err(RestError::Api { code: -1125, .. }) => {
-                act.fail("the listenKey is no longer valid".into(), true, ctx)
-            }
+            Err(RestError::Api { code: -1125, .. }) => act.fail(
+                SessionFailure::Transient("the listenKey is no longer valid".into()),
+                ctx,
+            ),
             Err(e) => {
                 act.log(LogLevel::Warning, format!("listenKey keepalive: {e}"));
                 act.on_rest_error("keepalive", &e, ctx);
@@ -707,7 +735,7 @@ impl BinanceConnector {
         for (sock, seen) in &self.last_seen {
             if seen.elapsed() > self.s.silent_timeout {
                 let msg = format!("{sock:?} socket silent for {:?}", seen.elapsed());
-                return self.fail(msg, true, ctx);
+                return self.fail(SessionFailure::Transient(msg), ctx);
             }
         }
         for sink in self.sinks.values_mut() {
@@ -746,7 +774,10 @@ impl Actor for BinanceConnector {
 
 impl WriteHandler<awc::error::WsProtocolError> for BinanceConnector {
     fn error(&mut self, err: awc::error::WsProtocolError, ctx: &mut Self::Context) -> Running {
-        self.fail(format!("websocket write: {err}"), true, ctx);
+        self.fail(
+            SessionFailure::Transient(format!("websocket write: {err}")),
+            ctx,
+        );
         Running::Stop
     }
 }
@@ -754,9 +785,17 @@ impl WriteHandler<awc::error::WsProtocolError> for BinanceConnector {
 impl StreamHandler<SockItem> for BinanceConnector {
     fn handle(&mut self, item: SockItem, ctx: &mut Self::Context) {
         let frame = match item.frame {
-            None => return self.fail(format!("{:?} socket closed", item.sock), true, ctx),
+            None => {
+                return self.fail(
+                    SessionFailure::Transient(format!("{:?} socket closed", item.sock)),
+                    ctx,
+                )
+            }
             Some(Err(e)) => {
-                return self.fail(format!("{:?} socket error: {e}", item.sock), true, ctx)
+                return self.fail(
+                    SessionFailure::Transient(format!("{:?} socket error: {e}", item.sock)),
+                    ctx,
+                )
             }
             Some(Ok(f)) => f,
         };
@@ -775,8 +814,10 @@ impl StreamHandler<SockItem> for BinanceConnector {
                 }
             }
             ws::Frame::Close(reason) => self.fail(
-                format!("{:?} socket closed by Binance: {reason:?}", item.sock),
-                true,
+                SessionFailure::Transient(format!(
+                    "{:?} socket closed by Binance: {reason:?}",
+                    item.sock
+                )),
                 ctx,
             ),
             _ => {}
