@@ -62,7 +62,7 @@ impl Gate {
             .peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
-        let now = laicai_actors::clock::now_ms();
+        let now = laicai_actors::clock::Clock::System.now_ms();
         if self.failures.lock().blocked(&addr, now) {
             return Err(Box::new(refusal(
                 StatusCode::TOO_MANY_REQUESTS,

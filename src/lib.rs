@@ -20,6 +20,7 @@ use actix::prelude::*;
 use config::Config;
 use laicai_actors::agents::AgentMonitor;
 use laicai_actors::backtests::BacktestManager;
+use laicai_actors::clock::Clock;
 use laicai_actors::engine::EngineActor;
 use laicai_actors::health::{self, Watch, Watched};
 use laicai_actors::order_book::OrderBookActor;
@@ -179,6 +180,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         limits: (&cfg.server).into(),
         latency: Default::default(),
         stopping: stopping.clone(),
+        clock: Clock::System,
     };
     let state = http::AppState {
         deps,
@@ -312,6 +314,7 @@ fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
         registry.clone(),
         Duration::from_millis(cfg.engine.agent_status_interval_ms),
         Duration::from_secs(1),
+        Clock::System,
     )
     .start();
     let watch: Watch = Some(agents.clone().recipient());
@@ -379,7 +382,13 @@ fn start_paper(
     .with_recording(recording)
     .start_watched(&hub.watch, format!("exchange:{PAPER}"), 0);
     let dropped_ticks = Arc::new(AtomicU64::new(0));
-    MarketFeedActor::new(exchange.clone(), feeds, dropped_ticks.clone()).start();
+    MarketFeedActor::new(
+        exchange.clone(),
+        feeds,
+        dropped_ticks.clone(),
+        Clock::System,
+    )
+    .start();
     venues.add(PAPER, PAPER, None);
     venues.set(PAPER, Some(VenueHandle::of(&exchange)));
     Paper {
@@ -417,6 +426,7 @@ fn start_risk_and_engine(
         venues.clone(),
         hub.registry.clone(),
         cfg.server.command_timeout(),
+        Clock::System,
     )
     .with_storage(r.storage.clone())
     .start_watched(&hub.watch, "risk", 0);
@@ -445,6 +455,7 @@ async fn start_strategies(
         restart: plan.restart,
         allow_test_strategies: cfg.strategies.allow_test_strategies,
         runtime: cfg.into(),
+        clock: Clock::System,
     };
     let strategies = StrategyManager::new(
         config,

@@ -7,6 +7,7 @@ use crate::config::{
     ServerConfig, StrategiesSection,
 };
 use laicai_actors::backtests::BacktestsConfig;
+use laicai_actors::clock::Clock;
 use laicai_actors::engine::EngineConfig;
 use laicai_actors::registry::RegistryConfig;
 use laicai_actors::session::SessionLimits;
@@ -70,6 +71,7 @@ impl From<&PaperSection> for PaperVenueConfig {
             book_depth: p.book_depth,
             market_data_interval_ms: p.market_data_interval_ms,
             position_refresh_ms: p.position_refresh_ms,
+            clock: Clock::System,
         }
     }
 }
@@ -88,6 +90,7 @@ impl From<&ServerConfig> for RegistryConfig {
             backlog_limit: s.session_backlog,
             slow_client_timeout: Duration::from_millis(s.slow_client_timeout_ms),
             subscription_limit: s.subscription_limit,
+            clock: Clock::System,
         }
     }
 }
@@ -137,6 +140,7 @@ impl From<&Config> for Runtime {
             request_timeout: c.server.command_timeout(),
             reject_cooldown: Duration::from_secs(1),
             report_interval: Duration::from_secs(1),
+            clock: Clock::System,
         }
     }
 }
@@ -164,6 +168,7 @@ impl ConnectionsSection {
             book_depth: paper.book_depth,
             orderbook_interval_ms: paper.orderbook_interval_ms,
             history_limit: paper.history_limit,
+            clock: Clock::System,
         }
     }
 
@@ -182,6 +187,7 @@ impl BacktestSection {
             max_queued: self.max_queued,
             keep: self.keep,
             allow_test_strategies,
+            clock: Clock::System,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! within that time is `unresponsive`, one whose mailbox is closed is
 //! reported `stopped` once and forgotten.
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::health::{AgentHealth, Health, Load, RegisterAgent};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
@@ -40,13 +40,19 @@ pub struct AgentMonitor {
     probing: bool,
     /// The registry's report on the sessions it serves.
     sessions: Option<AgentData>,
+    clock: Clock,
 }
 
 /// The agent id of the sessions' summary.
 pub const SESSIONS: &str = "sessions";
 
 impl AgentMonitor {
-    pub fn new(registry: Addr<RegistryActor>, interval: Duration, probe_every: Duration) -> Self {
+    pub fn new(
+        registry: Addr<RegistryActor>,
+        interval: Duration,
+        probe_every: Duration,
+        clock: Clock,
+    ) -> Self {
         AgentMonitor {
             registry,
             agents: BTreeMap::new(),
@@ -57,6 +63,7 @@ impl AgentMonitor {
             process: ProcessSampler::new(),
             probing: false,
             sessions: None,
+            clock,
         }
     }
 
@@ -84,7 +91,7 @@ impl AgentMonitor {
 
     fn record(&mut self, answers: Vec<(String, u64, u64, Result<AgentHealth, MailboxError>)>) {
         let (cpu, memory) = self.process.sample();
-        let last_update = now_ms() as f64 / 1000.0;
+        let last_update = self.clock.now_ms() as f64 / 1000.0;
         // Rounds come every `probe_every`, give or take: the one nearest the
         // interval's end reports everything.
         let full = self.last_full.elapsed() + self.probe_every / 2 >= self.interval;

@@ -6,7 +6,7 @@
 //! runs on, or starves, the threads that trade.
 
 use crate::backtest::{self as bt, BacktestError, Progress};
-use crate::clock::now_ms;
+
 use crate::health::{Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use actix::prelude::*;
@@ -40,6 +40,8 @@ pub struct BacktestsConfig {
     pub keep: usize,
     /// Whether the test-only `chaos` strategy may run.
     pub allow_test_strategies: bool,
+    /// Where it reads the wall time.
+    pub clock: crate::clock::Clock,
 }
 
 /// A run as `get_backtest` and the other answers show it.
@@ -428,7 +430,7 @@ impl Handles<StartBacktest> for BacktestManager {
         let Some(runner) = self.runner.clone() else {
             return Err(BacktestCmdError::Busy(waiting));
         };
-        let now = now_ms();
+        let now = self.cfg.clock.now_ms();
         self.created += 1;
         let id = format!("bt_{now}_{}", self.created);
         let cancel = Arc::new(AtomicBool::new(false));

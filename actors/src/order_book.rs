@@ -90,10 +90,7 @@ impl Handles<ReplaceBook> for OrderBookActor {
             sequence,
         });
         // Market data: shed, not queued, when the registry is saturated.
-        let _ = self.registry.try_send(Publish {
-            event,
-            at_ms: msg.at_ms,
-        });
+        let _ = self.registry.try_send(Publish::at(event, msg.at_ms));
     }
 }
 

@@ -19,7 +19,7 @@
 //! when the interval is up, numbered with a fresh `seq` so every session
 //! still sees `seq` rise.
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::health::{AgentHealth, Handles, Health, Load, SessionsHealth, Watched};
 use crate::outbox::{Outbox, Refused};
 use crate::socket::ClientSocket;
@@ -40,36 +40,40 @@ mod slot;
 pub use slot::ByType;
 use slot::*;
 
-/// An event from its owner, to number and fan out.
+/// An event from its owner, to number and fan out, stamped `at_ms` —
+/// or, `None`, when the registry takes it (by the registry's clock).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Publish {
     pub event: Event,
-    pub at_ms: TimestampMs,
+    pub at_ms: Option<TimestampMs>,
 }
 
 impl Publish {
+    /// `event`, stamped when the registry takes it.
     pub fn now(event: Event) -> Self {
+        Publish { event, at_ms: None }
+    }
+
+    /// `event`, stamped `at_ms`.
+    pub fn at(event: Event, at_ms: TimestampMs) -> Self {
         Publish {
             event,
-            at_ms: now_ms(),
+            at_ms: Some(at_ms),
         }
     }
 
-    /// An `alerts` event from `source`, stamped now.
+    /// An `alerts` event from `source`; its `timestamp` is when it is
+    /// published.
     pub fn alert(level: LogLevel, message: impl Into<String>, source: &str) -> Self {
-        let at_ms = now_ms();
-        Publish {
-            event: Event::Alerts {
-                data: Alert {
-                    level,
-                    message: message.into(),
-                    timestamp: at_ms as f64 / 1000.0,
-                    source: source.to_string(),
-                },
+        Publish::now(Event::Alerts {
+            data: Alert {
+                level,
+                message: message.into(),
+                timestamp: 0.0,
+                source: source.to_string(),
             },
-            at_ms,
-        }
+        })
     }
 }
 
@@ -145,6 +149,7 @@ pub struct RegistryConfig {
     /// before it is evicted; as long again before its socket is reset.
     pub slow_client_timeout: Duration,
     pub subscription_limit: usize,
+    pub clock: Clock,
 }
 
 /// The retained events, oldest first, for `replay`.
@@ -317,7 +322,11 @@ impl RegistryActor {
         }
     }
 
-    fn publish(&mut self, mut event: Event, at_ms: TimestampMs, ctx: &mut Context<Self>) {
+    fn publish(&mut self, mut event: Event, at_ms: Option<TimestampMs>, ctx: &mut Context<Self>) {
+        let at_ms = at_ms.unwrap_or_else(|| self.cfg.clock.now_ms());
+        if let Event::Alerts { data } = &mut event {
+            data.timestamp = at_ms as f64 / 1000.0;
+        }
         if !self.connections.is_empty() {
             if let Some(v) = event.venue_scoped_mut() {
                 v.stamp_connection(&|exchange| self.connections.get(exchange).cloned());
@@ -543,7 +552,7 @@ impl Handles<Direct> for RegistryActor {
         if !self.sessions.contains_key(&msg.session) {
             return;
         }
-        let Some(frame) = encode_frame(&msg.event, now_ms(), self.seq.next()) else {
+        let Some(frame) = encode_frame(&msg.event, self.cfg.clock.now_ms(), self.seq.next()) else {
             return;
         };
         let (bounds, stats) = (self.bounds(), &mut self.stats);
@@ -560,7 +569,8 @@ impl Handles<Register> for RegistryActor {
     /// current `seq`; every later event it receives has a higher `seq`.
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
         let snapshot = Event::Snapshot(self.view.snapshot());
-        let Some(frame) = encode_frame(&snapshot, now_ms(), self.seq.current()) else {
+        let Some(frame) = encode_frame(&snapshot, self.cfg.clock.now_ms(), self.seq.current())
+        else {
             return;
         };
         let mut slot = Slot::new(msg.outbox, msg.subscriptions, msg.evicted, msg.socket);

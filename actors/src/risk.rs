@@ -12,7 +12,7 @@
 //! loss breach, and tells the strategy manager (`RiskSignal`) what to pause
 //! or stop.
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::storage::{Kind, Storage};
@@ -122,6 +122,7 @@ pub struct RiskActor {
     /// Prices moved the memory (marks, peaks) since it was last stored.
     unsaved: bool,
     load: Load,
+    clock: Clock,
 }
 
 /// The key of the stored `RiskMemory`.
@@ -149,8 +150,10 @@ impl RiskActor {
         venues: Venues,
         registry: Addr<RegistryActor>,
         venue_timeout: Duration,
+        clock: Clock,
     ) -> Self {
         RiskActor {
+            clock,
             manager,
             running,
             venues,
@@ -187,10 +190,8 @@ impl RiskActor {
         );
         order.reason = Some(why.to_string());
         if order.transition(OrderStatus::Rejected, now).is_ok() {
-            self.registry.do_send(Publish {
-                event: Event::OrderUpdate(OrderView::of(&order)),
-                at_ms: now,
-            });
+            self.registry
+                .do_send(Publish::at(Event::OrderUpdate(OrderView::of(&order)), now));
         }
         let who = req.strategy.as_ref().map_or("a client".to_string(), |t| {
             format!("strategy {} ({})", t.id, t.name)
@@ -230,7 +231,7 @@ impl RiskActor {
     /// Engages the kill switch; with `stop`, cancels every open order on
     /// every venue. Resolves to what it did.
     fn engage(&mut self, mode: KillMode, reason: String) -> ResponseFuture<KillOutcome> {
-        let changed = self.manager.engage(mode, &reason, now_ms());
+        let changed = self.manager.engage(mode, &reason, self.clock.now_ms());
         if !changed {
             return Box::pin(async {
                 KillOutcome {
@@ -310,7 +311,7 @@ impl Handles<SubmitOrder> for RiskActor {
 
     fn handle(&mut self, msg: SubmitOrder, _: &mut Self::Context) -> Self::Result {
         let req = msg.0;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let checked = (|| {
             if !self.running {
                 return Err(OrderError::EngineStopped);
@@ -350,7 +351,7 @@ impl Handles<SubmitOrder> for RiskActor {
 impl Handles<VenueUpdate> for RiskActor {
     type Result = ();
     fn handle(&mut self, msg: VenueUpdate, ctx: &mut Self::Context) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let breaches = match &msg.event {
             VenueEvent::Order(o) => {
                 self.manager.on_order(o);

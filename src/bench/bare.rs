@@ -53,7 +53,7 @@ async fn feed(tx: broadcast::Sender<Utf8Bytes>, rate: f64) {
                 exchange: "paper".into(),
                 connection_id: None,
             });
-            if let Ok(text) = encode(&event, laicai_actors::clock::now_ms(), sent) {
+            if let Ok(text) = encode(&event, laicai_actors::clock::Clock::System.now_ms(), sent) {
                 // No receivers yet is fine.
                 let _ = tx.send(text.into());
             }

@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_frames_age_comes_from_its_timestamp() {
-        let ms = laicai_actors::clock::now_ms() - 5;
+        let ms = laicai_actors::clock::Clock::System.now_ms() - 5;
         let frame = format!(
             r#"{{"type":"price","timestamp":"{}","seq":1}}"#,
             laicai_core::time::iso8601_ms(ms)

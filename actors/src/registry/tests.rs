@@ -51,6 +51,7 @@ async fn events_after_the_seal_are_carried_with_the_ring() {
         backlog_limit: 100,
         slow_client_timeout: Duration::from_secs(1),
         subscription_limit: 10,
+        clock: crate::clock::Clock::System,
     })
     .continuing(storage.clone(), 500, 500 + SEQ_LEASE, None)
     .start();

@@ -40,6 +40,7 @@ pub struct SessionLimits {
 /// What a session needs to serve its client.
 #[derive(Debug, Clone)]
 pub struct SessionDeps {
+    pub clock: crate::clock::Clock,
     pub registry: Addr<RegistryActor>,
     pub engine: Addr<EngineActor>,
     pub risk: Addr<RiskActor>,

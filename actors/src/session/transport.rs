@@ -4,7 +4,6 @@
 
 use super::dispatch::{execute, Caller};
 use super::{Admission, Endpoint, SessionDeps};
-use crate::clock::now_ms;
 use crate::outbox::outbox;
 use crate::registry::{Deregister, Direct, Register, Subscribe, Unsubscribe};
 use actix::prelude::*;
@@ -34,7 +33,7 @@ pub fn start_session(
     admission: Admission,
 ) -> Result<HttpResponse, actix_web::Error> {
     let max_frame = deps.limits.max_frame_bytes;
-    let rate = RateLimiter::new(deps.limits.max_messages_per_sec, now_ms());
+    let rate = RateLimiter::new(deps.limits.max_messages_per_sec, deps.clock.now_ms());
     let protocol = admission.protocol.clone();
     let session = SessionActor {
         id: SessionId(NEXT_SESSION.fetch_add(1, Ordering::Relaxed)),
@@ -105,7 +104,7 @@ impl SessionActor {
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut Ctx) {
-        match self.rate.admit(now_ms()) {
+        match self.rate.admit(self.deps.clock.now_ms()) {
             Admit::Yes => {}
             Admit::No => {
                 let detail = format!(
@@ -121,7 +120,7 @@ impl SessionActor {
                             ErrorCode::RateLimited,
                             detail,
                         );
-                        ctx.text(r.encode(now_ms()));
+                        ctx.text(r.encode(self.deps.clock.now_ms()));
                     }
                     _ => self.deps.registry.do_send(Direct {
                         session: self.id,
@@ -157,7 +156,7 @@ impl SessionActor {
                 let fut = execute(self.deps.clone(), caller, env);
                 ctx.spawn(fut.into_actor(self).map(move |response, act, ctx| {
                     act.deps.latency.record(received.elapsed());
-                    ctx.text(response.encode(now_ms()));
+                    ctx.text(response.encode(act.deps.clock.now_ms()));
                 }));
             }
             ClientMessage::Subscribe(req) => self.subscribe(req, ctx),
@@ -166,7 +165,7 @@ impl SessionActor {
                 let pong = json!({
                     "type": "pong",
                     "timestamp": timestamp.unwrap_or(Value::Null),
-                    "server_time": now_ms() as f64 / 1000.0,
+                    "server_time": self.deps.clock.now_ms() as f64 / 1000.0,
                 });
                 ctx.text(pong.to_string());
             }

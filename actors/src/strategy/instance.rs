@@ -6,7 +6,7 @@
 //! once nothing of its is in flight.
 
 use super::{Runtime, StrategyReport};
-use crate::clock::now_ms;
+
 use crate::health::{AgentHealth, Handles, Health, Load};
 use crate::registry::{Publish, RegistryActor};
 use crate::risk::{RiskActor, SubmitOrder};
@@ -191,7 +191,7 @@ impl StrategyActor {
         };
         let orders = self.own_orders();
         let view = Ctx {
-            now: now_ms(),
+            now: self.rt.clock.now_ms(),
             market: &market,
             inventory: self.inventory,
             orders: &orders,
@@ -220,7 +220,7 @@ impl StrategyActor {
         let problem = stale_data(
             self.market.map(|m| m.at_ms),
             self.connected,
-            now_ms(),
+            self.rt.clock.now_ms(),
             self.rt.max_data_age_ms,
         );
         match (problem, self.stale) {
@@ -281,7 +281,7 @@ impl StrategyActor {
     }
 
     fn place(&mut self, o: OrderIntent, ctx: &mut Context<Self>) {
-        let now = now_ms();
+        let now = self.rt.clock.now_ms();
         if !self.acting() || now < self.cooldown_until {
             return;
         }
@@ -331,21 +331,22 @@ impl StrategyActor {
         if view.status.is_open() && !self.done.contains_key(&id) {
             self.open
                 .entry(id.clone())
-                .or_insert_with(|| own_order(&view));
+                .or_insert_with(|| own_order(&view, self.rt.clock.now_ms()));
             if self.stopping {
                 self.cancel(id, ctx);
             }
         } else if view.status.is_terminal() {
             if view.filled.is_zero() {
                 // Refused by the venue (post-only would cross, no liquidity).
-                self.cooldown_until = now_ms() + self.rt.reject_cooldown.as_millis() as i64;
+                self.cooldown_until =
+                    self.rt.clock.now_ms() + self.rt.reject_cooldown.as_millis() as i64;
             }
             self.note_done(id, limit_price(&view));
         }
     }
 
     fn refused(&mut self, why: String) {
-        let now = now_ms();
+        let now = self.rt.clock.now_ms();
         self.cooldown_until = now + self.rt.reject_cooldown.as_millis() as i64;
         // One log line per 5 s at most: a refused strategy retries.
         if now - self.logged_rejection >= 5000 {
@@ -534,13 +535,13 @@ fn limit_price(v: &OrderView) -> Option<rust_decimal::Decimal> {
         .flatten()
 }
 
-fn own_order(v: &OrderView) -> OwnOrder {
+fn own_order(v: &OrderView, now: TimestampMs) -> OwnOrder {
     OwnOrder {
         id: Some(OrderId(v.order_id.clone())),
         side: v.side,
         price: limit_price(v),
         remaining: v.remaining,
-        created_ms: now_ms(),
+        created_ms: now,
         cancelling: false,
     }
 }
@@ -578,7 +579,8 @@ impl Handles<VenueUpdate> for StrategyActor {
                 let id = OrderId(o.order_id.clone());
                 if o.status.is_open() {
                     if !self.done.contains_key(&id) {
-                        let entry = self.open.entry(id).or_insert_with(|| own_order(&o));
+                        let now = self.rt.clock.now_ms();
+                        let entry = self.open.entry(id).or_insert_with(|| own_order(&o, now));
                         entry.remaining = o.remaining;
                     }
                 } else if o.status.is_terminal() {

@@ -7,7 +7,7 @@
 
 use super::instance::{Links, SetPaused, Setup, Shutdown, StrategyActor};
 use super::{RestartPolicy, Runtime, StrategyReport};
-use crate::clock::now_ms;
+
 use crate::engine::{ActiveStrategies, EngineActor};
 use crate::health::{self, watched, Handles, Load, Watch};
 use crate::registry::{Publish, RegistryActor};
@@ -108,6 +108,8 @@ pub struct ManagerConfig {
     pub restart: RestartPolicy,
     pub allow_test_strategies: bool,
     pub runtime: Runtime,
+    /// Where it reads the wall time.
+    pub clock: crate::clock::Clock,
 }
 
 #[derive(Debug)]
@@ -132,7 +134,13 @@ struct Instance {
 
 impl Instance {
     /// A new instance, created and not yet run.
-    fn new(tag: StrategyTag, params: StrategyParams, exchange: String, rules: PairSpec) -> Self {
+    fn new(
+        tag: StrategyTag,
+        params: StrategyParams,
+        exchange: String,
+        rules: PairSpec,
+        created_ms: TimestampMs,
+    ) -> Self {
         Instance {
             tag,
             params,
@@ -148,7 +156,7 @@ impl Instance {
             open_orders: 0,
             generation: 0,
             actor: None,
-            created_ms: now_ms(),
+            created_ms,
         }
     }
 
@@ -220,6 +228,7 @@ impl StrategyManager {
         engine: Addr<EngineActor>,
         storage: Option<Storage>,
     ) -> Self {
+        let seed = cfg.clock.now_ms() as u64;
         StrategyManager {
             storage,
             cfg,
@@ -233,7 +242,7 @@ impl StrategyManager {
             registry,
             risk,
             engine,
-            rng: Rng::new(now_ms() as u64),
+            rng: Rng::new(seed),
             active: 0,
             load: Load::default(),
             watch: None,
@@ -369,7 +378,7 @@ impl StrategyManager {
             id: id.clone(),
             name: n.name,
         };
-        let inst = Instance::new(tag, n.params, exchange, rules);
+        let inst = Instance::new(tag, n.params, exchange, rules, self.cfg.clock.now_ms());
         let view = inst.view();
         tracing::info!(strategy = %id, name = %view.name, kind = %view.strategy_type, pair = %view.pair, "strategy created");
         self.instances.insert(id.clone(), inst);
@@ -558,7 +567,7 @@ impl StrategyManager {
             restarts: st.restarts,
             pnl: st.pnl,
             created_ms: st.created_ms,
-            ..Instance::new(tag, params, st.exchange, rules)
+            ..Instance::new(tag, params, st.exchange, rules, self.cfg.clock.now_ms())
         };
         self.instances.insert(st.id.clone(), inst);
         Ok((st.id, st.status))

@@ -60,6 +60,8 @@ pub struct Runtime {
     pub reject_cooldown: Duration,
     /// PnL is reported at least this often while it changes.
     pub report_interval: Duration,
+    /// Where it reads the wall time.
+    pub clock: crate::clock::Clock,
 }
 
 #[derive(Clone, Debug, PartialEq)]

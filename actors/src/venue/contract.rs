@@ -231,7 +231,7 @@ impl Followers {
                         self.tell(exchange, e);
                     }
                 }
-                registry.do_send(Publish { event, at_ms });
+                registry.do_send(Publish::at(event, at_ms));
             }
         }
     }

@@ -8,7 +8,6 @@
 //! A session's failure never blocks anything else: it only ever sends
 //! messages.
 
-use crate::clock::now_ms;
 use crate::health::{watched, Handles, Load, Watch, Watched};
 use crate::order_book::OrderBookActor;
 use crate::registry::{NameConnection, Publish, RegistryActor};
@@ -91,6 +90,8 @@ pub struct SupervisorConfig {
     pub book_depth: usize,
     pub orderbook_interval_ms: i64,
     pub history_limit: usize,
+    /// Where it reads the wall time.
+    pub clock: crate::clock::Clock,
 }
 
 #[derive(Debug)]
@@ -127,6 +128,7 @@ impl ConnectionSupervisor {
         storage: Option<(Storage, Arc<SecretBox>)>,
     ) -> Self {
         let (storage, sealer) = storage.unzip();
+        let seed = cfg.clock.now_ms() as u64 ^ 0x5eed;
         ConnectionSupervisor {
             cfg,
             storage,
@@ -135,7 +137,7 @@ impl ConnectionSupervisor {
             next: 1,
             venues,
             registry,
-            rng: Rng::new(now_ms() as u64 ^ 0x5eed),
+            rng: Rng::new(seed),
             load: Load::default(),
             watch: None,
         }
@@ -360,6 +362,7 @@ impl ConnectionSupervisor {
             book_depth: self.cfg.book_depth,
             history_limit: self.cfg.history_limit,
             max_server_errors: self.cfg.max_server_errors,
+            clock: self.cfg.clock,
         };
         let books: HashMap<Symbol, Addr<OrderBookActor>> = pairs
             .iter()
@@ -568,6 +571,7 @@ impl Handles<TestConnection> for ConnectionSupervisor {
             s.credentials.clone(),
             s.recv_window_ms,
             s.request_timeout,
+            s.clock,
         );
         Box::pin(
             async move {

@@ -13,7 +13,8 @@
 //! session after a backoff.
 
 use super::rest::{Rest, RestError};
-use crate::clock::now_ms;
+
+use crate::clock::Clock;
 use crate::health::{watched, Handles, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::registry::{Publish, RegistryActor};
@@ -58,6 +59,7 @@ pub struct BinanceSettings {
     pub history_limit: usize,
     /// Consecutive 5xx answers that end the session.
     pub max_server_errors: u32,
+    pub clock: Clock,
 }
 
 /// What outlives a session.
@@ -180,6 +182,7 @@ impl BinanceConnector {
             s.credentials.clone(),
             s.recv_window_ms,
             s.request_timeout,
+            s.clock,
         );
         BinanceConnector {
             id: id.to_string(),
@@ -220,7 +223,9 @@ impl BinanceConnector {
     }
 
     fn commit(&mut self, events: Vec<Event>, reply: Option<crate::storage::journal::Reply>) {
-        let ready = self.journal.commit(events, Vec::new(), now_ms(), reply);
+        let ready = self
+            .journal
+            .commit(events, Vec::new(), self.s.clock.now_ms(), reply);
         self.release(ready);
     }
 
@@ -307,12 +312,12 @@ impl BinanceConnector {
                     );
                 }
                 let name = act.name.clone();
-                let prefix = format!("lc{}x", now_ms() % 100_000_000);
+                let prefix = format!("lc{}x", act.s.clock.now_ms() % 100_000_000);
                 let acct = act.carry.account.get_or_insert_with(|| {
                     BinanceAccount::new(&name, map.clone(), act.s.history_limit, &prefix)
                 });
                 acct.set_symbols(map);
-                let now = now_ms();
+                let now = act.s.clock.now_ms();
                 for o in &open {
                     acct.adopt_open(o, now);
                 }
@@ -480,7 +485,7 @@ impl BinanceConnector {
                 Ok::<_, RestError>((state, trades))
             };
             ctx.spawn(work.into_actor(self).map(move |answer, act, ctx| {
-                let now = now_ms();
+                let now = act.s.clock.now_ms();
                 let events = match (answer, act.carry.account.as_mut()) {
                     (Ok((state, trades)), Some(a)) => {
                         a.reconcile(&live.client_id, &state, &trades, now)
@@ -570,7 +575,7 @@ impl BinanceConnector {
                 let Some(b) = self.depth.get(venue_symbol).and_then(|sync| sync.book()) else {
                     return;
                 };
-                let now = now_ms();
+                let now = self.s.clock.now_ms();
                 // The book's own top is a market price too: risk and
                 // strategies need not wait for a book ticker.
                 let top = b
@@ -610,7 +615,7 @@ impl BinanceConnector {
                     let _ = book.try_send(ReplaceBook {
                         bids: vec![],
                         asks: vec![],
-                        at_ms: now_ms(),
+                        at_ms: self.s.clock.now_ms(),
                     });
                 }
                 self.fetch_snapshot(venue_symbol.to_string(), ctx);
@@ -639,7 +644,7 @@ impl BinanceConnector {
             if let Some(a) = self.carry.account.as_mut() {
                 a.set_mark(&symbol, mid);
             }
-            let now = now_ms();
+            let now = self.s.clock.now_ms();
             self.carry.candles.entry(symbol.clone()).or_default().add(
                 mid,
                 rust_decimal::Decimal::ZERO,
@@ -651,17 +656,15 @@ impl BinanceConnector {
                 ask: t.ask,
                 at_ms: now,
             });
-            let _ = self.registry.try_send(Publish {
-                event: Event::Price(PriceUpdate {
-                    symbol: symbol.to_string(),
-                    price: mid,
-                    bid: Some(t.bid),
-                    ask: Some(t.ask),
-                    exchange: self.name.clone(),
-                    connection_id: None,
-                }),
-                at_ms: now,
+            let price = Event::Price(PriceUpdate {
+                symbol: symbol.to_string(),
+                price: mid,
+                bid: Some(t.bid),
+                ask: Some(t.ask),
+                exchange: self.name.clone(),
+                connection_id: None,
             });
+            let _ = self.registry.try_send(Publish::at(price, now));
         } else if frame.stream.contains("@depth") {
             let Ok(d) = serde_json::from_value::<DepthUpdate>(frame.data) else {
                 return;
@@ -673,7 +676,7 @@ impl BinanceConnector {
     }
 
     fn on_user_text(&mut self, text: &str, ctx: &mut Context<Self>) {
-        let now = now_ms();
+        let now = self.s.clock.now_ms();
         match UserEvent::parse(text) {
             Ok(UserEvent::Execution(er)) => {
                 let events = self

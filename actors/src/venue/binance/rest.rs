@@ -4,13 +4,14 @@
 //! `Retry-After` by refusing locally until the ban ends, and resyncs the
 //! clock and retries once on `-1021`.
 
+use crate::clock::Clock;
 use awc::http::Method;
 use laicai_core::binance::sign::{sign, Credentials};
 use laicai_core::binance::wire::{ApiError, ServerTime};
 use serde::de::DeserializeOwned;
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RestError {
@@ -47,13 +48,6 @@ pub fn query(params: &[(&str, String)]) -> String {
         .join("&")
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[derive(Clone)]
 pub struct Rest {
     client: awc::Client,
@@ -62,6 +56,7 @@ pub struct Rest {
     recv_window_ms: u64,
     offset_ms: Rc<Cell<i64>>,
     banned_until: Rc<Cell<Option<Instant>>>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Rest {
@@ -75,8 +70,15 @@ impl std::fmt::Debug for Rest {
 }
 
 impl Rest {
-    pub fn new(base: &str, creds: Credentials, recv_window_ms: u64, timeout: Duration) -> Self {
+    pub fn new(
+        base: &str,
+        creds: Credentials,
+        recv_window_ms: u64,
+        timeout: Duration,
+        clock: Clock,
+    ) -> Self {
         Rest {
+            clock,
             client: awc::Client::builder().timeout(timeout).finish(),
             base: base.trim_end_matches('/').to_string(),
             creds,
@@ -190,9 +192,9 @@ impl Rest {
 
     /// Measures the server clock's offset from ours.
     pub async fn sync_time(&self) -> Result<i64, RestError> {
-        let before = now_ms();
+        let before = self.clock.now_ms();
         let t: ServerTime = self.public("/api/v3/time", &[]).await?;
-        let after = now_ms();
+        let after = self.clock.now_ms();
         let offset = t.server_time - (before + after) / 2;
         self.offset_ms.set(offset);
         Ok(offset)
@@ -201,7 +203,10 @@ impl Rest {
     fn signed_query(&self, params: &[(&str, String)]) -> String {
         let mut all: Vec<(&str, String)> = params.to_vec();
         all.push(("recvWindow", self.recv_window_ms.to_string()));
-        all.push(("timestamp", (now_ms() + self.offset_ms.get()).to_string()));
+        all.push((
+            "timestamp",
+            (self.clock.now_ms() + self.offset_ms.get()).to_string(),
+        ));
         let q = query(&all);
         let signature = sign(&self.creds.api_secret, &q);
         format!("{q}&signature={signature}")
@@ -245,7 +250,13 @@ mod tests {
             api_key: Secret::new("k"),
             api_secret: Secret::new("s"),
         };
-        let rest = Rest::new("https://127.0.0.1:9", creds, 5000, Duration::from_secs(2));
+        let rest = Rest::new(
+            "https://127.0.0.1:9",
+            creds,
+            5000,
+            Duration::from_secs(2),
+            Clock::System,
+        );
         let e = rest.sync_time().await.unwrap_err();
         assert!(matches!(e, RestError::Transport(_)), "{e:?}");
     }

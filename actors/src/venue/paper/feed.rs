@@ -3,7 +3,7 @@
 //! to the exchange as an `ApplyTick`. Steps the exchange has no room for
 //! are dropped (the simulated market moves on), never queued without bound.
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::venue::paper::{ApplyTick, PaperVenue};
 use actix::prelude::*;
 use laicai_core::feed::SyntheticMarket;
@@ -41,21 +41,28 @@ pub struct MarketFeedActor {
     started: Instant,
     /// Ticks dropped because the exchange was busy (shown in `/metrics`).
     dropped: Arc<AtomicU64>,
+    clock: Clock,
 }
 
 impl MarketFeedActor {
-    pub fn new(exchange: Addr<PaperVenue>, pairs: Vec<PairFeed>, dropped: Arc<AtomicU64>) -> Self {
+    pub fn new(
+        exchange: Addr<PaperVenue>,
+        pairs: Vec<PairFeed>,
+        dropped: Arc<AtomicU64>,
+        clock: Clock,
+    ) -> Self {
         MarketFeedActor {
             exchange,
             pairs,
             started: Instant::now(),
             dropped,
+            clock,
         }
     }
 
     fn step(&mut self) {
         let elapsed = self.started.elapsed().as_secs_f64();
-        let at_ms = now_ms();
+        let at_ms = self.clock.now_ms();
         for pair in &mut self.pairs {
             // The first step is due at once, so the market has liquidity
             // from the moment the engine starts.

@@ -6,7 +6,6 @@
 
 pub mod feed;
 
-use crate::clock::now_ms;
 use crate::health::{watched, Handles, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::recorder::Recording;
@@ -41,6 +40,8 @@ pub struct PaperVenueConfig {
     pub market_data_interval_ms: i64,
     /// How often open positions are re-marked and published.
     pub position_refresh_ms: u64,
+    /// Where it reads the wall time.
+    pub clock: crate::clock::Clock,
 }
 
 #[derive(Debug)]
@@ -162,7 +163,7 @@ impl PaperVenue {
 
     /// Market data: shed when the registry is saturated.
     fn publish_market(&self, event: Event, at_ms: TimestampMs) {
-        let _ = self.registry.try_send(Publish { event, at_ms });
+        let _ = self.registry.try_send(Publish::at(event, at_ms));
     }
 
     fn refresh_book(&self, symbol: &Symbol, at_ms: TimestampMs) {
@@ -181,7 +182,7 @@ impl Actor for PaperVenue {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.cfg.mailbox);
         self.journal.attach(ctx.address().recipient());
-        let now = now_ms();
+        let now = self.cfg.clock.now_ms();
         let balances = self
             .venue
             .balances()
@@ -202,7 +203,7 @@ impl Actor for PaperVenue {
         self.registry.do_send(Seed(restored));
         let every = Duration::from_millis(self.cfg.position_refresh_ms.max(100));
         ctx.run_interval(every, |act, _| {
-            let now = now_ms();
+            let now = act.cfg.clock.now_ms();
             let marks = act
                 .venue
                 .positions()
@@ -224,7 +225,7 @@ impl Actor for PaperVenue {
 impl Handles<PlaceOrder> for PaperVenue {
     type Result = Answer<OrderView>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
-        let now = now_ms();
+        let now = self.cfg.clock.now_ms();
         let symbol = msg.0.symbol.clone();
         let outcome = match self.venue.place(msg.0, now) {
             Ok(o) => o,
@@ -238,7 +239,7 @@ impl Handles<PlaceOrder> for PaperVenue {
 impl Handles<CancelOrder> for PaperVenue {
     type Result = Answer<OrderView>;
     fn handle(&mut self, msg: CancelOrder, _: &mut Self::Context) -> Self::Result {
-        let now = now_ms();
+        let now = self.cfg.clock.now_ms();
         let outcome = match self.venue.cancel(&msg.0, now) {
             Ok(o) => o,
             Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
@@ -253,7 +254,7 @@ impl Handles<CancelOrder> for PaperVenue {
 impl Handles<CancelAll> for PaperVenue {
     type Result = ResponseFuture<usize>;
     fn handle(&mut self, msg: CancelAll, _: &mut Self::Context) -> Self::Result {
-        let now = now_ms();
+        let now = self.cfg.clock.now_ms();
         let (count, events) = self.venue.cancel_all(&msg.0, now);
         let symbols: Vec<Symbol> = self.venue.symbols().cloned().collect();
         for s in &symbols {

@@ -7,7 +7,7 @@ use super::*;
 impl Handles<PlaceOrder> for BinanceConnector {
     type Result = ResponseActFuture<Self, Result<OrderView, VenueError>>;
     fn handle(&mut self, msg: PlaceOrder, _: &mut Self::Context) -> Self::Result {
-        let now = now_ms();
+        let now = self.s.clock.now_ms();
         let prepared = match (self.connected, self.carry.account.as_mut()) {
             (true, Some(a)) => a.prepare(msg.0, now).map_err(VenueError::from),
             _ => self.not_ready(),
@@ -28,7 +28,7 @@ impl Handles<PlaceOrder> for BinanceConnector {
         };
         let (durable, stored) = tokio::sync::oneshot::channel();
         let placed = work.into_actor(self).map(move |answer, act, ctx| {
-            let now = now_ms();
+            let now = act.s.clock.now_ms();
             let events = match (&answer, act.carry.account.as_mut()) {
                 (Ok(ack), Some(a)) => a.accepted(&client, ack, now),
                 (Err(RestError::Transport(_) | RestError::Server(_)), Some(_)) => {
@@ -105,7 +105,7 @@ impl Handles<CancelOrder> for BinanceConnector {
                             .carry
                             .account
                             .as_mut()
-                            .map(|a| a.reconcile(&client, &state, &[], now_ms()))
+                            .map(|a| a.reconcile(&client, &state, &[], act.s.clock.now_ms()))
                             .unwrap_or_default();
                         act.publish(events);
                         act.account()
