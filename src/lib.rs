@@ -29,7 +29,9 @@ use laicai_actors::registry::{Publish, RegistryActor};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::session::SessionDeps;
 use laicai_actors::storage::Storage;
-use laicai_actors::strategy::manager::{ControlStrategy, CreateStrategy, ManagerConfig, Restore};
+use laicai_actors::strategy::manager::{
+    ControlStrategy, CreateStrategy, ManagerConfig, ManagerLinks, Restore,
+};
 use laicai_actors::strategy::StrategyManager;
 use laicai_actors::venue::directory::{VenueHandle, Venues};
 use laicai_actors::venue::paper::feed::{MarketFeedActor, PairFeed};
@@ -461,9 +463,7 @@ async fn start_strategies(
         config,
         paper_rules(specs),
         venues.clone(),
-        hub.registry.clone(),
-        risk.clone(),
-        engine.clone(),
+        ManagerLinks::of(&hub.registry, risk, engine),
         Some(r.storage.clone()),
     )
     .watched_by(hub.watch.clone())

@@ -8,8 +8,8 @@
 use super::{Runtime, StrategyReport};
 
 use crate::health::{AgentHealth, Handles, Health, Load};
-use crate::registry::{Publish, RegistryActor};
-use crate::risk::{RiskActor, SubmitOrder};
+use crate::registry::Publish;
+use crate::risk::SubmitOrder;
 use crate::venue::contract::{
     CancelAll, CancelOrder, Follow, Interest, Unfollow, VenueError, VenueEvent, VenueUpdate,
 };
@@ -60,12 +60,38 @@ pub struct Setup {
 /// The actors a strategy talks to.
 #[derive(Debug, Clone)]
 pub struct Links {
-    pub risk: Addr<RiskActor>,
+    /// Where its orders go (the risk gate).
+    pub risk: Recipient<SubmitOrder>,
     /// Its venue is looked up for each request: a connection's session
     /// (and so its handle) changes when it reconnects.
     pub venues: crate::venue::directory::Venues,
-    pub registry: Addr<RegistryActor>,
+    /// Where its logs and alerts go (the registry).
+    pub publish: Recipient<Publish>,
     pub manager: Recipient<StrategyReport>,
+}
+
+/// Where a run is in its life. Only a `Running` strategy acts; a
+/// `Paused` one keeps its orders and tracks its fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Paused,
+    /// Its logic said the job is done; it waits to be stopped.
+    Finished,
+    /// Cancelling every order it owns, then stopping once the venue has
+    /// confirmed (`cancelled_all`) and nothing of its is in flight.
+    Stopping {
+        cause: Stop,
+        cancelled_all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// `Shutdown`: the manager stops it.
+    Asked,
+    /// Its logic failed (an error or a panic).
+    Failed,
 }
 
 /// Finished orders remembered to recognise their late events.
@@ -87,12 +113,8 @@ pub struct StrategyActor {
     done: HashMap<OrderId, Option<rust_decimal::Decimal>>,
     done_order: VecDeque<OrderId>,
     cooldown_until: TimestampMs,
-    stopping: bool,
-    /// The venue confirmed the cancel-everything of a shutdown.
-    cancelled_all: bool,
+    phase: Phase,
     followed: bool,
-    failed: bool,
-    finished: bool,
     reported: Option<(Pnl, usize, rust_decimal::Decimal)>,
     logged_rejection: TimestampMs,
     load: Load,
@@ -110,6 +132,11 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 impl StrategyActor {
     pub fn new(setup: Setup, links: Links, rt: Runtime) -> Self {
+        let phase = if setup.paused {
+            Phase::Paused
+        } else {
+            Phase::Running
+        };
         StrategyActor {
             load: setup.load.clone(),
             s: setup,
@@ -125,11 +152,8 @@ impl StrategyActor {
             done: HashMap::new(),
             done_order: VecDeque::new(),
             cooldown_until: TimestampMs::MIN,
-            stopping: false,
-            cancelled_all: false,
+            phase,
             followed: false,
-            failed: false,
-            finished: false,
             reported: None,
             logged_rejection: TimestampMs::MIN,
         }
@@ -144,18 +168,18 @@ impl StrategyActor {
     }
 
     fn acting(&self) -> bool {
-        !(self.s.paused || self.stopping || self.failed || self.finished)
+        self.phase == Phase::Running
     }
 
     fn log(&self, level: LogLevel, msg: String) {
         self.links
-            .registry
+            .publish
             .do_send(Publish::now(Event::log(level, msg, &self.s.tag.name)));
     }
 
     fn alert(&self, level: LogLevel, message: String) {
         self.links
-            .registry
+            .publish
             .do_send(Publish::alert(level, message, &self.s.tag.name));
     }
 
@@ -267,8 +291,8 @@ impl StrategyActor {
                 Intent::Place(o) => self.place(o, ctx),
                 Intent::Cancel(id) => self.cancel(id, ctx),
                 Intent::Finish(why) => {
-                    if !self.finished {
-                        self.finished = true;
+                    if self.phase == Phase::Running {
+                        self.phase = Phase::Finished;
                         self.links.manager.do_send(StrategyReport::Finished {
                             id: self.id().clone(),
                             generation: self.s.generation,
@@ -332,7 +356,7 @@ impl StrategyActor {
             self.open
                 .entry(id.clone())
                 .or_insert_with(|| own_order(&view, self.rt.clock.now_ms()));
-            if self.stopping {
+            if matches!(self.phase, Phase::Stopping { .. }) {
                 self.cancel(id, ctx);
             }
         } else if view.status.is_terminal() {
@@ -393,10 +417,17 @@ impl StrategyActor {
     }
 
     fn fail(&mut self, error: String, ctx: &mut Context<Self>) {
-        if self.failed {
+        if let Phase::Stopping {
+            cause: Stop::Failed,
+            ..
+        } = self.phase
+        {
             return;
         }
-        self.failed = true;
+        self.phase = Phase::Stopping {
+            cause: Stop::Failed,
+            cancelled_all: false,
+        };
         tracing::error!(strategy = %self.id(), %error, "strategy failed");
         self.links.manager.do_send(StrategyReport::Failed {
             id: self.id().clone(),
@@ -410,7 +441,14 @@ impl StrategyActor {
     /// the venue cannot be asked now (reconnecting), it keeps trying every
     /// second and stops only once that has worked: no order is left behind.
     fn begin_shutdown(&mut self, ctx: &mut Context<Self>) -> ResponseActFuture<Self, usize> {
-        self.stopping = true;
+        let cause = match self.phase {
+            Phase::Stopping { cause, .. } => cause,
+            _ => Stop::Asked,
+        };
+        self.phase = Phase::Stopping {
+            cause,
+            cancelled_all: false,
+        };
         let filter = OrderFilter {
             strategy: Some(self.id().0.clone()),
             exchange: Some(self.s.exchange.clone()),
@@ -424,18 +462,23 @@ impl StrategyActor {
             .cancel_all
             .send(CancelAll(filter))
             .timeout(self.rt.request_timeout);
-        let work = sent.into_actor(self).map(|answer, act, ctx| match answer {
-            Ok(cancelled) => {
-                act.cancelled_all = true;
-                act.maybe_stop(ctx);
-                cancelled
-            }
-            Err(_) => {
-                act.retry_cancel_all(ctx);
-                0
-            }
-        });
-        if self.failed {
+        let work = sent
+            .into_actor(self)
+            .map(move |answer, act, ctx| match answer {
+                Ok(cancelled) => {
+                    act.phase = Phase::Stopping {
+                        cause,
+                        cancelled_all: true,
+                    };
+                    act.maybe_stop(ctx);
+                    cancelled
+                }
+                Err(_) => {
+                    act.retry_cancel_all(ctx);
+                    0
+                }
+            });
+        if cause == Stop::Failed {
             ctx.spawn(work.map(|_, _, _| ()));
             return Box::pin(fut::ready(0));
         }
@@ -478,7 +521,14 @@ impl StrategyActor {
     /// Stops once shutting down and nothing of its is in flight.
     fn maybe_stop(&mut self, ctx: &mut Context<Self>) {
         let busy = !self.pending.is_empty() || self.open.values().any(|o| o.cancelling);
-        if self.stopping && self.cancelled_all && !busy {
+        let confirmed = matches!(
+            self.phase,
+            Phase::Stopping {
+                cancelled_all: true,
+                ..
+            }
+        );
+        if confirmed && !busy {
             self.report(true);
             if let Some(venue) = self.venue() {
                 venue.unfollow.do_send(Unfollow(self.follow_key()));
@@ -605,7 +655,11 @@ impl Handles<VenueUpdate> for StrategyActor {
 impl Handles<SetPaused> for StrategyActor {
     type Result = ();
     fn handle(&mut self, msg: SetPaused, _: &mut Self::Context) {
-        self.s.paused = msg.0;
+        self.phase = match (self.phase, msg.0) {
+            (Phase::Running, true) => Phase::Paused,
+            (Phase::Paused, false) => Phase::Running,
+            (phase, _) => phase,
+        };
     }
 }
 
@@ -621,17 +675,21 @@ crate::health::counted!(StrategyActor);
 impl Handles<Health> for StrategyActor {
     type Result = MessageResult<Health>;
     fn handle(&mut self, _: Health, _: &mut Self::Context) -> Self::Result {
-        let status = if self.failed {
-            "error"
-        } else if self.finished {
-            "finished"
-        } else if self.stopping {
-            "stopping"
-        } else if self.s.paused {
-            "paused"
-        } else {
-            "running"
+        let status = match self.phase {
+            Phase::Running => "running",
+            Phase::Paused => "paused",
+            Phase::Finished => "finished",
+            Phase::Stopping {
+                cause: Stop::Asked, ..
+            } => "stopping",
+            Phase::Stopping {
+                cause: Stop::Failed,
+                ..
+            } => "error",
         };
         MessageResult(AgentHealth::of(status, &self.load))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@ use super::{RestartPolicy, Runtime, StrategyReport};
 use crate::engine::{ActiveStrategies, EngineActor};
 use crate::health::{self, watched, Handles, Load, Watch};
 use crate::registry::{Publish, RegistryActor};
-use crate::risk::{RiskActor, RiskSignal, SignalTo};
+use crate::risk::{RiskActor, RiskSignal, SignalTo, SubmitOrder};
 use crate::storage::{Kind, Storage};
 use crate::venue::contract::CancelAll;
 use crate::venue::directory::{Lookup, Venues};
@@ -208,9 +208,7 @@ pub struct StrategyManager {
     next_id: u32,
     rules: HashMap<(String, String), PairSpec>,
     venues: Venues,
-    registry: Addr<RegistryActor>,
-    risk: Addr<RiskActor>,
-    engine: Addr<EngineActor>,
+    links: ManagerLinks,
     rng: Rng,
     active: u32,
     storage: Option<Storage>,
@@ -218,14 +216,40 @@ pub struct StrategyManager {
     watch: Watch,
 }
 
+/// The actors the manager and its strategies talk to.
+#[derive(Debug, Clone)]
+pub struct ManagerLinks {
+    /// Events, logs and alerts (the registry).
+    pub publish: Recipient<Publish>,
+    /// The strategies' orders (the risk gate)…
+    pub risk: Recipient<SubmitOrder>,
+    /// …which tells the manager when the kill switch trips.
+    pub risk_signals: Recipient<SignalTo>,
+    /// How many strategies run (the engine's status).
+    pub active: Recipient<ActiveStrategies>,
+}
+
+impl ManagerLinks {
+    pub fn of(
+        registry: &Addr<RegistryActor>,
+        risk: &Addr<RiskActor>,
+        engine: &Addr<EngineActor>,
+    ) -> Self {
+        ManagerLinks {
+            publish: registry.clone().recipient(),
+            risk: risk.clone().recipient(),
+            risk_signals: risk.clone().recipient(),
+            active: engine.clone().recipient(),
+        }
+    }
+}
+
 impl StrategyManager {
     pub fn new(
         cfg: ManagerConfig,
         rules: Vec<(String, PairSpec)>,
         venues: Venues,
-        registry: Addr<RegistryActor>,
-        risk: Addr<RiskActor>,
-        engine: Addr<EngineActor>,
+        links: ManagerLinks,
         storage: Option<Storage>,
     ) -> Self {
         let seed = cfg.clock.now_ms() as u64;
@@ -239,9 +263,7 @@ impl StrategyManager {
                 .map(|(ex, spec)| ((ex, spec.symbol.to_string()), spec))
                 .collect(),
             venues,
-            registry,
-            risk,
-            engine,
+            links,
             rng: Rng::new(seed),
             active: 0,
             load: Load::default(),
@@ -259,7 +281,8 @@ impl StrategyManager {
     /// sessions.
     fn publish(&mut self, id: &StrategyId) {
         if let Some(inst) = self.instances.get(id) {
-            self.registry
+            self.links
+                .publish
                 .do_send(Publish::now(Event::Strategy(inst.view())));
         }
         if let Some(storage) = &self.storage {
@@ -275,17 +298,19 @@ impl StrategyManager {
             .count() as u32;
         if active != self.active {
             self.active = active;
-            self.engine.do_send(ActiveStrategies(active));
+            self.links.active.do_send(ActiveStrategies(active));
         }
     }
 
     fn log(&self, level: LogLevel, msg: String) {
-        self.registry
+        self.links
+            .publish
             .do_send(Publish::now(Event::log(level, msg, "strategies")));
     }
 
     fn alert(&self, level: LogLevel, message: String, source: &str) {
-        self.registry
+        self.links
+            .publish
             .do_send(Publish::alert(level, message, source));
     }
 
@@ -307,9 +332,9 @@ impl StrategyManager {
     /// Starts a new run of the instance.
     fn launch(&mut self, id: &StrategyId, ctx: &mut Context<Self>) {
         let links = Links {
-            risk: self.risk.clone(),
+            risk: self.links.risk.clone(),
             venues: self.venues.clone(),
-            registry: self.registry.clone(),
+            publish: self.links.publish.clone(),
             manager: ctx.address().recipient(),
         };
         let runtime = self.cfg.runtime.clone();
@@ -470,7 +495,8 @@ impl StrategyManager {
                 Created | Stopped | Error => {
                     if let Some(mut inst) = self.instances.remove(&key) {
                         inst.status = Deleted;
-                        self.registry
+                        self.links
+                            .publish
                             .do_send(Publish::now(Event::Strategy(inst.view())));
                     }
                     self.publish(&key);
@@ -533,7 +559,9 @@ impl Actor for StrategyManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.risk.do_send(SignalTo(ctx.address().recipient()));
+        self.links
+            .risk_signals
+            .do_send(SignalTo(ctx.address().recipient()));
     }
 }
 
@@ -773,3 +801,6 @@ impl Handles<RiskSignal> for StrategyManager {
 }
 
 watched!(StrategyManager, |_| "running".into());
+
+#[cfg(test)]
+mod tests;

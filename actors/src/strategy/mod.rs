@@ -6,6 +6,8 @@
 
 pub mod instance;
 pub mod manager;
+#[cfg(test)]
+mod testkit;
 
 use laicai_core::ids::StrategyId;
 use laicai_core::pnl::Pnl;

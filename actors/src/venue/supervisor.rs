@@ -600,3 +600,6 @@ impl Handles<GetConnections> for ConnectionSupervisor {
 }
 
 watched!(ConnectionSupervisor, |_| "running".into());
+
+#[cfg(test)]
+mod tests;
