@@ -4,7 +4,9 @@
 //! and a non-zero exit.
 
 use clap::{Args, Subcommand};
-use laicai_client::{ClientError, ConnectionConfig, Incoming, NewOrder, WebSocketClient};
+use laicai_client::{
+    ClientError, Command, ConnectionConfig, Incoming, NewOrder, StrategyAction, WebSocketClient,
+};
 use laicai_core::order::Side;
 use laicai_core::wire::events::{Event, OrderView};
 use laicai_core::Decimal;
@@ -246,10 +248,7 @@ fn check_types(types: &[String]) -> Result<(), Failure> {
 
 /// `--symbol` must be a pair the engine trades (`BTC-USDT`).
 async fn known_pair(client: &WebSocketClient, symbol: &str) -> Result<String, Failure> {
-    let markets = client
-        .command(json!({"cmd": "get_markets"}))
-        .await
-        .map_err(refusal)?;
+    let markets = client.send(&Command::GetMarkets).await.map_err(refusal)?;
     let pairs: Vec<&str> = markets["markets"]
         .as_array()
         .map(|l| l.iter().filter_map(|m| m["symbol"].as_str()).collect())
@@ -423,12 +422,12 @@ async fn status(client: &WebSocketClient) -> Result<(), Failure> {
     let s = client.get_system_status().await?;
     let strategies = client.get_strategies().await?;
     let connections = client
-        .command(json!({"cmd": "get_connections"}))
+        .send(&Command::GetConnections)
         .await?
         .get("connections")
         .cloned()
         .unwrap_or(Value::Null);
-    let markets = client.command(json!({"cmd": "get_markets"})).await?;
+    let markets = client.send(&Command::GetMarkets).await?;
     let (quote, places) = quote_precision(&markets);
     let money = |d: Decimal| format!("{} {quote}", rounded(d, places));
     say(format_args!("engine       {}", s.bot_status.as_str()))?;
@@ -520,7 +519,7 @@ async fn watch(
 ) -> Result<(), Failure> {
     let mut messages = client.messages();
     let paint = Paint::detect();
-    let markets = client.command(json!({"cmd": "get_markets"})).await?;
+    let markets = client.send(&Command::GetMarkets).await?;
     let (_, money) = quote_precision(&markets);
     let ctrl_c = interrupted()?;
     tokio::pin!(ctrl_c);
@@ -556,7 +555,7 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
     let (verb, id) = match action {
         StrategyCmd::List => {
             let list = client.get_strategies().await?;
-            let markets = client.command(json!({"cmd": "get_markets"})).await?;
+            let markets = client.send(&Command::GetMarkets).await?;
             let (quote, money) = quote_precision(&markets);
             if list.is_empty() {
                 say(format_args!("no strategies"))?;
@@ -590,11 +589,11 @@ async fn strategies(client: &WebSocketClient, action: StrategyCmd) -> Result<(),
             say(format_args!("created {} ({})", s.id, s.name))?;
             return Ok(());
         }
-        StrategyCmd::Start { id } => ("start", id),
-        StrategyCmd::Stop { id } => ("stop", id),
-        StrategyCmd::Pause { id } => ("pause", id),
-        StrategyCmd::Resume { id } => ("resume", id),
-        StrategyCmd::Delete { id } => ("delete", id),
+        StrategyCmd::Start { id } => (StrategyAction::Start, id),
+        StrategyCmd::Stop { id } => (StrategyAction::Stop, id),
+        StrategyCmd::Pause { id } => (StrategyAction::Pause, id),
+        StrategyCmd::Resume { id } => (StrategyAction::Resume, id),
+        StrategyCmd::Delete { id } => (StrategyAction::Delete, id),
     };
     let answer = client.strategy_action(verb, &id).await.map_err(refusal)?;
     say(format_args!(

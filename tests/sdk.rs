@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use laicai_client::{
     ClientError, ClientManager, ConnectionConfig, ConnectionState, Event, Incoming, NewOrder,
-    SubscriptionConfig, WebSocketClient,
+    OrderFilter, SubscriptionConfig, WebSocketClient,
 };
 use laicai_core::order::{OrderStatus, Side};
 use serde_json::json;
@@ -103,7 +103,10 @@ async fn commands_handlers_and_stats() {
         .await
         .expect("cancelled");
     let listed = client
-        .get_orders(json!({"limit": 10}))
+        .get_orders(&OrderFilter {
+            limit: Some(10),
+            ..OrderFilter::default()
+        })
         .await
         .expect("orders");
     assert!(listed.iter().any(|o| o.order_id == bought.order_id));
@@ -123,6 +126,31 @@ async fn commands_handlers_and_stats() {
         Err(ClientError::Command { code, .. }) => assert_eq!(code, "invalid_params"),
         other => panic!("expected a refusal: {other:?}"),
     }
+    // What the engine's parser would refuse is refused before it is sent,
+    // in the engine's words.
+    let sent = client.stats().messages_sent;
+    let mut gtc_market = NewOrder::market("BTC-USDT", Side::Buy, d("0.01"));
+    gtc_market.time_in_force = Some(laicai_core::order::TimeInForce::Gtc);
+    for bad in [
+        NewOrder::market("BTC-USDT", Side::Buy, d("-0.01")),
+        gtc_market,
+        NewOrder::market("BTCUSDT?", Side::Buy, d("0.01")),
+    ] {
+        match client.place_order(&bad).await {
+            Err(e @ ClientError::Invalid(_)) => {
+                assert!(
+                    e.to_string().starts_with("invalid_params: invalid `"),
+                    "{e}"
+                )
+            }
+            other => panic!("expected a local refusal of {bad:?}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        client.stats().messages_sent,
+        sent,
+        "a refused command was sent"
+    );
     match client.command(json!({"cmd": "no_such_thing"})).await {
         Err(ClientError::Command { code, .. }) => assert_eq!(code, "unknown_command"),
         other => panic!("expected unknown_command: {other:?}"),

@@ -2,7 +2,7 @@
 //! printing its fills and status, then stops it.
 //! `cargo run -p laicai-client --example run_strategy` (engine running).
 
-use laicai_client::{ConnectionConfig, Event, WebSocketClient};
+use laicai_client::{ConnectionConfig, Event, StrategyAction, WebSocketClient};
 use serde_json::json;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ async fn main() -> Result<(), laicai_client::ClientError> {
     let s = client
         .create_strategy("sdk-example", "pmm", "BTC-USDT", config)
         .await?;
-    client.strategy_action("start", &s.id).await?;
+    client.strategy_action(StrategyAction::Start, &s.id).await?;
     for _ in 0..4 {
         actix_rt::time::sleep(Duration::from_secs(5)).await;
         if let Some(now) = client
@@ -36,7 +36,7 @@ async fn main() -> Result<(), laicai_client::ClientError> {
             );
         }
     }
-    client.strategy_action("stop", &s.id).await?;
+    client.strategy_action(StrategyAction::Stop, &s.id).await?;
     client.disconnect().await;
     Ok(())
 }

@@ -13,6 +13,7 @@ use actix_codec::Framed;
 use awc::ws;
 use futures_util::{SinkExt, StreamExt};
 use laicai_core::backoff::Backoff;
+use laicai_core::protocol::Command;
 use laicai_core::rng::Rng;
 use laicai_core::wire::events::{Envelope, Event};
 use serde::Serialize;
@@ -486,7 +487,9 @@ async fn serve(
     }
     if let Some(since) = since {
         first_frames.push(
-            json!({"cmd": "replay", "since_seq": since, "request_id": REPLAY_ID}).to_string(),
+            Command::Replay { since_seq: since }
+                .to_frame(Some(json!(REPLAY_ID)))
+                .to_string(),
         );
     }
     for text in first_frames {

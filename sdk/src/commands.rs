@@ -1,17 +1,26 @@
-//! Typed helpers over `WebSocketClient::command`: the common commands with
-//! their answers decoded into the protocol's own types.
+//! Typed commands over `WebSocketClient::command`: each call builds the
+//! engine's own `Command` (the type its parser produces), checks it as the
+//! engine would, sends it as the engine reads it, and decodes the answer
+//! into the protocol's own types. A command the engine would refuse for
+//! its parameters is refused here, before it is sent.
 
 use crate::client::WebSocketClient;
 use crate::error::ClientError;
-use laicai_core::order::{OrderType, Side};
+use laicai_core::ids::OrderId;
+use laicai_core::order::{OrderRequest, OrderType, Side, TimeInForce};
+use laicai_core::pair::Symbol;
+use laicai_core::protocol::{Command, CommandError, NewStrategy, StrategyAction};
+use laicai_core::strategy::StrategyParams;
+use laicai_core::venue::{OrderFilter, VenueRef};
 use laicai_core::wire::events::{
-    BalanceView, OrderView, PositionView, StrategyView, SystemStatus, TradeView,
+    BalanceView, OrderView, PositionView, StrategyType, StrategyView, SystemStatus, TradeView,
 };
 use laicai_core::Decimal;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// A new order. `price` is required for limit orders.
+/// A new order. `price` is required for limit orders; `time_in_force`
+/// defaults as the engine's does (gtc for limit, ioc for market).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOrder {
     pub symbol: String,
@@ -19,8 +28,11 @@ pub struct NewOrder {
     pub order_type: OrderType,
     pub size: Decimal,
     pub price: Option<Decimal>,
+    pub time_in_force: Option<TimeInForce>,
+    pub post_only: bool,
     pub client_order_id: Option<String>,
-    pub exchange: Option<String>,
+    /// Which venue: a name or kind in `exchange`, or a `connection_id`.
+    pub venue: VenueRef,
 }
 
 impl NewOrder {
@@ -31,8 +43,10 @@ impl NewOrder {
             order_type: OrderType::Limit,
             size,
             price: Some(price),
+            time_in_force: None,
+            post_only: false,
             client_order_id: None,
-            exchange: None,
+            venue: VenueRef::default(),
         }
     }
 
@@ -44,26 +58,32 @@ impl NewOrder {
         }
     }
 
-    /// The `place_order` command. Decimals go as strings: exact.
-    pub fn command(&self) -> Value {
-        let mut c = json!({
-            "cmd": "place_order",
-            "symbol": self.symbol,
-            "side": self.side.as_str(),
-            "type": self.order_type.as_str(),
-            "size": self.size.to_string(),
+    /// The `place_order` command.
+    pub fn command(&self) -> Result<Command, ClientError> {
+        let time_in_force = self.time_in_force.unwrap_or(match self.order_type {
+            OrderType::Limit => TimeInForce::Gtc,
+            OrderType::Market => TimeInForce::Ioc,
         });
-        if let Some(p) = self.price {
-            c["price"] = json!(p.to_string());
-        }
-        if let Some(id) = &self.client_order_id {
-            c["client_order_id"] = json!(id);
-        }
-        if let Some(x) = &self.exchange {
-            c["exchange"] = json!(x);
-        }
-        c
+        Ok(Command::PlaceOrder {
+            order: OrderRequest {
+                symbol: symbol("symbol", &self.symbol)?,
+                side: self.side,
+                order_type: self.order_type,
+                size: self.size,
+                price: self.price,
+                time_in_force,
+                post_only: self.post_only,
+                client_order_id: self.client_order_id.clone(),
+                exchange: None,
+                strategy: None,
+            },
+            venue: self.venue.clone(),
+        })
     }
+}
+
+fn symbol(field: &str, text: &str) -> Result<Symbol, ClientError> {
+    Symbol::parse(text).map_err(|e| CommandError::invalid(field, e.to_string()).into())
 }
 
 fn field<T: DeserializeOwned>(answer: &Value, name: &str) -> Result<T, ClientError> {
@@ -72,69 +92,82 @@ fn field<T: DeserializeOwned>(answer: &Value, name: &str) -> Result<T, ClientErr
 }
 
 impl WebSocketClient {
+    /// Sends a typed command and waits for its answer. It is first checked
+    /// exactly as the engine will check it, so a command with a bad
+    /// parameter fails here with `ClientError::Invalid` and is not sent.
+    pub async fn send(&self, command: &Command) -> Result<Value, ClientError> {
+        let checked = Command::parse(&command.envelope(None))?;
+        self.command(checked.to_frame(None)).await
+    }
+
     pub async fn place_order(&self, order: &NewOrder) -> Result<OrderView, ClientError> {
-        let answer = self.command(order.command()).await?;
+        let answer = self.send(&order.command()?).await?;
         field(&answer, "order")
     }
 
     pub async fn cancel_order(&self, order_id: &str) -> Result<(), ClientError> {
-        self.command(json!({"cmd": "cancel_order", "order_id": order_id}))
-            .await
-            .map(|_| ())
+        self.send(&Command::CancelOrder {
+            order_id: OrderId(order_id.to_string()),
+            venue: VenueRef::default(),
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Answers how many were cancelled.
-    pub async fn cancel_all_orders(&self, symbol: Option<&str>) -> Result<u64, ClientError> {
-        let mut c = json!({"cmd": "cancel_all_orders"});
-        if let Some(s) = symbol {
-            c["symbol"] = json!(s);
-        }
-        field(&self.command(c).await?, "cancelled_count")
+    pub async fn cancel_all_orders(&self, pair: Option<&str>) -> Result<u64, ClientError> {
+        let filter = OrderFilter {
+            symbol: pair.map(|p| symbol("symbol", p)).transpose()?,
+            ..OrderFilter::default()
+        };
+        let c = Command::CancelAllOrders {
+            filter,
+            venue: VenueRef::default(),
+        };
+        field(&self.send(&c).await?, "cancelled_count")
     }
 
-    /// `filters`: `symbol`, `status`, `strategy`, `limit`, … as the
-    /// protocol names them (`json!({})` for none).
-    pub async fn get_orders(&self, filters: Value) -> Result<Vec<OrderView>, ClientError> {
-        field(
-            &self.command(with_cmd("get_orders", filters)).await?,
-            "orders",
-        )
+    /// Orders passing `filter` (`OrderFilter::default()` for all).
+    pub async fn get_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderView>, ClientError> {
+        let c = Command::GetOrders {
+            filter: filter.clone(),
+            venue: VenueRef::default(),
+        };
+        field(&self.send(&c).await?, "orders")
     }
 
-    pub async fn get_trades(&self, filters: Value) -> Result<Vec<TradeView>, ClientError> {
-        field(
-            &self.command(with_cmd("get_trades", filters)).await?,
-            "trades",
-        )
+    pub async fn get_trades(&self, filter: &OrderFilter) -> Result<Vec<TradeView>, ClientError> {
+        let c = Command::GetTrades {
+            filter: filter.clone(),
+            venue: VenueRef::default(),
+        };
+        field(&self.send(&c).await?, "trades")
     }
 
     pub async fn get_balances(&self) -> Result<Vec<BalanceView>, ClientError> {
-        field(
-            &self.command(json!({"cmd": "get_balances"})).await?,
-            "balances",
-        )
+        let c = Command::GetBalances {
+            venue: VenueRef::default(),
+        };
+        field(&self.send(&c).await?, "balances")
     }
 
     pub async fn get_positions(&self) -> Result<Vec<PositionView>, ClientError> {
-        field(
-            &self.command(json!({"cmd": "get_positions"})).await?,
-            "positions",
-        )
+        let c = Command::GetPositions {
+            venue: VenueRef::default(),
+        };
+        field(&self.send(&c).await?, "positions")
     }
 
     pub async fn get_system_status(&self) -> Result<SystemStatus, ClientError> {
-        let answer = self.command(json!({"cmd": "get_system_status"})).await?;
-        field(&answer, "data")
+        field(&self.send(&Command::GetSystemStatus).await?, "data")
     }
 
     pub async fn get_strategies(&self) -> Result<Vec<StrategyView>, ClientError> {
-        field(
-            &self.command(json!({"cmd": "get_strategies"})).await?,
-            "strategies",
-        )
+        field(&self.send(&Command::GetStrategies).await?, "strategies")
     }
 
-    /// Creates a strategy (`pmm`, `grid`, `twap`); answers it.
+    /// Creates a strategy (`pmm`, `grid`, `twap`) on the default venue;
+    /// `config` is checked here as the engine checks it. Answers it.
     pub async fn create_strategy(
         &self,
         name: &str,
@@ -142,23 +175,31 @@ impl WebSocketClient {
         pair: &str,
         config: Value,
     ) -> Result<StrategyView, ClientError> {
-        let c = json!({"cmd": "create_strategy", "name": name, "type": strategy_type,
-                       "pair": pair, "config": config});
-        field(&self.command(c).await?, "strategy")
+        let kind: StrategyType = strategy_type
+            .parse()
+            .map_err(|e: String| CommandError::invalid("type", e))?;
+        let params = StrategyParams::parse(kind, &config)
+            .map_err(|e| CommandError::invalid(&e.field, e.reason))?;
+        let c = Command::CreateStrategy(NewStrategy {
+            name: name.to_string(),
+            params,
+            venue: VenueRef::default(),
+            pair: symbol("pair", pair)?,
+        });
+        field(&self.send(&c).await?, "strategy")
     }
 
-    /// `start`, `stop`, `pause`, `resume` or `delete` a strategy.
-    pub async fn strategy_action(&self, action: &str, id: &str) -> Result<Value, ClientError> {
-        self.command(json!({"cmd": format!("{action}_strategy"), "id": id}))
-            .await
+    /// Starts, stops, pauses, resumes or deletes a strategy; answers the
+    /// engine's response.
+    pub async fn strategy_action(
+        &self,
+        action: StrategyAction,
+        id: &str,
+    ) -> Result<Value, ClientError> {
+        self.send(&Command::ControlStrategy {
+            id: id.to_string(),
+            action,
+        })
+        .await
     }
-}
-
-fn with_cmd(cmd: &str, filters: Value) -> Value {
-    let mut c = match filters {
-        Value::Object(map) => Value::Object(map),
-        _ => json!({}),
-    };
-    c["cmd"] = json!(cmd);
-    c
 }

@@ -19,6 +19,9 @@ pub enum ClientError {
         message: String,
         response: Box<Value>,
     },
+    /// Not sent: a parameter the engine would refuse, as it would word it.
+    #[error("invalid_params: {0}")]
+    Invalid(#[from] laicai_core::protocol::CommandError),
     #[error("subscription limit reached ({0})")]
     SubscriptionLimit(usize),
     #[error("unexpected answer: {0}")]

@@ -27,6 +27,8 @@ pub use client::{ClientStats, WebSocketClient};
 pub use commands::NewOrder;
 pub use config::{ConnectionConfig, ConnectionState, SubscriptionConfig};
 pub use error::ClientError;
+pub use laicai_core::protocol::{Command, CommandError, StrategyAction};
+pub use laicai_core::venue::{OrderFilter, VenueRef};
 pub use laicai_core::wire::events::{Envelope, Event};
 pub use manager::ClientManager;
 pub use message::Incoming;

@@ -98,11 +98,18 @@ impl Coded for CommandError {
     }
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> CommandError {
-    CommandError::InvalidParams {
-        field: field.to_string(),
-        reason: reason.into(),
+impl CommandError {
+    /// `field` is refused for `reason`.
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        CommandError::InvalidParams {
+            field: field.to_string(),
+            reason: reason.into(),
+        }
     }
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> CommandError {
+    CommandError::invalid(field, reason)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -724,6 +731,7 @@ fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
     })
 }
 
+mod frame;
 mod params;
 
 #[cfg(test)]

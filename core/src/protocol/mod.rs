@@ -7,6 +7,6 @@
 pub mod commands;
 
 pub use commands::{
-    parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, NewConnection,
-    NewStrategy, StrategyAction,
+    parse_client_message, ClientMessage, Command, CommandEnvelope, CommandError, NewBacktest,
+    NewConnection, NewStrategy, StrategyAction,
 };

@@ -325,3 +325,211 @@ fn parses_a_backtest_with_the_protocols_balances_and_fee() {
         Command::CancelBacktest { id: "bt_1".into() }
     );
 }
+
+/// One command of every kind, with every optional field given somewhere,
+/// odd values included (many decimal places, a date range, both venue
+/// fields).
+#[allow(
+    clippy::too_many_lines,
+    reason = "a list: one sample of every command, read top to bottom"
+)]
+fn one_of_each() -> Vec<Command> {
+    use crate::order::OrderStatus;
+    use crate::strategy::StrategyParams;
+    use serde_json::json;
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    let sym = |s: &str| Symbol::parse(s).unwrap();
+    let both = VenueRef {
+        exchange: Some("binance".into()),
+        connection_id: Some("conn-2".into()),
+    };
+    let order = |order_type, price, tif, post_only, cid: Option<&str>| OrderRequest {
+        symbol: sym("ETH-USDT"),
+        side: Side::Sell,
+        order_type,
+        size: d("0.000000000000000001"),
+        price,
+        time_in_force: tif,
+        post_only,
+        client_order_id: cid.map(str::to_string),
+        exchange: None,
+        strategy: None,
+    };
+    let filter = OrderFilter {
+        symbol: Some(sym("BTC-USDT")),
+        status: Some(OrderStatus::PartiallyFilled),
+        strategy: Some("str-001".into()),
+        exchange: None,
+        limit: Some(7),
+        since_ms: Some(1_700_000_000_000),
+        until_ms: Some(1_700_000_086_400),
+    };
+    let pmm = StrategyParams::parse(
+        StrategyType::Pmm,
+        &json!({"bid_spread": "0.0123456789", "order_amount": "0.002", "order_refresh_time": 2.5}),
+    )
+    .unwrap();
+    let grid = StrategyParams::parse(
+        StrategyType::Grid,
+        &json!({"lower_price": "90000", "upper_price": "98000.5", "order_amount": "0.001"}),
+    )
+    .unwrap();
+    let settings = SimSettings {
+        initial_quote: d("12345.678901"),
+        latency_ms: 25,
+        ..SimSettings::default()
+    };
+    let mut all = vec![
+        Command::GetAgents,
+        Command::PlaceOrder {
+            order: order(
+                OrderType::Limit,
+                Some(d("94000.123456789")),
+                TimeInForce::Gtc,
+                true,
+                Some("my-1"),
+            ),
+            venue: both.clone(),
+        },
+        Command::PlaceOrder {
+            order: order(OrderType::Market, None, TimeInForce::Fok, false, None),
+            venue: VenueRef::default(),
+        },
+        Command::CancelOrder {
+            order_id: OrderId("ord-000042".into()),
+            venue: VenueRef::named("paper"),
+        },
+        Command::CancelAllOrders {
+            filter: filter.clone(),
+            venue: both.clone(),
+        },
+        Command::GetOrders {
+            filter: filter.clone(),
+            venue: VenueRef::default(),
+        },
+        Command::GetTrades {
+            filter: OrderFilter::default(),
+            venue: VenueRef::named("paper"),
+        },
+        Command::ExportTrades {
+            filter,
+            venue: VenueRef::default(),
+        },
+        Command::GetPositions {
+            venue: both.clone(),
+        },
+        Command::GetBalances {
+            venue: VenueRef::default(),
+        },
+        Command::GetOrderBook {
+            symbol: sym("BTC-USDT"),
+            venue: both.clone(),
+            depth: 5,
+        },
+        Command::GetSystemStatus,
+        Command::StartEngine,
+        Command::StopEngine,
+        Command::CreateStrategy(NewStrategy {
+            name: "pmm one".into(),
+            params: pmm.clone(),
+            venue: both,
+            pair: sym("BTC-USDT"),
+        }),
+        Command::CreateStrategy(NewStrategy {
+            name: "g".into(),
+            params: grid,
+            venue: VenueRef::default(),
+            pair: sym("ETH-USDT"),
+        }),
+        Command::GetStrategies,
+        Command::KillSwitch {
+            mode: KillMode::Pause,
+            reason: Some("lunch".into()),
+        },
+        Command::KillSwitch {
+            mode: KillMode::Stop,
+            reason: None,
+        },
+        Command::ResetKillSwitch,
+        Command::GetRiskLimits,
+        Command::CreateConnection(NewConnection {
+            exchange: "binance".into(),
+            credentials: Credentials {
+                api_key: Secret::new("k3y"),
+                api_secret: Secret::new("s3cret"),
+            },
+            testnet: true,
+            name: Some("main_acct".into()),
+            rest_url: Some("http://127.0.0.1:9000".into()),
+            ws_url: Some("ws://127.0.0.1:9001".into()),
+            pairs: Some(vec![sym("BTC-USDT"), sym("ETH-BTC")]),
+        }),
+        Command::DeleteConnection {
+            id: "conn-2".into(),
+        },
+        Command::TestConnection {
+            id: "conn-3".into(),
+        },
+        Command::GetConnections,
+        Command::Replay { since_seq: 0 },
+        Command::Replay {
+            since_seq: u64::MAX,
+        },
+        Command::StartBacktest(NewBacktest {
+            strategy: pmm,
+            pair: sym("BTC-USDT"),
+            data: vec!["btc.csv".into(), "more/".into()],
+            from_ms: Some(1_700_000_000_000),
+            to_ms: Some(1_700_000_000_001),
+            settings,
+        }),
+        Command::GetBacktest { id: "bt-1".into() },
+        Command::CancelBacktest { id: "bt-2".into() },
+        Command::GetBacktests,
+        Command::GetDataFiles,
+        Command::GetMarkets,
+        Command::GetCandles {
+            symbol: sym("BTC-USDT"),
+            venue: VenueRef::named("paper"),
+            limit: 60,
+        },
+        Command::GetStrategyTypes,
+        Command::GetSession,
+    ];
+    for action in [
+        StrategyAction::Start,
+        StrategyAction::Stop,
+        StrategyAction::Pause,
+        StrategyAction::Resume,
+        StrategyAction::Delete,
+    ] {
+        all.push(Command::ControlStrategy {
+            id: "str-001".into(),
+            action,
+        });
+    }
+    all
+}
+
+/// What a client builds is what the engine reads: every command survives
+/// being written as a frame, sent as text and parsed, and the samples
+/// cover every command the engine knows.
+#[test]
+fn every_command_written_as_a_frame_parses_back_to_itself() {
+    let samples = one_of_each();
+    for c in &samples {
+        let text = c.to_frame(Some(Value::from("r-1"))).to_string();
+        let env = match parse_client_message(&text).unwrap() {
+            ClientMessage::Command(env) => env,
+            other => panic!("not a command: {other:?}"),
+        };
+        assert_eq!(env, c.envelope(Some(Value::from("r-1"))), "{text}");
+        assert_eq!(Command::parse(&env).as_ref(), Ok(c), "{text}");
+    }
+    let mut named: Vec<&str> = samples.iter().map(Command::name).collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut known = COMMANDS.to_vec();
+    known.sort_unstable();
+    assert_eq!(named, known, "a command has no sample above");
+}
