@@ -722,3 +722,27 @@ impl FakeBinance {
         self.handle.stop(false).await;
     }
 }
+
+/// Fast reconnects for tests.
+pub const CONNECTIONS: &str = "[connections]\nbackoff_base_ms = 100\nbackoff_max_ms = 1600\nstable_s = 30\nmax_attempts = 10\nsilent_timeout_ms = 1500\nping_interval_ms = 300\nrequest_timeout_ms = 3000\n";
+
+pub async fn connected(c: &mut super::Client, fake: &FakeBinance) -> String {
+    let r = c.ok(fake.connection_cmd()).await;
+    let id = r["connection_id"].as_str().unwrap().to_string();
+    c.wait_for("connected", |v| {
+        v["type"] == "connection" && v["id"] == id && v["status"] == "connected"
+    })
+    .await;
+    id
+}
+
+/// The Binance book, once its depth snapshot is in (it has bids).
+pub fn binance_book(v: &Value) -> bool {
+    v["type"] == "orderbook"
+        && v["exchange"] == "binance"
+        && v["bids"].as_array().is_some_and(|b| !b.is_empty())
+}
+
+pub fn is_conn(v: &Value, status: &str) -> bool {
+    v["type"] == "connection" && v["status"] == status
+}
