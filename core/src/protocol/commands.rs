@@ -1,7 +1,6 @@
 //! Client → server messages (PROTOCOL §3): parsing a text frame into a
 //! command or a subscription message, with errors that name the field.
 
-use crate::binance::sign::{Credentials, Secret};
 use crate::error::Coded;
 use crate::error::ErrorCode;
 use crate::ids::OrderId;
@@ -9,6 +8,7 @@ use crate::order::{OrderRequest, OrderType, Side, TimeInForce};
 use crate::pair::Symbol;
 use crate::risk::KillMode;
 use crate::strategy::StrategyParams;
+use crate::venue::{Credentials, Secret};
 use crate::venue::{OrderFilter, VenueRef};
 use crate::wire::backtest::SimSettings;
 use crate::wire::events::StrategyType;
