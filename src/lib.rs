@@ -27,6 +27,7 @@ use laicai_actors::order_book::OrderBookActor;
 use laicai_actors::recorder::{RecorderActor, Recording};
 use laicai_actors::registry::{Publish, RegistryActor};
 use laicai_actors::risk::RiskActor;
+use laicai_actors::risk::StorageState;
 use laicai_actors::session::SessionDeps;
 use laicai_actors::storage::Storage;
 use laicai_actors::strategy::manager::{
@@ -439,7 +440,32 @@ fn start_risk_and_engine(
         venues.clone(),
     )
     .start_watched(&hub.watch, "engine", 0);
+    watch_storage(&r.storage, hub, &risk, &engine);
     (risk, engine)
+}
+
+/// When the database cannot be written: an alert says why, `system_status`
+/// shows the engine degraded, and risk refuses new orders and holds the
+/// strategies; all of it undone, with an alert, once it can be again.
+fn watch_storage(storage: &Storage, hub: &Hub, risk: &Addr<RiskActor>, engine: &Addr<EngineActor>) {
+    let (registry, risk, engine) = (hub.registry.clone(), risk.clone(), engine.clone());
+    storage.watch_health(Box::new(move |state| {
+        let alert = match &state {
+            Some(why) => Publish::alert(
+                LogLevel::Error,
+                format!("The database cannot be written ({why}): new orders and state-changing commands are refused, strategies hold; what was in flight is kept and retried, and nothing is acknowledged before it is on disk"),
+                "storage",
+            ),
+            None => Publish::alert(
+                LogLevel::Info,
+                "The database can be written again: orders are accepted and strategies quote again",
+                "storage",
+            ),
+        };
+        registry.do_send(alert);
+        risk.do_send(StorageState(state.clone()));
+        engine.do_send(StorageState(state));
+    }));
 }
 
 /// The strategy manager, with the stored strategies restored — or, on a

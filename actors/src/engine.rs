@@ -3,7 +3,7 @@
 
 use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
-use crate::risk::{RiskActor, SetEngineRunning};
+use crate::risk::{RiskActor, SetEngineRunning, StorageState};
 use crate::venue::contract::GetStats;
 use crate::venue::directory::Venues;
 use actix::prelude::*;
@@ -48,6 +48,8 @@ pub struct EngineActor {
     risk: Addr<RiskActor>,
     venues: Venues,
     active_strategies: u32,
+    /// Why the database cannot be written, while it cannot.
+    storage_down: Option<String>,
     load: Load,
 }
 
@@ -66,6 +68,7 @@ impl EngineActor {
             risk,
             venues,
             active_strategies: 0,
+            storage_down: None,
             load: Load::default(),
         }
     }
@@ -111,6 +114,10 @@ impl EngineActor {
             total_profit: total.realized_pnl - total.fees,
             total_trades: total.total_trades,
             success_rate: total.success_rate(),
+            degraded: self
+                .storage_down
+                .as_ref()
+                .map(|why| format!("the database cannot be written: {why}")),
         }
     }
 
@@ -197,3 +204,13 @@ impl Handles<GetSystemStatus> for EngineActor {
 }
 
 watched!(EngineActor, |e| e.bot_status().as_str().into());
+
+impl Handles<StorageState> for EngineActor {
+    type Result = ();
+    /// The database became unavailable or available: `system_status` says
+    /// so at once.
+    fn handle(&mut self, msg: StorageState, ctx: &mut Context<Self>) {
+        self.storage_down = msg.0;
+        self.publish_status(ctx);
+    }
+}

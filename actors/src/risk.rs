@@ -15,7 +15,7 @@
 use crate::clock::Clock;
 use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
-use crate::storage::{Kind, Storage};
+use crate::storage::{Kind, Record, Storage};
 use crate::venue::contract::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
 use crate::venue::directory::{Lookup, Venues};
 use actix::prelude::*;
@@ -44,6 +44,10 @@ pub enum OrderError {
     Venue(#[from] VenueError),
     #[error("the exchange did not answer: {0}")]
     Unavailable(String),
+    #[error("no answer in time: the order may or may not have been placed (it is decided once what it did is on disk); check get_orders")]
+    NoAnswer,
+    #[error("the database cannot be written ({0}): no new orders until it can be")]
+    StorageUnavailable(String),
 }
 
 impl Coded for OrderError {
@@ -55,6 +59,8 @@ impl Coded for OrderError {
             OrderError::ExchangeDown(_) => ErrorCode::ExchangeUnavailable,
             OrderError::Venue(v) => v.code(),
             OrderError::Unavailable(_) => ErrorCode::Internal,
+            OrderError::NoAnswer => ErrorCode::Timeout,
+            OrderError::StorageUnavailable(_) => ErrorCode::StorageUnavailable,
         }
     }
 }
@@ -100,7 +106,16 @@ pub enum RiskSignal {
     KillSwitch(KillMode),
     /// One strategy breached its own loss limit.
     Halted { id: StrategyId, reason: String },
+    /// Hold every running strategy's quoting (true) while the database
+    /// cannot be written, and let it go on (false) once it can; their
+    /// status does not change.
+    Hold(bool),
 }
+
+/// The database became unavailable (`Some(why)`) or available (`None`).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StorageState(pub Option<String>);
 
 /// Where `RiskSignal`s go (the strategy manager, once it exists).
 #[derive(Debug, Message)]
@@ -121,6 +136,8 @@ pub struct RiskActor {
     storage: Option<Storage>,
     /// Prices moved the memory (marks, peaks) since it was last stored.
     unsaved: bool,
+    /// Why the database cannot be written, while it cannot: no new orders.
+    storage_down: Option<String>,
     load: Load,
     clock: Clock,
 }
@@ -144,6 +161,28 @@ impl RiskActor {
         }
     }
 
+    /// Stores the memory and resolves once it is durable (at once without
+    /// storage): what a command that changed it waits for before it
+    /// answers.
+    fn save_durably(&mut self) -> impl std::future::Future<Output = ()> + 'static {
+        self.unsaved = false;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let record = Record::put(Kind::Risk, RISK_MEMORY_KEY, &self.manager.memory());
+        match (&self.storage, record) {
+            (Some(storage), Ok(record)) => storage.write(
+                vec![record],
+                Some(Box::new(move |_| {
+                    let _ = tx.send(());
+                })),
+            ),
+            (Some(_), Err(e)) => tracing::error!(error = %e, "risk memory not stored"),
+            (None, _) => {}
+        }
+        async move {
+            let _ = rx.await;
+        }
+    }
+
     pub fn new(
         manager: RiskManager,
         running: bool,
@@ -163,6 +202,7 @@ impl RiskActor {
             rejected: 0,
             storage: None,
             unsaved: false,
+            storage_down: None,
             load: Load::default(),
         }
     }
@@ -241,7 +281,7 @@ impl RiskActor {
             });
         }
         tracing::warn!(%mode, %reason, "kill switch engaged");
-        self.save();
+        let durable = self.save_durably();
         self.alert(
             LogLevel::Error,
             format!("Kill switch engaged ({mode}): {reason}. New orders are refused until reset_kill_switch."),
@@ -251,6 +291,7 @@ impl RiskActor {
         }
         if mode != KillMode::Stop {
             return Box::pin(async {
+                durable.await;
                 KillOutcome {
                     changed: true,
                     cancelled: 0,
@@ -274,6 +315,7 @@ impl RiskActor {
                 .into_iter()
                 .filter_map(Result::ok)
                 .sum();
+            durable.await;
             KillOutcome {
                 changed: true,
                 cancelled,
@@ -316,6 +358,9 @@ impl Handles<SubmitOrder> for RiskActor {
             if !self.running {
                 return Err(OrderError::EngineStopped);
             }
+            if let Some(why) = &self.storage_down {
+                return Err(OrderError::StorageUnavailable(why.clone()));
+            }
             let exchange = req.exchange.as_deref();
             let (name, venue) = match self.venues.lookup(exchange) {
                 Lookup::Ready(name, venue) => (name, venue),
@@ -342,6 +387,7 @@ impl Handles<SubmitOrder> for RiskActor {
             act.manager.release(&req);
             match answer {
                 Ok(result) => Ok(result?),
+                Err(MailboxError::Timeout) => Err(OrderError::NoAnswer),
                 Err(e) => Err(OrderError::Unavailable(e.to_string())),
             }
         }))
@@ -396,18 +442,37 @@ impl Handles<EngageKillSwitch> for RiskActor {
 }
 
 impl Handles<ResetKillSwitch> for RiskActor {
-    type Result = bool;
-    fn handle(&mut self, _: ResetKillSwitch, _: &mut Self::Context) -> bool {
-        let changed = self.manager.reset();
-        if changed {
-            tracing::info!("kill switch reset");
-            self.save();
-            self.alert(
-                LogLevel::Info,
-                "Kill switch reset: orders are accepted again; paused or stopped strategies stay so until started".into(),
-            );
+    type Result = ResponseFuture<bool>;
+    /// Answers once the reset is durable.
+    fn handle(&mut self, _: ResetKillSwitch, _: &mut Self::Context) -> Self::Result {
+        if !self.manager.reset() {
+            return Box::pin(async { false });
         }
-        changed
+        tracing::info!("kill switch reset");
+        let durable = self.save_durably();
+        self.alert(
+            LogLevel::Info,
+            "Kill switch reset: orders are accepted again; paused or stopped strategies stay so until started".into(),
+        );
+        Box::pin(async move {
+            durable.await;
+            true
+        })
+    }
+}
+
+impl Handles<StorageState> for RiskActor {
+    type Result = ();
+    fn handle(&mut self, msg: StorageState, _: &mut Self::Context) {
+        let down = msg.0.is_some();
+        if down == self.storage_down.is_some() {
+            self.storage_down = msg.0;
+            return;
+        }
+        self.storage_down = msg.0;
+        if let Some(s) = &self.signals {
+            s.do_send(RiskSignal::Hold(down));
+        }
     }
 }
 

@@ -22,6 +22,7 @@ wire_enum!(
         Timeout => "timeout",
         Forbidden => "forbidden",
         RateLimited => "rate_limited",
+        StorageUnavailable => "storage_unavailable",
         Internal => "internal_error",
     }
 );

@@ -421,11 +421,22 @@ impl EngineProcess {
 
     /// Starts it on `addr` (a restart on the port clients know).
     pub async fn start_on(state: &std::path::Path, config: &str, addr: &str) -> EngineProcess {
+        Self::start_in(state, state, config, addr).await
+    }
+
+    /// Starts it with its config and log in `dir` and its database in
+    /// `state`.
+    pub async fn start_in(
+        dir: &std::path::Path,
+        state: &std::path::Path,
+        config: &str,
+        addr: &str,
+    ) -> EngineProcess {
         let addr = addr.to_string();
         let port = addr.rsplit(':').next().unwrap_or("0").to_string();
-        let config_path = state.join("test.toml");
+        let config_path = dir.join("test.toml");
         std::fs::write(&config_path, config).expect("write config");
-        let stderr_path = state.join(format!("stderr-{port}.log"));
+        let stderr_path = dir.join(format!("stderr-{port}.log"));
         // A restart on the same port appends to the same log.
         std::fs::OpenOptions::new()
             .create(true)

@@ -8,29 +8,83 @@
 //! they were sent. Under load a batch grows, so the cost of the fsync is
 //! shared by many orders instead of paid by each. A read waits for the
 //! writes queued before it, so it sees them.
+//!
+//! A commit that fails (disk full, I/O error) is neither dropped nor
+//! acknowledged: the thread keeps its records, reports storage
+//! unavailable (`StorageHealth`), and tries the same commit again with
+//! backoff, taking in the writes that follow and answering reads from
+//! what is durable meanwhile. Once a commit succeeds, every writer held is
+//! told, in order, and storage is reported available again.
 
 use super::checkpoint;
 use super::store::{Kind, Record, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Most write jobs committed in one transaction.
 const MAX_BATCH: usize = 1024;
 
+/// How long a failed commit waits before its first retry, and at most.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// Records held while storage is unavailable before writers are made to
+/// wait (the queue then fills and `Storage::write` blocks).
+const MAX_HELD: usize = 1_000_000;
+
+/// Told when storage becomes unavailable (`Some(why)`) and available
+/// again (`None`).
+pub type HealthWatch = Box<dyn Fn(Option<String>) + Send + Sync>;
+
+/// Whether the database can be written, shared by the storage thread
+/// (which sets it) and everyone who must refuse work while it cannot.
+#[derive(Default)]
+pub struct StorageHealth {
+    unavailable: parking_lot::Mutex<Option<String>>,
+    watch: std::sync::OnceLock<HealthWatch>,
+}
+
+impl std::fmt::Debug for StorageHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageHealth")
+            .field("unavailable", &*self.unavailable.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StorageHealth {
+    /// Why the database cannot be written now, if it cannot.
+    pub fn unavailable(&self) -> Option<String> {
+        self.unavailable.lock().clone()
+    }
+
+    fn set(&self, now: Option<String>) {
+        let changed = {
+            let mut was = self.unavailable.lock();
+            let changed = was.is_some() != now.is_some();
+            *was = now.clone();
+            changed
+        };
+        if changed {
+            if let Some(watch) = self.watch.get() {
+                watch(now);
+            }
+        }
+    }
+}
+
 /// Told once a write is durable, or why it is not.
 pub type Done = Box<dyn FnOnce(Result<(), NotDurable>) + Send>;
 
-/// Why records are not durable. The writer answers its command
-/// `internal` and publishes nothing of it; the storage thread has logged
-/// why. One failed commit answers every writer in it, so it is `Clone`.
+/// Why records are not durable: the storage thread is gone (the engine
+/// is stopping). A failed write is not this: it is retried until it
+/// succeeds, and its writer is told only then.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotDurable {
     #[error("storage is not running")]
     Stopped,
-    #[error("the write failed: {0}")]
-    WriteFailed(String),
 }
 
 type ReadJob = Box<dyn FnOnce(&Store) + Send>;
@@ -71,6 +125,7 @@ pub struct Storage {
     tx: SyncSender<Job>,
     stats: Arc<StorageStats>,
     alert: Arc<std::sync::OnceLock<Alert>>,
+    health: Arc<StorageHealth>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -88,6 +143,7 @@ pub struct StorageActor {
     rx: Receiver<Job>,
     stats: Arc<StorageStats>,
     alert: Arc<std::sync::OnceLock<Alert>>,
+    health: Arc<StorageHealth>,
     /// The checkpointer runs while this lives.
     _alive: Arc<()>,
 }
@@ -112,17 +168,24 @@ impl StorageActor {
             tracing::warn!(error = %e, "no WAL checkpointer: commits checkpoint the log themselves");
         }
         let alert = Arc::new(std::sync::OnceLock::new());
+        let health = Arc::new(StorageHealth::default());
         let actor = StorageActor {
             store,
             rx,
             stats: stats.clone(),
             alert: alert.clone(),
+            health: health.clone(),
             _alive: alive,
         };
         std::thread::Builder::new()
             .name("laicai-storage".into())
             .spawn(move || actor.run())?;
-        Ok(Storage { tx, stats, alert })
+        Ok(Storage {
+            tx,
+            stats,
+            alert,
+            health,
+        })
     }
 
     fn run(mut self) {
@@ -157,22 +220,22 @@ impl StorageActor {
         if writes.is_empty() && done.is_empty() {
             return;
         }
-        let started = Instant::now();
-        let result = if writes.is_empty() {
-            Ok(())
-        } else {
-            self.store
-                .write(writes)
-                .map_err(|e| NotDurable::WriteFailed(e.to_string()))
-        };
-        let s = &self.stats;
-        s.batches.fetch_add(1, Ordering::Relaxed);
-        s.records.fetch_add(writes.len() as u64, Ordering::Relaxed);
-        s.commit_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        if let Err(e) = &result {
-            s.failed_batches.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, records = writes.len(), "storage write failed: these records are not durable");
+        let mut wait = RETRY_FIRST;
+        while let Err(e) = self.try_commit(writes) {
+            let why = e.to_string();
+            if self.health.unavailable().is_none() {
+                tracing::error!(error = %why, records = writes.len(), "storage cannot be written: holding these records and retrying; nothing is acknowledged until they are durable");
+            }
+            self.health.set(Some(why));
+            if !self.hold(writes, done, wait) {
+                // Every handle is gone: nobody is left to tell.
+                return;
+            }
+            wait = (wait * 2).min(RETRY_MAX);
+        }
+        if self.health.unavailable().is_some() {
+            tracing::info!(records = writes.len(), "storage can be written again");
+            self.health.set(None);
         }
         for conflict in self.store.take_conflicts() {
             tracing::error!(%conflict, "a record conflicts with a stored one");
@@ -182,7 +245,53 @@ impl StorageActor {
         }
         writes.clear();
         for d in done.drain(..) {
-            d(result.clone());
+            d(Ok(()));
+        }
+    }
+
+    /// One attempt at writing `writes` in one transaction.
+    fn try_commit(&mut self, writes: &[Record]) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let result = if writes.is_empty() {
+            Ok(())
+        } else {
+            self.store.write(writes)
+        };
+        let s = &self.stats;
+        s.batches.fetch_add(1, Ordering::Relaxed);
+        s.records.fetch_add(writes.len() as u64, Ordering::Relaxed);
+        s.commit_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if result.is_err() {
+            s.failed_batches.fetch_add(1, Ordering::Relaxed);
+            // Found again by the retry.
+            self.store.take_conflicts();
+        }
+        result
+    }
+
+    /// Waits `wait` before the next attempt, answering reads from what is
+    /// durable and taking in the writes that come (they are committed
+    /// after the held ones, in order). False once every handle is gone.
+    fn hold(&mut self, writes: &mut Vec<Record>, done: &mut Vec<Done>, wait: Duration) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || writes.len() >= MAX_HELD {
+                if writes.len() >= MAX_HELD {
+                    std::thread::sleep(left);
+                }
+                return true;
+            }
+            match self.rx.recv_timeout(left) {
+                Ok(Job::Write { records, done: d }) => {
+                    writes.extend(records);
+                    done.extend(d);
+                }
+                Ok(Job::Read(read)) => read(&self.store),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return true,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
+            }
         }
     }
 }
@@ -267,6 +376,19 @@ impl Storage {
 
     pub fn stats(&self) -> &StorageStats {
         &self.stats
+    }
+
+    /// Whether the database can be written now.
+    pub fn health(&self) -> &StorageHealth {
+        &self.health
+    }
+
+    /// Who is told when storage becomes unavailable and available again
+    /// (once).
+    pub fn watch_health(&self, watch: HealthWatch) {
+        if self.health.watch.set(watch).is_err() {
+            tracing::warn!("storage health is already watched");
+        }
     }
 
     /// Where conflicting records are reported from now on (once).

@@ -9,7 +9,9 @@ pub mod journal;
 pub mod sealing;
 pub mod store;
 
-pub use actor::{Done, NotDurable, Storage, StorageActor, StorageError, StorageStats};
+pub use actor::{
+    Done, HealthWatch, NotDurable, Storage, StorageActor, StorageError, StorageHealth, StorageStats,
+};
 pub use journal::{Durable, Journal, Ready};
 pub use sealing::{SealError, SecretBox};
 pub use store::{Kind, Record, Store, StoreError, SCHEMA_VERSION};

@@ -720,6 +720,15 @@ impl Handles<RiskSignal> for StrategyManager {
                     }
                 }
             }
+            RiskSignal::Hold(hold) => {
+                // Their status stays: a strategy the user paused stays
+                // paused when the hold ends.
+                for i in self.instances.values() {
+                    if let (StrategyStatus::Running, Some(a)) = (i.status, &i.actor) {
+                        a.do_send(SetPaused(hold));
+                    }
+                }
+            }
             RiskSignal::Halted { id, reason } => {
                 let running = self.instances.get(&id).is_some_and(|i| {
                     matches!(i.status, StrategyStatus::Running | StrategyStatus::Paused)

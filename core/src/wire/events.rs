@@ -48,6 +48,10 @@ pub struct SystemStatus {
     /// Percent of position-reducing trades that made money after fees.
     #[serde(with = "crate::num")]
     pub success_rate: Decimal,
+    /// Why the engine runs degraded (the database cannot be written: no
+    /// new orders, strategies hold), while it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

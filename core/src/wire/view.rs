@@ -30,6 +30,7 @@ impl Default for StateView {
                 total_profit: Decimal::ZERO,
                 total_trades: 0,
                 success_rate: Decimal::ZERO,
+                degraded: None,
             },
             orders: BTreeMap::new(),
             order_index: HashMap::new(),

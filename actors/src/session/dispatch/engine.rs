@@ -17,13 +17,18 @@ pub(super) async fn get_system_status(
 ) -> Result<Response, Failure> {
     Ok({
         let s = ask(deps, &deps.engine, GetSystemStatus).await?;
-        r.ok("System status".into())
+        let status = r
+            .ok("System status".into())
             .with("uptime", &s.uptime)
             .with("bot_status", &s.bot_status)
             .with("active_strategies", &s.active_strategies)
             .with("total_profit", &Exact(s.total_profit))
             .with("total_trades", &s.total_trades)
-            .with("success_rate", &Exact(s.success_rate))
+            .with("success_rate", &Exact(s.success_rate));
+        match &s.degraded {
+            Some(why) => status.with("degraded", why),
+            None => status,
+        }
     })
 }
 

@@ -96,12 +96,24 @@ async fn answer(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Resp
             ),
         );
     }
-    match Command::parse(&env) {
-        Ok(command) => run(&deps, caller, &cmd, rid.clone(), command)
-            .await
-            .unwrap_or_else(|(code, message)| Response::fail(&cmd, rid, code, message)),
-        Err(e) => Response::fail(&cmd, rid, e.code(), e.to_string()),
+    let command = match Command::parse(&env) {
+        Ok(command) => command,
+        Err(e) => return Response::fail(&cmd, rid, e.code(), e.to_string()),
+    };
+    // The kill switch acts at once even then; its answer waits for the disk.
+    if needed != Scope::Read && cmd != "kill_switch" {
+        if let Some(why) = deps.storage.health().unavailable() {
+            return Response::fail(
+                &cmd,
+                rid,
+                ErrorCode::StorageUnavailable,
+                format!("the database cannot be written ({why}): commands that change state are refused until it can be; reads work"),
+            );
+        }
     }
+    run(&deps, caller, &cmd, rid.clone(), command)
+        .await
+        .unwrap_or_else(|(code, message)| Response::fail(&cmd, rid, code, message))
 }
 
 type Failure = (ErrorCode, String);

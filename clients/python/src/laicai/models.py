@@ -200,6 +200,9 @@ class SystemStatus:
     total_profit: Decimal
     total_trades: int
     success_rate: Decimal
+    #: Why the engine runs degraded (the database cannot be written), while
+    #: it does: new orders are refused with ``storage_unavailable``.
+    degraded: str | None
     raw: dict[str, Any] = _raw()
 
 
