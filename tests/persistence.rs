@@ -51,14 +51,6 @@ async fn everything(c: &mut Client) -> Value {
     })
 }
 
-fn order(side: &str, kind: &str, size: &str, price: Option<&str>) -> Value {
-    let mut o = json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": side, "type": kind, "size": size});
-    if let Some(p) = price {
-        o["price"] = json!(p);
-    }
-    o
-}
-
 #[actix_rt::test]
 async fn a_clean_restart_gives_back_everything_exactly() {
     let state = temp_dir("clean-restart");
@@ -117,25 +109,6 @@ async fn a_clean_restart_gives_back_everything_exactly() {
     assert!(!ids.contains(placed["order_id"].as_str().unwrap_or("")));
     let (_, used, _) = balance(&c.ok(json!({"cmd": "get_balances"})).await, "USDT");
     assert_eq!(used, d("0.01") * d(FAR_BID) * d("1.001"));
-}
-
-/// What a trade does to the account: (asset, signed change) pairs.
-fn effects(t: &Value) -> [(String, Decimal); 2] {
-    let symbol = t["symbol"].as_str().expect("symbol");
-    let (base, quote) = symbol.split_once('-').expect("BASE-QUOTE");
-    let (price, amount, fee) = (dec(&t["price"]), dec(&t["amount"]), dec(&t["fee"]));
-    assert_eq!(t["fee_asset"], quote);
-    let notional = price * amount;
-    match t["side"].as_str() {
-        Some("buy") => [
-            (base.to_string(), amount),
-            (quote.to_string(), -(notional + fee)),
-        ],
-        _ => [
-            (base.to_string(), -amount),
-            (quote.to_string(), notional - fee),
-        ],
-    }
 }
 
 #[actix_rt::test]
@@ -223,73 +196,10 @@ async fn after_kill_9_mid_stream_every_acknowledged_order_and_fill_is_there_once
         "seq went back: {} after {max_seq}",
         snapshot["seq"]
     );
-    let orders = c.ok(json!({"cmd": "get_orders", "limit": 100000})).await;
-    let trades = c.ok(json!({"cmd": "get_trades", "limit": 100000})).await;
-    let balances = c.ok(json!({"cmd": "get_balances"})).await;
-
-    let stored_orders: BTreeMap<String, &Value> = orders["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| (o["orderId"].as_str().unwrap().to_string(), o))
-        .collect();
-    for id in &acknowledged {
-        assert!(
-            stored_orders.contains_key(id),
-            "acknowledged order {id} is missing"
-        );
-    }
-    let stored_trades = trades["trades"].as_array().unwrap();
-    let mut ids = BTreeSet::new();
-    for t in stored_trades {
-        assert!(
-            ids.insert(t["trade_id"].as_str().unwrap()),
-            "trade stored twice: {t}"
-        );
-    }
-    for (id, t) in &reported_trades {
-        let stored = stored_trades
-            .iter()
-            .find(|s| s["trade_id"] == json!(id))
-            .unwrap_or_else(|| panic!("reported trade {id} is missing"));
-        assert_eq!(stored, t);
-    }
-    // Every order's filled amount is the sum of its stored fills: none
-    // applied twice, none lost.
-    let mut filled: BTreeMap<&str, Decimal> = BTreeMap::new();
-    for t in stored_trades {
-        *filled.entry(t["order_id"].as_str().unwrap()).or_default() += dec(&t["amount"]);
-    }
-    for (id, o) in &stored_orders {
-        let sum = filled.get(id.as_str()).copied().unwrap_or_default();
-        assert_eq!(dec(&o["filled"]), sum, "order {id}: {o}");
-    }
-    // Balances are the starting balances plus the stored fills.
-    let mut expected = totals_at_start.clone();
-    for t in stored_trades {
-        for (asset, change) in effects(t) {
-            *expected.entry(asset).or_default() += change;
-        }
-    }
-    for (asset, total) in &expected {
-        let (_, _, got) = balance(&balances, asset);
-        assert_eq!(&got, total, "{asset} total after the crash");
-    }
-    // Resting orders hold exactly what they reserve.
-    let open_bids: Decimal = stored_orders
-        .values()
-        .filter(|o| o["status"] == "open")
-        .map(|o| dec(&o["remaining"]) * dec(&o["price"]) * d("1.001"))
-        .sum();
-    let (_, used, _) = balance(&balances, "USDT");
-    assert_eq!(used, open_bids);
+    let open_count = audit(&mut c, &totals_at_start, &acknowledged, &reported_trades).await;
 
     // Each of them is really back in the book: they all cancel, and
     // release exactly what they held.
-    let open_count = stored_orders
-        .values()
-        .filter(|o| o["status"] == "open")
-        .count();
     assert!(open_count > 0);
     let cancelled = c.ok(json!({"cmd": "cancel_all_orders"})).await;
     assert_eq!(cancelled["cancelled_count"], json!(open_count));

@@ -240,10 +240,14 @@ impl Client {
     }
 
     pub async fn send_text(&mut self, text: &str) {
+        self.try_send_text(text).await.expect("send");
+    }
+
+    /// Sends, or says why it could not (the server is gone).
+    pub async fn try_send_text(&mut self, text: &str) -> Result<(), awc::error::WsProtocolError> {
         self.conn
             .send(ws::Message::Text(text.to_string().into()))
             .await
-            .expect("send");
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
@@ -363,6 +367,113 @@ impl Client {
         assert_eq!(r["success"], true, "command {cmd} failed: {r}");
         r
     }
+}
+
+/// A `place_order` of BTC-USDT.
+pub fn order(side: &str, kind: &str, size: &str, price: Option<&str>) -> Value {
+    let mut o = json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": side, "type": kind, "size": size});
+    if let Some(p) = price {
+        o["price"] = json!(p);
+    }
+    o
+}
+
+/// What a trade does to the account: (asset, signed change) pairs.
+pub fn effects(t: &Value) -> [(String, Decimal); 2] {
+    let symbol = t["symbol"].as_str().expect("symbol");
+    let (base, quote) = symbol.split_once('-').expect("BASE-QUOTE");
+    let (price, amount, fee) = (dec(&t["price"]), dec(&t["amount"]), dec(&t["fee"]));
+    assert_eq!(t["fee_asset"], quote);
+    let notional = price * amount;
+    match t["side"].as_str() {
+        Some("buy") => [
+            (base.to_string(), amount),
+            (quote.to_string(), -(notional + fee)),
+        ],
+        _ => [
+            (base.to_string(), -amount),
+            (quote.to_string(), notional - fee),
+        ],
+    }
+}
+
+/// After a crash and a restart: every acknowledged order and every
+/// reported trade is stored, no trade twice and each as reported, every
+/// order's filled amount is the sum of its fills, every balance is its
+/// starting total plus the stored fills to the last decimal, and resting
+/// orders reserve exactly what they hold. Answers how many orders rest.
+pub async fn audit(
+    c: &mut Client,
+    totals_at_start: &std::collections::BTreeMap<String, Decimal>,
+    acknowledged: &std::collections::BTreeSet<String>,
+    reported_trades: &std::collections::BTreeMap<String, Value>,
+) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let orders = c.ok(json!({"cmd": "get_orders", "limit": 100000})).await;
+    let trades = c.ok(json!({"cmd": "get_trades", "limit": 100000})).await;
+    let balances = c.ok(json!({"cmd": "get_balances"})).await;
+
+    let stored_orders: BTreeMap<String, &Value> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["orderId"].as_str().unwrap().to_string(), o))
+        .collect();
+    for id in acknowledged {
+        assert!(
+            stored_orders.contains_key(id),
+            "acknowledged order {id} is missing"
+        );
+    }
+    let stored_trades = trades["trades"].as_array().unwrap();
+    let mut ids = BTreeSet::new();
+    for t in stored_trades {
+        assert!(
+            ids.insert(t["trade_id"].as_str().unwrap()),
+            "trade stored twice: {t}"
+        );
+    }
+    for (id, t) in reported_trades {
+        let stored = stored_trades
+            .iter()
+            .find(|s| s["trade_id"] == json!(id))
+            .unwrap_or_else(|| panic!("reported trade {id} is missing"));
+        assert_eq!(stored, t);
+    }
+    // Every order's filled amount is the sum of its stored fills: none
+    // applied twice, none lost.
+    let mut filled: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for t in stored_trades {
+        *filled.entry(t["order_id"].as_str().unwrap()).or_default() += dec(&t["amount"]);
+    }
+    for (id, o) in &stored_orders {
+        let sum = filled.get(id.as_str()).copied().unwrap_or_default();
+        assert_eq!(dec(&o["filled"]), sum, "order {id}: {o}");
+    }
+    // Balances are the starting balances plus the stored fills.
+    let mut expected = totals_at_start.clone();
+    for t in stored_trades {
+        for (asset, change) in effects(t) {
+            *expected.entry(asset).or_default() += change;
+        }
+    }
+    for (asset, total) in &expected {
+        let (_, _, got) = balance(&balances, asset);
+        assert_eq!(&got, total, "{asset} total after the crash");
+    }
+    // Resting orders hold exactly what they reserve.
+    let open_bids: Decimal = stored_orders
+        .values()
+        .filter(|o| o["status"] == "open")
+        .map(|o| dec(&o["remaining"]) * dec(&o["price"]) * d("1.001"))
+        .sum();
+    let (_, used, _) = balance(&balances, "USDT");
+    assert_eq!(used, open_bids);
+
+    stored_orders
+        .values()
+        .filter(|o| o["status"] == "open")
+        .count()
 }
 
 /// One strategy instance as `get_strategies` lists it.
