@@ -113,3 +113,21 @@ fn bad_arguments_are_refused_with_a_message() {
         assert!(err.contains("must be above 0"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn abuse_sends_every_kind_of_bad_input_and_finds_nothing_lost() {
+    let out = bench(&["abuse", "--seconds", "4", "--clients", "10", "--seed", "7"]);
+    for kind in ["polite", "mutant", "flood"] {
+        let sent = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(kind))
+            .map(|l| number(l.trim_start()[kind.len()..].trim()));
+        assert!(sent.is_some_and(|n| n > 0.0), "no {kind} sent:\n{out}");
+    }
+    assert!(out.contains("(each answered once: true)"), "{out}");
+    assert!(
+        out.contains("rate_limited"),
+        "the flood never hit the limit:\n{out}"
+    );
+    assert!(out.contains("OK: nothing panicked, nothing lost"), "{out}");
+}

@@ -5,6 +5,7 @@
 //! from /proc); the clients run here. Results go to stdout as tables
 //! (BENCHMARKS.md quotes them).
 
+mod abuse;
 mod bare;
 mod clients;
 mod server;
@@ -29,6 +30,10 @@ pub(crate) enum BenchCmd {
     Roundtrip(RoundtripArgs),
     /// Engine memory (RSS) with N idle WebSocket sessions.
     Sessions(SessionsArgs),
+    /// A protocol fuzzer: seeded clients send valid, mutated and broken
+    /// frames, floods and reconnect storms; then every answer, balance
+    /// and order is checked.
+    Abuse(abuse::AbuseArgs),
     /// The bare broadcast/echo server the others compare with.
     #[command(hide = true)]
     BareServer {
@@ -104,6 +109,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
     let threads = match &cmd {
         BenchCmd::Fanout(a) => a.client_threads.max(1),
         BenchCmd::BareServer { threads, .. } => (*threads).max(1),
+        BenchCmd::Abuse(_) => 2,
         _ => 1,
     };
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -117,6 +123,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
                     BenchCmd::Fanout(a) => fanout(a).await,
                     BenchCmd::Roundtrip(a) => roundtrip(a).await,
                     BenchCmd::Sessions(a) => sessions(a).await,
+                    BenchCmd::Abuse(a) => abuse::abuse(a).await,
                     BenchCmd::BareServer { listen, rate, .. } => bare::serve(listen, rate)
                         .await
                         .map_err(|e| BenchError::Bad(format!("bare server on {listen}: {e}"))),

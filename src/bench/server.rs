@@ -58,6 +58,9 @@ pub(super) struct EngineSetup {
     pub fsync: bool,
     /// `[server] workers`: threads serving sessions (0: one per core).
     pub workers: usize,
+    /// `[server] max_messages_per_sec`: out of the way for measurements,
+    /// the default (100) when the limits are what is tested.
+    pub max_messages_per_sec: u32,
 }
 
 impl EngineSetup {
@@ -67,6 +70,7 @@ impl EngineSetup {
             max_connections,
             fsync: true,
             workers: 0,
+            max_messages_per_sec: 100_000,
         }
     }
 }
@@ -88,7 +92,7 @@ fn engine_config(addr: SocketAddr, setup: &EngineSetup) -> String {
         r#"[server]
 bind = "{addr}"
 max_connections = {max}
-max_messages_per_sec = 100000
+max_messages_per_sec = {per_sec}
 workers = {workers}
 
 [strategies]
@@ -116,6 +120,7 @@ trade_size = "0.05"
         rate = setup.rate,
         fsync = setup.fsync,
         workers = setup.workers,
+        per_sec = setup.max_messages_per_sec,
     )
 }
 
@@ -211,6 +216,11 @@ impl ServerProcess {
     /// Resident memory in bytes.
     pub(super) fn rss(&self) -> u64 {
         rss_bytes(self.pid()).unwrap_or_default()
+    }
+
+    /// What it has written to its log so far.
+    pub(super) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
     pub(super) fn url(&self, path: &str) -> String {
