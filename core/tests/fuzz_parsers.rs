@@ -69,6 +69,8 @@ fn any_json() -> impl Strategy<Value = Value> {
             Just("123456789012345678901234567890"),
             Just("0.000000000000000000000000000001"),
             Just("79228162514264337593543950336"),
+            Just("79228162514264337593543950335"),
+            Just("18446744073709551615"),
             Just("BTC-USDT"),
             Just(""),
             Just("1,5"),
@@ -153,6 +155,18 @@ fn read_frame(text: &str) {
         if let Ok(command) = Command::parse(&env) {
             let again = Command::parse(&command.envelope(None));
             assert_eq!(again.as_ref(), Ok(&command), "{text}");
+            // What an accepted order costs can always be computed.
+            if let Command::PlaceOrder { order, .. } = &command {
+                let notional = order
+                    .price
+                    .map_or(Some(order.size), |p| p.checked_mul(order.size));
+                assert!(
+                    notional
+                        .and_then(|n| n.checked_mul(laicai_core::Decimal::TWO))
+                        .is_some(),
+                    "{text}"
+                );
+            }
         }
     }
 }

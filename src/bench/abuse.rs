@@ -89,8 +89,7 @@ pub(super) async fn abuse(a: AbuseArgs) -> Result<(), BenchError> {
         "abuse: {} clients for {} s (seed {}) against {url}, default limits",
         a.clients, a.seconds, a.seed
     );
-    let mut checker = connect(&url).await?;
-    let start = balances(&mut checker).await?;
+    let start = balances(&mut connect(&url).await?).await?;
     let observed = Arc::new(Mutex::new(Observed::default()));
     let observer = tokio::spawn(observe(connect(&url).await?, observed.clone()));
     let tally: Shared = Arc::default();
@@ -112,8 +111,10 @@ pub(super) async fn abuse(a: AbuseArgs) -> Result<(), BenchError> {
     for t in tasks {
         let _ = t.await;
     }
-    // What is in flight lands.
+    // What is in flight lands. (A fresh connection: one left unread this
+    // long would have been closed as idle, rightly.)
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut checker = connect(&url).await?;
     let orders = ask(&mut checker, json!({"cmd": "get_orders", "limit": 100_000})).await?;
     let trades = ask(&mut checker, json!({"cmd": "get_trades", "limit": 100_000})).await?;
     let end = balances(&mut checker).await?;
@@ -572,8 +573,11 @@ fn check(
     if !alive {
         problems.push("the engine stopped answering".into());
     }
-    if log.contains("panicked") {
-        problems.push("the engine's log shows a panic".into());
+    for line in log.lines().filter(|l| l.contains("panicked")).take(5) {
+        problems.push(format!("the engine panicked: {line}"));
+    }
+    for line in log.lines().filter(|l| l.contains("ERROR")).take(5) {
+        problems.push(format!("the engine logged an error: {line}"));
     }
     let unanswered = t
         .polite
@@ -593,6 +597,9 @@ fn check(
         problems.push(format!("answered more than once: {twice:?}"));
     }
     problems.extend(t.polite_closed.iter().cloned());
+    if let Some(n) = t.codes.get("internal_error") {
+        problems.push(format!("{n} command(s) answered internal_error"));
+    }
     if o.gaps > 0 {
         problems.push(format!("{} event(s) out of seq order", o.gaps));
     }

@@ -672,6 +672,12 @@ fn parse_new_strategy(p: &Params) -> Result<NewStrategy, CommandError> {
     })
 }
 
+/// The largest size or price an order may name: 10^15.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// The largest price × size of a limit order: 10^18.
+pub const MAX_NOTIONAL: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
+
 fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
     let symbol = p
         .opt_symbol("symbol")?
@@ -695,6 +701,23 @@ fn parse_order(p: &Params) -> Result<OrderRequest, CommandError> {
         // A market order takes the book; a price sent along is ignored.
         OrderType::Market => None,
     };
+    // Bounds that keep every sum and product of money far inside what a
+    // decimal holds (≈ 7.9 × 10^28), so no arithmetic downstream can
+    // overflow.
+    if size > MAX_AMOUNT {
+        return Err(invalid("size", format!("must be at most {MAX_AMOUNT}")));
+    }
+    if let Some(p) = price {
+        if p > MAX_AMOUNT {
+            return Err(invalid("price", format!("must be at most {MAX_AMOUNT}")));
+        }
+        if p.checked_mul(size).is_none_or(|n| n > MAX_NOTIONAL) {
+            return Err(invalid(
+                "size",
+                format!("price × size must be at most {MAX_NOTIONAL}"),
+            ));
+        }
+    }
     let time_in_force = match (order_type, tif) {
         (OrderType::Market, Some(TimeInForce::Gtc)) => {
             return Err(invalid(

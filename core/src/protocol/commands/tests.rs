@@ -533,3 +533,30 @@ fn every_command_written_as_a_frame_parses_back_to_itself() {
     known.sort_unstable();
     assert_eq!(named, known, "a command has no sample above");
 }
+
+/// Found by `laicai bench abuse`: a limit order of the largest decimal
+/// size at the largest decimal price overflowed the cost computation and
+/// panicked the engine. Such orders are refused as parameters.
+#[test]
+fn sizes_and_prices_that_could_overflow_are_refused() {
+    let max = "79228162514264337593543950335";
+    for (size, price, field) in [
+        (max, max, "size"),
+        ("1000000000000001", "1", "size"),
+        ("0.001", "1000000000000001", "price"),
+        ("1000000000", "1000000000000", "size"),
+    ] {
+        let r = command(&format!(
+            r#"{{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"limit","size":"{size}","price":"{price}"}}"#
+        ));
+        assert_eq!(field_of(r.unwrap_err()), field, "{size} @ {price}");
+    }
+    let market = command(&format!(
+        r#"{{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"market","size":"{max}"}}"#
+    ));
+    assert_eq!(field_of(market.unwrap_err()), "size");
+    assert!(command(
+        r#"{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"limit","size":"1000000","price":"1000000000000"}"#
+    )
+    .is_ok());
+}
