@@ -36,11 +36,15 @@ impl PairSpec {
                     format!("must be a multiple of the tick size {}", self.tick_size),
                 ));
             }
-            if price * size < self.min_notional {
-                return Err((
-                    "size",
-                    format!("price × size must be at least {}", self.min_notional),
-                ));
+            match price.checked_mul(size) {
+                None => return Err(("size", "price × size is too large to compute".into())),
+                Some(n) if n < self.min_notional => {
+                    return Err((
+                        "size",
+                        format!("price × size must be at least {}", self.min_notional),
+                    ))
+                }
+                Some(_) => {}
             }
         }
         Ok(())

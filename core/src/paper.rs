@@ -403,12 +403,20 @@ impl PaperExchange {
         let (asset, reserve, per_unit, swept) = match (req.side, req.order_type, req.price) {
             (Side::Sell, _, _) => (base, req.size, Some(Decimal::ONE), None),
             (Side::Buy, OrderType::Limit, Some(price)) => {
-                let per = price * (Decimal::ONE + self.buy_fee_rate(req));
-                (quote, per * req.size, Some(per), None)
+                // Checked: a strategy's order does not pass the command
+                // parser's bounds, and an overflow must refuse the order,
+                // never panic the venue.
+                let per = price
+                    .checked_mul(Decimal::ONE + self.buy_fee_rate(req))
+                    .ok_or_else(too_large)?;
+                let total = per.checked_mul(req.size).ok_or_else(too_large)?;
+                (quote, total, Some(per), None)
             }
             (Side::Buy, _, _) => {
                 let (filled, cost) = market.engine.sweep(Side::Buy, None, req.size, ACCOUNT);
-                let total = cost * (Decimal::ONE + self.cfg.taker_fee);
+                let total = cost
+                    .checked_mul(Decimal::ONE + self.cfg.taker_fee)
+                    .ok_or_else(too_large)?;
                 (quote, total, None, Some((filled, cost)))
             }
         };
@@ -728,6 +736,14 @@ impl PaperExchange {
 }
 
 mod views;
+
+/// An order whose cost does not fit in a decimal.
+fn too_large() -> PlaceError {
+    PlaceError::InvalidParams {
+        field: "size",
+        reason: "price × size is too large to compute".into(),
+    }
+}
 
 #[cfg(test)]
 mod tests;

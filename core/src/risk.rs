@@ -420,7 +420,12 @@ impl RiskManager {
             }
         }
         if let Some(limit) = l.max_order_notional {
-            let notional = req.price.or(mark).ok_or_else(no_mark)? * req.size;
+            let notional = req
+                .price
+                .or(mark)
+                .ok_or_else(no_mark)?
+                .checked_mul(req.size)
+                .unwrap_or(Decimal::MAX);
             if notional > limit {
                 return Err(RiskViolation::OrderNotional { notional, limit });
             }

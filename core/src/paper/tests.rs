@@ -522,3 +522,24 @@ fn an_unaffordable_order_says_what_it_needs_and_how_that_was_computed() {
         "insufficient BTC: selling 1.5 BTC needs 1.5 BTC; 1 BTC is free"
     );
 }
+
+/// A strategy's order does not pass the command parser's bounds: an
+/// order whose cost overflows a decimal is refused, and refusing it
+/// changes nothing.
+#[test]
+fn an_order_whose_cost_overflows_is_refused_not_a_panic() {
+    let mut x = exchange();
+    x.apply_tick(&btc(), &book(vec![]), 0);
+    let max = Decimal::MAX.to_string();
+    let before = (bal(&x, "USDT"), bal(&x, "BTC"));
+    let refused = x.place(order(Side::Buy, OrderType::Limit, &max, Some(&max)), 1);
+    assert!(
+        matches!(
+            refused,
+            Err(PlaceError::InvalidParams { field: "size", .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!((bal(&x, "USDT"), bal(&x, "BTC")), before);
+    assert!(x.open_orders().is_empty());
+}
