@@ -577,6 +577,41 @@ fn gate(cfg: &Config) -> http::Gate {
             (s.auth_block_s * 1000) as i64,
         )),
         open: Arc::new(AtomicUsize::new(0)),
-        max_connections: s.max_connections,
+        max_connections: connection_cap(s.max_connections, open_files_limit()),
     }
+}
+
+/// Descriptors kept for everything but client connections: the database
+/// and its log, the listener, exchange sockets, log files.
+const RESERVED_FDS: u64 = 64;
+
+/// Descriptors a client connection holds: its socket, and the duplicate
+/// the engine keeps to reset a slow client (`ClientSocket`).
+const FDS_PER_CONNECTION: u64 = 2;
+
+/// The connections the engine admits: the configured cap, lowered when the
+/// process may not open that many descriptors, so that the connection past
+/// the limit gets HTTP 503 rather than hanging in the kernel's queue while
+/// the engine cannot accept it (and cannot open anything else).
+fn connection_cap(configured: usize, open_files: Option<u64>) -> usize {
+    let Some(limit) = open_files else {
+        return configured;
+    };
+    let room = (limit.saturating_sub(RESERVED_FDS) / FDS_PER_CONNECTION).max(1) as usize;
+    if room < configured {
+        tracing::warn!(
+            configured,
+            open_files = limit,
+            admitted = room,
+            "the open-file limit is lower than server.max_connections needs: admitting {room} connections (raise it with `ulimit -n`)"
+        );
+    }
+    configured.min(room)
+}
+
+/// The process's soft limit on open files, from /proc/self/limits.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }

@@ -543,6 +543,17 @@ impl EngineProcess {
         config: &str,
         addr: &str,
     ) -> EngineProcess {
+        Self::start_under(&[], dir, state, config, addr).await
+    }
+
+    /// Starts it through `wrapper` (`["prlimit", "--nofile=300", "--"]`).
+    pub async fn start_under(
+        wrapper: &[&str],
+        dir: &std::path::Path,
+        state: &std::path::Path,
+        config: &str,
+        addr: &str,
+    ) -> EngineProcess {
         let addr = addr.to_string();
         let port = addr.rsplit(':').next().unwrap_or("0").to_string();
         let config_path = dir.join("test.toml");
@@ -561,7 +572,15 @@ impl EngineProcess {
                 .open(&stderr_path)
                 .expect("log file")
         };
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = std::process::Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_laicai"));
+                c
+            }
+            None => std::process::Command::new(env!("CARGO_BIN_EXE_laicai")),
+        };
+        let child = command
             .arg("--config")
             .arg(&config_path)
             .arg("--bind")
@@ -609,6 +628,10 @@ impl EngineProcess {
 
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGSTOP (`freeze(true)`) or SIGCONT: a server that stops answering
