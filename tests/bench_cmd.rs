@@ -131,3 +131,31 @@ fn abuse_sends_every_kind_of_bad_input_and_finds_nothing_lost() {
     );
     assert!(out.contains("OK: nothing panicked, nothing lost"), "{out}");
 }
+
+#[test]
+fn soak_prints_a_line_a_period_and_the_slopes() {
+    let out = bench(&[
+        "soak",
+        "--minutes",
+        "1",
+        "--period",
+        "15",
+        "--clients",
+        "20",
+        "--traders",
+        "2",
+    ]);
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    for r in &rows {
+        let cells: Vec<&str> = r.trim_matches('|').split('|').map(str::trim).collect();
+        assert!(number(cells[1]) > 1.0, "RSS: {r}");
+        assert!(number(cells[2]) > 10.0, "fds: {r}");
+        assert!(number(cells[6]) > 0.0, "events: {r}");
+        assert!(number(cells[7]) > 0.0, "orders: {r}");
+    }
+    assert!(out.contains("RSS slope"), "{out}");
+}

@@ -9,6 +9,7 @@ mod abuse;
 mod bare;
 mod clients;
 mod server;
+mod soak;
 
 use clients::{ClientError, Tally, FIRST, SECOND, WARMUP};
 use parking_lot::Mutex;
@@ -34,6 +35,9 @@ pub(crate) enum BenchCmd {
     /// frames, floods and reconnect storms; then every answer, balance
     /// and order is checked.
     Abuse(abuse::AbuseArgs),
+    /// A long mixed load, with memory, descriptors, threads, mailboxes,
+    /// event rate and order round trip printed every minute.
+    Soak(soak::SoakArgs),
     /// The bare broadcast/echo server the others compare with.
     #[command(hide = true)]
     BareServer {
@@ -109,7 +113,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
     let threads = match &cmd {
         BenchCmd::Fanout(a) => a.client_threads.max(1),
         BenchCmd::BareServer { threads, .. } => (*threads).max(1),
-        BenchCmd::Abuse(_) => 2,
+        BenchCmd::Abuse(_) | BenchCmd::Soak(_) => 2,
         _ => 1,
     };
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -124,6 +128,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
                     BenchCmd::Roundtrip(a) => roundtrip(a).await,
                     BenchCmd::Sessions(a) => sessions(a).await,
                     BenchCmd::Abuse(a) => abuse::abuse(a).await,
+                    BenchCmd::Soak(a) => soak::soak(a).await,
                     BenchCmd::BareServer { listen, rate, .. } => bare::serve(listen, rate)
                         .await
                         .map_err(|e| BenchError::Bad(format!("bare server on {listen}: {e}"))),

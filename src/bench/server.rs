@@ -61,6 +61,9 @@ pub(super) struct EngineSetup {
     /// `[server] max_messages_per_sec`: out of the way for measurements,
     /// the default (100) when the limits are what is tested.
     pub max_messages_per_sec: u32,
+    /// The `[strategies]` part: none booted, or `[[strategies.boot]]`
+    /// tables.
+    pub strategies: String,
 }
 
 impl EngineSetup {
@@ -71,6 +74,7 @@ impl EngineSetup {
             fsync: true,
             workers: 0,
             max_messages_per_sec: 100_000,
+            strategies: "[strategies]\nboot = []\n".into(),
         }
     }
 }
@@ -95,9 +99,7 @@ max_connections = {max}
 max_messages_per_sec = {per_sec}
 workers = {workers}
 
-[strategies]
-boot = []
-
+{strategies}
 [storage]
 fsync = {fsync}
 
@@ -121,6 +123,7 @@ trade_size = "0.05"
         fsync = setup.fsync,
         workers = setup.workers,
         per_sec = setup.max_messages_per_sec,
+        strategies = setup.strategies,
     )
 }
 
