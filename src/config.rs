@@ -196,6 +196,20 @@ pub struct EngineSection {
     pub agent_status_interval_ms: u64,
     pub log_events_level: laicai_core::wire::events::LogLevel,
     pub log_events_per_sec: u32,
+    /// What the engine's own log shows (a tracing filter: `info`,
+    /// `warn,laicai_actors=debug`); re-read on SIGHUP. RUST_LOG, when
+    /// set, wins.
+    pub log_level: String,
+    /// `text` (colour only on a terminal) or `json` (one object a line).
+    pub log_format: LogFormat,
+}
+
+/// How the engine's log is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Debug, Deserialize)]

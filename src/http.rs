@@ -106,6 +106,8 @@ pub(crate) fn server(
             .route("/ws/logs", ws_route(Endpoint::Logs))
             .route("/api/v1/websocket", ws_route(Endpoint::Subscription))
             .route("/api/health", web::get().to(health))
+            .route("/api/health/live", web::get().to(live))
+            .route("/api/health/ready", web::get().to(ready))
             .route("/metrics", web::get().to(metrics))
             .default_service(web::to(dashboard::serve))
     })
@@ -161,6 +163,49 @@ async fn health(st: web::Data<AppState>) -> HttpResponse {
         // Whether a client must present a token (the dashboard asks for one).
         "auth_required": !st.gate.tokens.is_empty(),
     }))
+}
+
+/// The process serves HTTP: a supervisor restarts it when this fails.
+async fn live(st: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "live",
+        "uptime": st.started.elapsed().as_secs(),
+    }))
+}
+
+/// Whether it can do its work: storage writable, the engine running and
+/// answering, every venue connected. 503 with the reasons when not, so a
+/// load balancer sends no one there and a supervisor can alert.
+async fn ready(st: web::Data<AppState>) -> HttpResponse {
+    let mut not_ready = Vec::new();
+    if let Some(why) = st.deps.storage.health().unavailable() {
+        not_ready.push(format!("the database cannot be written: {why}"));
+    }
+    let status = st
+        .deps
+        .engine
+        .send(laicai_actors::engine::GetSystemStatus)
+        .timeout(std::time::Duration::from_secs(2))
+        .await;
+    match status {
+        Ok(s) if s.bot_status == laicai_core::wire::events::BotStatus::Running => {}
+        Ok(_) => not_ready.push("the engine is stopped (start_engine)".into()),
+        Err(e) => not_ready.push(format!("the engine did not answer: {e}")),
+    }
+    for name in st.deps.venues.names() {
+        if st.deps.venues.exchange(Some(&name)).is_none() {
+            not_ready.push(format!("venue `{name}` is not connected"));
+        }
+    }
+    let body = serde_json::json!({
+        "status": if not_ready.is_empty() { "ready" } else { "not_ready" },
+        "reasons": not_ready,
+    });
+    if not_ready.is_empty() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }
 
 async fn metrics(st: web::Data<AppState>) -> HttpResponse {

@@ -43,6 +43,9 @@ struct EngineArgs {
     /// (backtest.record_dir) for later backtests.
     #[arg(long, env = "LAICAI_RECORD")]
     record: bool,
+    /// The engine's log as `text` or `json` lines (engine.log_format).
+    #[arg(long, env = "LAICAI_LOG_FORMAT", value_enum)]
+    log_format: Option<laicai::config::LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -104,7 +107,8 @@ fn main() -> ExitCode {
         Some(Cmd::Serve(args)) => args,
         None => cli.engine,
     };
-    let mut config = match Config::load(config_path(engine.config).as_deref()) {
+    let path = config_path(engine.config);
+    let mut config = match Config::load(path.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("laicai: {e}");
@@ -136,32 +140,89 @@ fn main() -> ExitCode {
     if let Some(dir) = engine.state_dir {
         config.storage.path = dir.join("laicai.db").to_string_lossy().into_owned();
     }
-    init_engine_log(&config);
-    serve(config)
+    if let Some(format) = engine.log_format {
+        config.engine.log_format = format;
+    }
+    let reload = init_engine_log(&config);
+    serve(config, path, reload)
 }
 
-/// The engine's log: to the terminal (RUST_LOG, default `info`; colour
-/// only when stdout is a terminal) and, as `log` events, to clients.
-fn init_engine_log(config: &Config) {
+/// Sets the level of the engine's own log at run time.
+type LogReload = Box<dyn Fn(&str) -> Result<(), String>>;
+
+/// The engine's log: to stdout as text (colour only on a terminal) or JSON
+/// lines, at `engine.log_level` (RUST_LOG wins when set); and, as `log`
+/// events, to clients. Answers how to change the level later, unless
+/// RUST_LOG fixed it.
+fn init_engine_log(config: &Config) -> Option<LogReload> {
+    use laicai::config::LogFormat;
     use tracing_subscriber::prelude::*;
-    let terminal = tracing_subscriber::fmt::layer()
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        );
+    use tracing_subscriber::{fmt, reload, EnvFilter};
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let fixed = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| {
+        EnvFilter::try_new(&config.engine.log_level).unwrap_or_else(|e| {
+            eprintln!(
+                "laicai: engine.log_level `{}`: {e}; using info",
+                config.engine.log_level
+            );
+            EnvFilter::new("info")
+        })
+    });
+    let (filter, handle) = reload::Layer::new(filter);
+    let out = match config.engine.log_format {
+        LogFormat::Text => fmt::layer()
+            .with_ansi(std::io::stdout().is_terminal())
+            .boxed(),
+        LogFormat::Json => fmt::layer().json().with_ansi(false).boxed(),
+    };
     tracing_subscriber::registry()
-        .with(terminal)
+        .with(out.with_filter(filter))
         .with(laicai::logs::layer(
             config.engine.log_events_level,
             config.engine.log_events_per_sec,
         ))
         .init();
+    if fixed {
+        return None;
+    }
+    Some(Box::new(move |level: &str| {
+        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    }))
 }
 
-fn serve(config: Config) -> ExitCode {
+/// On SIGHUP, the config file is read again and its `engine.log_level`
+/// applied; nothing else changes without a restart.
+#[cfg(unix)]
+async fn reload_log_level_on_sighup(path: Option<PathBuf>, reload: LogReload) {
+    let Ok(mut hup) = actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP: the log level is fixed until a restart");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match Config::load(path.as_deref()) {
+            Ok(c) => match reload(&c.engine.log_level) {
+                Ok(()) => tracing::warn!(level = %c.engine.log_level, "SIGHUP: log level applied"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: log level not applied"),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: the config cannot be read; nothing changed")
+            }
+        }
+    }
+}
+
+fn serve(config: Config, path: Option<PathBuf>, reload: Option<LogReload>) -> ExitCode {
     let system = actix::System::new();
     let result: Result<(), String> = system.block_on(async move {
+        #[cfg(unix)]
+        if let Some(reload) = reload {
+            actix::spawn(reload_log_level_on_sighup(path, reload));
+        }
+        #[cfg(not(unix))]
+        let _ = (path, reload);
         let running = laicai::start(config).await.map_err(|e| e.to_string())?;
         let handle = running.server.handle();
         let close_sessions = running.close_sessions();
