@@ -81,8 +81,13 @@ export class Header {
     const m = this.model;
     if (dirty.has('system')) {
       const running = m.engineRunning;
-      setText($('#engine-state'), running === null ? '…' : running ? 'running' : 'stopped');
-      setClass($('#engine-dot'), `dot ${running ? 'ok' : running === false ? 'bad' : ''}`);
+      // The database cannot be written: no new orders until it can.
+      const degraded = m.system?.degraded;
+      setText($('#engine-state'), running === null ? '…' : degraded ? 'degraded' : running ? 'running' : 'stopped');
+      setClass($('#engine-dot'), `dot ${degraded ? 'warn' : running ? 'ok' : running === false ? 'bad' : ''}`);
+      $('#engine-status').title = degraded
+        ? `Degraded: ${degraded}. New orders are refused until it clears.`
+        : "The engine's state (system_status)";
       setText($('#engine-toggle'), running ? 'Stop' : 'Start');
       if (m.system) {
         const quotes = new Set(m.markets.map((x) => x.quote));
