@@ -193,15 +193,20 @@ fn init_engine_log(config: &Config) -> Option<LogReload> {
 }
 
 /// On SIGHUP, the config file is read again and its `engine.log_level`
-/// applied; nothing else changes without a restart.
+/// applied (unless RUST_LOG fixed the level); nothing else changes
+/// without a restart, and SIGHUP never ends the process.
 #[cfg(unix)]
-async fn reload_log_level_on_sighup(path: Option<PathBuf>, reload: LogReload) {
+async fn reload_log_level_on_sighup(path: Option<PathBuf>, reload: Option<LogReload>) {
     let Ok(mut hup) = actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::hangup())
     else {
         tracing::warn!("cannot listen for SIGHUP: the log level is fixed until a restart");
         return;
     };
     while hup.recv().await.is_some() {
+        let Some(reload) = &reload else {
+            tracing::warn!("SIGHUP: RUST_LOG fixes the log level; nothing changed");
+            continue;
+        };
         match Config::load(path.as_deref()) {
             Ok(c) => match reload(&c.engine.log_level) {
                 Ok(()) => tracing::warn!(level = %c.engine.log_level, "SIGHUP: log level applied"),
@@ -217,10 +222,9 @@ async fn reload_log_level_on_sighup(path: Option<PathBuf>, reload: LogReload) {
 fn serve(config: Config, path: Option<PathBuf>, reload: Option<LogReload>) -> ExitCode {
     let system = actix::System::new();
     let result: Result<(), String> = system.block_on(async move {
+        // Always listening: an unhandled SIGHUP would end the process.
         #[cfg(unix)]
-        if let Some(reload) = reload {
-            actix::spawn(reload_log_level_on_sighup(path, reload));
-        }
+        actix::spawn(reload_log_level_on_sighup(path, reload));
         #[cfg(not(unix))]
         let _ = (path, reload);
         let running = laicai::start(config).await.map_err(|e| e.to_string())?;

@@ -165,3 +165,21 @@ fn the_systemd_unit_verifies() {
         "systemd-analyze verify: {said}"
     );
 }
+
+#[actix_rt::test]
+async fn with_rust_log_set_sighup_changes_nothing_and_ends_nothing() {
+    let dir = temp_dir("hup-fixed");
+    let engine = EngineProcess::start_in(&dir, &dir, &config("info"), &free_addr()).await;
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &engine.pid().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
+    assert!(
+        logged(&engine, |l| l.contains("RUST_LOG fixes the log level")),
+        "{}",
+        engine.stderr()
+    );
+    let mut c = engine.client().await;
+    c.ok(json!({"cmd": "get_balances"})).await;
+}
