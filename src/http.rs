@@ -208,6 +208,41 @@ async fn ready(st: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The storage thread's commits: their count, records (so the group
+/// commit's batch size), time, failures, and whether it can write.
+fn storage_metrics(m: &mut Metrics, storage: &laicai_actors::storage::Storage) {
+    let health = storage.health().unavailable().is_some();
+    let storage = storage.stats();
+    m.counter(
+        "laicai_storage_commits_total",
+        "Transactions the storage thread committed (or tried to), each one fsync.",
+    )
+    .value("", storage.batches.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_storage_records_total",
+        "Records written: records per commit is the group commit's batch size.",
+    )
+    .value("", storage.records.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_storage_commit_seconds_total",
+        "Time spent committing.",
+    )
+    .value(
+        "",
+        storage.commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    m.counter(
+        "laicai_storage_failed_commits_total",
+        "Commits that failed and were held for a retry.",
+    )
+    .value("", storage.failed_batches.load(Ordering::Relaxed));
+    m.gauge(
+        "laicai_storage_unavailable",
+        "1 while the database cannot be written.",
+    )
+    .value("", u8::from(health));
+}
+
 async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     let Ok(stats) = st.deps.registry.send(GetRegistryStats).await else {
         return HttpResponse::ServiceUnavailable().body("registry unavailable\n");
@@ -244,6 +279,7 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     for (kind, n) in stats.delivered_by_type.counts() {
         delivered.value(&format!("type=\"{kind}\""), n);
     }
+    storage_metrics(&mut m, &st.deps.storage);
     m.counter(
         "laicai_frames_conflated_total",
         "Market data frames replaced by a newer one for a slow session.",

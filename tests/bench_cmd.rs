@@ -159,3 +159,15 @@ fn soak_prints_a_line_a_period_and_the_slopes() {
     }
     assert!(out.contains("RSS slope"), "{out}");
 }
+
+#[test]
+fn throughput_measures_each_client_count_with_fsync_off_and_on() {
+    let out = bench(&["throughput", "--clients", "1,4", "--seconds", "1"]);
+    for n in ["1", "4"] {
+        let cells = row(&out, n);
+        assert!(number(&cells[1]) > 0.0, "fsync off: {out}");
+        assert!(number(&cells[2]) > 0.0, "fsync on: {out}");
+        // Each placement and each cancel is a record at least.
+        assert!(number(&cells[5]) >= 1.0, "records per commit: {out}");
+    }
+}

@@ -10,6 +10,7 @@ mod bare;
 mod clients;
 mod server;
 mod soak;
+mod throughput;
 
 use clients::{ClientError, Tally, FIRST, SECOND, WARMUP};
 use parking_lot::Mutex;
@@ -38,6 +39,9 @@ pub(crate) enum BenchCmd {
     /// A long mixed load, with memory, descriptors, threads, mailboxes,
     /// event rate and order round trip printed every minute.
     Soak(soak::SoakArgs),
+    /// Durable order throughput with N clients each keeping one command
+    /// in flight, fsync off and on: group commit's batch sizes.
+    Throughput(throughput::ThroughputArgs),
     /// The bare broadcast/echo server the others compare with.
     #[command(hide = true)]
     BareServer {
@@ -113,7 +117,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
     let threads = match &cmd {
         BenchCmd::Fanout(a) => a.client_threads.max(1),
         BenchCmd::BareServer { threads, .. } => (*threads).max(1),
-        BenchCmd::Abuse(_) | BenchCmd::Soak(_) => 2,
+        BenchCmd::Abuse(_) | BenchCmd::Soak(_) | BenchCmd::Throughput(_) => 2,
         _ => 1,
     };
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -129,6 +133,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
                     BenchCmd::Sessions(a) => sessions(a).await,
                     BenchCmd::Abuse(a) => abuse::abuse(a).await,
                     BenchCmd::Soak(a) => soak::soak(a).await,
+                    BenchCmd::Throughput(a) => throughput::throughput(a).await,
                     BenchCmd::BareServer { listen, rate, .. } => bare::serve(listen, rate)
                         .await
                         .map_err(|e| BenchError::Bad(format!("bare server on {listen}: {e}"))),
