@@ -66,7 +66,10 @@ async fn measure(n: usize, fsync: bool, seconds: u64) -> Result<Run, BenchError>
     let mut setup = EngineSetup::new(1.0, n + 16);
     setup.fsync = fsync;
     let server = ServerProcess::engine(&setup)?;
-    let url = server.url("/api/stream");
+    // Subscribed to nothing: each client hears its own answers only, so
+    // what is measured is the order path, not the fan-out of everyone's
+    // events to everyone.
+    let url = server.url("/api/v1/websocket");
     let mut clients = Vec::with_capacity(n);
     for _ in 0..n {
         clients.push(connect(&url).await?);
