@@ -615,3 +615,18 @@ fn open_files_limit() -> Option<u64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_fit_in_the_open_file_limit() {
+        assert_eq!(connection_cap(1000, None), 1000);
+        assert_eq!(connection_cap(1000, Some(1_048_576)), 1000);
+        // (200 - 64 kept) / 2 descriptors a connection.
+        assert_eq!(connection_cap(1000, Some(200)), 68);
+        assert_eq!(connection_cap(1000, Some(10)), 1);
+        assert!(open_files_limit().is_some_and(|n| n > 0));
+    }
+}
