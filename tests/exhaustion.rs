@@ -19,14 +19,6 @@ fn config() -> String {
     )
 }
 
-fn free_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    format!("127.0.0.1:{port}")
-}
-
 /// A far bid that rests: proof the engine still trades.
 async fn trades(c: &mut Client) {
     let r = c

@@ -78,12 +78,7 @@ async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_fre
     let Some(disk) = SmallDisk::mount(&dir.join("state")) else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let engine =
-        EngineProcess::start_in(&dir, &disk.0, &config(), &format!("127.0.0.1:{port}")).await;
+    let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &free_addr()).await;
     let mut c = engine.client().await;
     c.ok(bid(0)).await;
     let ballast = disk.fill();

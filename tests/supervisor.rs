@@ -18,14 +18,6 @@ fn config(level: &str) -> String {
     )
 }
 
-fn free_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    format!("127.0.0.1:{port}")
-}
-
 /// GET `path`: the status code and the body.
 fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -43,6 +35,15 @@ fn get(addr: &str, path: &str) -> (u16, String) {
         .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (code, body)
+}
+
+/// Sends the engine SIGHUP.
+fn hang_up(engine: &EngineProcess) {
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &engine.pid().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
 }
 
 /// Waits until the engine's log holds a line `wanted` accepts.
@@ -83,11 +84,7 @@ async fn the_log_is_json_lines_and_sighup_changes_its_level_without_a_restart() 
     }
 
     std::fs::write(dir.join("test.toml"), config("info")).expect("rewrite the config");
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &engine.pid().to_string()])
-        .status()
-        .expect("kill -HUP");
-    assert!(hup.success());
+    hang_up(&engine);
     assert!(
         logged(&engine, |l| l.contains("SIGHUP: log level applied")),
         "{}",
@@ -170,11 +167,7 @@ fn the_systemd_unit_verifies() {
 async fn with_rust_log_set_sighup_changes_nothing_and_ends_nothing() {
     let dir = temp_dir("hup-fixed");
     let engine = EngineProcess::start_in(&dir, &dir, &config("info"), &free_addr()).await;
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &engine.pid().to_string()])
-        .status()
-        .expect("kill -HUP");
-    assert!(hup.success());
+    hang_up(&engine);
     assert!(
         logged(&engine, |l| l.contains("RUST_LOG fixes the log level")),
         "{}",

@@ -24,6 +24,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -143,11 +144,8 @@ pub(super) async fn abuse(a: AbuseArgs) -> Result<(), BenchError> {
 }
 
 async fn ask(ws: &mut Socket, mut cmd: Value) -> Result<Value, BenchError> {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let id = format!(
-        "check-{}",
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let id = format!("check-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     cmd["request_id"] = json!(id);
     ws.send(Message::text(cmd.to_string()))
         .await
@@ -220,11 +218,16 @@ async fn observe(mut ws: Socket, seen: Arc<Mutex<Observed>>) {
     }
 }
 
-/// Reads what the server sends until it closes, counting answers.
-async fn read_answers(ws: &mut Socket, tally: &Shared, who: &str) {
-    while let Some(m) = ws.next().await {
+/// Reads what the server sends until it closes, counting answers and the
+/// server's close (not the echo of ours, once `leaving` is set).
+async fn read_answers<S>(rx: &mut S, tally: &Shared, who: &str, leaving: Option<&AtomicBool>)
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while let Some(m) = rx.next().await {
         match m {
             Ok(Message::Text(t)) => note_answer(t.as_str(), tally),
+            Ok(Message::Close(_)) if leaving.is_some_and(|l| l.load(Ordering::Relaxed)) => return,
             Ok(Message::Close(c)) => {
                 let code = c.map_or("none".to_string(), |c| u16::from(c.code).to_string());
                 *tally
@@ -400,29 +403,10 @@ async fn mutant(i: usize, url: String, tally: Shared, mut rng: Rng, until: Insta
         tally.lock().connections += 1;
         let (mut tx, mut rx) = ws.split();
         let reader_tally = tally.clone();
-        let leaving = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let leaving = Arc::new(AtomicBool::new(false));
         let left = leaving.clone();
         let reader = tokio::spawn(async move {
-            while let Some(m) = rx.next().await {
-                match m {
-                    Ok(Message::Text(t)) => note_answer(t.as_str(), &reader_tally),
-                    // The echo of our own close is not the server's doing.
-                    Ok(Message::Close(_)) if left.load(std::sync::atomic::Ordering::Relaxed) => {
-                        return
-                    }
-                    Ok(Message::Close(c)) => {
-                        let code = c.map_or("none".to_string(), |c| u16::from(c.code).to_string());
-                        *reader_tally
-                            .lock()
-                            .closed_by_server
-                            .entry(format!("{who} {code}"))
-                            .or_default() += 1;
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(_) => return,
-                }
-            }
+            read_answers(&mut rx, &reader_tally, who, Some(&left)).await;
         });
         // One connection lives for up to 200 frames.
         for _ in 0..200 {
@@ -449,7 +433,7 @@ async fn mutant(i: usize, url: String, tally: Shared, mut rng: Rng, until: Insta
                 tokio::time::sleep(Duration::from_millis(15)).await;
             }
         }
-        leaving.store(true, std::sync::atomic::Ordering::Relaxed);
+        leaving.store(true, Ordering::Relaxed);
         let _ = tx.close().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
     }
@@ -506,7 +490,7 @@ async fn wrecker(url: String, tally: Shared, mut rng: Rng, until: Instant) {
         tally.lock().sent(what);
         let _ = tokio::time::timeout(
             Duration::from_millis(300),
-            read_answers(&mut ws, &tally, what),
+            read_answers(&mut ws, &tally, what, None),
         )
         .await;
     }

@@ -369,6 +369,15 @@ impl Client {
     }
 }
 
+/// A free loopback address for an engine to listen on.
+pub fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 /// A `place_order` of BTC-USDT.
 pub fn order(side: &str, kind: &str, size: &str, price: Option<&str>) -> Value {
     let mut o = json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": side, "type": kind, "size": size});
