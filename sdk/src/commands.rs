@@ -96,8 +96,10 @@ impl WebSocketClient {
     /// exactly as the engine will check it, so a command with a bad
     /// parameter fails here with `ClientError::Invalid` and is not sent.
     pub async fn send(&self, command: &Command) -> Result<Value, ClientError> {
-        let checked = Command::parse(&command.envelope(None))?;
-        self.command(checked.to_frame(None)).await
+        // Written once, checked as the engine will read it, sent as written.
+        let envelope = command.envelope(None);
+        Command::parse(&envelope)?;
+        self.command(envelope.into_frame()).await
     }
 
     pub async fn place_order(&self, order: &NewOrder) -> Result<OrderView, ClientError> {

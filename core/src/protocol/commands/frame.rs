@@ -226,9 +226,16 @@ impl Command {
 
     /// The frame a client sends: `{"cmd": …, "request_id": …, …}`.
     pub fn to_frame(&self, request_id: Option<Value>) -> Value {
-        let mut frame = self.params();
-        frame.insert("cmd".into(), self.name().into());
-        if let Some(id) = request_id {
+        self.envelope(request_id).into_frame()
+    }
+}
+
+impl CommandEnvelope {
+    /// The envelope as the frame it was read from.
+    pub fn into_frame(self) -> Value {
+        let mut frame = self.params;
+        frame.insert("cmd".into(), self.cmd.into());
+        if let Some(id) = self.request_id {
             frame.insert("request_id".into(), id);
         }
         Value::Object(frame)
