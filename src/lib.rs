@@ -439,6 +439,7 @@ fn start_risk_and_engine(
         risk.clone(),
         venues.clone(),
     )
+    .with_storage(r.storage.clone())
     .start_watched(&hub.watch, "engine", 0);
     watch_storage(&r.storage, hub, &risk, &engine);
     (risk, engine)

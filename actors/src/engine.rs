@@ -48,8 +48,8 @@ pub struct EngineActor {
     risk: Addr<RiskActor>,
     venues: Venues,
     active_strategies: u32,
-    /// Why the database cannot be written, while it cannot.
-    storage_down: Option<String>,
+    /// Whether the database can be written (`system_status.degraded`).
+    storage: Option<crate::storage::Storage>,
     load: Load,
 }
 
@@ -68,9 +68,14 @@ impl EngineActor {
             risk,
             venues,
             active_strategies: 0,
-            storage_down: None,
+            storage: None,
             load: Load::default(),
         }
+    }
+
+    pub fn with_storage(mut self, storage: crate::storage::Storage) -> Self {
+        self.storage = Some(storage);
+        self
     }
 
     fn bot_status(&self) -> BotStatus {
@@ -115,8 +120,9 @@ impl EngineActor {
             total_trades: total.total_trades,
             success_rate: total.success_rate(),
             degraded: self
-                .storage_down
+                .storage
                 .as_ref()
+                .and_then(|s| s.health().unavailable())
                 .map(|why| format!("the database cannot be written: {why}")),
         }
     }
@@ -209,8 +215,7 @@ impl Handles<StorageState> for EngineActor {
     type Result = ();
     /// The database became unavailable or available: `system_status` says
     /// so at once.
-    fn handle(&mut self, msg: StorageState, ctx: &mut Context<Self>) {
-        self.storage_down = msg.0;
+    fn handle(&mut self, _: StorageState, ctx: &mut Context<Self>) {
         self.publish_status(ctx);
     }
 }

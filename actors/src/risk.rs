@@ -136,8 +136,6 @@ pub struct RiskActor {
     storage: Option<Storage>,
     /// Prices moved the memory (marks, peaks) since it was last stored.
     unsaved: bool,
-    /// Why the database cannot be written, while it cannot: no new orders.
-    storage_down: Option<String>,
     load: Load,
     clock: Clock,
 }
@@ -202,7 +200,6 @@ impl RiskActor {
             rejected: 0,
             storage: None,
             unsaved: false,
-            storage_down: None,
             load: Load::default(),
         }
     }
@@ -358,8 +355,9 @@ impl Handles<SubmitOrder> for RiskActor {
             if !self.running {
                 return Err(OrderError::EngineStopped);
             }
-            if let Some(why) = &self.storage_down {
-                return Err(OrderError::StorageUnavailable(why.clone()));
+            // While the database cannot be written: no new orders.
+            if let Some(why) = self.storage.as_ref().and_then(|s| s.health().unavailable()) {
+                return Err(OrderError::StorageUnavailable(why));
             }
             let exchange = req.exchange.as_deref();
             let (name, venue) = match self.venues.lookup(exchange) {
@@ -463,15 +461,10 @@ impl Handles<ResetKillSwitch> for RiskActor {
 
 impl Handles<StorageState> for RiskActor {
     type Result = ();
+    /// Storage is told only of changes: the strategies hold, or go on.
     fn handle(&mut self, msg: StorageState, _: &mut Self::Context) {
-        let down = msg.0.is_some();
-        if down == self.storage_down.is_some() {
-            self.storage_down = msg.0;
-            return;
-        }
-        self.storage_down = msg.0;
         if let Some(s) = &self.signals {
-            s.do_send(RiskSignal::Hold(down));
+            s.do_send(RiskSignal::Hold(msg.0.is_some()));
         }
     }
 }
