@@ -455,7 +455,9 @@ class WebSocketClient(Commands):
                 event = Event("resync", None, {"type": "resync", "reason": out.reason})
             else:
                 event = out
-            self._handler_inbox.put(event)
+            # Only what some handler takes goes to the handler task.
+            if event.type in self._handlers or "*" in self._handlers:
+                self._handler_inbox.put(event)
             for inbox, wanted in self._streams:
                 if wanted(event):
                     inbox.put(event)

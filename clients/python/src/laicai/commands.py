@@ -6,6 +6,7 @@ Money goes as exact strings: pass ``Decimal``, ``int`` or ``str``, never a
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from . import _json
@@ -427,7 +428,6 @@ class Commands:
     async def backtest_result(self, backtest_id: str, timeout: float = 600) -> BacktestResult:
         """Waits for the run to end (at most ``timeout`` seconds) and answers
         how it ended."""
-        import asyncio
 
         async def wait() -> BacktestResult:
             async with self._backtest_events(backtest_id) as stream:

@@ -44,9 +44,10 @@ def from_wire(cls: type[M], data: dict[str, Any]) -> M:
     kwargs: dict[str, Any] = {"raw": data}
     for attr, wire, conv in _plan(cls):
         value = data.get(wire)
-        kwargs[attr] = conv(value) if conv is not None and value is not None else value
         if conv is decimal and value is None:
-            kwargs[attr] = Decimal(0)
+            # Never a made-up zero where money was expected.
+            raise ValueError(f"{cls.__name__}: `{wire}` is missing from {data!r}")
+        kwargs[attr] = conv(value) if conv is not None and value is not None else value
     return cls(**kwargs)
 
 
