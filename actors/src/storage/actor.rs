@@ -17,6 +17,7 @@
 //! told, in order, and storage is reported available again.
 
 use super::checkpoint;
+use super::ledger::FillLedger;
 use super::store::{Kind, Record, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -126,6 +127,7 @@ pub struct Storage {
     stats: Arc<StorageStats>,
     alert: Arc<std::sync::OnceLock<Alert>>,
     health: Arc<StorageHealth>,
+    ledger: Arc<std::sync::OnceLock<Arc<dyn FillLedger>>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -185,6 +187,7 @@ impl StorageActor {
             stats,
             alert,
             health,
+            ledger: Arc::default(),
         })
     }
 
@@ -332,6 +335,17 @@ impl Storage {
     }
 
     /// Stores `value` (JSON) under a kind and key; nobody waits for it.
+    /// Installs the ledger every fill written through a `Journal` is
+    /// folded into, in the fill's own transaction. False if one already was.
+    pub fn fold_fills_into(&self, ledger: Arc<dyn FillLedger>) -> bool {
+        self.ledger.set(ledger).is_ok()
+    }
+
+    /// The ledger fills are folded into, once installed.
+    pub fn fill_ledger(&self) -> Option<&Arc<dyn FillLedger>> {
+        self.ledger.get()
+    }
+
     pub fn put<T: serde::Serialize>(&self, kind: Kind, key: &str, value: &T) {
         match Record::put(kind, key, value) {
             Ok(record) => self.write(vec![record], None),

@@ -8,11 +8,11 @@
 //! caused them — for the venue to publish. Events with nothing to store
 //! wait behind earlier ones, so nobody ever hears of B before A.
 
-use super::actor::{NotDurable, Storage};
+use super::actor::{Done, NotDurable, Storage};
 use super::store::Record;
 use actix::prelude::*;
 use laicai_core::time::TimestampMs;
-use laicai_core::wire::events::Event;
+use laicai_core::wire::events::{Event, TradeView};
 use std::collections::VecDeque;
 
 /// The answer a command waits for: `Ok` once what it did is durable.
@@ -131,12 +131,28 @@ impl Journal {
             Some(Ok(()))
         } else {
             let me = me.clone();
-            storage.write(
-                records,
-                Some(Box::new(move |result| {
-                    me.do_send(Durable { ticket, result })
-                })),
-            );
+            let done: Done = Box::new(move |result| me.do_send(Durable { ticket, result }));
+            let trades: Vec<&TradeView> = ready
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Trade(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            let mut job = Some((records, done));
+            if let Some(ledger) = storage.fill_ledger().filter(|_| !trades.is_empty()) {
+                // What the fills did to the ledger goes in their transaction.
+                ledger.commit_fills(&trades, at_ms, &mut |derived| {
+                    if let Some((mut records, done)) = job.take() {
+                        records.extend(derived);
+                        storage.write(records, Some(done));
+                    }
+                });
+            }
+            if let Some((records, done)) = job.take() {
+                storage.write(records, Some(done));
+            }
             None
         };
         self.pending.push_back(Entry {

@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod checkpoint;
 pub mod journal;
+pub mod ledger;
 pub mod sealing;
 pub mod store;
 
@@ -13,5 +14,6 @@ pub use actor::{
     Done, HealthWatch, NotDurable, Storage, StorageActor, StorageError, StorageHealth, StorageStats,
 };
 pub use journal::{Durable, Journal, Ready};
+pub use ledger::FillLedger;
 pub use sealing::{SealError, SecretBox};
 pub use store::{Kind, Record, Store, StoreError, SCHEMA_VERSION};

@@ -47,7 +47,7 @@ pub(crate) fn order(id: &str, status: OrderStatus, filled: &str) -> OrderView {
     }
 }
 
-fn trade(id: &str, order_id: &str) -> TradeView {
+pub(crate) fn trade(id: &str, order_id: &str) -> TradeView {
     TradeView {
         trade_id: id.into(),
         order_id: order_id.into(),

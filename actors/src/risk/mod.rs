@@ -15,7 +15,7 @@
 use crate::clock::Clock;
 use crate::health::{watched, Handles, Load};
 use crate::registry::{Publish, RegistryActor};
-use crate::storage::{Kind, Record, Storage};
+use crate::storage::Storage;
 use crate::venue::contract::{CancelAll, PlaceOrder, VenueError, VenueEvent, VenueUpdate};
 use crate::venue::directory::{Lookup, Venues};
 use actix::prelude::*;
@@ -28,7 +28,11 @@ use laicai_core::risk::{Breach, KillMode, RiskManager, RiskStatus, RiskViolation
 use laicai_core::time::TimestampMs;
 use laicai_core::venue::OrderFilter;
 use laicai_core::wire::events::*;
+use std::sync::Arc;
 use std::time::Duration;
+
+mod ledger;
+pub use ledger::{RiskLedger, RISK_MEMORY_KEY};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OrderError {
@@ -124,15 +128,17 @@ pub struct SignalTo(pub Recipient<RiskSignal>);
 
 #[derive(Debug)]
 pub struct RiskActor {
-    manager: RiskManager,
+    /// Shared with every venue's commit path, which folds fills into it.
+    ledger: Arc<RiskLedger>,
     running: bool,
     venues: Venues,
     registry: Addr<RegistryActor>,
     signals: Option<Recipient<RiskSignal>>,
     venue_timeout: Duration,
     rejected: u64,
-    /// The manager's `RiskMemory` is stored on every fill, halt and kill
-    /// switch change, and at most once a second when prices moved it.
+    /// The manager's `RiskMemory` is stored with every fill (by the
+    /// ledger), on every halt and kill switch change, and at most once a
+    /// second when prices moved it.
     storage: Option<Storage>,
     /// Prices moved the memory (marks, peaks) since it was last stored.
     unsaved: bool,
@@ -140,14 +146,16 @@ pub struct RiskActor {
     clock: Clock,
 }
 
-/// The key of the stored `RiskMemory`.
-pub const RISK_MEMORY_KEY: &str = "memory";
-
 /// How often memory moved only by prices is stored.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl RiskActor {
+    /// Stores the memory in `storage`, and has every fill committed
+    /// there folded into the manager in the fill's own transaction.
     pub fn with_storage(mut self, storage: Storage) -> Self {
+        if !storage.fold_fills_into(self.ledger.clone()) {
+            tracing::error!("storage already folds fills into another ledger");
+        }
         self.storage = Some(storage);
         self
     }
@@ -155,7 +163,7 @@ impl RiskActor {
     fn save(&mut self) {
         self.unsaved = false;
         if let Some(storage) = &self.storage {
-            storage.put(Kind::Risk, RISK_MEMORY_KEY, &self.manager.memory());
+            self.ledger.save(storage, None);
         }
     }
 
@@ -165,16 +173,13 @@ impl RiskActor {
     fn save_durably(&mut self) -> impl std::future::Future<Output = ()> + 'static {
         self.unsaved = false;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let record = Record::put(Kind::Risk, RISK_MEMORY_KEY, &self.manager.memory());
-        match (&self.storage, record) {
-            (Some(storage), Ok(record)) => storage.write(
-                vec![record],
+        if let Some(storage) = &self.storage {
+            self.ledger.save(
+                storage,
                 Some(Box::new(move |_| {
                     let _ = tx.send(());
                 })),
-            ),
-            (Some(_), Err(e)) => tracing::error!(error = %e, "risk memory not stored"),
-            (None, _) => {}
+            );
         }
         async move {
             let _ = rx.await;
@@ -191,7 +196,7 @@ impl RiskActor {
     ) -> Self {
         RiskActor {
             clock,
-            manager,
+            ledger: Arc::new(RiskLedger::new(manager)),
             running,
             venues,
             registry,
@@ -245,7 +250,7 @@ impl RiskActor {
             tracing::warn!(scope = %b.scope, message = %b.message, "loss limit breached");
             match b.scope {
                 Scope::Account => {
-                    let mode = self.manager.limits().breach_action;
+                    let mode = self.ledger.lock().limits().breach_action;
                     let done = self.engage(mode, format!("account {}", b.message));
                     ctx.spawn(fut::wrap_future::<_, Self>(done).map(|_, _, _| ()));
                 }
@@ -268,7 +273,10 @@ impl RiskActor {
     /// Engages the kill switch; with `stop`, cancels every open order on
     /// every venue. Resolves to what it did.
     fn engage(&mut self, mode: KillMode, reason: String) -> ResponseFuture<KillOutcome> {
-        let changed = self.manager.engage(mode, &reason, self.clock.now_ms());
+        let changed = self
+            .ledger
+            .lock()
+            .engage(mode, &reason, self.clock.now_ms());
         if !changed {
             return Box::pin(async {
                 KillOutcome {
@@ -365,7 +373,8 @@ impl Handles<SubmitOrder> for RiskActor {
                 Lookup::Down(name) => return Err(OrderError::ExchangeDown(name)),
                 Lookup::Unknown(name) => return Err(OrderError::UnknownExchange(name)),
             };
-            if let Err(why) = self.manager.check(&name, &req, now) {
+            let checked = self.ledger.lock().check(&name, &req, now);
+            if let Err(why) = checked {
                 if why.code() == ErrorCode::RiskRejected {
                     self.reject(&name, &req, &why, now);
                 }
@@ -382,7 +391,7 @@ impl Handles<SubmitOrder> for RiskActor {
             .send(PlaceOrder(req.clone()))
             .timeout(self.venue_timeout);
         Box::pin(sent.into_actor(self).map(move |answer, act, _| {
-            act.manager.release(&req);
+            act.ledger.lock().release(&req);
             match answer {
                 Ok(result) => Ok(result?),
                 Err(MailboxError::Timeout) => Err(OrderError::NoAnswer),
@@ -398,10 +407,12 @@ impl Handles<VenueUpdate> for RiskActor {
         let now = self.clock.now_ms();
         let breaches = match &msg.event {
             VenueEvent::Order(o) => {
-                self.manager.on_order(o);
+                self.ledger.lock().on_order(o);
                 Vec::new()
             }
-            VenueEvent::Trade(t) => self.manager.on_trade(t, now),
+            // With storage, the fill was folded in when it was committed.
+            VenueEvent::Trade(_) if self.storage.is_some() => self.ledger.take_breaches(),
+            VenueEvent::Trade(t) => self.ledger.lock().on_trade(t, now),
             VenueEvent::Quote {
                 symbol,
                 bid,
@@ -410,13 +421,16 @@ impl Handles<VenueUpdate> for RiskActor {
             } => {
                 let mid = (*bid + *ask) / rust_decimal::Decimal::TWO;
                 self.unsaved = true;
-                self.manager
+                self.ledger
+                    .lock()
                     .on_mark(&msg.exchange, symbol.as_str(), mid, *at_ms)
             }
             VenueEvent::Balance(_) | VenueEvent::Connection { .. } => Vec::new(),
         };
         // Fills and halts are stored before anyone acts on them.
-        if matches!(msg.event, VenueEvent::Trade(_)) || !breaches.is_empty() {
+        let stored_with_fill = self.storage.is_some();
+        if (matches!(msg.event, VenueEvent::Trade(_)) && !stored_with_fill) || !breaches.is_empty()
+        {
             self.save();
         }
         if !breaches.is_empty() {
@@ -443,7 +457,7 @@ impl Handles<ResetKillSwitch> for RiskActor {
     type Result = ResponseFuture<bool>;
     /// Answers once the reset is durable.
     fn handle(&mut self, _: ResetKillSwitch, _: &mut Self::Context) -> Self::Result {
-        if !self.manager.reset() {
+        if !self.ledger.lock().reset() {
             return Box::pin(async { false });
         }
         tracing::info!("kill switch reset");
@@ -472,7 +486,7 @@ impl Handles<StorageState> for RiskActor {
 impl Handles<GetRiskStatus> for RiskActor {
     type Result = MessageResult<GetRiskStatus>;
     fn handle(&mut self, _: GetRiskStatus, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.manager.status())
+        MessageResult(self.ledger.lock().status())
     }
 }
 
@@ -483,7 +497,7 @@ impl Handles<SignalTo> for RiskActor {
     }
 }
 
-watched!(RiskActor, |r| match r.manager.kill_switch() {
+watched!(RiskActor, |r| match r.ledger.lock().kill_switch() {
     Some(k) => format!("kill_switch_{}", k.mode),
     None if r.running => "running".into(),
     None => "stopped".into(),
