@@ -6,7 +6,8 @@
 //! `storage_unavailable`, an alert says why, `system_status` shows the
 //! engine degraded, reads keep working; once space is freed the engine
 //! resumes by itself and what was held is written, published once and
-//! kept across a restart.
+//! kept across a restart. A running strategy holds its quotes meanwhile,
+//! without changing status, and quotes again afterwards.
 
 mod common;
 
@@ -80,6 +81,20 @@ async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_fre
     };
     let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &free_addr()).await;
     let mut c = engine.client().await;
+    let mm = c
+        .ok(json!({"cmd": "create_strategy", "name": "MM", "type": "pmm", "pair": "BTC-USDT",
+                   "config": {"bid_spread": 1, "ask_spread": 1, "order_amount": "0.001", "order_refresh_time": 1}}))
+        .await["instance_id"]
+        .as_str()
+        .expect("instance_id")
+        .to_string();
+    c.ok(json!({"cmd": "start_strategy", "id": mm})).await;
+    let quote_of = |v: &Value| {
+        v["type"] == "order_update"
+            && v["strategy_id"] == json!(mm)
+            && matches!(v["status"].as_str(), Some("open" | "pending"))
+    };
+    c.wait_for("the strategy's first quote", quote_of).await;
     c.ok(bid(0)).await;
     let ballast = disk.fill();
 
@@ -126,6 +141,24 @@ async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_fre
         v["type"] == "system_status" && v["degraded"].is_string()
     })
     .await;
+    // The strategy holds: no quote is placed (or published) while the
+    // database cannot be written, though it requotes every second, and
+    // it is still running. (What arrived before the engine said so is
+    // set aside.)
+    c.forget();
+    assert!(
+        c.try_wait_for(Duration::from_millis(2500), quote_of)
+            .await
+            .is_none(),
+        "the strategy quoted while the database could not be written"
+    );
+    let strategies = c.ok(json!({"cmd": "get_strategies"})).await;
+    assert!(
+        strategies["strategies"].as_array().is_some_and(|l| l
+            .iter()
+            .any(|s| s["id"] == json!(mm) && s["status"] == "running")),
+        "{strategies}"
+    );
     // Reads work; what changes state is refused, at once.
     let status = c.ok(json!({"cmd": "get_system_status"})).await;
     assert!(status["degraded"].is_string(), "{status}");
@@ -166,6 +199,7 @@ async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_fre
     let status = c.ok(json!({"cmd": "get_system_status"})).await;
     assert!(status["degraded"].is_null(), "{status}");
     c.ok(bid(10_000)).await;
+    c.wait_for("the strategy quoting again", quote_of).await;
     // What was held is written and published, each once.
     for h in &held {
         let opened = c
