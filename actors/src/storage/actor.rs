@@ -3,11 +3,14 @@
 //! handle and send it jobs through a bounded queue.
 //!
 //! Writes are group-committed: the thread takes every job waiting in the
-//! queue (up to `MAX_BATCH`), writes them in one transaction — one fsync —
-//! and only then tells each writer its records are durable, in the order
-//! they were sent. Under load a batch grows, so the cost of the fsync is
-//! shared by many orders instead of paid by each. A read waits for the
-//! writes queued before it, so it sees them.
+//! queue (up to `MAX_BATCH`), appends them as one row of the journal
+//! table in one transaction — one fsync of a page or two — and only then
+//! tells each writer its records are durable, in the order they were
+//! sent. Under load a batch grows, so the cost of the fsync is shared by
+//! many orders instead of paid by each. The order, trade and state tables
+//! are brought up to date from the journal behind the commits (every
+//! `APPLY_AFTER`), and before any read: a read waits for the writes
+//! queued before it, so it sees them.
 //!
 //! A commit that fails (disk full, I/O error) is neither dropped nor
 //! acknowledged: the thread keeps its records, reports storage
@@ -26,6 +29,12 @@ use std::time::{Duration, Instant};
 
 /// Most write jobs committed in one transaction.
 const MAX_BATCH: usize = 1024;
+
+/// A commit waits for the disk for its journal row only; the tables are
+/// brought up to date behind it, this long after the first record not
+/// yet in them (or at once past `APPLY_RECORDS`, and before any read).
+const APPLY_AFTER: Duration = Duration::from_millis(50);
+const APPLY_RECORDS: usize = 4096;
 
 /// How long a failed commit waits before its first retry, and at most.
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -191,10 +200,46 @@ impl StorageActor {
         })
     }
 
+    /// The next job; applies the journal to the tables when it is due
+    /// (or nothing comes before it is). `None` once every handle is gone.
+    fn next_job(&mut self, apply_due: &mut Option<Instant>) -> Option<Job> {
+        loop {
+            let Some(due) = *apply_due else {
+                return self.rx.recv().ok();
+            };
+            match self
+                .rx
+                .recv_timeout(due.saturating_duration_since(Instant::now()))
+            {
+                Ok(job) => return Some(job),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    self.apply();
+                    *apply_due = (self.store.unapplied() > 0).then(|| Instant::now() + RETRY_MAX);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Brings the tables up to date with the journal. A failure leaves
+    /// the records durable in the journal and is tried again later.
+    fn apply(&mut self) {
+        if let Err(e) = self.store.apply() {
+            tracing::error!(error = %e, records = self.store.unapplied(), "tables not brought up to date with the journal (the records are durable in it); retrying");
+        }
+        for conflict in self.store.take_conflicts() {
+            tracing::error!(%conflict, "a record conflicts with a stored one");
+            if let Some(alert) = self.alert.get() {
+                alert(conflict);
+            }
+        }
+    }
+
     fn run(mut self) {
         let mut writes: Vec<Record> = Vec::new();
         let mut done: Vec<Done> = Vec::new();
-        while let Ok(first) = self.rx.recv() {
+        let mut apply_due: Option<Instant> = None;
+        while let Some(first) = self.next_job(&mut apply_due) {
             let mut next = Some(first);
             let mut taken = 0;
             while let Some(job) = next.take() {
@@ -207,6 +252,7 @@ impl StorageActor {
                     Job::Read(read) => {
                         // Reads see every write sent before them.
                         self.commit(&mut writes, &mut done);
+                        self.apply();
                         read(&self.store);
                     }
                 }
@@ -215,7 +261,16 @@ impl StorageActor {
                 }
             }
             self.commit(&mut writes, &mut done);
+            if self.store.unapplied() >= APPLY_RECORDS {
+                self.apply();
+            }
+            apply_due = match (self.store.unapplied(), apply_due) {
+                (0, _) => None,
+                (_, None) => Some(Instant::now() + APPLY_AFTER),
+                (_, due) => due,
+            };
         }
+        self.apply();
         tracing::info!("storage stopped");
     }
 
@@ -240,12 +295,6 @@ impl StorageActor {
             tracing::info!(records = writes.len(), "storage can be written again");
             self.health.set(None);
         }
-        for conflict in self.store.take_conflicts() {
-            tracing::error!(%conflict, "a record conflicts with a stored one");
-            if let Some(alert) = self.alert.get() {
-                alert(conflict);
-            }
-        }
         writes.clear();
         for d in done.drain(..) {
             d(Ok(()));
@@ -258,7 +307,7 @@ impl StorageActor {
         let result = if writes.is_empty() {
             Ok(())
         } else {
-            self.store.write(writes)
+            self.store.append(writes)
         };
         let s = &self.stats;
         s.batches.fetch_add(1, Ordering::Relaxed);
@@ -267,8 +316,6 @@ impl StorageActor {
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         if result.is_err() {
             s.failed_batches.fetch_add(1, Ordering::Relaxed);
-            // Found again by the retry.
-            self.store.take_conflicts();
         }
         result
     }
@@ -291,7 +338,10 @@ impl StorageActor {
                     writes.extend(records);
                     done.extend(d);
                 }
-                Ok(Job::Read(read)) => read(&self.store),
+                Ok(Job::Read(read)) => {
+                    self.apply();
+                    read(&self.store);
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return true,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
             }

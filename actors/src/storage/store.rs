@@ -74,6 +74,81 @@ const MIGRATIONS: &[&str] = &[
      DROP TABLE trades;
      ALTER TABLE trades_v3 RENAME TO trades;
      CREATE INDEX trades_by_time ON trades (at_ms);",
+    // 4: fewer pages per commit. Tables keyed by text keep their rows in
+    // their key's b-tree (WITHOUT ROWID): a write touches one b-tree where
+    // it touched the table and the key's index. order_events drops
+    // AUTOINCREMENT and the sqlite_sequence row each insert rewrote.
+    // Orders and trades keep their insertion order (for ties in time) in
+    // `no`, carried over from the rowid. And the `journal`: a group
+    // commit appends one row of its records and waits for the disk for
+    // that alone; the tables above are brought up to date from it behind
+    // (and the rows deleted in the same transaction), and on opening.
+    "CREATE TABLE meta_v4 (
+         key   TEXT PRIMARY KEY,
+         value TEXT NOT NULL
+     ) WITHOUT ROWID;
+     INSERT INTO meta_v4 (key, value) SELECT key, value FROM meta;
+     DROP TABLE meta;
+     ALTER TABLE meta_v4 RENAME TO meta;
+     CREATE TABLE state_v4 (
+         kind  TEXT NOT NULL,
+         key   TEXT NOT NULL,
+         value TEXT NOT NULL,
+         PRIMARY KEY (kind, key)
+     ) WITHOUT ROWID;
+     INSERT INTO state_v4 (kind, key, value) SELECT kind, key, value FROM state;
+     DROP TABLE state;
+     ALTER TABLE state_v4 RENAME TO state;
+     CREATE TABLE orders_v4 (
+         exchange   TEXT NOT NULL,
+         order_id   TEXT NOT NULL,
+         symbol     TEXT NOT NULL,
+         status     TEXT NOT NULL,
+         strategy   TEXT,
+         created_ms INTEGER NOT NULL,
+         updated_ms INTEGER NOT NULL,
+         no         INTEGER NOT NULL,
+         view       TEXT NOT NULL,
+         PRIMARY KEY (exchange, order_id)
+     ) WITHOUT ROWID;
+     INSERT INTO orders_v4 (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, no, view)
+         SELECT exchange, order_id, symbol, status, strategy, created_ms, updated_ms, rowid, view FROM orders;
+     DROP TABLE orders;
+     ALTER TABLE orders_v4 RENAME TO orders;
+     CREATE INDEX orders_by_time ON orders (created_ms, no);
+     CREATE TABLE order_events_v4 (
+         id       INTEGER PRIMARY KEY,
+         exchange TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         status   TEXT NOT NULL,
+         at_ms    INTEGER NOT NULL,
+         view     TEXT NOT NULL
+     );
+     INSERT INTO order_events_v4 (id, exchange, order_id, status, at_ms, view)
+         SELECT id, exchange, order_id, status, at_ms, view FROM order_events;
+     DROP TABLE order_events;
+     ALTER TABLE order_events_v4 RENAME TO order_events;
+     CREATE INDEX order_events_by_order ON order_events (exchange, order_id);
+     CREATE TABLE trades_v4 (
+         exchange TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         trade_id TEXT NOT NULL,
+         symbol   TEXT NOT NULL,
+         strategy TEXT,
+         at_ms    INTEGER NOT NULL,
+         no       INTEGER NOT NULL,
+         view     TEXT NOT NULL,
+         PRIMARY KEY (exchange, order_id, trade_id)
+     ) WITHOUT ROWID;
+     INSERT INTO trades_v4 (exchange, order_id, trade_id, symbol, strategy, at_ms, no, view)
+         SELECT exchange, order_id, trade_id, symbol, strategy, at_ms, rowid, view FROM trades;
+     DROP TABLE trades;
+     ALTER TABLE trades_v4 RENAME TO trades;
+     CREATE INDEX trades_by_time ON trades (at_ms, no);
+     CREATE TABLE journal (
+         id      INTEGER PRIMARY KEY,
+         records TEXT NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.
@@ -130,7 +205,8 @@ pub enum Record {
 }
 
 /// What a piece of stored state is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// An embedded venue's account (`PaperAccount`), by venue name.
     Paper,
@@ -180,6 +256,12 @@ impl Kind {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The `no` the next order or trade inserted gets: insertion order.
+    next_no: i64,
+    /// Records durable in the journal, not yet in their tables, and the
+    /// last journal row holding them.
+    unapplied: Vec<Record>,
+    journal_upto: i64,
     /// Records refused as conflicting with stored ones, since the last
     /// `take_conflicts`.
     conflicts: Vec<String>,
@@ -206,9 +288,18 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            next_no: 0,
+            unapplied: Vec::new(),
+            journal_upto: 0,
             conflicts: Vec::new(),
         };
         store.prepare()?;
+        store.next_no = 1 + store.conn.query_row(
+            "SELECT max(coalesce((SELECT max(no) FROM orders), 0), coalesce((SELECT max(no) FROM trades), 0))",
+            [],
+            |r| r.get::<_, i64>(0),
+        )?;
+        store.recover()?;
         Ok(store)
     }
 
@@ -335,8 +426,71 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    /// Writes a batch in one transaction: durable (fsynced) when it returns.
+    /// Brings the tables up to date with the journal rows a stop left.
+    fn recover(&mut self) -> Result<(), StoreError> {
+        let rows: Vec<(i64, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, records FROM journal ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (id, row) in &rows {
+            self.unapplied.extend(entry::decode(row)?);
+            self.journal_upto = *id;
+        }
+        if !rows.is_empty() {
+            tracing::info!(
+                rows = rows.len(),
+                records = self.unapplied.len(),
+                "applying the journal left by the last run"
+            );
+        }
+        self.apply()
+    }
+
+    /// Makes a batch durable: one journal row, one transaction, fsynced
+    /// (with `fsync` on) when it returns. Its tables are brought up to
+    /// date by `apply`.
+    pub fn append(&mut self, batch: &[Record]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let row = entry::encode(batch)?;
+        self.conn
+            .prepare_cached("INSERT INTO journal (records) VALUES (?1)")?
+            .execute(params![row])?;
+        self.journal_upto = self.conn.last_insert_rowid();
+        self.unapplied.extend_from_slice(batch);
+        Ok(())
+    }
+
+    /// Records appended and not yet in their tables.
+    pub fn unapplied(&self) -> usize {
+        self.unapplied.len()
+    }
+
+    /// Writes the appended records to their tables and deletes their
+    /// journal rows, in one transaction. Reads see what was applied.
+    pub fn apply(&mut self) -> Result<(), StoreError> {
+        if self.unapplied.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.unapplied);
+        let result = self.apply_batch(&batch);
+        if result.is_err() {
+            self.unapplied = batch;
+        }
+        result
+    }
+
+    /// Appends and applies a batch: durable and in its tables on return.
     pub fn write(&mut self, batch: &[Record]) -> Result<(), StoreError> {
+        self.append(batch)?;
+        self.apply()
+    }
+
+    fn apply_batch(&mut self, batch: &[Record]) -> Result<(), StoreError> {
         // Only the last state of a key in the batch is written.
         let mut last_put = std::collections::HashMap::new();
         for (i, record) in batch.iter().enumerate() {
@@ -366,12 +520,13 @@ impl Store {
                 }
                 Record::Order { view, at_ms } => {
                     let json = stored(view)?;
+                    self.next_no += 1;
                     tx.prepare_cached(
-                        "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, view)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+                        "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, no, view)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
                          ON CONFLICT (exchange, order_id) DO UPDATE
                          SET status = excluded.status, updated_ms = excluded.updated_ms, view = excluded.view")?
-                        .execute(params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, at_ms, json])?;
+                        .execute(params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, at_ms, self.next_no, json])?;
                     tx.prepare_cached(
                         "INSERT INTO order_events (exchange, order_id, status, at_ms, view) VALUES (?1, ?2, ?3, ?4, ?5)")?
                         .execute(params![view.exchange, view.order_id, view.status.as_str(), at_ms, json])?;
@@ -380,13 +535,14 @@ impl Store {
                     // A trade is kept once, whatever replays it; a different
                     // trade under the same identity is a conflict, said.
                     let json = stored(view)?;
+                    self.next_no += 1;
                     let inserted = tx
                         .prepare_cached(
-                            "INSERT INTO trades (exchange, order_id, trade_id, symbol, strategy, at_ms, view)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                            "INSERT INTO trades (exchange, order_id, trade_id, symbol, strategy, at_ms, no, view)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                              ON CONFLICT (exchange, order_id, trade_id) DO NOTHING",
                         )?
-                        .execute(params![view.exchange, view.order_id, view.trade_id, view.symbol, view.strategy_id, at_ms, json])?;
+                        .execute(params![view.exchange, view.order_id, view.trade_id, view.symbol, view.strategy_id, at_ms, self.next_no, json])?;
                     if inserted == 0 {
                         let kept: String = tx
                             .prepare_cached(
@@ -411,6 +567,8 @@ impl Store {
                 }
             }
         }
+        tx.prepare_cached("DELETE FROM journal WHERE id <= ?1")?
+            .execute(params![self.journal_upto])?;
         tx.commit()?;
         self.conflicts.extend(conflicts);
         Ok(())
@@ -476,12 +634,50 @@ impl Store {
     /// Orders, newest first, that pass `filter` (its time range by
     /// creation).
     pub fn orders(&self, filter: &OrderFilter) -> Result<Vec<OrderView>, StoreError> {
-        self.newest(
-            "SELECT view FROM orders WHERE created_ms >= ?1 AND created_ms <= ?2
-             ORDER BY created_ms DESC, rowid DESC",
-            filter,
-            |o| filter.matches_view(o),
-        )
+        let keep = |o: &OrderView| filter.matches_view(o);
+        let sql = "SELECT view FROM orders WHERE created_ms >= ?1 AND created_ms <= ?2
+             ORDER BY created_ms DESC, no DESC";
+        // Orders only in the journal (the tables could not be brought up
+        // to date): their latest state, each at the time it was first seen.
+        let mut fresh: Vec<(i64, OrderView)> = Vec::new();
+        for r in &self.unapplied {
+            if let Record::Order { view, at_ms } = r {
+                match fresh.iter_mut().find(|(_, o)| same_order(o, view)) {
+                    Some((_, o)) => *o = view.clone(),
+                    None => fresh.push((*at_ms, view.clone())),
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return self.newest(sql, filter, keep);
+        }
+        let wider = OrderFilter {
+            limit: filter.limit.map(|l| l + fresh.len()),
+            ..filter.clone()
+        };
+        let mut stored = self.newest(sql, &wider, |_: &OrderView| true)?;
+        fresh.retain(
+            |(_, view)| match stored.iter_mut().find(|o| same_order(o, view)) {
+                Some(o) => {
+                    *o = view.clone();
+                    false
+                }
+                None => true,
+            },
+        );
+        let in_range = |at: i64| {
+            filter.since_ms.is_none_or(|s| at >= s) && filter.until_ms.is_none_or(|u| at <= u)
+        };
+        let mut out: Vec<OrderView> = fresh
+            .into_iter()
+            .rev()
+            .filter(|(at, _)| in_range(*at))
+            .map(|(_, o)| o)
+            .chain(stored)
+            .filter(|o| keep(o))
+            .collect();
+        out.truncate(filter.limit.unwrap_or(usize::MAX));
+        Ok(out)
     }
 
     /// Every state an order went through, oldest first.
@@ -494,18 +690,54 @@ impl Store {
             "SELECT view FROM order_events WHERE exchange = ?1 AND order_id = ?2 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![exchange, order_id], |r| r.get::<_, String>(0))?;
-        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        let mut history = rows
+            .map(|r| Ok(serde_json::from_str(&r?)?))
+            .collect::<Result<Vec<OrderView>, StoreError>>()?;
+        history.extend(self.unapplied.iter().filter_map(|r| match r {
+            Record::Order { view, .. }
+                if view.exchange == exchange && view.order_id == order_id =>
+            {
+                Some(view.clone())
+            }
+            _ => None,
+        }));
+        Ok(history)
     }
 
     /// Trades, newest first, that pass `filter` (its time range by
     /// execution).
     pub fn trades(&self, filter: &OrderFilter) -> Result<Vec<TradeView>, StoreError> {
-        self.newest(
+        let keep = |t: &TradeView| filter.matches_trade(t);
+        let mut out: Vec<TradeView> = self
+            .unapplied
+            .iter()
+            .rev()
+            .filter_map(|r| match r {
+                Record::Trade { view, at_ms }
+                    if filter.since_ms.is_none_or(|s| *at_ms >= s)
+                        && filter.until_ms.is_none_or(|u| *at_ms <= u)
+                        && keep(view) =>
+                {
+                    Some(view.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        // Trades only in the journal (the tables could not be brought up
+        // to date) come first: they are the newest.
+        let stored = self.newest(
             "SELECT view FROM trades WHERE at_ms >= ?1 AND at_ms <= ?2
-             ORDER BY at_ms DESC, rowid DESC",
+             ORDER BY at_ms DESC, no DESC",
             filter,
-            |t| filter.matches_trade(t),
-        )
+            keep,
+        )?;
+        let stored: Vec<TradeView> = stored
+            .into_iter()
+            .filter(|t| !out.iter().any(|f| same_trade(f, t)))
+            .collect();
+        out.extend(stored);
+        out.truncate(filter.limit.unwrap_or(usize::MAX));
+        Ok(out)
     }
 
     /// The stored views `sql` selects for the filter's time range, up to
@@ -539,6 +771,14 @@ impl Store {
     }
 }
 
+fn same_order(a: &OrderView, b: &OrderView) -> bool {
+    a.order_id == b.order_id && a.exchange == b.exchange
+}
+
+fn same_trade(a: &TradeView, b: &TradeView) -> bool {
+    a.trade_id == b.trade_id && a.order_id == b.order_id && a.exchange == b.exchange
+}
+
 /// A protocol view as stored: its decimals as strings, so every digit
 /// comes back.
 fn stored<T: serde::Serialize>(view: &T) -> Result<String, StoreError> {
@@ -546,6 +786,8 @@ fn stored<T: serde::Serialize>(view: &T) -> Result<String, StoreError> {
         &serde_json::to_string(view)?,
     )?)
 }
+
+mod entry;
 
 #[cfg(test)]
 pub(crate) mod tests;

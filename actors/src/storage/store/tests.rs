@@ -250,3 +250,69 @@ fn a_version_2_database_is_migrated_with_its_trades() {
     .unwrap();
     assert_eq!(s.trades(&OrderFilter::default()).unwrap().len(), 2);
 }
+
+/// A commit is durable once its journal row is: the tables follow behind,
+/// reads see what is only in the journal meanwhile, and a store reopened
+/// after a stop that never brought them up to date does so first.
+#[test]
+fn the_journal_is_read_before_the_tables_are_up_to_date_and_applied_on_opening() {
+    let path = dir().join("journal.db");
+    let all = OrderFilter::default();
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.write(&[Record::Order {
+            view: order("ORD-1", OrderStatus::Open, "0"),
+            at_ms: 1,
+        }])
+        .unwrap();
+        s.append(&[
+            Record::Order {
+                view: order("ORD-1", OrderStatus::Filled, "0.5"),
+                at_ms: 2,
+            },
+            Record::Trade {
+                view: trade("T-1", "ORD-1"),
+                at_ms: 2,
+            },
+            Record::Order {
+                view: order("ORD-2", OrderStatus::Open, "0"),
+                at_ms: 3,
+            },
+        ])
+        .unwrap();
+        assert_eq!(s.unapplied(), 3);
+        let listed = s.orders(&all).unwrap();
+        let ids: Vec<(&str, &str)> = listed
+            .iter()
+            .map(|o| (o.order_id.as_str(), o.status.as_str()))
+            .collect();
+        assert_eq!(ids, vec![("ORD-2", "open"), ("ORD-1", "filled")]);
+        assert_eq!(s.trades(&all).unwrap(), vec![trade("T-1", "ORD-1")]);
+        assert_eq!(s.order_history("paper", "ORD-1").unwrap().len(), 2);
+        let open = OrderFilter {
+            limit: Some(5),
+            ..all.clone()
+        };
+        assert_eq!(s.orders(&open).unwrap().len(), 2);
+        // Dropped without applying: as a crash would leave it.
+    }
+    let raw = Connection::open(&path).unwrap();
+    let rows: i64 = raw
+        .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "the unapplied commit is in the journal");
+    let in_table: i64 = raw
+        .query_row("SELECT count(*) FROM trades", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(in_table, 0);
+    drop(raw);
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.unapplied(), 0);
+    assert_eq!(s.trades(&all).unwrap(), vec![trade("T-1", "ORD-1")]);
+    assert_eq!(s.orders(&all).unwrap()[1].status, OrderStatus::Filled);
+    let raw = Connection::open(&path).unwrap();
+    let rows: i64 = raw
+        .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "applied rows are deleted with the update");
+}
