@@ -433,7 +433,15 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
         let answer: Box<dyn Fn(&str) -> bool> = Box::new(move |t: &str| t == same);
         (frame, answer, None)
     };
-    let mut times: [Vec<Duration>; 4] = Default::default();
+    // The floor: what the disk under the durable engine's database takes
+    // to make an order-sized record durable.
+    let probe = durable.state_dir().join("fdatasync-probe");
+    let mut floor_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&probe)
+        .map_err(|e| BenchError::Bad(format!("cannot open {}: {e}", probe.display())))?;
+    let mut times: [Vec<Duration>; 5] = Default::default();
     let mut done = 0;
     // The first block of each is a warm-up, not kept.
     let mut first = true;
@@ -449,6 +457,8 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
             clients::round_trips(&mut o, &o_url, n, |i| engine_trip(at + i)).await?,
             clients::round_trips(&mut o, &o_url, n, |i| query_trip(at + i)).await?,
             clients::round_trips(&mut b, &b_url, n, |i| echo_trip(at + i)).await?,
+            fdatasyncs(&mut floor_file, n)
+                .map_err(|e| BenchError::Bad(format!("fdatasync in {}: {e}", probe.display())))?,
         ];
         if !first {
             for (kept, t) in times.iter_mut().zip(trips) {
@@ -465,8 +475,27 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// The round trips' table: p50 and p99 of each, and p50 against the echo.
-fn print_roundtrips(times: &[Vec<Duration>; 4], count: usize, warm: usize, block: usize) {
+/// What one order's journal row holds, about: the order's view, the
+/// account and the open order's state.
+const ORDER_RECORD_BYTES: usize = 1024;
+
+/// `n` appends of an order-sized record, each followed by `fdatasync`.
+fn fdatasyncs(file: &mut std::fs::File, n: usize) -> std::io::Result<Vec<Duration>> {
+    use std::io::Write;
+    let record = vec![b'r'; ORDER_RECORD_BYTES];
+    (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            file.write_all(&record)?;
+            file.sync_data()?;
+            Ok(started.elapsed())
+        })
+        .collect()
+}
+
+/// The round trips' table: p50 and p99 of each, p50 against the echo,
+/// and the targets' ratios.
+fn print_roundtrips(times: &[Vec<Duration>; 5], count: usize, warm: usize, block: usize) {
     let us = |v: &[Duration], p: f64| percentile(v, p).as_secs_f64() * 1e6;
     println!(
         "round trip over one WebSocket on loopback, {} each, interleaved in blocks of {block} (after {warm} unmeasured):",
@@ -489,11 +518,36 @@ fn print_roundtrips(times: &[Vec<Duration>; 4], count: usize, warm: usize, block
             &times[2],
         ),
         ("bare echo of the order's frame", echo),
+        (
+            "floor: an order-sized append + fdatasync in the state directory",
+            &times[4],
+        ),
     ] {
         println!(
             "| {what} | {:.0} | {:.0} | {:.2}× |",
             us(t, 0.5),
             us(t, 0.99),
+            us(t, 0.5) / us(echo, 0.5).max(1e-9)
+        );
+    }
+    let floor = us(echo, 0.5) + us(&times[4], 0.5);
+    println!();
+    println!("| target | measured |");
+    println!("|---|---|");
+    println!(
+        "| durable p50 ≤ 1.3 × (echo + fdatasync) | {:.2}× |",
+        us(&times[0], 0.5) / floor.max(1e-9)
+    );
+    println!(
+        "| durable p99 ≤ 3 × its p50 | {:.2}× |",
+        us(&times[0], 0.99) / us(&times[0], 0.5).max(1e-9)
+    );
+    for (what, t) in [
+        ("fsync = false p50 ≤ 1.5 × echo", &times[1]),
+        ("get_balances p50 ≤ 1.3 × echo", &times[2]),
+    ] {
+        println!(
+            "| {what} | {:.2}× |",
             us(t, 0.5) / us(echo, 0.5).max(1e-9)
         );
     }

@@ -128,6 +128,11 @@ trade_size = "0.05"
 }
 
 impl ServerProcess {
+    /// Where an engine keeps its database.
+    pub(super) fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
     /// Starts the engine in a fresh state directory.
     pub(super) fn engine(setup: &EngineSetup) -> Result<Self, ServerError> {
         let addr = free_port()?;
