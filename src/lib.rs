@@ -382,8 +382,9 @@ fn start_paper(
         books,
         Some(r.storage.clone()),
     )
-    .with_recording(recording)
-    .start_watched(&hub.watch, format!("exchange:{PAPER}"), 0);
+    .with_recording(recording);
+    let board = exchange.board();
+    let exchange = exchange.start_watched(&hub.watch, format!("exchange:{PAPER}"), 0);
     let dropped_ticks = Arc::new(AtomicU64::new(0));
     MarketFeedActor::new(
         exchange.clone(),
@@ -393,7 +394,7 @@ fn start_paper(
     )
     .start();
     venues.add(PAPER, PAPER, None);
-    venues.set(PAPER, Some(VenueHandle::of(&exchange)));
+    venues.set(PAPER, Some(VenueHandle::of(&exchange).with_board(board)));
     Paper {
         venues,
         dropped_ticks,

@@ -87,12 +87,18 @@ fn roundtrip_times_orders_and_the_echo() {
     assert_eq!(echo[3], "1.00×", "{out}");
     // The floor is measured on the disk under the database, and the
     // targets are put against it.
-    let floor = row(&out, "floor: an order-sized append + fdatasync in the state directory");
+    let floor = row(
+        &out,
+        "floor: an order-sized append + fdatasync in the state directory",
+    );
     assert!(number(&floor[1]) > 0.0, "{out}");
     let target = row(&out, "durable p50 ≤ 1.3 × (echo + fdatasync)");
     let ratio = number(&target[1]);
     let expected = d50 / (e50 + number(&floor[1]));
-    assert!((ratio - expected).abs() < 0.02, "{ratio} vs {expected}\n{out}");
+    assert!(
+        (ratio - expected).abs() < 0.02,
+        "{ratio} vs {expected}\n{out}"
+    );
 }
 
 #[test]

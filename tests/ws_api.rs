@@ -586,3 +586,38 @@ async fn a_bad_frame_is_answered_with_its_request_id() {
     assert!(e.get("request_id").is_none(), "{e}");
     server.stop().await;
 }
+
+/// `get_balances` is read from the venue's board on the session's own
+/// thread: whoever is answered a change and then asks sees it, on this
+/// connection and on another, and a cancel gives it back.
+#[actix_rt::test]
+async fn balances_read_after_an_answer_include_what_it_changed() {
+    let server = TestServer::start("").await;
+    let mut c = server.client("/api/stream").await;
+    let mut other = server.client("/api/stream").await;
+    let (free0, used0, total0) = balance(&c.ok(json!({"cmd": "get_balances"})).await, "USDT");
+    for i in 1..=5u32 {
+        let price = Decimal::from(30_000 + i);
+        let placed = c
+            .ok(
+                json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit",
+                       "size": "0.01", "price": price.to_string()}),
+            )
+            .await;
+        let reserved = price * d("0.01") * (Decimal::ONE + d(FEE));
+        for who in [&mut c, &mut other] {
+            let (free, used, total) =
+                balance(&who.ok(json!({"cmd": "get_balances"})).await, "USDT");
+            assert_eq!(
+                (free, used, total),
+                (free0 - reserved, used0 + reserved, total0),
+                "order {i}"
+            );
+        }
+        let id = placed["order_id"].clone();
+        c.ok(json!({"cmd": "cancel_order", "order_id": id})).await;
+        let after = balance(&other.ok(json!({"cmd": "get_balances"})).await, "USDT");
+        assert_eq!(after, (free0, used0, total0), "after cancelling order {i}");
+    }
+    server.stop().await;
+}

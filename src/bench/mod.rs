@@ -546,10 +546,7 @@ fn print_roundtrips(times: &[Vec<Duration>; 5], count: usize, warm: usize, block
         ("fsync = false p50 ≤ 1.5 × echo", &times[1]),
         ("get_balances p50 ≤ 1.3 × echo", &times[2]),
     ] {
-        println!(
-            "| {what} | {:.2}× |",
-            us(t, 0.5) / us(echo, 0.5).max(1e-9)
-        );
+        println!("| {what} | {:.2}× |", us(t, 0.5) / us(echo, 0.5).max(1e-9));
     }
 }
 

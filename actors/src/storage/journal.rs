@@ -36,6 +36,11 @@ pub struct Ready {
 }
 
 impl Ready {
+    /// Whether it changes a balance.
+    pub fn touches_balances(&self) -> bool {
+        self.events.iter().any(|e| matches!(e, Event::Balance(_)))
+    }
+
     /// Answers the command (if one waits) and gives the events to publish.
     pub fn answer(self) -> (Vec<Event>, TimestampMs) {
         if let Some(reply) = self.reply {

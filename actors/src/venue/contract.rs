@@ -20,6 +20,7 @@ use laicai_core::venue::{AccountStats, Broken, CancelError, PlaceError};
 use laicai_core::wire::events::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Why a venue refused or failed a request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -152,6 +153,22 @@ impl VenueEvent {
             Event::Balance(b) => Some(VenueEvent::Balance(b.clone())),
             _ => None,
         }
+    }
+}
+
+/// A venue's balances as of its last published change, readable from
+/// any thread: `get_balances` is answered from it on the session's own
+/// thread, with no message to the venue and back.
+#[derive(Debug, Clone, Default)]
+pub struct BalanceBoard(Arc<parking_lot::RwLock<Arc<Vec<BalanceView>>>>);
+
+impl BalanceBoard {
+    pub fn replace(&self, balances: Vec<BalanceView>) {
+        *self.0.write() = Arc::new(balances);
+    }
+
+    pub fn read(&self) -> Arc<Vec<BalanceView>> {
+        self.0.read().clone()
     }
 }
 

@@ -33,6 +33,8 @@ pub struct VenueHandle {
     pub candles: Recipient<GetCandles>,
     pub follow: Recipient<Follow>,
     pub unfollow: Recipient<Unfollow>,
+    /// Its balances, read without asking it (when it keeps a board).
+    pub board: Option<BalanceBoard>,
 }
 
 impl VenueHandle {
@@ -68,7 +70,14 @@ impl VenueHandle {
             candles: addr.clone().recipient(),
             follow: addr.clone().recipient(),
             unfollow: addr.clone().recipient(),
+            board: None,
         }
+    }
+
+    /// Balances are read from `board`, which the venue keeps current.
+    pub fn with_board(mut self, board: BalanceBoard) -> Self {
+        self.board = Some(board);
+        self
     }
 }
 

@@ -23,8 +23,16 @@ pub(super) async fn get_balances(
     exchange: Option<String>,
 ) -> Result<Response, Failure> {
     Ok({
-        let mut balances =
-            ask_venues(deps, exchange.as_deref(), |v| &v.balances, || GetBalances).await?;
+        let venues = select_venues(deps, exchange.as_deref())?;
+        // Read on this thread from the venues' boards; a venue without
+        // one is asked.
+        let mut balances = Vec::new();
+        for v in &venues {
+            match &v.board {
+                Some(board) => balances.extend(board.read().iter().cloned()),
+                None => balances.extend(tell(deps, &v.balances, GetBalances).await?),
+            }
+        }
         stamp(deps, &mut balances);
         r.ok(format!("{} balances", balances.len()))
             .with("count", &balances.len())

@@ -223,6 +223,17 @@ where
     M: Message<Result = Vec<T>> + Send + 'static,
     T: Send + 'static,
 {
+    let venues = select_venues(deps, exchange)?;
+    let answers = join_all(venues.iter().map(|v| tell(deps, pick(v), make()))).await;
+    let mut all = Vec::new();
+    for a in answers {
+        all.extend(a?);
+    }
+    Ok(all)
+}
+
+/// The venues a command names (every one, without a name), or why none.
+fn select_venues(deps: &SessionDeps, exchange: Option<&str>) -> Result<Vec<VenueHandle>, Failure> {
     let venues = deps.venues.select(exchange);
     if venues.is_empty() {
         return Err(match exchange.map(|e| deps.venues.knows(e)) {
@@ -236,12 +247,7 @@ where
             _ => no_exchange(exchange),
         });
     }
-    let answers = join_all(venues.iter().map(|v| tell(deps, pick(v), make()))).await;
-    let mut all = Vec::new();
-    for a in answers {
-        all.extend(a?);
-    }
-    Ok(all)
+    Ok(venues)
 }
 
 /// A backtest's fields at the top level and in `data`.

@@ -52,6 +52,7 @@ pub struct PaperVenue {
     books: HashMap<Symbol, Addr<OrderBookActor>>,
     last_market_data: HashMap<Symbol, TimestampMs>,
     followers: Followers,
+    board: BalanceBoard,
     journal: Journal,
     recording: Option<Recording>,
     load: Load,
@@ -77,10 +78,16 @@ impl PaperVenue {
             books,
             last_market_data: HashMap::new(),
             followers: Followers::default(),
+            board: BalanceBoard::default(),
             journal: Journal::new(storage),
             recording: None,
             load: Load::default(),
         }
+    }
+
+    /// The board its balances are published on, for its `VenueHandle`.
+    pub fn board(&self) -> BalanceBoard {
+        self.board.clone()
     }
 
     /// Hands every market trade to a recorder.
@@ -133,6 +140,11 @@ impl PaperVenue {
     }
 
     fn release(&self, ready: Vec<Ready>) {
+        // Before the commands are answered: whoever hears of a change and
+        // asks for balances sees it.
+        if ready.iter().any(Ready::touches_balances) {
+            self.board.replace(self.venue.balances());
+        }
         self.followers
             .publish(self.venue.name(), &self.registry, ready);
     }
