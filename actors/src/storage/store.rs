@@ -175,6 +175,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("a stored record is unreadable: {0}")]
     Record(#[from] serde_json::Error),
+    #[error(
+        "{found} of {expected} journal rows were left to apply: another connection applied them"
+    )]
+    AppliedElsewhere { expected: usize, found: usize },
 }
 
 /// One thing to make durable.
@@ -260,8 +264,10 @@ pub struct Store {
     next_no: i64,
     /// Records durable in the journal, not yet in their tables, and the
     /// last journal row holding them.
-    unapplied: Vec<Record>,
+    unapplied: Vec<entry::Pending>,
     journal_upto: i64,
+    /// Journal rows holding `unapplied`.
+    journal_rows: usize,
     /// Records refused as conflicting with stored ones, since the last
     /// `take_conflicts`.
     conflicts: Vec<String>,
@@ -291,6 +297,7 @@ impl Store {
             next_no: 0,
             unapplied: Vec::new(),
             journal_upto: 0,
+            journal_rows: 0,
             conflicts: Vec::new(),
         };
         store.prepare()?;
@@ -439,6 +446,7 @@ impl Store {
             self.unapplied.extend(entry::decode(row)?);
             self.journal_upto = *id;
         }
+        self.journal_rows = rows.len();
         if !rows.is_empty() {
             tracing::info!(
                 rows = rows.len(),
@@ -456,12 +464,13 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let row = entry::encode(batch)?;
+        let (row, pending) = entry::encode(batch)?;
         self.conn
             .prepare_cached("INSERT INTO journal (records) VALUES (?1)")?
             .execute(params![row])?;
         self.journal_upto = self.conn.last_insert_rowid();
-        self.unapplied.extend_from_slice(batch);
+        self.journal_rows += 1;
+        self.unapplied.extend(pending);
         Ok(())
     }
 
@@ -477,11 +486,21 @@ impl Store {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.unapplied);
-        let result = self.apply_batch(&batch);
-        if result.is_err() {
-            self.unapplied = batch;
+        match self.apply_batch(&batch) {
+            Ok(()) => {
+                self.journal_rows = 0;
+                Ok(())
+            }
+            Err(StoreError::AppliedElsewhere { expected, found }) => {
+                tracing::warn!(expected, found, "another connection brought the tables up to date with this journal; not applied twice");
+                self.journal_rows = 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.unapplied = batch;
+                Err(e)
+            }
         }
-        result
     }
 
     /// Appends and applies a batch: durable and in its tables on return.
@@ -490,17 +509,17 @@ impl Store {
         self.apply()
     }
 
-    fn apply_batch(&mut self, batch: &[Record]) -> Result<(), StoreError> {
+    fn apply_batch(&mut self, batch: &[entry::Pending]) -> Result<(), StoreError> {
         // Only the last state of a key in the batch is written.
         let mut last_put = std::collections::HashMap::new();
-        for (i, record) in batch.iter().enumerate() {
+        for (i, (record, _)) in batch.iter().enumerate() {
             if let Record::Put { kind, key, .. } | Record::Delete { kind, key } = record {
                 last_put.insert((*kind, key.as_str()), i);
             }
         }
         let mut conflicts = Vec::new();
         let tx = self.conn.transaction()?;
-        for (i, record) in batch.iter().enumerate() {
+        for (i, (record, json)) in batch.iter().enumerate() {
             match record {
                 Record::Put { kind, key, .. } | Record::Delete { kind, key }
                     if last_put.get(&(*kind, key.as_str())) != Some(&i) =>
@@ -519,7 +538,10 @@ impl Store {
                         .execute(params![kind.as_str(), key])?;
                 }
                 Record::Order { view, at_ms } => {
-                    let json = stored(view)?;
+                    let json: std::borrow::Cow<'_, str> = match json {
+                        Some(json) => json.into(),
+                        None => stored(view)?.into(),
+                    };
                     self.next_no += 1;
                     tx.prepare_cached(
                         "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, no, view)
@@ -534,7 +556,10 @@ impl Store {
                 Record::Trade { view, at_ms } => {
                     // A trade is kept once, whatever replays it; a different
                     // trade under the same identity is a conflict, said.
-                    let json = stored(view)?;
+                    let json: std::borrow::Cow<'_, str> = match json {
+                        Some(json) => json.into(),
+                        None => stored(view)?.into(),
+                    };
                     self.next_no += 1;
                     let inserted = tx
                         .prepare_cached(
@@ -567,8 +592,18 @@ impl Store {
                 }
             }
         }
-        tx.prepare_cached("DELETE FROM journal WHERE id <= ?1")?
+        // The rows applied go with the update; if another connection
+        // (a second laicai opening the same file) applied them first, this
+        // is rolled back rather than written twice.
+        let deleted = tx
+            .prepare_cached("DELETE FROM journal WHERE id <= ?1")?
             .execute(params![self.journal_upto])?;
+        if deleted != self.journal_rows {
+            return Err(StoreError::AppliedElsewhere {
+                expected: self.journal_rows,
+                found: deleted,
+            });
+        }
         tx.commit()?;
         self.conflicts.extend(conflicts);
         Ok(())
@@ -640,7 +675,7 @@ impl Store {
         // Orders only in the journal (the tables could not be brought up
         // to date): their latest state, each at the time it was first seen.
         let mut fresh: Vec<(i64, OrderView)> = Vec::new();
-        for r in &self.unapplied {
+        for (r, _) in &self.unapplied {
             if let Record::Order { view, at_ms } = r {
                 match fresh.iter_mut().find(|(_, o)| same_order(o, view)) {
                     Some((_, o)) => *o = view.clone(),
@@ -693,7 +728,7 @@ impl Store {
         let mut history = rows
             .map(|r| Ok(serde_json::from_str(&r?)?))
             .collect::<Result<Vec<OrderView>, StoreError>>()?;
-        history.extend(self.unapplied.iter().filter_map(|r| match r {
+        history.extend(self.unapplied.iter().filter_map(|(r, _)| match r {
             Record::Order { view, .. }
                 if view.exchange == exchange && view.order_id == order_id =>
             {
@@ -712,7 +747,7 @@ impl Store {
             .unapplied
             .iter()
             .rev()
-            .filter_map(|r| match r {
+            .filter_map(|(r, _)| match r {
                 Record::Trade { view, at_ms }
                     if filter.since_ms.is_none_or(|s| *at_ms >= s)
                         && filter.until_ms.is_none_or(|u| *at_ms <= u)

@@ -316,3 +316,25 @@ fn the_journal_is_read_before_the_tables_are_up_to_date_and_applied_on_opening()
         .unwrap();
     assert_eq!(rows, 0, "applied rows are deleted with the update");
 }
+
+/// A journal applied by another connection (a second laicai opening the
+/// same file) is not applied again by the one that wrote it.
+#[test]
+fn a_journal_is_applied_once_whoever_applies_it() {
+    let path = dir().join("applied-once.db");
+    let mut a = Store::open(&path).unwrap();
+    a.append(&[Record::Order {
+        view: order("ORD-1", OrderStatus::Open, "0"),
+        at_ms: 1,
+    }])
+    .unwrap();
+    let b = Store::open(&path).unwrap();
+    assert_eq!(b.order_history("paper", "ORD-1").unwrap().len(), 1);
+    a.apply().unwrap();
+    assert_eq!(a.unapplied(), 0);
+    assert_eq!(
+        a.order_history("paper", "ORD-1").unwrap().len(),
+        1,
+        "applied twice"
+    );
+}
