@@ -510,11 +510,25 @@ impl Store {
     }
 
     fn apply_batch(&mut self, batch: &[entry::Pending]) -> Result<(), StoreError> {
-        // Only the last state of a key in the batch is written.
+        // Only the last state of a key in the batch is written; an order's
+        // row takes its last state too (every state goes to order_events),
+        // numbered by its first, so ties in time keep insertion order.
         let mut last_put = std::collections::HashMap::new();
+        let base = self.next_no;
+        let mut order_at: std::collections::HashMap<(&str, &str), (usize, i64, i64)> =
+            std::collections::HashMap::new();
         for (i, (record, _)) in batch.iter().enumerate() {
-            if let Record::Put { kind, key, .. } | Record::Delete { kind, key } = record {
-                last_put.insert((*kind, key.as_str()), i);
+            match record {
+                Record::Put { kind, key, .. } | Record::Delete { kind, key } => {
+                    last_put.insert((*kind, key.as_str()), i);
+                }
+                Record::Order { view, at_ms } => {
+                    order_at
+                        .entry((view.exchange.as_str(), view.order_id.as_str()))
+                        .and_modify(|(last, _, _)| *last = i)
+                        .or_insert((i, base + 1 + i as i64, *at_ms));
+                }
+                _ => {}
             }
         }
         let mut conflicts = Vec::new();
@@ -542,13 +556,17 @@ impl Store {
                         Some(json) => json.into(),
                         None => stored(view)?.into(),
                     };
-                    self.next_no += 1;
-                    tx.prepare_cached(
+                    let key = (view.exchange.as_str(), view.order_id.as_str());
+                    if let Some(&(_, no, created_ms)) =
+                        order_at.get(&key).filter(|(last, _, _)| *last == i)
+                    {
+                        tx.prepare_cached(
                         "INSERT INTO orders (exchange, order_id, symbol, status, strategy, created_ms, updated_ms, no, view)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                          ON CONFLICT (exchange, order_id) DO UPDATE
                          SET status = excluded.status, updated_ms = excluded.updated_ms, view = excluded.view")?
-                        .execute(params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, at_ms, self.next_no, json])?;
+                        .execute(params![view.exchange, view.order_id, view.symbol, view.status.as_str(), view.strategy_id, created_ms, at_ms, no, json])?;
+                    }
                     tx.prepare_cached(
                         "INSERT INTO order_events (exchange, order_id, status, at_ms, view) VALUES (?1, ?2, ?3, ?4, ?5)")?
                         .execute(params![view.exchange, view.order_id, view.status.as_str(), at_ms, json])?;
@@ -560,14 +578,14 @@ impl Store {
                         Some(json) => json.into(),
                         None => stored(view)?.into(),
                     };
-                    self.next_no += 1;
+                    let no = base + 1 + i as i64;
                     let inserted = tx
                         .prepare_cached(
                             "INSERT INTO trades (exchange, order_id, trade_id, symbol, strategy, at_ms, no, view)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                              ON CONFLICT (exchange, order_id, trade_id) DO NOTHING",
                         )?
-                        .execute(params![view.exchange, view.order_id, view.trade_id, view.symbol, view.strategy_id, at_ms, self.next_no, json])?;
+                        .execute(params![view.exchange, view.order_id, view.trade_id, view.symbol, view.strategy_id, at_ms, no, json])?;
                     if inserted == 0 {
                         let kept: String = tx
                             .prepare_cached(
@@ -605,6 +623,7 @@ impl Store {
             });
         }
         tx.commit()?;
+        self.next_no = base + batch.len() as i64;
         self.conflicts.extend(conflicts);
         Ok(())
     }
