@@ -572,33 +572,12 @@ impl Store {
                         .execute(params![view.exchange, view.order_id, view.status.as_str(), at_ms, json])?;
                 }
                 Record::Trade { view, at_ms } => {
-                    // A trade is kept once, whatever replays it; a different
-                    // trade under the same identity is a conflict, said.
                     let json: std::borrow::Cow<'_, str> = match json {
                         Some(json) => json.into(),
                         None => stored(view)?.into(),
                     };
                     let no = base + 1 + i as i64;
-                    let inserted = tx
-                        .prepare_cached(
-                            "INSERT INTO trades (exchange, order_id, trade_id, symbol, strategy, at_ms, no, view)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                             ON CONFLICT (exchange, order_id, trade_id) DO NOTHING",
-                        )?
-                        .execute(params![view.exchange, view.order_id, view.trade_id, view.symbol, view.strategy_id, at_ms, no, json])?;
-                    if inserted == 0 {
-                        let kept: String = tx
-                            .prepare_cached(
-                                "SELECT view FROM trades WHERE exchange = ?1 AND order_id = ?2 AND trade_id = ?3",
-                            )?
-                            .query_row(params![view.exchange, view.order_id, view.trade_id], |r| r.get(0))?;
-                        if serde_json::from_str::<TradeView>(&kept)? != *view {
-                            conflicts.push(format!(
-                                "trade {} of order {} on {} arrived again with other contents; the first is kept: stored {kept}, arrived {json}",
-                                view.trade_id, view.order_id, view.exchange
-                            ));
-                        }
-                    }
+                    conflicts.extend(insert_trade(&tx, view, *at_ms, no, &json)?);
                 }
                 Record::Seq(seq) => {
                     tx.prepare_cached(
@@ -823,6 +802,50 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Inserts a trade once, whatever replays it; a different trade under the
+/// same identity is kept out and said, in the sentence returned.
+fn insert_trade(
+    tx: &rusqlite::Transaction<'_>,
+    view: &TradeView,
+    at_ms: i64,
+    no: i64,
+    json: &str,
+) -> Result<Option<String>, StoreError> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO trades (exchange, order_id, trade_id, symbol, strategy, at_ms, no, view)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (exchange, order_id, trade_id) DO NOTHING",
+        )?
+        .execute(params![
+            view.exchange,
+            view.order_id,
+            view.trade_id,
+            view.symbol,
+            view.strategy_id,
+            at_ms,
+            no,
+            json
+        ])?;
+    if inserted > 0 {
+        return Ok(None);
+    }
+    let kept: String = tx
+        .prepare_cached(
+            "SELECT view FROM trades WHERE exchange = ?1 AND order_id = ?2 AND trade_id = ?3",
+        )?
+        .query_row(params![view.exchange, view.order_id, view.trade_id], |r| {
+            r.get(0)
+        })?;
+    if serde_json::from_str::<TradeView>(&kept)? == *view {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "trade {} of order {} on {} arrived again with other contents; the first is kept: stored {kept}, arrived {json}",
+        view.trade_id, view.order_id, view.exchange
+    )))
 }
 
 fn same_order(a: &OrderView, b: &OrderView) -> bool {
