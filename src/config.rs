@@ -43,6 +43,20 @@ pub struct Config {
     pub paper: PaperSection,
     pub storage: StorageSection,
     pub backtest: BacktestSection,
+    pub bus: BusSection,
+}
+
+/// The bus to gateways on other machines (NATS JetStream); off when `url`
+/// is empty.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusSection {
+    /// `nats://host:port`, or "" for no bus (`--bus` sets it).
+    pub url: String,
+    /// This engine's name in the bus's subjects and stream names.
+    pub engine: String,
+    /// Events kept while NATS is unreachable, published once it is back.
+    pub backlog: usize,
 }
 
 /// Backtests started over the WebSocket (`start_backtest`).
@@ -384,6 +398,24 @@ impl Config {
 
     /// `[engine]`, `[backtest]`, `[storage]` and `[risk]`.
     fn check_engine_and_storage(&self, bad: &mut Vec<String>) {
+        let bus = &self.bus;
+        if !bus.url.is_empty() && !bus.url.starts_with("nats://") {
+            bad.push(format!(
+                "bus.url: `{}` is not a nats://host:port address",
+                bus.url
+            ));
+        }
+        if bus.engine.is_empty()
+            || bus
+                .engine
+                .chars()
+                .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            bad.push("bus.engine: letters, digits, - and _ only, at least one".into());
+        }
+        if bus.backlog == 0 {
+            bad.push("bus.backlog: must be at least 1".into());
+        }
         if self.engine.log_events_per_sec == 0 {
             bad.push("engine.log_events_per_sec: must be at least 1".into());
         }

@@ -20,6 +20,7 @@ use actix::prelude::*;
 use config::Config;
 use laicai_actors::agents::AgentMonitor;
 use laicai_actors::backtests::BacktestManager;
+use laicai_actors::bus::{BusBridge, BusConfig};
 use laicai_actors::clock::Clock;
 use laicai_actors::engine::EngineActor;
 use laicai_actors::health::{self, Watch, Watched};
@@ -322,6 +323,15 @@ fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
     .start();
     let watch: Watch = Some(agents.clone().recipient());
     health::watch(&watch, "registry", registry.clone().recipient(), load, 0);
+    if !cfg.bus.url.is_empty() {
+        let bus = BusConfig {
+            url: cfg.bus.url.clone(),
+            engine: cfg.bus.engine.clone(),
+            backlog: cfg.bus.backlog,
+            keep_events: cfg.server.replay_events.max(100_000),
+        };
+        BusBridge::new(bus, registry.clone()).start();
+    }
     Hub {
         registry,
         agents,

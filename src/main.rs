@@ -46,6 +46,10 @@ struct EngineArgs {
     /// The engine's log as `text` or `json` lines (engine.log_format).
     #[arg(long, env = "LAICAI_LOG_FORMAT", value_enum)]
     log_format: Option<laicai::config::LogFormat>,
+    /// Publish events to NATS JetStream for gateways (bus.url):
+    /// nats://HOST:PORT.
+    #[arg(long, env = "LAICAI_BUS")]
+    bus: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -142,6 +146,13 @@ fn main() -> ExitCode {
     }
     if let Some(format) = engine.log_format {
         config.engine.log_format = format;
+    }
+    if let Some(url) = engine.bus {
+        config.bus.url = url;
+        if let Err(e) = config.validate() {
+            eprintln!("laicai: --bus: {e}");
+            return ExitCode::from(2);
+        }
     }
     let reload = init_engine_log(&config);
     serve(config, path, reload)

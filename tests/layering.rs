@@ -32,7 +32,7 @@ const CORE: &[&[&str]] = &[
 const ACTORS: &[&[&str]] = &[
     &["clock", "health", "outbox", "socket", "storage", "backtest"],
     &["registry"],
-    &["order_book", "recorder", "agents", "backtests"],
+    &["order_book", "recorder", "agents", "backtests", "bus"],
     &["venue"],
     &["risk"],
     &["engine"],

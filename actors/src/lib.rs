@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod backtest;
 pub mod backtests;
+pub mod bus;
 pub mod clock;
 pub mod engine;
 pub mod health;

@@ -1,0 +1,248 @@
+//! The engine on the bus: a real `nats-server -js` (Debian's 2.9) on a
+//! free loopback port with its store in a temporary directory, and the
+//! engine started with `[bus]` pointing at it. Every numbered event a
+//! client sees, but market data, is in the events stream once and in
+//! `seq` order; the NATS server killed and restarted during order flow
+//! loses and doubles nothing, and the engine trades on meanwhile.
+//! Without `nats-server` on the PATH the test says it was skipped, unless
+//! `LAICAI_REQUIRE_NATS` is set (as CI does).
+
+mod common;
+
+use async_nats::jetstream;
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `nats-server -js`, killed when dropped.
+struct Nats {
+    child: Child,
+    port: u16,
+    store: PathBuf,
+}
+
+impl Nats {
+    fn start(store: &Path, port: u16) -> Option<Nats> {
+        let spawned = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("no nats-server ({e}): apt-get install nats-server");
+                assert!(std::env::var_os("LAICAI_REQUIRE_NATS").is_none(), "{why}");
+                eprintln!("skipped: {why}");
+                return None;
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Nats {
+            child,
+            port,
+            store: store.to_path_buf(),
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn kill(mut self) -> (PathBuf, u16) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.store.clone(), self.port)
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(url: &str) -> String {
+    format!(
+        "[server]\nworkers = 1\nmax_messages_per_sec = 100000\n\
+         [strategies]\nboot = []\n\
+         [bus]\nurl = \"{url}\"\nengine = \"t1\"\n{}",
+        btc_pair("")
+    )
+}
+
+/// The `seq` of every event in the engine's events stream, in stream
+/// order.
+async fn stream_seqs(url: &str) -> Vec<u64> {
+    let client = async_nats::connect(url).await.expect("connect to NATS");
+    let js = jetstream::new(client);
+    let stream = js
+        .get_stream("LAICAI_T1_EVENTS")
+        .await
+        .expect("the events stream exists");
+    let info = stream.get_info().await.expect("stream info");
+    let mut seqs = Vec::new();
+    for n in info.state.first_sequence..=info.state.last_sequence {
+        if info.state.messages == 0 {
+            break;
+        }
+        let m = stream.get_raw_message(n).await.expect("a stored message");
+        let v: Value = serde_json::from_slice(&m.payload).expect("JSON");
+        assert!(
+            !matches!(
+                v["type"].as_str(),
+                Some("price" | "orderbook" | "market_data")
+            ),
+            "market data in the events stream: {v}"
+        );
+        assert!(
+            m.subject.starts_with("laicai.t1.evt."),
+            "subject {}",
+            m.subject
+        );
+        seqs.push(v["seq"].as_u64().expect("seq"));
+    }
+    seqs
+}
+
+/// Waits until the stream holds `seq`.
+async fn wait_stream_has(url: &str, seq: u64) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Ok(seqs)) = actix_rt::time::timeout(Duration::from_secs(5), async {
+            Ok::<_, ()>(stream_seqs(url).await)
+        })
+        .await
+        {
+            if seqs.last().is_some_and(|l| *l >= seq) {
+                return seqs;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream never reached seq {seq}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The non-market events a client saw, by `seq`: what it has received,
+/// and what comes in the next second (positions are marked on).
+async fn seen(c: &mut Client) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let until = Instant::now() + Duration::from_secs(1);
+    while let Some(v) = c
+        .next(until.saturating_duration_since(Instant::now()))
+        .await
+    {
+        let kind = v["type"].as_str().unwrap_or_default().to_string();
+        if matches!(
+            kind.as_str(),
+            "price" | "orderbook" | "market_data" | "response"
+        ) {
+            continue;
+        }
+        if let Some(seq) = v["seq"].as_u64() {
+            out.push((seq, kind));
+        }
+    }
+    out
+}
+
+fn check_once_in_order(stream: &[u64], client: &[(u64, String)]) {
+    assert!(
+        stream.windows(2).all(|w| w[0] < w[1]),
+        "the stream is not in seq order or has a duplicate: {stream:?}"
+    );
+    for (seq, kind) in client {
+        assert!(
+            stream.binary_search(seq).is_ok(),
+            "{kind} seq {seq} seen by the client is missing from the stream"
+        );
+    }
+}
+
+async fn orders(c: &mut Client, from: usize, n: usize) {
+    for i in from..from + n {
+        let placed = c
+            .ok(
+                json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit",
+                       "size": "0.001", "price": format!("{}", 30000 + i)}),
+            )
+            .await;
+        if i % 2 == 0 {
+            c.ok(json!({"cmd": "cancel_order", "order_id": placed["order_id"]}))
+                .await;
+        }
+    }
+    c.ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "market", "size": "0.001"}))
+        .await;
+}
+
+#[actix_rt::test]
+async fn every_event_reaches_the_stream_once_in_order_across_a_nats_restart() {
+    let dir = temp_dir("bus");
+    let port: u16 = free_addr()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    let Some(nats) = Nats::start(&dir.join("js"), port) else {
+        return;
+    };
+    let url = nats.url();
+    let engine =
+        EngineProcess::start_in(&dir, &dir.join("state"), &config(&url), &free_addr()).await;
+    let mut c = engine.client().await;
+    orders(&mut c, 0, 20).await;
+    let before = seen(&mut c).await;
+    let last = before.last().map(|(s, _)| *s).expect("events were seen");
+    let stream = wait_stream_has(&url, last).await;
+    check_once_in_order(&stream, &before);
+    eprintln!("{} events in the stream, the last seq {last}", stream.len());
+
+    // NATS dies mid-flow; the engine trades on and says so.
+    let (store, port) = nats.kill();
+    orders(&mut c, 100, 20).await;
+    c.wait_for("the bus-down alert", |v| {
+        v["type"] == "alerts"
+            && v["data"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("The bus") && m.contains("unreachable"))
+    })
+    .await;
+    orders(&mut c, 200, 10).await;
+    let during = seen(&mut c).await;
+    let nats = Nats::start(&store, port).expect("nats-server restarts");
+    c.wait_for("the bus-back alert", |v| {
+        v["type"] == "alerts"
+            && v["data"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("The bus") && m.contains("is connected"))
+    })
+    .await;
+    orders(&mut c, 300, 5).await;
+    let after = seen(&mut c).await;
+    let all: Vec<(u64, String)> = before.into_iter().chain(during).chain(after).collect();
+    let last = all.last().map(|(s, _)| *s).expect("events");
+    let stream = wait_stream_has(&nats.url(), last).await;
+    check_once_in_order(&stream, &all);
+    eprintln!(
+        "after the restart: {} events in the stream, {} seen by the client",
+        stream.len(),
+        all.len()
+    );
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+}
