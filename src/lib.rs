@@ -186,6 +186,13 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         stopping: stopping.clone(),
         clock: Clock::System,
     };
+    if !cfg.bus.url.is_empty() {
+        laicai_actors::session::remote::serve(
+            cfg.bus.url.clone(),
+            cfg.bus.engine.clone(),
+            deps.clone(),
+        );
+    }
     let state = http::AppState {
         deps,
         started: Instant::now(),

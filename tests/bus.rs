@@ -246,3 +246,95 @@ async fn every_event_reaches_the_stream_once_in_order_across_a_nats_restart() {
     drop(c);
     assert_eq!(engine.terminate(), Some(0));
 }
+
+/// A command sent over the bus, as a gateway sends it.
+async fn request(
+    client: &async_nats::Client,
+    scope: Option<&str>,
+    frame: &str,
+) -> Result<Value, async_nats::RequestError> {
+    let mut headers = async_nats::HeaderMap::new();
+    if let Some(scope) = scope {
+        headers.insert("Laicai-Scope", scope);
+    }
+    let reply = client
+        .request_with_headers("laicai.t1.cmd", headers, frame.to_string().into())
+        .await?;
+    Ok(serde_json::from_slice(&reply.payload).expect("a JSON answer"))
+}
+
+/// The engine answers commands on `laicai.<engine>.cmd` under the scope
+/// the gateway admitted its client with; a bad frame gets its error with
+/// its request_id; with the engine stopped a request fails at once (no
+/// responders), never hangs.
+#[actix_rt::test]
+async fn commands_over_the_bus_run_with_the_clients_scope_and_fail_fast_without_an_engine() {
+    let dir = temp_dir("bus-cmd");
+    let port: u16 = free_addr()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    let Some(nats) = Nats::start(&dir.join("js"), port) else {
+        return;
+    };
+    let engine =
+        EngineProcess::start_in(&dir, &dir.join("state"), &config(&nats.url()), &free_addr()).await;
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let place = r#"{"cmd":"place_order","symbol":"BTC-USDT","side":"buy","type":"limit","size":"0.001","price":"30000","request_id":"g-1"}"#;
+    // The engine subscribes once it has started: wait for its answer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let placed = loop {
+        match request(&client, Some("trade"), place).await {
+            Ok(v) => break v,
+            Err(e) => assert!(Instant::now() < deadline, "no answer over the bus: {e}"),
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(placed["success"], true, "{placed}");
+    assert_eq!(placed["request_id"], "g-1");
+    let id = placed["order_id"].clone();
+    // The order is the engine's: a client on the engine lists it.
+    let mut c = engine.client().await;
+    let listed = c.ok(json!({"cmd": "get_orders", "status": "open"})).await;
+    assert!(
+        listed["orders"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|o| o["orderId"] == id)),
+        "{listed}"
+    );
+    // A read-only client may not trade; no scope at all is read-only.
+    for scope in [Some("read"), None] {
+        let refused = request(&client, scope, place).await.expect("an answer");
+        assert_eq!(refused["success"], false, "{refused}");
+        assert_eq!(refused["error"], "forbidden", "{refused}");
+    }
+    let balances = request(&client, None, r#"{"cmd":"get_balances","request_id":7}"#)
+        .await
+        .expect("an answer");
+    assert_eq!(balances["success"], true, "{balances}");
+    assert_eq!(balances["request_id"], 7);
+    let bad = request(
+        &client,
+        Some("admin"),
+        r#"{"cmd":"place_order","size":"x","request_id":"g-2"}"#,
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(bad["success"], false, "{bad}");
+    assert_eq!(bad["request_id"], "g-2", "{bad}");
+
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+    let asked = Instant::now();
+    let gone = request(&client, Some("trade"), place).await;
+    assert!(
+        matches!(&gone, Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders),
+        "{gone:?}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+}

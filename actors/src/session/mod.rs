@@ -6,6 +6,7 @@
 
 pub mod dispatch;
 pub mod latency;
+pub mod remote;
 pub mod transport;
 
 use crate::agents::AgentMonitor;
