@@ -231,10 +231,31 @@ fn restart_config() -> String {
 
 #[actix_rt::test]
 async fn across_a_server_restart_every_order_event_arrives_exactly_once_in_order() {
+    restart_mid_stream(false).await;
+}
+
+/// The engine comes back on another address, the client's fallback (as a
+/// second gateway would be): it fails over to it and replays from its
+/// last seq with no gap.
+#[actix_rt::test]
+async fn it_fails_over_to_a_fallback_url_and_replays_with_no_gap() {
+    restart_mid_stream(true).await;
+}
+
+/// The engine stops cleanly mid-stream and comes back, on the same address
+/// or (`failover`) on the client's fallback URL, while another client
+/// trades: every order event reaches this client once, in order, replayed.
+async fn restart_mid_stream(failover: bool) {
     let state_dir = temp_dir("sdk-restart");
     let engine = EngineProcess::start(&state_dir, &restart_config()).await;
-    let addr = engine.addr().to_string();
-    let client = WebSocketClient::new(config(&engine.url("/api/stream")));
+    let first = engine.addr().to_string();
+    let addr = if failover { free_addr() } else { first.clone() };
+    let back_at = format!("ws://{addr}/api/stream");
+    let mut cfg = config(&engine.url("/api/stream"));
+    if failover {
+        cfg.fallback_urls = vec![back_at.clone()];
+    }
+    let client = WebSocketClient::new(cfg);
     let seen = record_orders(&client);
     let resyncs = Rc::new(RefCell::new(0));
     let r = resyncs.clone();
@@ -327,6 +348,7 @@ async fn across_a_server_restart_every_order_event_arrives_exactly_once_in_order
     assert_eq!(stats.reconnect_count, 1, "{stats:?}");
     assert_eq!(*resyncs.borrow(), 0, "replayed, not resynced: {stats:?}");
     assert_eq!(stats.resyncs, 0);
+    assert_eq!(stats.url, back_at, "{stats:?}");
     client.disconnect().await;
     drop(engine);
 }

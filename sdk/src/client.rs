@@ -50,6 +50,8 @@ pub struct ClientStats {
     pub reconnect_count: u64,
     pub errors: u64,
     pub state: ConnectionState,
+    /// The URL connected to (or last tried).
+    pub url: String,
     pub connection_id: Option<String>,
     pub subscriptions_count: usize,
     /// Since the current connection was made (zero when not connected).
@@ -103,6 +105,8 @@ struct Shared {
     sequencer: RefCell<Sequencer<Incoming>>,
     next_id: Cell<u64>,
     closing: Cell<bool>,
+    /// Which of `urls(config)` the connection is (or was last) on.
+    current_url: Cell<usize>,
 }
 
 impl Shared {
@@ -198,6 +202,7 @@ impl WebSocketClient {
                 sequencer: RefCell::default(),
                 next_id: Cell::new(0),
                 closing: Cell::new(false),
+                current_url: Cell::new(0),
             }),
         }
     }
@@ -215,8 +220,9 @@ impl WebSocketClient {
         self.shared.state.subscribe()
     }
 
-    /// Connects (one attempt, within `timeout`). Once connected, a lost
-    /// connection is re-made in the background.
+    /// Connects (one attempt per URL, its own then the fallbacks, each
+    /// within `timeout`). Once connected, a lost connection is re-made in
+    /// the background.
     pub async fn connect(&self) -> Result<(), ClientError> {
         let state = self.state();
         if matches!(
@@ -232,13 +238,28 @@ impl WebSocketClient {
         }
         self.shared.closing.set(false);
         self.shared.set_state(ConnectionState::Connecting);
-        let conn = match open(&self.shared.config).await {
-            Ok(c) => c,
-            Err(e) => {
-                self.shared.count(|c| c.errors += 1);
-                self.shared.set_state(ConnectionState::Disconnected);
-                return Err(e);
+        // Its URL, then each fallback in turn.
+        let mut last = None;
+        let mut conn = None;
+        for (i, url) in urls(&self.shared.config).into_iter().enumerate() {
+            match open(&self.shared.config, url).await {
+                Ok(c) => {
+                    self.shared.current_url.set(i);
+                    conn = Some(c);
+                    break;
+                }
+                Err(e) => {
+                    self.shared.count(|c| c.errors += 1);
+                    last = Some(e);
+                }
             }
+        }
+        let Some(conn) = conn else {
+            self.shared.set_state(ConnectionState::Disconnected);
+            return Err(last.unwrap_or(ClientError::Connect {
+                url: self.shared.config.url.clone(),
+                reason: "no URL to connect to".into(),
+            }));
         };
         let (tx, rx) = mpsc::unbounded_channel();
         *self.shared.outbox.borrow_mut() = Some(tx);
@@ -352,6 +373,9 @@ impl WebSocketClient {
             reconnect_count: c.reconnects,
             errors: c.errors,
             state,
+            url: urls(&self.shared.config)
+                .get(self.shared.current_url.get())
+                .map_or_else(String::new, |u| u.to_string()),
             connection_id: c.connection_id.clone(),
             subscriptions_count: self.shared.subscriptions.borrow().len(),
             uptime: match (state, c.connected_at) {
@@ -365,14 +389,21 @@ impl WebSocketClient {
     }
 }
 
-/// Opens the WebSocket, with the token, within `timeout`.
-async fn open(config: &ConnectionConfig) -> Result<Conn, ClientError> {
+/// Every URL the client may use: its own, then the fallbacks.
+fn urls(config: &ConnectionConfig) -> Vec<&str> {
+    std::iter::once(config.url.as_str())
+        .chain(config.fallback_urls.iter().map(String::as_str))
+        .collect()
+}
+
+/// Opens the WebSocket to `url`, with the token, within `timeout`.
+async fn open(config: &ConnectionConfig, url: &str) -> Result<Conn, ClientError> {
     let fail = |reason: String| ClientError::Connect {
-        url: config.url.clone(),
+        url: url.to_string(),
         reason,
     };
     let client = awc::Client::builder().timeout(config.timeout).finish();
-    let mut req = client.ws(config.url.as_str()).max_frame_size(MAX_FRAME);
+    let mut req = client.ws(url).max_frame_size(MAX_FRAME);
     if let Some(key) = &config.api_key {
         req = req.set_header("Authorization", format!("Bearer {key}"));
     }
@@ -433,7 +464,7 @@ async fn hold(shared: Rc<Shared>, mut conn: Conn, mut outbox: mpsc::UnboundedRec
             End::Lost(_) if shared.closing.get() => break,
             End::Lost(reason) => reason,
         };
-        tracing::warn!(%reason, url = %shared.config.url, "connection lost: reconnecting");
+        tracing::warn!(%reason, url = %urls(&shared.config)[shared.current_url.get()], "connection lost: reconnecting");
         shared.count(|c| {
             c.errors += 1;
             c.connected_at = None;
@@ -452,13 +483,26 @@ async fn hold(shared: Rc<Shared>, mut conn: Conn, mut outbox: mpsc::UnboundedRec
                 shared.set_state(ConnectionState::Disconnected);
                 return;
             }
-            match open(&shared.config).await {
-                Ok(c) => break c,
-                Err(e) => {
-                    attempt += 1;
-                    shared.count(|c| c.errors += 1);
-                    tracing::warn!(error = %e, attempt, "reconnect failed");
+            // Each attempt tries every URL, the one after the URL lost first.
+            let urls = urls(&shared.config);
+            let mut opened = None;
+            for k in 1..=urls.len() {
+                let i = (shared.current_url.get() + k) % urls.len();
+                match open(&shared.config, urls[i]).await {
+                    Ok(c) => {
+                        shared.current_url.set(i);
+                        opened = Some(c);
+                        break;
+                    }
+                    Err(e) => {
+                        shared.count(|c| c.errors += 1);
+                        tracing::warn!(error = %e, attempt, "reconnect failed");
+                    }
                 }
+            }
+            match opened {
+                Some(c) => break c,
+                None => attempt += 1,
             }
         };
         shared.count(|c| c.reconnects += 1);

@@ -27,6 +27,12 @@ pub struct ConnectionConfig {
     pub timeout: Duration,
     /// Subscriptions this client may hold. Default 100.
     pub max_subscriptions: usize,
+    /// Other URLs serving the same engine's events (gateways, or the
+    /// engine on another address). After a lost connection each attempt
+    /// tries them in turn, starting with the one after the URL lost, and
+    /// the client replays from its last `seq` on whichever answers.
+    /// Default none.
+    pub fallback_urls: Vec<String>,
 }
 
 impl Default for ConnectionConfig {
@@ -39,6 +45,7 @@ impl Default for ConnectionConfig {
             heartbeat_interval: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
             max_subscriptions: 100,
+            fallback_urls: Vec::new(),
         }
     }
 }
@@ -53,6 +60,7 @@ impl fmt::Debug for ConnectionConfig {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("timeout", &self.timeout)
             .field("max_subscriptions", &self.max_subscriptions)
+            .field("fallback_urls", &self.fallback_urls)
             .finish()
     }
 }
