@@ -242,6 +242,32 @@ async fn it_fails_over_to_a_fallback_url_and_replays_with_no_gap() {
     restart_mid_stream(true).await;
 }
 
+/// Every order event once, in `seq` order, and each order placed while
+/// the client was away among them.
+fn check_once_in_order(seen: &[(u64, String, OrderStatus)], while_away: &[String]) {
+    let seqs: Vec<u64> = seen.iter().map(|(s, ..)| *s).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in seq order, none twice: {seqs:?}"
+    );
+    let events: BTreeSet<(String, &str)> = seen
+        .iter()
+        .map(|(_, id, s)| (id.clone(), s.as_str()))
+        .collect();
+    assert_eq!(events.len(), seen.len(), "no order event twice: {seen:?}");
+    for id in while_away {
+        let statuses: Vec<OrderStatus> = seen
+            .iter()
+            .filter(|(_, o, _)| o == id)
+            .map(|(_, _, s)| *s)
+            .collect();
+        assert!(
+            statuses.contains(&OrderStatus::Filled) || statuses.contains(&OrderStatus::Open),
+            "{id}, placed while away, missing: {seen:?}"
+        );
+    }
+}
+
 /// The engine stops cleanly mid-stream and comes back, on the same address
 /// or (`failover`) on the client's fallback URL, while another client
 /// trades: every order event reaches this client once, in order, replayed.
@@ -322,28 +348,7 @@ async fn restart_mid_stream(failover: bool) {
     )
     .await;
 
-    let seen = seen.borrow().clone();
-    let seqs: Vec<u64> = seen.iter().map(|(s, ..)| *s).collect();
-    assert!(
-        seqs.windows(2).all(|w| w[0] < w[1]),
-        "in seq order, none twice: {seqs:?}"
-    );
-    let events: BTreeSet<(String, &str)> = seen
-        .iter()
-        .map(|(_, id, s)| (id.clone(), s.as_str()))
-        .collect();
-    assert_eq!(events.len(), seen.len(), "no order event twice: {seen:?}");
-    for id in &while_away {
-        let statuses: Vec<OrderStatus> = seen
-            .iter()
-            .filter(|(_, o, _)| o == id)
-            .map(|(_, _, s)| *s)
-            .collect();
-        assert!(
-            statuses.contains(&OrderStatus::Filled) || statuses.contains(&OrderStatus::Open),
-            "{id}, placed while away, missing: {seen:?}"
-        );
-    }
+    check_once_in_order(&seen.borrow(), &while_away);
     let stats = client.stats();
     assert_eq!(stats.reconnect_count, 1, "{stats:?}");
     assert_eq!(*resyncs.borrow(), 0, "replayed, not resynced: {stats:?}");
