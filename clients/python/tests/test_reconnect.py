@@ -10,7 +10,7 @@ import signal
 from typing import Any
 
 import laicai
-from conftest import Engine
+from conftest import Engine, free_port
 from laicai import ConnectionConfig, ConnectionState, WebSocketClient
 
 
@@ -29,9 +29,9 @@ async def until(what: Any, seconds: float = 30) -> None:
         await asyncio.sleep(0.05)
 
 
-async def place_and_cancel(engine: Engine, n: int, placed: list[str]) -> None:
+async def place_and_cancel(engine: Engine, n: int, placed: list[str], **kw: Any) -> None:
     """Another client's orders, retried when the engine is away."""
-    async with WebSocketClient(patient(engine)) as trader:
+    async with WebSocketClient(patient(engine, **kw)) as trader:
         for i in range(n):
             while True:
                 try:
@@ -61,6 +61,44 @@ async def test_a_clean_restart_loses_and_doubles_no_order_event(engine: Engine) 
     await until(lambda: len(placed) >= 20)
     await asyncio.get_running_loop().run_in_executor(None, engine.restart)
     await trading
+    stats = await every_update_once(watcher, updates, resyncs, placed)
+    assert stats["url"] == engine.url
+
+
+async def test_it_fails_over_to_a_fallback_url_and_replays_with_no_gap(engine: Engine) -> None:
+    """The engine comes back on another address, the clients' fallback (as
+    a second gateway would be)."""
+    fallback_port = free_port()
+    fallback = f"ws://127.0.0.1:{fallback_port}/api/stream"
+    watcher = WebSocketClient(patient(engine, fallback_urls=[fallback]))
+    updates: list[dict[str, Any]] = []
+    resyncs: list[dict[str, Any]] = []
+    watcher.add_message_handler("order_update", updates.append)
+    watcher.add_message_handler("resync", resyncs.append)
+    assert await watcher.connect()
+    placed: list[str] = []
+    trading = asyncio.create_task(place_and_cancel(engine, 40, placed, fallback_urls=[fallback]))
+    await until(lambda: len(placed) >= 10)
+
+    def move() -> None:
+        engine.stop()
+        engine.port = fallback_port
+        engine.start()
+
+    await asyncio.get_running_loop().run_in_executor(None, move)
+    await trading
+    stats = await every_update_once(watcher, updates, resyncs, placed)
+    assert stats["url"] == fallback, stats
+
+
+async def every_update_once(
+    watcher: WebSocketClient,
+    updates: list[dict[str, Any]],
+    resyncs: list[dict[str, Any]],
+    placed: list[str],
+) -> dict[str, Any]:
+    """Every order's updates reached the watcher once, in order, replayed
+    rather than resynced; answers its stats."""
     # The engine's own record is the truth.
     final = {o.order_id: o.status for o in await watcher.get_orders(limit=1000)}
     await until(lambda: all(
@@ -79,6 +117,7 @@ async def test_a_clean_restart_loses_and_doubles_no_order_event(engine: Engine) 
     for oid in placed:
         statuses = [s for o, s in pairs if o == oid]
         assert statuses[-1] == final[oid] and "open" in statuses, (oid, statuses)
+    return stats
 
 
 async def test_a_crash_that_loses_the_ring_gives_a_resync_and_the_fresh_snapshot(engine: Engine) -> None:

@@ -149,6 +149,8 @@ class WebSocketClient(Commands):
         self.handler_errors = 0
         #: The last error that ended a connection or an attempt.
         self.last_error: Exception | None = None
+        #: Which of ``config.urls()`` the connection is (or was last) on.
+        self._url_index = 0
 
     # ---- state -----------------------------------------------------------
 
@@ -191,7 +193,7 @@ class WebSocketClient(Commands):
         self._closing = False
         self._set_state(ConnectionState.CONNECTING)
         try:
-            ws = await self._open()
+            ws = await self._open_any(start=0)
         except (AuthenticationError, RateLimitedError) as e:
             self.errors += 1
             self.last_error = e
@@ -245,7 +247,31 @@ class WebSocketClient(Commands):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _open(self) -> ClientConnection:
+    async def _open_any(self, start: int) -> ClientConnection:
+        """Opens the first of the URLs, from ``start`` round, that
+        answers; raises the last failure if none does."""
+        urls = self.config.urls()
+        failure: ConnectError | None = None
+        for k in range(len(urls)):
+            i = (start + k) % len(urls)
+            try:
+                ws = await self._open(urls[i])
+            except (AuthenticationError, RateLimitedError):
+                raise
+            except ConnectError as e:
+                failure = e
+                continue
+            self._url_index = i
+            return ws
+        assert failure is not None
+        raise failure
+
+    @property
+    def url(self) -> str:
+        """The URL connected to (or last connected to)."""
+        return self.config.urls()[self._url_index]
+
+    async def _open(self, url: str) -> ClientConnection:
         cfg = self.config
         headers: dict[str, str] = {}
         subprotocols: list[Any] | None = None
@@ -256,7 +282,7 @@ class WebSocketClient(Commands):
                 headers["Authorization"] = f"Bearer {cfg.api_key}"
         try:
             ws = await ws_connect(
-                cfg.url,
+                url,
                 additional_headers=headers or None,
                 subprotocols=subprotocols,
                 open_timeout=cfg.timeout,
@@ -271,15 +297,15 @@ class WebSocketClient(Commands):
             status = e.response.status_code
             if status == 401:
                 raise AuthenticationError(
-                    cfg.url, "HTTP 401: the token is missing or wrong", status
+                    url, "HTTP 401: the token is missing or wrong", status
                 ) from None
             if status == 429:
                 raise RateLimitedError(
-                    cfg.url, "HTTP 429: too many failed attempts; wait and retry", status
+                    url, "HTTP 429: too many failed attempts; wait and retry", status
                 ) from None
-            raise ConnectError(cfg.url, f"HTTP {status}", status) from None
+            raise ConnectError(url, f"HTTP {status}", status) from None
         except (OSError, asyncio.TimeoutError, WebSocketException) as e:
-            raise ConnectError(cfg.url, str(e) or type(e).__name__) from None
+            raise ConnectError(url, str(e) or type(e).__name__) from None
         self._ws = ws
         self._connected_at = time.monotonic()
         self._set_state(ConnectionState.CONNECTED)
@@ -297,7 +323,7 @@ class WebSocketClient(Commands):
                 self._set_state(ConnectionState.DISCONNECTED)
                 return
             self.errors += 1
-            log.warning("connection to %s lost (%s): reconnecting", self.config.url, reason)
+            log.warning("connection to %s lost (%s): reconnecting", self.url, reason)
             self._set_state(ConnectionState.RECONNECTING)
             next_ws = await self._reconnect()
             if next_ws is None:
@@ -314,7 +340,8 @@ class WebSocketClient(Commands):
                 self._set_state(ConnectionState.DISCONNECTED)
                 return None
             try:
-                return await self._open()
+                # Each attempt tries every URL, the one after the URL lost first.
+                return await self._open_any(start=self._url_index + 1)
             except (AuthenticationError, RateLimitedError) as e:
                 self.last_error = e
                 log.error("reconnect refused: %s", e)
@@ -591,6 +618,7 @@ class WebSocketClient(Commands):
             "reconnect_count": self.reconnect_count,
             "errors": self.errors,
             "state": self._state.value,
+            "url": self.url,
             "connection_id": self._connection_id,
             "subscriptions_count": len(self._subscriptions),
             "uptime": str(up),

@@ -42,11 +42,22 @@ class ConnectionConfig:
     #: data (``price``, ``market_data``, ``orderbook``) is dropped for it;
     #: order, trade and every other event is never dropped.
     max_pending_market_data: int = 10_000
+    #: Other URLs serving the same engine's events (gateways, or the
+    #: engine on another address). ``connect()`` tries ``url`` then each;
+    #: after a lost connection every attempt tries them all, starting with
+    #: the one after the URL lost, and the client replays from its last
+    #: ``seq`` on whichever answers.
+    fallback_urls: list[str] = field(default_factory=list)
+
+    def urls(self) -> list[str]:
+        """``url``, then the fallbacks."""
+        return [self.url, *self.fallback_urls]
 
     def __post_init__(self) -> None:
         problems = []
-        if not self.url.startswith(("ws://", "wss://")):
-            problems.append("url must start with ws:// or wss://")
+        for url in self.urls():
+            if not url.startswith(("ws://", "wss://")):
+                problems.append(f"url {url!r} must start with ws:// or wss://")
         if self.max_reconnect_attempts < 0:
             problems.append("max_reconnect_attempts must be >= 0")
         for name in ("reconnect_delay", "heartbeat_interval", "timeout"):
