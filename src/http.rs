@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub(crate) dropped_ticks: Arc<AtomicU64>,
     /// Market trades the recorder could not take or write.
     pub(crate) recorded_lost: Arc<AtomicU64>,
+    /// The bus's counters, when there is a bus.
+    pub(crate) bus: Option<Arc<laicai_actors::bus::BusStats>>,
 }
 
 /// Who may open a session: the token check, the failed-attempt limiter,
@@ -243,6 +245,37 @@ fn storage_metrics(m: &mut Metrics, storage: &laicai_actors::storage::Storage) {
     .value("", u8::from(health));
 }
 
+/// The bus to gateways: connected, published, waiting, dropped.
+fn bus_metrics(m: &mut Metrics, bus: &laicai_actors::bus::BusStats) {
+    m.gauge(
+        "laicai_bus_connected",
+        "1 while the bus (NATS JetStream) takes events.",
+    )
+    .value("", u8::from(bus.connected.load(Ordering::Relaxed)));
+    m.counter(
+        "laicai_bus_published_total",
+        "Events stored in the bus's events stream.",
+    )
+    .value("", bus.published.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_bus_duplicates_total",
+        "Events the stream already had (deduplicated by seq).",
+    )
+    .value("", bus.duplicates.load(Ordering::Relaxed));
+    m.gauge(
+        "laicai_bus_last_seq",
+        "The newest event seq the events stream holds.",
+    )
+    .value("", bus.last_seq.load(Ordering::Relaxed));
+    m.gauge("laicai_bus_waiting", "Events waiting for the bus.")
+        .value("", bus.waiting.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_bus_dropped_total",
+        "Events dropped from the backlog while the bus was away too long.",
+    )
+    .value("", bus.dropped.load(Ordering::Relaxed));
+}
+
 async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     let Ok(stats) = st.deps.registry.send(GetRegistryStats).await else {
         return HttpResponse::ServiceUnavailable().body("registry unavailable\n");
@@ -280,6 +313,9 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
         delivered.value(&format!("type=\"{kind}\""), n);
     }
     storage_metrics(&mut m, &st.deps.storage);
+    if let Some(bus) = &st.bus {
+        bus_metrics(&mut m, bus);
+    }
     m.counter(
         "laicai_frames_conflated_total",
         "Market data frames replaced by a newer one for a slow session.",

@@ -198,6 +198,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         started: Instant::now(),
         dropped_ticks: paper.dropped_ticks,
         recorded_lost: paper.recorded_lost,
+        bus: hub.bus.clone(),
         gate: Arc::new(gate(&cfg)),
     };
     let bind_error = |source| StartError::Bind {
@@ -305,6 +306,8 @@ struct Hub {
     registry: Addr<RegistryActor>,
     agents: Addr<AgentMonitor>,
     watch: Watch,
+    /// The bus's counters, when there is a bus.
+    bus: Option<Arc<laicai_actors::bus::BusStats>>,
 }
 
 fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
@@ -330,6 +333,7 @@ fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
     .start();
     let watch: Watch = Some(agents.clone().recipient());
     health::watch(&watch, "registry", registry.clone().recipient(), load, 0);
+    let mut bus_stats = None;
     if !cfg.bus.url.is_empty() {
         let bus = BusConfig {
             url: cfg.bus.url.clone(),
@@ -337,12 +341,15 @@ fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
             backlog: cfg.bus.backlog,
             keep_events: cfg.server.replay_events.max(100_000),
         };
-        BusBridge::new(bus, registry.clone()).start();
+        let bridge = BusBridge::new(bus, registry.clone());
+        bus_stats = Some(bridge.stats());
+        bridge.start();
     }
     Hub {
         registry,
         agents,
         watch,
+        bus: bus_stats,
     }
 }
 

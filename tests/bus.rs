@@ -243,8 +243,50 @@ async fn every_event_reaches_the_stream_once_in_order_across_a_nats_restart() {
         stream.len(),
         all.len()
     );
+    // /metrics says the same.
+    let metrics = metrics(engine.addr()).await;
+    assert_eq!(
+        metrics.get("laicai_bus_connected"),
+        Some(&1.0),
+        "{metrics:?}"
+    );
+    let published = metrics
+        .get("laicai_bus_published_total")
+        .copied()
+        .unwrap_or(0.0);
+    assert!(
+        published >= stream.len() as f64,
+        "{published} published, {} stored",
+        stream.len()
+    );
+    assert!(
+        metrics
+            .get("laicai_bus_last_seq")
+            .is_some_and(|s| *s >= last as f64),
+        "{metrics:?}"
+    );
+    assert_eq!(metrics.get("laicai_bus_dropped_total"), Some(&0.0));
     drop(c);
     assert_eq!(engine.terminate(), Some(0));
+}
+
+/// The engine's `/metrics`, series by value.
+async fn metrics(addr: &str) -> std::collections::BTreeMap<String, f64> {
+    let body = awc::Client::new()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .body()
+        .await
+        .expect("metrics body");
+    std::str::from_utf8(&body)
+        .expect("utf-8")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+        .collect()
 }
 
 /// A command sent over the bus, as a gateway sends it.

@@ -53,6 +53,10 @@ pub struct BusStats {
     /// The newest event `seq` the events stream holds.
     pub last_seq: AtomicU64,
     pub connected: AtomicBool,
+    /// Events waiting for the bus.
+    pub waiting: AtomicU64,
+    /// Events dropped from the backlog while the bus was away too long.
+    pub dropped: AtomicU64,
 }
 
 /// Shared by the bridge (which fills the backlog) and the publisher.
@@ -182,6 +186,11 @@ impl StreamHandler<bytestring::ByteString> for BusBridge {
                 routed,
                 payload: frame.into_bytes(),
             });
+            let stats = &self.shared.stats;
+            stats
+                .waiting
+                .store(b.events_waiting() as u64, Ordering::Relaxed);
+            stats.dropped.store(b.dropped, Ordering::Relaxed);
             (b.dropped, b.dropped_upto)
         };
         self.shared.wake.notify_one();

@@ -160,7 +160,13 @@ async fn pump(link: &mut Link, shared: &Shared) -> Result<(), BusError> {
         let woken = shared.wake.notified();
         let (events, market) = {
             let mut b = shared.backlog.lock();
-            (b.take_events(IN_FLIGHT), b.take_market())
+            let taken = (b.take_events(IN_FLIGHT), b.take_market());
+            let waiting = b.events_waiting() + taken.0.len();
+            shared
+                .stats
+                .waiting
+                .store(waiting as u64, std::sync::atomic::Ordering::Relaxed);
+            taken
         };
         if events.is_empty() && market.is_empty() {
             woken.await;
