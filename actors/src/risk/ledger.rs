@@ -80,63 +80,14 @@ impl FillLedger for RiskLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::journal::tests::{Commit, TestVenue};
     use crate::storage::store::tests::trade;
-    use crate::storage::{Durable, Journal, Ready, StorageActor, Store};
+    use crate::storage::{Journal, StorageActor, Store};
     use actix::prelude::*;
     use laicai_core::risk::{RiskLimits, RiskMemory};
     use laicai_core::wire::events::Event;
     use std::sync::Arc;
     use std::time::Duration;
-
-    /// A venue in miniature: commits through its journal, and at the
-    /// moment it publishes reads the risk memory on disk.
-    struct Venue {
-        journal: Journal,
-        db: std::path::PathBuf,
-        seen: Arc<Mutex<Vec<Option<RiskMemory>>>>,
-    }
-
-    impl Venue {
-        fn release(&self, ready: Vec<Ready>) {
-            for r in ready {
-                let (events, _) = r.answer();
-                let memory = Store::open(&self.db)
-                    .and_then(|s| s.get::<RiskMemory>(Kind::Risk, RISK_MEMORY_KEY))
-                    .ok()
-                    .flatten();
-                self.seen
-                    .lock()
-                    .extend(events.iter().map(|_| memory.clone()));
-            }
-        }
-    }
-
-    impl Actor for Venue {
-        type Context = Context<Self>;
-        fn started(&mut self, ctx: &mut Context<Self>) {
-            self.journal.attach(ctx.address().recipient());
-        }
-    }
-
-    #[derive(Message)]
-    #[rtype(result = "()")]
-    struct Fill(Event);
-
-    impl Handler<Fill> for Venue {
-        type Result = ();
-        fn handle(&mut self, msg: Fill, _: &mut Context<Self>) {
-            let ready = self.journal.commit(vec![msg.0], Vec::new(), 1, None);
-            self.release(ready);
-        }
-    }
-
-    impl Handler<Durable> for Venue {
-        type Result = ();
-        fn handle(&mut self, msg: Durable, _: &mut Context<Self>) {
-            let ready = self.journal.durable(msg);
-            self.release(ready);
-        }
-    }
 
     #[actix_rt::test]
     async fn a_fill_and_the_loss_it_made_are_on_disk_together() {
@@ -151,15 +102,24 @@ mod tests {
         )));
         assert!(storage.fold_fills_into(ledger.clone()));
         assert!(!storage.fold_fills_into(ledger.clone()), "one ledger only");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let venue = Venue {
+        // At the moment the fill is published: the risk memory on disk.
+        let seen = Arc::new(Mutex::new(Vec::<Option<RiskMemory>>::new()));
+        let memories = seen.clone();
+        let venue = TestVenue {
             journal: Journal::new(Some(storage)),
-            db,
-            seen: seen.clone(),
+            on_publish: Box::new(move |events| {
+                let memory = Store::open(&db)
+                    .and_then(|s| s.get::<RiskMemory>(Kind::Risk, RISK_MEMORY_KEY))
+                    .ok()
+                    .flatten();
+                memories
+                    .lock()
+                    .extend(events.iter().map(|_| memory.clone()));
+            }),
         }
         .start();
 
-        venue.do_send(Fill(Event::Trade(trade("T-1", "ORD-1"))));
+        venue.do_send(Commit(vec![Event::Trade(trade("T-1", "ORD-1"))], None));
         for _ in 0..100 {
             if !seen.lock().is_empty() {
                 break;

@@ -198,7 +198,7 @@ impl Journal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::storage::store::tests::order;
     use crate::storage::{StorageActor, Store};
@@ -208,49 +208,34 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    /// A venue in miniature: commits through a journal and records what
-    /// it publishes, and whether the order was on disk at that moment.
-    struct Venue {
-        journal: Journal,
-        db: std::path::PathBuf,
-        published: Arc<Mutex<Vec<(String, bool)>>>,
+    /// A venue in miniature: commits through a journal and hands what it
+    /// publishes, once durable, to `on_publish`.
+    pub(crate) struct TestVenue {
+        pub(crate) journal: Journal,
+        pub(crate) on_publish: Box<dyn Fn(Vec<Event>)>,
     }
 
-    impl Venue {
+    impl TestVenue {
         fn release(&self, ready: Vec<Ready>) {
             for r in ready {
-                let (events, _) = r.answer();
-                // On disk: in the journal, or already in its table (read
-                // raw: opening a Store would apply the journal itself).
-                let stored = rusqlite::Connection::open(&self.db)
-                    .and_then(|c| {
-                        c.query_row(
-                            "SELECT (SELECT count(*) FROM journal WHERE records LIKE '%ORD-1%')
-                                  + (SELECT count(*) FROM order_events WHERE order_id = 'ORD-1')",
-                            [],
-                            |r| r.get::<_, i64>(0),
-                        )
-                    })
-                    .is_ok_and(|n| n > 0);
-                for e in events {
-                    self.published.lock().push((e.name().to_string(), stored));
-                }
+                (self.on_publish)(r.answer().0);
             }
         }
     }
 
-    impl Actor for Venue {
+    impl Actor for TestVenue {
         type Context = Context<Self>;
         fn started(&mut self, ctx: &mut Context<Self>) {
             self.journal.attach(ctx.address().recipient());
         }
     }
 
+    /// Events to commit, and the reply that waits for them.
     #[derive(Message)]
     #[rtype(result = "()")]
-    struct Commit(Vec<Event>, Option<Reply>);
+    pub(crate) struct Commit(pub(crate) Vec<Event>, pub(crate) Option<Reply>);
 
-    impl Handler<Commit> for Venue {
+    impl Handler<Commit> for TestVenue {
         type Result = ();
         fn handle(&mut self, msg: Commit, _: &mut Context<Self>) {
             let ready = self.journal.commit(msg.0, Vec::new(), 1, msg.1);
@@ -258,12 +243,27 @@ mod tests {
         }
     }
 
-    impl Handler<Durable> for Venue {
+    impl Handler<Durable> for TestVenue {
         type Result = ();
         fn handle(&mut self, msg: Durable, _: &mut Context<Self>) {
             let ready = self.journal.durable(msg);
             self.release(ready);
         }
+    }
+
+    /// Whether ORD-1 is on disk: in the journal, or already in its table
+    /// (read raw: opening a Store would apply the journal itself).
+    fn on_disk(db: &std::path::Path) -> bool {
+        rusqlite::Connection::open(db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT (SELECT count(*) FROM journal WHERE records LIKE '%ORD-1%')
+                          + (SELECT count(*) FROM order_events WHERE order_id = 'ORD-1')",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .is_ok_and(|n| n > 0)
     }
 
     #[actix_rt::test]
@@ -282,10 +282,15 @@ mod tests {
             })),
         );
         let published = Arc::new(Mutex::new(Vec::new()));
-        let venue = Venue {
+        let (seen, at) = (published.clone(), db.clone());
+        let venue = TestVenue {
             journal: Journal::new(Some(storage)),
-            db: db.clone(),
-            published: published.clone(),
+            on_publish: Box::new(move |events| {
+                let stored = on_disk(&at);
+                for e in events {
+                    seen.lock().push((e.name().to_string(), stored));
+                }
+            }),
         }
         .start();
 
