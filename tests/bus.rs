@@ -55,6 +55,15 @@ impl Nats {
         })
     }
 
+    fn start_on_a_free_port(store: &Path) -> Option<Nats> {
+        let port = free_addr()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port");
+        Self::start(store, port)
+    }
+
     fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
@@ -193,12 +202,7 @@ async fn orders(c: &mut Client, from: usize, n: usize) {
 #[actix_rt::test]
 async fn every_event_reaches_the_stream_once_in_order_across_a_nats_restart() {
     let dir = temp_dir("bus");
-    let port: u16 = free_addr()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("a port");
-    let Some(nats) = Nats::start(&dir.join("js"), port) else {
+    let Some(nats) = Nats::start_on_a_free_port(&dir.join("js")) else {
         return;
     };
     let url = nats.url();
@@ -312,12 +316,7 @@ async fn request(
 #[actix_rt::test]
 async fn commands_over_the_bus_run_with_the_clients_scope_and_fail_fast_without_an_engine() {
     let dir = temp_dir("bus-cmd");
-    let port: u16 = free_addr()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("a port");
-    let Some(nats) = Nats::start(&dir.join("js"), port) else {
+    let Some(nats) = Nats::start_on_a_free_port(&dir.join("js")) else {
         return;
     };
     let engine =

@@ -49,13 +49,21 @@ async def place_and_cancel(engine: Engine, n: int, placed: list[str], **kw: Any)
             await asyncio.sleep(0.02)
 
 
-async def test_a_clean_restart_loses_and_doubles_no_order_event(engine: Engine) -> None:
-    watcher = WebSocketClient(patient(engine))
+async def watch(
+    config: ConnectionConfig,
+) -> tuple[WebSocketClient, list[dict[str, Any]], list[dict[str, Any]]]:
+    """A connected client recording every order update and resync."""
+    watcher = WebSocketClient(config)
     updates: list[dict[str, Any]] = []
     resyncs: list[dict[str, Any]] = []
     watcher.add_message_handler("order_update", updates.append)
     watcher.add_message_handler("resync", resyncs.append)
     assert await watcher.connect()
+    return watcher, updates, resyncs
+
+
+async def test_a_clean_restart_loses_and_doubles_no_order_event(engine: Engine) -> None:
+    watcher, updates, resyncs = await watch(patient(engine))
     placed: list[str] = []
     trading = asyncio.create_task(place_and_cancel(engine, 60, placed))
     await until(lambda: len(placed) >= 20)
@@ -70,12 +78,7 @@ async def test_it_fails_over_to_a_fallback_url_and_replays_with_no_gap(engine: E
     a second gateway would be)."""
     fallback_port = free_port()
     fallback = f"ws://127.0.0.1:{fallback_port}/api/stream"
-    watcher = WebSocketClient(patient(engine, fallback_urls=[fallback]))
-    updates: list[dict[str, Any]] = []
-    resyncs: list[dict[str, Any]] = []
-    watcher.add_message_handler("order_update", updates.append)
-    watcher.add_message_handler("resync", resyncs.append)
-    assert await watcher.connect()
+    watcher, updates, resyncs = await watch(patient(engine, fallback_urls=[fallback]))
     placed: list[str] = []
     trading = asyncio.create_task(place_and_cancel(engine, 40, placed, fallback_urls=[fallback]))
     await until(lambda: len(placed) >= 10)
