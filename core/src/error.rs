@@ -23,6 +23,7 @@ wire_enum!(
         Forbidden => "forbidden",
         RateLimited => "rate_limited",
         StorageUnavailable => "storage_unavailable",
+        EngineUnavailable => "engine_unavailable",
         Internal => "internal_error",
     }
 );

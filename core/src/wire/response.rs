@@ -88,6 +88,63 @@ impl Response {
     }
 }
 
+/// A response frame as `encode` wrote it (a gateway's, from its engine).
+#[derive(serde::Deserialize)]
+struct Incoming {
+    cmd: String,
+    #[serde(default)]
+    request_id: Option<Value>,
+    success: bool,
+    message: String,
+    error: Option<String>,
+    data: Payload,
+}
+
+/// `data`'s fields in their order, each kept as written.
+struct Payload(Vec<(String, Box<RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Payload;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Payload, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = m.next_entry::<String, Box<RawValue>>()? {
+                    fields.push(entry);
+                }
+                Ok(Payload(fields))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+impl Response {
+    /// The response an encoded frame is, values exactly as written; `None`
+    /// if it is not one.
+    pub fn decode(frame: &str) -> Option<Response> {
+        let r: Incoming = serde_json::from_str(frame).ok()?;
+        let error = r
+            .error
+            .map(|code| code.parse::<ErrorCode>().unwrap_or(ErrorCode::Internal));
+        Some(Response {
+            cmd: r.cmd,
+            request_id: r.request_id,
+            success: r.success,
+            message: r.message,
+            error,
+            payload: r.data.0,
+        })
+    }
+}
+
 struct Framed<'a> {
     r: &'a Response,
     at_ms: TimestampMs,
@@ -157,6 +214,25 @@ mod tests {
         assert_eq!(v["count"], 1);
         assert_eq!(v["data"]["count"], 1);
         assert!(r.encode(0).contains("99479.123456789012345678"));
+    }
+
+    #[test]
+    fn a_decoded_frame_encodes_as_it_was() {
+        let r = Response::ok("get_balances", Some(Value::from(7)), "1 balance")
+            .with("free", &serde_json::value::to_raw_value(&1).unwrap())
+            .with(
+                "exact",
+                &RawValue::from_string("0.100000000000000000001".into()).unwrap(),
+            )
+            .with("list", &vec!["b", "a"]);
+        let frame = r.encode(5);
+        let back = Response::decode(&frame).expect("a response");
+        assert_eq!(back.encode(5), frame);
+        let failed = Response::fail("x", None, ErrorCode::EngineUnavailable, "down").encode(1);
+        let back = Response::decode(&failed).expect("a response");
+        assert_eq!(back.error, Some(ErrorCode::EngineUnavailable));
+        assert_eq!(back.encode(1), failed);
+        assert!(Response::decode(r#"{"type":"price"}"#).is_none());
     }
 
     #[test]

@@ -44,6 +44,22 @@ impl Default for StateView {
 }
 
 impl StateView {
+    /// The view a `snapshot` was taken from (a gateway starts from the
+    /// engine's): its snapshot is `s` again.
+    pub fn from_snapshot(s: &Snapshot) -> Self {
+        let mut v = StateView::default();
+        v.apply(&Event::SystemStatus(s.system.clone()));
+        let events = (s.strategies.iter().cloned().map(Event::Strategy))
+            .chain(s.orders.iter().cloned().map(Event::OrderUpdate))
+            .chain(s.positions.iter().cloned().map(Event::Position))
+            .chain(s.balances.iter().cloned().map(Event::Balance))
+            .chain(s.connections.iter().cloned().map(Event::Connection));
+        for e in events {
+            v.apply(&e);
+        }
+        v
+    }
+
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::SystemStatus(s) => self.system = s.clone(),
@@ -168,5 +184,25 @@ mod tests {
         assert_eq!(v.snapshot().orders.len(), 1);
         v.apply(&Event::Connected {});
         assert_eq!(v.snapshot().system.bot_status, BotStatus::Running);
+    }
+
+    #[test]
+    fn a_view_rebuilt_from_its_snapshot_goes_on_as_the_original() {
+        let mut v = StateView::default();
+        for id in ["ORD-3", "ORD-1", "ORD-2"] {
+            v.apply(&order(id, OrderStatus::Open));
+        }
+        v.apply(&Event::Connected {});
+        let mut copy = StateView::from_snapshot(&v.snapshot());
+        assert_eq!(copy.snapshot(), v.snapshot());
+        for e in [
+            order("ORD-1", OrderStatus::Filled),
+            order("ORD-4", OrderStatus::Open),
+        ] {
+            v.apply(&e);
+            copy.apply(&e);
+        }
+        assert_eq!(copy.snapshot(), v.snapshot());
+        assert_eq!(copy.venues_of("ORD-3"), vec!["paper".to_string()]);
     }
 }
