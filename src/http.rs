@@ -6,7 +6,7 @@ use crate::dashboard;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use laicai_actors::agents::GetAgents;
 use laicai_actors::registry::GetRegistryStats;
-use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps};
+use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLink};
 use laicai_actors::socket::ClientSocket;
 use laicai_core::auth::{presented_token, FailureLimiter, Scope, Tokens};
 use parking_lot::Mutex;
@@ -18,7 +18,10 @@ use crate::VERSION;
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) deps: SessionDeps,
+    /// What sessions are started with.
+    pub(crate) link: SessionLink,
+    /// What this process is.
+    pub(crate) node: Node,
     pub(crate) started: Instant,
     pub(crate) gate: Arc<Gate>,
     /// Market ticks the feed dropped because the exchange was busy.
@@ -27,6 +30,16 @@ pub(crate) struct AppState {
     pub(crate) recorded_lost: Arc<AtomicU64>,
     /// The bus's counters, when there is a bus.
     pub(crate) bus: Option<Arc<laicai_actors::bus::BusStats>>,
+}
+
+/// The engine itself, or a gateway to one on the bus.
+#[derive(Clone)]
+pub(crate) enum Node {
+    Engine(Box<SessionDeps>),
+    Gateway {
+        engine: String,
+        feed: Arc<laicai_actors::bus::feed::FeedStats>,
+    },
 }
 
 /// Who may open a session: the token check, the failed-attempt limiter,
@@ -152,7 +165,7 @@ fn ws_route(endpoint: Endpoint) -> actix_web::Route {
                 open: st.gate.open.clone(),
                 socket: req.conn_data::<ClientSocket>().cloned(),
             };
-            start_session(&req, body, st.deps.clone(), endpoint, admission)
+            start_session(&req, body, st.link.clone(), endpoint, admission)
         },
     )
 }
@@ -179,26 +192,16 @@ async fn live(st: web::Data<AppState>) -> HttpResponse {
 /// answering, every venue connected. 503 with the reasons when not, so a
 /// load balancer sends no one there and a supervisor can alert.
 async fn ready(st: web::Data<AppState>) -> HttpResponse {
-    let mut not_ready = Vec::new();
-    if let Some(why) = st.deps.storage.health().unavailable() {
-        not_ready.push(format!("the database cannot be written: {why}"));
-    }
-    let status = st
-        .deps
-        .engine
-        .send(laicai_actors::engine::GetSystemStatus)
-        .timeout(std::time::Duration::from_secs(2))
-        .await;
-    match status {
-        Ok(s) if s.bot_status == laicai_core::wire::events::BotStatus::Running => {}
-        Ok(_) => not_ready.push("the engine is stopped (start_engine)".into()),
-        Err(e) => not_ready.push(format!("the engine did not answer: {e}")),
-    }
-    for name in st.deps.venues.names() {
-        if st.deps.venues.exchange(Some(&name)).is_none() {
-            not_ready.push(format!("venue `{name}` is not connected"));
+    let not_ready = match &st.node {
+        Node::Engine(deps) => engine_not_ready(deps).await,
+        Node::Gateway { engine, feed } => {
+            if feed.engine_up.load(Ordering::Relaxed) {
+                Vec::new()
+            } else {
+                vec![format!("the engine `{engine}` is not answering on the bus")]
+            }
         }
-    }
+    };
     let body = serde_json::json!({
         "status": if not_ready.is_empty() { "ready" } else { "not_ready" },
         "reasons": not_ready,
@@ -208,6 +211,53 @@ async fn ready(st: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+async fn engine_not_ready(deps: &SessionDeps) -> Vec<String> {
+    let mut not_ready = Vec::new();
+    if let Some(why) = deps.storage.health().unavailable() {
+        not_ready.push(format!("the database cannot be written: {why}"));
+    }
+    let status = deps
+        .engine
+        .send(laicai_actors::engine::GetSystemStatus)
+        .timeout(std::time::Duration::from_secs(2))
+        .await;
+    match status {
+        Ok(s) if s.bot_status == laicai_core::wire::events::BotStatus::Running => {}
+        Ok(_) => not_ready.push("the engine is stopped (start_engine)".into()),
+        Err(e) => not_ready.push(format!("the engine did not answer: {e}")),
+    }
+    for name in deps.venues.names() {
+        if deps.venues.exchange(Some(&name)).is_none() {
+            not_ready.push(format!("venue `{name}` is not connected"));
+        }
+    }
+    not_ready
+}
+
+/// A gateway's intake: the engine up, events relayed, rebases.
+fn feed_metrics(m: &mut Metrics, feed: &laicai_actors::bus::feed::FeedStats) {
+    m.gauge(
+        "laicai_gateway_engine_up",
+        "1 while the engine answers this gateway on the bus.",
+    )
+    .value("", u8::from(feed.engine_up.load(Ordering::Relaxed)));
+    m.counter(
+        "laicai_gateway_relayed_total",
+        "Events and market data relayed from the bus to sessions.",
+    )
+    .value("", feed.relayed.load(Ordering::Relaxed));
+    m.gauge(
+        "laicai_gateway_last_event_seq",
+        "The newest event seq relayed.",
+    )
+    .value("", feed.last_event_seq.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_gateway_rebases_total",
+        "Times the state was rebased on the engine's snapshot.",
+    )
+    .value("", feed.rebases.load(Ordering::Relaxed));
 }
 
 /// The storage thread's commits: their count, records (so the group
@@ -277,10 +327,13 @@ fn bus_metrics(m: &mut Metrics, bus: &laicai_actors::bus::BusStats) {
 }
 
 async fn metrics(st: web::Data<AppState>) -> HttpResponse {
-    let Ok(stats) = st.deps.registry.send(GetRegistryStats).await else {
+    let Ok(stats) = st.link.registry.send(GetRegistryStats).await else {
         return HttpResponse::ServiceUnavailable().body("registry unavailable\n");
     };
-    let agents = st.deps.agents.send(GetAgents).await.unwrap_or_default();
+    let agents = match &st.node {
+        Node::Engine(deps) => deps.agents.send(GetAgents).await.unwrap_or_default(),
+        Node::Gateway { .. } => Vec::new(),
+    };
     let mut m = Metrics::default();
     m.gauge("laicai_uptime_seconds", "Seconds since start.")
         .value("", st.started.elapsed().as_secs());
@@ -312,7 +365,10 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     for (kind, n) in stats.delivered_by_type.counts() {
         delivered.value(&format!("type=\"{kind}\""), n);
     }
-    storage_metrics(&mut m, &st.deps.storage);
+    match &st.node {
+        Node::Engine(deps) => storage_metrics(&mut m, &deps.storage),
+        Node::Gateway { feed, .. } => feed_metrics(&mut m, feed),
+    }
     if let Some(bus) = &st.bus {
         bus_metrics(&mut m, bus);
     }
@@ -360,7 +416,7 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
         queue.value(&format!("agent=\"{}\"", a.agent_id), a.data.task_queue_size);
     }
     let mut body = m.0;
-    body.push_str(&st.deps.latency.render(
+    body.push_str(&st.link.latency.render(
         "laicai_command_seconds",
         "Time from a command frame's arrival to its response.",
     ));

@@ -6,11 +6,13 @@
 //! - `recover`: what the database gives back at start;
 //! - `start` (here): the stages that start the engine, in order;
 //! - `http`: the endpoints, the auth gate and `/metrics`;
+//! - `gateway`: `laicai gateway`, the same API served from the bus;
 //! - `dashboard`: the web page's embedded files;
 //! - `logs`: the engine's own log as `log` events.
 
 pub mod config;
 pub mod dashboard;
+pub mod gateway;
 mod http;
 pub mod logs;
 mod recover;
@@ -29,7 +31,7 @@ use laicai_actors::recorder::{RecorderActor, Recording};
 use laicai_actors::registry::{Publish, RegistryActor};
 use laicai_actors::risk::RiskActor;
 use laicai_actors::risk::StorageState;
-use laicai_actors::session::SessionDeps;
+use laicai_actors::session::{SessionDeps, SessionLink};
 use laicai_actors::storage::Storage;
 use laicai_actors::strategy::manager::{
     ControlStrategy, CreateStrategy, ManagerConfig, ManagerLinks, Restore,
@@ -81,6 +83,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("the bus: {0}")]
+    Bus(String),
 }
 
 /// A started engine: its address and the HTTP server to await or stop.
@@ -194,7 +198,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         );
     }
     let state = http::AppState {
-        deps,
+        link: SessionLink::local(deps.clone()),
+        node: http::Node::Engine(Box::new(deps)),
         started: Instant::now(),
         dropped_ticks: paper.dropped_ticks,
         recorded_lost: paper.recorded_lost,
@@ -217,7 +222,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 }
 
 /// The listening socket; a non-loopback address needs client tokens.
-fn listen(cfg: &Config) -> Result<(std::net::TcpListener, SocketAddr), StartError> {
+pub(crate) fn listen(cfg: &Config) -> Result<(std::net::TcpListener, SocketAddr), StartError> {
     let s = &cfg.server;
     let bind_error = |source| StartError::Bind {
         addr: s.bind.clone(),
@@ -589,7 +594,7 @@ async fn start_connections(
 
 /// Who may open a session: the configured tokens, the failed-attempt
 /// limiter and the connection count.
-fn gate(cfg: &Config) -> http::Gate {
+pub(crate) fn gate(cfg: &Config) -> http::Gate {
     let s = &cfg.server;
     http::Gate {
         tokens: Tokens::new(

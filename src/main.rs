@@ -52,10 +52,33 @@ struct EngineArgs {
     bus: Option<String>,
 }
 
+/// A gateway's options (`laicai gateway`).
+#[derive(Args, Clone, Debug)]
+struct GatewayArgs {
+    /// TOML config (its [server] and [bus] sections apply).
+    #[arg(long, env = "LAICAI_CONFIG")]
+    config: Option<PathBuf>,
+    /// The bus the engine publishes to: nats://HOST:PORT.
+    #[arg(long, env = "LAICAI_BUS")]
+    bus: String,
+    /// HTTP/WebSocket listen address.
+    #[arg(long, env = "LAICAI_BIND")]
+    bind: Option<String>,
+    /// The engine's name on the bus (bus.engine).
+    #[arg(long)]
+    engine: Option<String>,
+    /// This gateway's name in `get_system_status` (default: gw-<pid>).
+    #[arg(long)]
+    node: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the engine (the default): the dashboard at http://127.0.0.1:8000/.
     Serve(EngineArgs),
+    /// Serve the engine's WebSocket API from the bus, on another machine:
+    /// commands go to the engine, events come from its stream.
+    Gateway(GatewayArgs),
     #[command(flatten)]
     Client(cli::ClientCmd),
     /// Replays recorded data through a strategy; writes report.json and
@@ -109,6 +132,7 @@ fn main() -> ExitCode {
             return cli::run(cmd);
         }
         Some(Cmd::Serve(args)) => args,
+        Some(Cmd::Gateway(args)) => return gateway(args),
         None => cli.engine,
     };
     let path = config_path(engine.config);
@@ -253,6 +277,62 @@ fn serve(config: Config, path: Option<PathBuf>, reload: Option<LogReload>) -> Ex
         // Every write queued so far reaches the disk before the process ends.
         laicai::Running::seal(&running.registry, &running.storage).await;
         served
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("laicai: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn gateway(args: GatewayArgs) -> ExitCode {
+    let mut config = match Config::load(config_path(args.config).as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("laicai: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    config.bus.url = args.bus;
+    if let Some(bind) = args.bind {
+        config.server.bind = bind;
+    }
+    if let Some(engine) = args.engine {
+        config.bus.engine = engine;
+    }
+    if let Ok(token) = std::env::var("LAICAI_TOKEN") {
+        if !token.is_empty() {
+            config.server.tokens.push(laicai::config::TokenConfig {
+                token,
+                scope: laicai_core::auth::Scope::Admin,
+            });
+        }
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("laicai: {e}");
+        return ExitCode::from(2);
+    }
+    let node = args
+        .node
+        .unwrap_or_else(|| format!("gw-{}", std::process::id()));
+    let _ = init_engine_log(&config);
+    let system = actix::System::new();
+    let result: Result<(), String> = system.block_on(async move {
+        let gateway = laicai::gateway::start(config, node)
+            .await
+            .map_err(|e| e.to_string())?;
+        let handle = gateway.server.handle();
+        let close_sessions = gateway.close_sessions();
+        actix::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            close_sessions();
+            actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
+            handle.stop(true).await;
+        });
+        gateway.server.await.map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -216,10 +216,16 @@ pub const SEQ_LEASE: u64 = 100_000;
 struct SeqCounter {
     seq: u64,
     lease: Option<(Storage, u64)>,
+    /// A gateway's: `seq` is the last the engine numbered that was
+    /// relayed, and the gateway's own frames repeat it.
+    relayed: bool,
 }
 
 impl SeqCounter {
     fn next(&mut self) -> u64 {
+        if self.relayed {
+            return self.seq;
+        }
         self.seq += 1;
         if let Some((storage, ceiling)) = &mut self.lease {
             // Never blocks the fan-out: with the storage queue full it
@@ -254,6 +260,15 @@ pub struct RegistryActor {
     /// venue-scoped events are stamped with it.
     connections: HashMap<String, String>,
     load: Load,
+    /// Set in a gateway: events come numbered from the engine.
+    relay: Option<RelayMarks>,
+}
+
+/// How far a gateway's registry has taken the engine's events.
+#[derive(Debug, Default)]
+struct RelayMarks {
+    /// The view reflects the events up to this `seq` (its snapshot's).
+    view_seq: u64,
 }
 
 impl RegistryActor {
@@ -263,6 +278,7 @@ impl RegistryActor {
             seq: SeqCounter {
                 seq: 0,
                 lease: None,
+                relayed: false,
             },
             ring: ReplayRing::default(),
             view: StateView::default(),
@@ -273,7 +289,16 @@ impl RegistryActor {
             sealed: false,
             connections: HashMap::new(),
             load: Load::default(),
+            relay: None,
         }
+    }
+
+    /// A gateway's registry: it numbers nothing; events come numbered
+    /// from the engine (`Rebase`, then `Relay`).
+    pub fn relaying(mut self) -> Self {
+        self.relay = Some(RelayMarks::default());
+        self.seq.relayed = true;
+        self
     }
 
     /// Continues numbering above `issued_upto` — the ceiling the last run
@@ -291,6 +316,7 @@ impl RegistryActor {
         self.seq = SeqCounter {
             seq: issued_upto,
             lease: Some((storage, ceiling)),
+            relayed: false,
         };
         self.ring.dropped_upto = issued_upto;
         if let Some(carried) = carried.filter(|c| c.dropped_upto <= issued_upto) {
@@ -337,6 +363,24 @@ impl RegistryActor {
         let Some(frame) = encode_frame(&event, at_ms, seq) else {
             return;
         };
+        // A gateway's own events (its alerts) repeat the last relayed
+        // `seq`: they are not the engine's, so not replayable.
+        let retain = self.relay.is_none();
+        self.fan_out(event, at_ms, seq, frame, retain, ctx);
+    }
+
+    /// Delivers a numbered event to every session whose subscriptions
+    /// match, keeping it for `replay` if `retain` (and it is not market
+    /// data) and as the newest of its kind for throttled sessions.
+    fn fan_out(
+        &mut self,
+        event: Event,
+        at_ms: TimestampMs,
+        seq: u64,
+        frame: Frame,
+        retain: bool,
+        ctx: &mut Context<Self>,
+    ) {
         self.stats.published_by_type.add(frame.kind);
         if let Event::OrderUpdate(o) = &event {
             *self
@@ -351,24 +395,8 @@ impl RegistryActor {
             .market
             .is_some()
             .then(|| (name, symbol.unwrap_or_default().to_string()));
-        if key.is_none() && self.cfg.replay_events > 0 {
-            self.ring.frames.push_back((
-                seq,
-                route_key.channel,
-                symbol.map(str::to_string),
-                frame.clone(),
-            ));
-            while self.ring.frames.len() > self.cfg.replay_events {
-                if let Some((seq, ..)) = self.ring.frames.pop_front() {
-                    self.ring.dropped_upto = seq;
-                }
-            }
-            if self.sealed {
-                // Still running after the seal (a position mark, a fill
-                // while the engine stops): carried too, or a client
-                // replaying after the restart would miss it unawares.
-                self.carry();
-            }
+        if key.is_none() && retain {
+            self.retain(seq, route_key.channel, symbol, &frame);
         }
         let bounds = self.bounds();
         let now = Instant::now();
@@ -395,9 +423,35 @@ impl RegistryActor {
         }
     }
 
+    /// Keeps a frame for `replay`, dropping the oldest past the bound.
+    fn retain(&mut self, seq: u64, channel: Option<Channel>, symbol: Option<&str>, frame: &Frame) {
+        if self.cfg.replay_events == 0 {
+            return;
+        }
+        self.ring
+            .frames
+            .push_back((seq, channel, symbol.map(str::to_string), frame.clone()));
+        while self.ring.frames.len() > self.cfg.replay_events {
+            if let Some((seq, ..)) = self.ring.frames.pop_front() {
+                self.ring.dropped_upto = seq;
+            }
+        }
+        if self.sealed {
+            // Still running after the seal (a position mark, a fill
+            // while the engine stops): carried too, or a client
+            // replaying after the restart would miss it unawares.
+            self.carry();
+        }
+    }
+
     /// Sends each throttled session the newest market data it held back
     /// once its interval is up, each frame numbered and encoded once.
     fn flush_throttled(&mut self, ctx: &mut Context<Self>) {
+        if self.relay.is_some() {
+            // A gateway has no `seq` of its own to number them with: its
+            // throttled sessions get the first update of each interval.
+            return;
+        }
         let now = Instant::now();
         let bounds = self.bounds();
         let mut frames: HashMap<ConflationKey, Option<Frame>> = HashMap::new();
@@ -543,6 +597,90 @@ impl Handles<Seed> for RegistryActor {
         for event in &msg.0 {
             self.view.apply(event);
         }
+    }
+}
+
+/// A gateway's: state as of `seq`, from the engine's `snapshot`. The
+/// snapshot sessions get from now on is built on it; events after `seq`
+/// are applied to it as they are relayed. With nothing retained yet,
+/// `replay` from before `dropped_upto` is a gap.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Rebase {
+    pub snapshot: laicai_core::wire::events::Snapshot,
+    pub seq: u64,
+    pub dropped_upto: u64,
+}
+
+impl Handles<Rebase> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: Rebase, _: &mut Self::Context) {
+        let Some(marks) = &mut self.relay else {
+            tracing::error!("a rebase sent to the engine's own registry: ignored");
+            return;
+        };
+        marks.view_seq = msg.seq;
+        self.view = StateView::from_snapshot(&msg.snapshot);
+        if self.ring.frames.is_empty() {
+            self.ring.dropped_upto = msg.dropped_upto;
+        }
+        // The sessions' `seq` only rises: a snapshot behind what was
+        // relayed does not take it back.
+        self.seq.seq = self.seq.seq.max(msg.seq);
+        tracing::info!(
+            seq = msg.seq,
+            "gateway: state rebased on the engine's snapshot"
+        );
+    }
+}
+
+/// A gateway's: an event the engine numbered, as the engine encoded it.
+/// Sent once each to sessions, in `seq` order (an older or repeated one is
+/// dropped); kept for `replay`; applied to the state if it is newer than
+/// the snapshot the state was rebased on.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Relay {
+    pub seq: u64,
+    pub event: Event,
+    pub frame: ByteString,
+}
+
+impl Handles<Relay> for RegistryActor {
+    type Result = ();
+    fn handle(&mut self, msg: Relay, ctx: &mut Self::Context) {
+        let Some(marks) = &self.relay else {
+            tracing::error!("a relayed event sent to the engine's own registry: ignored");
+            return;
+        };
+        let frame = Frame {
+            text: msg.frame,
+            kind: msg.event.kind(),
+        };
+        let retained_upto = self.ring.frames.back().map_or(0, |(seq, ..)| *seq);
+        let live = msg.seq > self.seq.current();
+        if msg.seq > marks.view_seq {
+            self.view.apply(&msg.event);
+        }
+        if !live {
+            // Caught up from the stream after a start or a rebase: kept
+            // for replay, not sent again.
+            let key = msg.event.key();
+            if key.market.is_none() && msg.seq > retained_upto {
+                self.retain(msg.seq, key.channel, key.symbol, &frame);
+            }
+            return;
+        }
+        self.seq.seq = msg.seq;
+        let at_ms = self.cfg.clock.now_ms();
+        self.fan_out(
+            msg.event,
+            at_ms,
+            msg.seq,
+            frame,
+            msg.seq > retained_upto,
+            ctx,
+        );
     }
 }
 
@@ -701,6 +839,21 @@ impl Handles<Replay> for RegistryActor {
             self.settle(vec![(msg.session, d)], ctx);
         }
         Ok((sent, self.seq.current()))
+    }
+}
+
+/// The `snapshot` frame a session registering now would start from (a
+/// gateway's, asked over the bus).
+#[derive(Debug, Message)]
+#[rtype(result = "Option<String>")]
+pub struct SnapshotFrame;
+
+impl Handles<SnapshotFrame> for RegistryActor {
+    type Result = Option<String>;
+    fn handle(&mut self, _: SnapshotFrame, _: &mut Self::Context) -> Option<String> {
+        let snapshot = Event::Snapshot(self.view.snapshot());
+        encode_frame(&snapshot, self.cfg.clock.now_ms(), self.seq.current())
+            .map(|f| f.text.to_string())
     }
 }
 

@@ -7,6 +7,7 @@
 )]
 
 pub mod binance;
+pub mod nats;
 
 use awc::ws;
 use futures_util::{SinkExt, StreamExt};
@@ -563,9 +564,36 @@ impl EngineProcess {
         config: &str,
         addr: &str,
     ) -> EngineProcess {
+        Self::launch(wrapper, &[], dir, Some(state), config, addr).await
+    }
+
+    /// `laicai gateway --bus BUS --node NODE` on `addr`, its config and
+    /// log in `dir`.
+    pub async fn start_gateway(
+        dir: &std::path::Path,
+        config: &str,
+        addr: &str,
+        bus: &str,
+        node: &str,
+    ) -> EngineProcess {
+        let args = ["gateway", "--bus", bus, "--node", node];
+        Self::launch(&[], &args, dir, None, config, addr).await
+    }
+
+    async fn launch(
+        wrapper: &[&str],
+        subcommand: &[&str],
+        dir: &std::path::Path,
+        state: Option<&std::path::Path>,
+        config: &str,
+        addr: &str,
+    ) -> EngineProcess {
         let addr = addr.to_string();
         let port = addr.rsplit(':').next().unwrap_or("0").to_string();
-        let config_path = dir.join("test.toml");
+        let config_path = match subcommand.is_empty() {
+            true => dir.join("test.toml"),
+            false => dir.join(format!("test-{port}.toml")),
+        };
         std::fs::write(&config_path, config).expect("write config");
         let stderr_path = dir.join(format!("stderr-{port}.log"));
         // A restart on the same port appends to the same log.
@@ -589,12 +617,15 @@ impl EngineProcess {
             }
             None => std::process::Command::new(env!("CARGO_BIN_EXE_laicai")),
         };
+        command.args(subcommand);
+        if let Some(state) = state {
+            command.env("LAICAI_STATE_DIR", state);
+        }
         let child = command
             .arg("--config")
             .arg(&config_path)
             .arg("--bind")
             .arg(&addr)
-            .env("LAICAI_STATE_DIR", state)
             .env("RUST_LOG", "info")
             .stdout(log())
             .stderr(log())

@@ -12,6 +12,9 @@ use std::collections::{HashMap, VecDeque};
 pub(super) struct Pending {
     pub(super) routed: Routed,
     pub(super) payload: Bytes,
+    /// Market data's: the newest event numbered before it, which a
+    /// gateway relays first (`AFTER_HEADER`); 0 for events.
+    pub(super) after: u64,
 }
 
 #[derive(Debug)]
@@ -22,6 +25,8 @@ pub(super) struct Backlog {
     /// Events dropped past `cap`, and the newest of them.
     pub(super) dropped: u64,
     pub(super) dropped_upto: u64,
+    /// The newest event pushed.
+    last_event: u64,
 }
 
 impl Backlog {
@@ -32,12 +37,23 @@ impl Backlog {
             cap: cap.max(1),
             dropped: 0,
             dropped_upto: 0,
+            last_event: 0,
         }
     }
 
-    pub(super) fn push(&mut self, p: Pending) {
+    pub(super) fn push(&mut self, routed: Routed, payload: Bytes) {
+        let after = match routed.lane {
+            Lane::Events => 0,
+            Lane::Market => self.last_event,
+        };
+        let p = Pending {
+            routed,
+            payload,
+            after,
+        };
         match p.routed.lane {
             Lane::Events => {
+                self.last_event = p.routed.seq;
                 if self.events.len() >= self.cap {
                     if let Some(old) = self.events.pop_front() {
                         self.dropped += 1;
@@ -100,26 +116,26 @@ impl Backlog {
 mod tests {
     use super::*;
 
-    fn event(seq: u64) -> Pending {
-        Pending {
-            routed: Routed {
-                seq,
-                lane: Lane::Events,
-                subject: "laicai.main.evt.order_update.BTC-USDT".into(),
-            },
-            payload: Bytes::from(format!("{{\"seq\":{seq}}}")),
-        }
+    fn event(seq: u64) -> (Routed, Bytes) {
+        let routed = Routed {
+            seq,
+            lane: Lane::Events,
+            subject: "laicai.main.evt.order_update.BTC-USDT".into(),
+        };
+        (routed, Bytes::from(format!("{{\"seq\":{seq}}}")))
     }
 
-    fn price(seq: u64, symbol: &str) -> Pending {
-        Pending {
-            routed: Routed {
-                seq,
-                lane: Lane::Market,
-                subject: format!("laicai.main.mkt.price.{symbol}"),
-            },
-            payload: Bytes::new(),
-        }
+    fn price(seq: u64, symbol: &str) -> (Routed, Bytes) {
+        let routed = Routed {
+            seq,
+            lane: Lane::Market,
+            subject: format!("laicai.main.mkt.price.{symbol}"),
+        };
+        (routed, Bytes::new())
+    }
+
+    fn put(b: &mut Backlog, (routed, payload): (Routed, Bytes)) {
+        b.push(routed, payload);
     }
 
     fn seqs(v: &[Pending]) -> Vec<u64> {
@@ -130,11 +146,11 @@ mod tests {
     fn events_keep_their_order_through_refusals() {
         let mut b = Backlog::new(10);
         for s in 1..=5 {
-            b.push(event(s));
+            put(&mut b, event(s));
         }
         let taken = b.take_events(3);
         assert_eq!(seqs(&taken), vec![1, 2, 3]);
-        b.push(event(6));
+        put(&mut b, event(6));
         b.give_back(taken);
         assert_eq!(seqs(&b.take_events(10)), vec![1, 2, 3, 4, 5, 6]);
     }
@@ -143,7 +159,7 @@ mod tests {
     fn what_the_stream_has_is_forgotten() {
         let mut b = Backlog::new(10);
         for s in [3, 5, 8, 9] {
-            b.push(event(s));
+            put(&mut b, event(s));
         }
         b.stored_upto(5);
         assert_eq!(seqs(&b.take_events(10)), vec![8, 9]);
@@ -153,7 +169,7 @@ mod tests {
     fn past_the_cap_the_oldest_are_dropped_and_counted() {
         let mut b = Backlog::new(3);
         for s in 1..=5 {
-            b.push(event(s));
+            put(&mut b, event(s));
         }
         assert_eq!((b.dropped, b.dropped_upto), (2, 2));
         assert_eq!(seqs(&b.take_events(10)), vec![3, 4, 5]);
@@ -162,14 +178,29 @@ mod tests {
     #[test]
     fn market_data_waits_as_the_latest_per_subject() {
         let mut b = Backlog::new(3);
-        b.push(price(1, "BTC-USDT"));
-        b.push(price(2, "ETH-USDT"));
-        b.push(price(3, "BTC-USDT"));
+        put(&mut b, price(1, "BTC-USDT"));
+        put(&mut b, price(2, "ETH-USDT"));
+        put(&mut b, price(3, "BTC-USDT"));
         let taken = b.take_market();
         assert_eq!(seqs(&taken), vec![2, 3]);
-        b.push(price(4, "ETH-USDT"));
+        put(&mut b, price(4, "ETH-USDT"));
         b.give_back_market(taken);
         assert_eq!(seqs(&b.take_market()), vec![3, 4]);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn market_data_names_the_event_numbered_before_it() {
+        let mut b = Backlog::new(10);
+        put(&mut b, price(1, "BTC-USDT"));
+        put(&mut b, event(2));
+        put(&mut b, event(3));
+        put(&mut b, price(4, "ETH-USDT"));
+        let after: Vec<(u64, u64)> = b
+            .take_market()
+            .iter()
+            .map(|p| (p.routed.seq, p.after))
+            .collect();
+        assert_eq!(after, vec![(1, 0), (4, 3)]);
     }
 }

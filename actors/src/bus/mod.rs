@@ -14,13 +14,17 @@
 //! nothing twice.
 
 mod backlog;
+pub mod feed;
+pub mod link;
 mod publisher;
 pub mod route;
+
+pub use link::{EngineLink, LinkError};
 
 use crate::outbox::{outbox, Inbox};
 use crate::registry::{Publish, Register, RegistryActor};
 use actix::prelude::*;
-use backlog::{Backlog, Pending};
+use backlog::Backlog;
 use laicai_core::ids::SessionId;
 use laicai_core::wire::events::LogLevel;
 use laicai_core::wire::subscription::{Channel, SubscriptionSet};
@@ -174,7 +178,8 @@ impl Handler<BusState> for BusBridge {
 impl StreamHandler<bytestring::ByteString> for BusBridge {
     fn handle(&mut self, frame: bytestring::ByteString, _: &mut Self::Context) {
         let routed = match route::route(&self.cfg.engine, &frame) {
-            Ok(r) => r,
+            Ok(Some(r)) => r,
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "bus: frame not published");
                 return;
@@ -182,10 +187,7 @@ impl StreamHandler<bytestring::ByteString> for BusBridge {
         };
         let dropped = {
             let mut b = self.shared.backlog.lock();
-            b.push(Pending {
-                routed,
-                payload: frame.into_bytes(),
-            });
+            b.push(routed, frame.into_bytes());
             let stats = &self.shared.stats;
             stats
                 .waiting

@@ -12,6 +12,11 @@ use super::{BusConfig, Shared};
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use std::time::Duration;
 
+/// On market data: the `seq` of the newest event numbered before it. A
+/// gateway, which gets events from the stream and market data as it is
+/// published, relays that event first, so its clients see `seq` rise.
+pub(super) const AFTER_HEADER: &str = "Laicai-After";
+
 /// Events published before their acknowledgements are awaited.
 const IN_FLIGHT: usize = 256;
 
@@ -58,7 +63,7 @@ pub(super) async fn run(cfg: BusConfig, shared: std::sync::Arc<Shared>) {
 }
 
 /// `wait` ± 20 %, so engines and gateways do not retry in step.
-fn jittered(wait: Duration) -> Duration {
+pub(super) fn jittered(wait: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -243,7 +248,8 @@ async fn publish_market(
     for p in &market {
         let msg = PublishMessage::build()
             .payload(p.payload.clone())
-            .message_id(p.routed.seq.to_string());
+            .message_id(p.routed.seq.to_string())
+            .header(AFTER_HEADER, p.after.to_string().as_str());
         match link.js.send_publish(p.routed.subject.clone(), msg).await {
             Ok(ack) => acks.push(ack),
             Err(e) => {

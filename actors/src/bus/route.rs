@@ -56,6 +56,17 @@ pub fn command_subject(engine: &str) -> String {
     format!("laicai.{}.cmd", token(engine))
 }
 
+/// The subject an engine answers with its `snapshot` frame on.
+pub fn snapshot_subject(engine: &str) -> String {
+    format!("laicai.{}.snap", token(engine))
+}
+
+/// The subject an engine answers with its run id on (it changes when the
+/// engine restarts).
+pub fn hello_subject(engine: &str) -> String {
+    format!("laicai.{}.hello", token(engine))
+}
+
 fn lane_token(lane: Lane) -> &'static str {
     match lane {
         Lane::Events => "evt",
@@ -80,17 +91,21 @@ pub fn token(name: &str) -> String {
     }
 }
 
-/// Routes a frame as the registry encoded it.
-pub fn route(engine: &str, frame: &str) -> Result<Routed, Unroutable> {
+/// Routes a frame as the registry encoded it; `None` for a `snapshot`,
+/// which is no event.
+pub fn route(engine: &str, frame: &str) -> Result<Option<Routed>, Unroutable> {
     let head: Head<'_> = serde_json::from_str(frame).map_err(|e| Unroutable(format!("{e}")))?;
     let (Some(seq), Some(kind)) = (head.seq, head.kind) else {
         return Err(Unroutable(frame.chars().take(80).collect()));
     };
     let lane = match kind {
         "price" | "orderbook" | "market_data" => Lane::Market,
+        // A session's first frame, not an event: gateways ask the engine
+        // for theirs (`snapshot_subject`).
+        "snapshot" => return Ok(None),
         _ => Lane::Events,
     };
-    Ok(Routed {
+    Ok(Some(Routed {
         seq,
         lane,
         subject: format!(
@@ -100,7 +115,7 @@ pub fn route(engine: &str, frame: &str) -> Result<Routed, Unroutable> {
             token(kind),
             token(head.symbol.unwrap_or("_"))
         ),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -116,20 +131,23 @@ mod tests {
         .unwrap();
         assert_eq!(
             r,
-            Routed {
+            Some(Routed {
                 seq: 42,
                 lane: Lane::Events,
                 subject: "laicai.main.evt.order_update.BTC-USDT".into()
-            }
+            })
         );
         let r = route(
             "main",
             r#"{"seq":7,"type":"price","symbol":"ETH-USDT","price":1}"#,
         )
+        .unwrap()
         .unwrap();
         assert_eq!(r.lane, Lane::Market);
         assert_eq!(r.subject, "laicai.main.mkt.price.ETH-USDT");
-        let r = route("eu.1", r#"{"seq":8,"type":"alerts","data":{}}"#).unwrap();
+        let r = route("eu.1", r#"{"seq":8,"type":"alerts","data":{}}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.subject, "laicai.eu_1.evt.alerts._");
     }
 
@@ -140,6 +158,8 @@ mod tests {
         assert_eq!(stream_name("eu.1", Lane::Events), "LAICAI_EU_1_EVENTS");
         assert_eq!(stream_subjects("main", Lane::Market), "laicai.main.mkt.>");
         assert_eq!(command_subject("main"), "laicai.main.cmd");
+        assert_eq!(snapshot_subject("main"), "laicai.main.snap");
+        assert_eq!(hello_subject("main"), "laicai.main.hello");
     }
 
     #[test]
@@ -147,5 +167,6 @@ mod tests {
         assert!(route("main", r#"{"type":"price"}"#).is_err());
         assert!(route("main", r#"{"seq":1}"#).is_err());
         assert!(route("main", "not json").is_err());
+        assert_eq!(route("main", r#"{"seq":3,"type":"snapshot"}"#), Ok(None));
     }
 }

@@ -9,6 +9,7 @@ fn the_stored_seq_ceiling_stays_ahead_of_every_seq_handed_out() {
     // next one a lease ahead.
     let start = 7 * SEQ_LEASE;
     let mut seq = SeqCounter {
+        relayed: false,
         seq: start,
         lease: Some((storage.clone(), start + SEQ_LEASE)),
     };

@@ -5,6 +5,7 @@
 //! to another WebSocket library is a change to that one file.
 
 pub mod dispatch;
+pub mod forward;
 pub mod latency;
 pub mod remote;
 pub mod transport;
@@ -23,6 +24,12 @@ use laicai_core::wire::{Channel, SubscriptionSet};
 use std::time::Duration;
 
 pub use transport::{start_session, SessionActor};
+
+use dispatch::Caller;
+use laicai_core::protocol::CommandEnvelope;
+use laicai_core::wire::Response;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Limits every session enforces.
 #[derive(Clone, Debug)]
@@ -58,6 +65,51 @@ pub struct SessionDeps {
     /// Set when the engine stops: every session closes with 1012 (service
     /// restart) so clients reconnect instead of holding the stop up.
     pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What the transport needs: the registry it takes frames from, its
+/// limits, and where its commands run.
+#[derive(Debug, Clone)]
+pub struct SessionLink {
+    pub clock: crate::clock::Clock,
+    pub registry: Addr<RegistryActor>,
+    pub limits: SessionLimits,
+    pub latency: Arc<latency::LatencyHistogram>,
+    pub stopping: Arc<AtomicBool>,
+    pub commands: Commands,
+}
+
+/// Where a session's commands run.
+#[derive(Debug, Clone)]
+pub enum Commands {
+    /// Here: this process is the engine.
+    Local(Box<SessionDeps>),
+    /// In the engine behind the bus: this process is a gateway.
+    Remote(Box<crate::bus::EngineLink>),
+}
+
+impl SessionLink {
+    /// The link of a session of the engine itself.
+    pub fn local(deps: SessionDeps) -> Self {
+        SessionLink {
+            clock: deps.clock,
+            registry: deps.registry.clone(),
+            limits: deps.limits.clone(),
+            latency: deps.latency.clone(),
+            stopping: deps.stopping.clone(),
+            commands: Commands::Local(Box::new(deps)),
+        }
+    }
+
+    /// Runs a command and answers it.
+    pub async fn execute(self, caller: Caller, env: CommandEnvelope) -> Response {
+        match self.commands {
+            Commands::Local(deps) => dispatch::execute(*deps, caller, env).await,
+            Commands::Remote(engine) => {
+                forward::execute(&engine, &self.registry, &self.limits, caller, env).await
+            }
+        }
+    }
 }
 
 /// What the gate decided about a new session: its scope, the subprotocol

@@ -1,13 +1,19 @@
-//! Commands that come over the bus from gateways (`laicai.<engine>.cmd`,
-//! NATS request/reply): each runs as a session's command does, under the
-//! scope the gateway admitted its client with (header `Laicai-Scope`;
-//! `read` without it), and its response is the reply. The bus is inside
-//! the trust boundary: gateways check tokens as the engine does.
+//! The engine's side of the bus's request subjects, for gateways:
+//! - `laicai.<engine>.cmd`: each command runs as a session's command
+//!   does, under the scope the gateway admitted its client with (header
+//!   `Laicai-Scope`; `read` without it), and its response is the reply.
+//! - `laicai.<engine>.snap`: the `snapshot` frame a new session would get.
+//! - `laicai.<engine>.hello`: this run's id, which changes on a restart.
+//!
+//! The bus is inside the trust boundary: gateways check tokens as the
+//! engine does.
 
 use super::dispatch::{execute, Caller};
 use super::SessionDeps;
-use crate::bus::route::command_subject;
+use crate::bus::link::SCOPE_HEADER;
+use crate::bus::route::{command_subject, hello_subject, snapshot_subject};
 use crate::bus::BUS_SESSION;
+use crate::registry::SnapshotFrame;
 use futures_util::StreamExt;
 use laicai_core::auth::Scope;
 use laicai_core::error::Coded;
@@ -15,58 +21,94 @@ use laicai_core::protocol::commands::request_id_of;
 use laicai_core::protocol::{parse_client_message, ClientMessage};
 use laicai_core::wire::Response;
 
-/// The header carrying the client's scope.
-pub const SCOPE_HEADER: &str = "Laicai-Scope";
+/// What a request subject is for.
+#[derive(Clone, Copy, Debug)]
+enum Subject {
+    Command,
+    Snapshot,
+    Hello,
+}
 
-/// Answers commands on the bus for as long as the engine runs; NATS
+/// Answers the engine's request subjects for as long as it runs; NATS
 /// unreachable at first or later is retried by the client.
 pub fn serve(url: String, engine: String, deps: SessionDeps) {
+    let run = format!("{}-{}", std::process::id(), deps.clock.now_ms());
     actix::spawn(async move {
         let client = match async_nats::ConnectOptions::new()
-            .name(format!("laicai engine {engine} commands"))
+            .name(format!("laicai engine {engine} requests"))
             .retry_on_initial_connect()
             .connect(url.as_str())
             .await
         {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(%url, error = %e, "bus: commands not served");
+                tracing::error!(%url, error = %e, "bus: requests not served");
                 return;
             }
         };
-        let subject = command_subject(&engine);
-        let mut requests = match client.subscribe(subject.clone()).await {
-            Ok(s) => Requests(Some(s)),
-            Err(e) => {
-                tracing::error!(%subject, error = %e, "bus: commands not served");
-                return;
-            }
-        };
-        tracing::info!(%subject, "bus: answering commands");
-        while let Some(msg) = requests.next().await {
-            let (client, deps) = (client.clone(), deps.clone());
-            actix::spawn(async move {
-                let Some(reply) = msg.reply.clone() else {
+        for (subject, what) in [
+            (command_subject(&engine), Subject::Command),
+            (snapshot_subject(&engine), Subject::Snapshot),
+            (hello_subject(&engine), Subject::Hello),
+        ] {
+            let requests = match client.subscribe(subject.clone()).await {
+                Ok(s) => Requests(Some(s)),
+                Err(e) => {
+                    tracing::error!(%subject, error = %e, "bus: requests not served");
                     return;
-                };
-                let scope = msg
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(SCOPE_HEADER))
-                    .and_then(|v| v.as_str().parse::<Scope>().ok())
-                    .unwrap_or(Scope::Read);
-                let text = String::from_utf8_lossy(&msg.payload).into_owned();
-                let answer = answer(deps, scope, &text).await;
-                if let Err(e) = client.publish(reply, answer.into()).await {
-                    tracing::warn!(error = %e, "bus: a command's answer was not sent");
                 }
-            });
+            };
+            tracing::info!(%subject, "bus: answering requests");
+            actix::spawn(answer_all(
+                requests,
+                what,
+                client.clone(),
+                deps.clone(),
+                run.clone(),
+            ));
         }
     });
 }
 
-/// The subscription to commands. async-nats unsubscribes on drop by
-/// spawning a task, which panics once the runtime has gone (the engine
+async fn answer_all(
+    mut requests: Requests,
+    what: Subject,
+    client: async_nats::Client,
+    deps: SessionDeps,
+    run: String,
+) {
+    while let Some(msg) = requests.next().await {
+        let (client, deps, run) = (client.clone(), deps.clone(), run.clone());
+        actix::spawn(async move {
+            let Some(reply) = msg.reply.clone() else {
+                return;
+            };
+            let answer = match what {
+                Subject::Command => {
+                    let scope = msg
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(SCOPE_HEADER))
+                        .and_then(|v| v.as_str().parse::<Scope>().ok())
+                        .unwrap_or(Scope::Read);
+                    let text = String::from_utf8_lossy(&msg.payload).into_owned();
+                    command(deps, scope, &text).await
+                }
+                Subject::Snapshot => match deps.registry.send(SnapshotFrame).await {
+                    Ok(Some(frame)) => frame,
+                    _ => return,
+                },
+                Subject::Hello => run,
+            };
+            if let Err(e) = client.publish(reply, answer.into()).await {
+                tracing::warn!(error = %e, "bus: an answer was not sent");
+            }
+        });
+    }
+}
+
+/// The subscription to a request subject. async-nats unsubscribes on drop
+/// by spawning a task, which panics once the runtime has gone (the engine
 /// exiting): then it is let go without one (the process is ending).
 struct Requests(Option<async_nats::Subscriber>);
 
@@ -86,7 +128,7 @@ impl Drop for Requests {
 
 /// The frame answering `text`: a command's response, or the error a
 /// session would send.
-async fn answer(deps: SessionDeps, scope: Scope, text: &str) -> String {
+async fn command(deps: SessionDeps, scope: Scope, text: &str) -> String {
     let now = deps.clock.now_ms();
     match parse_client_message(text) {
         Ok(ClientMessage::Command(env)) => {

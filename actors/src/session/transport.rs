@@ -2,8 +2,8 @@
 //! and out, heartbeat and idle timeout. The only module of laicai that
 //! knows the WebSocket library.
 
-use super::dispatch::{execute, Caller};
-use super::{Admission, Endpoint, SessionDeps};
+use super::dispatch::Caller;
+use super::{Admission, Endpoint, SessionLink};
 use crate::outbox::outbox;
 use crate::registry::{Deregister, Direct, Register, Subscribe, Unsubscribe};
 use actix::prelude::*;
@@ -28,7 +28,7 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 pub fn start_session(
     req: &HttpRequest,
     payload: web::Payload,
-    deps: SessionDeps,
+    deps: SessionLink,
     endpoint: Endpoint,
     admission: Admission,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -73,7 +73,7 @@ impl Drop for Place {
 #[derive(Debug)]
 pub struct SessionActor {
     id: SessionId,
-    deps: SessionDeps,
+    deps: SessionLink,
     endpoint: Endpoint,
     last_heard: Instant,
     evicted: Arc<AtomicBool>,
@@ -153,7 +153,7 @@ impl SessionActor {
                     scope: self.scope,
                 };
                 let received = Instant::now();
-                let fut = execute(self.deps.clone(), caller, env);
+                let fut = self.deps.clone().execute(caller, env);
                 ctx.spawn(fut.into_actor(self).map(move |response, act, ctx| {
                     act.deps.latency.record(received.elapsed());
                     ctx.text(response.encode(act.deps.clock.now_ms()));

@@ -124,22 +124,22 @@ pub(super) async fn get_session(caller: Caller, r: &Reply<'_>) -> Result<Respons
 }
 
 pub(super) async fn replay(
-    deps: &SessionDeps,
+    registry: &Addr<crate::registry::RegistryActor>,
+    timeout: std::time::Duration,
     caller: Caller,
     r: &Reply<'_>,
     since_seq: u64,
 ) -> Result<Response, Failure> {
     Ok({
-        let (count, seq) = ask(
-            deps,
-            &deps.registry,
-            Replay {
+        let (count, seq) = registry
+            .send(Replay {
                 session: caller.session,
                 since_seq,
-            },
-        )
-        .await?
-        .map_err(|gap| (ErrorCode::ReplayGap, gap.to_string()))?;
+            })
+            .timeout(timeout)
+            .await
+            .map_err(|e| mailbox_failure(&e))?
+            .map_err(|gap| (ErrorCode::ReplayGap, gap.to_string()))?;
         r.ok(format!("Replayed {count} events after seq {since_seq}"))
             .with("count", &count)
             .with("since_seq", &since_seq)

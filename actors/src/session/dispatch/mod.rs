@@ -81,21 +81,55 @@ pub async fn execute(deps: SessionDeps, caller: Caller, env: CommandEnvelope) ->
     response
 }
 
-async fn answer(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Response {
-    let cmd = env.cmd.clone();
-    let rid = env.request_id.clone();
-    let needed = required_scope(&cmd);
-    if !caller.scope.allows(needed) {
-        return Response::fail(
-            &cmd,
-            rid,
+/// The refusal of a command above the caller's scope.
+pub fn forbidden(caller: Caller, env: &CommandEnvelope) -> Option<Response> {
+    let cmd = &env.cmd;
+    let needed = required_scope(cmd);
+    (!caller.scope.allows(needed)).then(|| {
+        Response::fail(
+            cmd,
+            env.request_id.clone(),
             ErrorCode::Forbidden,
             format!(
                 "`{cmd}` needs the {needed} scope; this connection's token has {}",
                 caller.scope
             ),
-        );
+        )
+    })
+}
+
+/// The commands a session answers from its own registry wherever the
+/// engine runs (`replay`, `get_session`): their answer, or `None` for
+/// any other command.
+pub async fn answer_from_registry(
+    registry: &Addr<crate::registry::RegistryActor>,
+    timeout: std::time::Duration,
+    caller: Caller,
+    env: &CommandEnvelope,
+) -> Option<Response> {
+    if !matches!(env.cmd.as_str(), "replay" | "get_session") {
+        return None;
     }
+    let r = Reply {
+        cmd: &env.cmd,
+        rid: env.request_id.clone(),
+    };
+    let answer = match Command::parse(env) {
+        Ok(Command::Replay { since_seq }) => replay(registry, timeout, caller, &r, since_seq).await,
+        Ok(Command::GetSession) => get_session(caller, &r).await,
+        Ok(_) => return None,
+        Err(e) => Err((e.code(), e.to_string())),
+    };
+    Some(answer.unwrap_or_else(|(code, message)| r.fail(code, message)))
+}
+
+async fn answer(deps: SessionDeps, caller: Caller, env: CommandEnvelope) -> Response {
+    if let Some(refusal) = forbidden(caller, &env) {
+        return refusal;
+    }
+    let cmd = env.cmd.clone();
+    let rid = env.request_id.clone();
+    let needed = required_scope(&cmd);
     let command = match Command::parse(&env) {
         Ok(command) => command,
         Err(e) => return Response::fail(&cmd, rid, e.code(), e.to_string()),
@@ -327,7 +361,16 @@ async fn run(
         Command::DeleteConnection { id } => delete_connection(deps, &r, id).await,
         Command::TestConnection { id } => test_connection(deps, &r, id).await,
         Command::GetConnections => get_connections(deps, &r).await,
-        Command::Replay { since_seq } => replay(deps, caller, &r, since_seq).await,
+        Command::Replay { since_seq } => {
+            replay(
+                &deps.registry,
+                deps.limits.command_timeout,
+                caller,
+                &r,
+                since_seq,
+            )
+            .await
+        }
         Command::StartBacktest(new) => start_backtest(deps, &r, new).await,
         Command::GetBacktest { id } => get_backtest(deps, &r, id).await,
         Command::CancelBacktest { id } => cancel_backtest(deps, &r, id).await,
