@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any
+from typing import Any, Protocol
 
 import laicai
 from conftest import Engine, free_port
 from laicai import ConnectionConfig, ConnectionState, WebSocketClient
 
 
-def patient(engine: Engine, **kw: Any) -> ConnectionConfig:
+class Reachable(Protocol):
+    """An engine or a gateway: where a client connects."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def patient(engine: Reachable, **kw: Any) -> ConnectionConfig:
     settings: dict[str, Any] = dict(
         max_reconnect_attempts=40, reconnect_delay=0.1, heartbeat_interval=1, timeout=5
     )
@@ -29,7 +36,7 @@ async def until(what: Any, seconds: float = 30) -> None:
         await asyncio.sleep(0.05)
 
 
-async def place_and_cancel(engine: Engine, n: int, placed: list[str], **kw: Any) -> None:
+async def place_and_cancel(engine: Reachable, n: int, placed: list[str], **kw: Any) -> None:
     """Another client's orders, retried when the engine is away."""
     async with WebSocketClient(patient(engine, **kw)) as trader:
         for i in range(n):
