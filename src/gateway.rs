@@ -14,7 +14,7 @@ use laicai_actors::session::{Commands, SessionLink};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A started gateway: its address and the HTTP server to await or stop.
 pub struct Gateway {
@@ -45,10 +45,8 @@ impl Gateway {
 /// once and says the engine is unavailable until it can reach it.
 pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
     let (listener, addr) = crate::listen(&cfg)?;
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("laicai gateway {node}"))
-        .retry_on_initial_connect()
-        .connection_timeout(Duration::from_secs(2))
+    let (options, reconnected) = feed::connect_options(format!("laicai gateway {node}"));
+    let client = options
         .connect(cfg.bus.url.as_str())
         .await
         .map_err(|e| StartError::Bus(format!("{}: {e}", cfg.bus.url)))?;
@@ -62,6 +60,7 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
     let registry = RegistryActor::new((&cfg.server).into()).relaying().start();
     let stats = feed::start(
         client,
+        reconnected,
         link.clone(),
         registry.clone(),
         cfg.server.replay_events,

@@ -384,3 +384,81 @@ async fn a_client_fails_over_to_the_other_gateway_and_the_engine_can_restart() {
     client.disconnect().await;
     drop(engine);
 }
+
+/// The order events a client saw: `(seq, "order_update <id> <status>")`.
+async fn order_events(c: &mut Client, for_: Duration) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let until = Instant::now() + for_;
+    while let Some(v) = c
+        .next(until.saturating_duration_since(Instant::now()))
+        .await
+    {
+        if v["type"] == "order_update" {
+            let seq = v["seq"].as_u64().expect("a seq");
+            out.push((seq, format!("{} {}", v["orderId"], v["status"])));
+        }
+    }
+    out
+}
+
+/// NATS is killed and restarted while the engine trades: the gateway's
+/// client gets every order event the engine's client got, once, in order
+/// (the gateway reads on from the last stream message it relayed).
+#[actix_rt::test]
+async fn a_gateways_client_misses_nothing_across_a_nats_restart() {
+    let dir = temp_dir("gateway-nats");
+    let Some(nats) = Nats::start_on_a_free_port(&dir.join("js")) else {
+        return;
+    };
+    let cfg = config(&nats.url());
+    let engine = EngineProcess::start_in(&dir, &dir.join("state"), &cfg, &free_addr()).await;
+    let gateway = EngineProcess::start_gateway(&dir, &cfg, &free_addr(), &nats.url(), "gw-1").await;
+    let (mut on_gateway, _) = connect(&gateway).await;
+    engine_reached(&mut on_gateway).await;
+    let (mut trader, _) = connect(&engine).await;
+    let mut seen_engine = Vec::new();
+    let mut seen_gateway = Vec::new();
+    let trade = |n: usize| {
+        (0..n)
+            .map(|i| {
+                json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": if i % 2 == 0 { "buy" } else { "sell" },
+                       "type": "market", "size": "0.001"})
+            })
+            .collect::<Vec<_>>()
+    };
+    for o in trade(5) {
+        trader.ok(o).await;
+    }
+    seen_engine.extend(order_events(&mut trader, Duration::from_millis(300)).await);
+    let (store, port) = nats.kill();
+    for o in trade(5) {
+        trader.ok(o).await;
+    }
+    seen_engine.extend(order_events(&mut trader, Duration::from_millis(300)).await);
+    let nats = Nats::start(&store, port).expect("nats-server restarts");
+    for o in trade(5) {
+        trader.ok(o).await;
+    }
+    seen_engine.extend(order_events(&mut trader, Duration::from_secs(1)).await);
+    let last = seen_engine.last().map(|(s, _)| *s).expect("order events");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen_gateway.last().is_none_or(|(s, _)| *s < last) {
+        assert!(
+            Instant::now() < deadline,
+            "the gateway's client got up to {:?} of {last}",
+            seen_gateway.last()
+        );
+        seen_gateway.extend(order_events(&mut on_gateway, Duration::from_millis(200)).await);
+    }
+    let from = seen_engine[0].0;
+    seen_gateway.retain(|(s, _)| *s >= from);
+    assert_eq!(
+        seen_gateway, seen_engine,
+        "the same order events, once, in order"
+    );
+    eprintln!(
+        "{} order events alike across the NATS restart",
+        seen_engine.len()
+    );
+    drop(nats);
+}

@@ -269,6 +269,8 @@ pub struct RegistryActor {
 struct RelayMarks {
     /// The view reflects the events up to this `seq` (its snapshot's).
     view_seq: u64,
+    /// The engine has been reached once.
+    rebased: bool,
 }
 
 impl RegistryActor {
@@ -341,6 +343,12 @@ impl RegistryActor {
         self
     }
 
+    /// The `seq` the state reflects: a gateway's rebased state may be
+    /// ahead of the last event relayed.
+    fn view_seq(&self) -> u64 {
+        self.relay.as_ref().map_or(0, |m| m.view_seq)
+    }
+
     fn bounds(&self) -> Bounds {
         Bounds {
             backlog: self.cfg.backlog_limit,
@@ -402,6 +410,9 @@ impl RegistryActor {
         let now = Instant::now();
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
+            if seq <= slot.from_seq {
+                continue;
+            }
             let send = match slot.subscriptions.route(&route_key) {
                 Route::Skip => false,
                 Route::Now => true,
@@ -614,23 +625,41 @@ pub struct Rebase {
 
 impl Handles<Rebase> for RegistryActor {
     type Result = ();
-    fn handle(&mut self, msg: Rebase, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Rebase, ctx: &mut Self::Context) {
         let Some(marks) = &mut self.relay else {
             tracing::error!("a rebase sent to the engine's own registry: ignored");
             return;
         };
+        let first = !marks.rebased;
+        marks.rebased = true;
         marks.view_seq = msg.seq;
         self.view = StateView::from_snapshot(&msg.snapshot);
-        if self.ring.frames.is_empty() {
-            self.ring.dropped_upto = msg.dropped_upto;
-        }
-        // The sessions' `seq` only rises: a snapshot behind what was
-        // relayed does not take it back.
-        self.seq.seq = self.seq.seq.max(msg.seq);
         tracing::info!(
             seq = msg.seq,
+            first,
             "gateway: state rebased on the engine's snapshot"
         );
+        if !first {
+            // The sessions still get every event after what they were
+            // sent, as the stream catches up.
+            return;
+        }
+        // The events read before the snapshot's `seq` are history; the
+        // sessions that came before the engine was reached start over
+        // from this snapshot.
+        self.ring.dropped_upto = msg.dropped_upto;
+        self.seq.seq = self.seq.seq.max(msg.seq);
+        let snapshot = Event::Snapshot(msg.snapshot);
+        let Some(frame) = encode_frame(&snapshot, self.cfg.clock.now_ms(), msg.seq) else {
+            return;
+        };
+        let (bounds, stats) = (self.bounds(), &mut self.stats);
+        let mut outcomes = Vec::new();
+        for (id, slot) in self.sessions.iter_mut() {
+            slot.from_seq = msg.seq;
+            outcomes.push((*id, slot.deliver(frame.clone(), None, bounds, stats)));
+        }
+        self.settle(outcomes, ctx);
     }
 }
 
@@ -707,11 +736,13 @@ impl Handles<Register> for RegistryActor {
     /// current `seq`; every later event it receives has a higher `seq`.
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) {
         let snapshot = Event::Snapshot(self.view.snapshot());
-        let Some(frame) = encode_frame(&snapshot, self.cfg.clock.now_ms(), self.seq.current())
-        else {
+        // A gateway's state may be ahead of what it has relayed yet.
+        let at = self.seq.current().max(self.view_seq());
+        let Some(frame) = encode_frame(&snapshot, self.cfg.clock.now_ms(), at) else {
             return;
         };
         let mut slot = Slot::new(msg.outbox, msg.subscriptions, msg.evicted, msg.socket);
+        slot.from_seq = at;
         let d = slot.deliver(frame, None, self.bounds(), &mut self.stats);
         self.sessions.insert(msg.session, slot);
         self.settle(vec![(msg.session, d)], ctx);

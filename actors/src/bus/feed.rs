@@ -62,11 +62,40 @@ enum FeedError {
     Stream { stream: String, detail: String },
     #[error("an unreadable snapshot from the engine: {0}")]
     Snapshot(String),
+    #[error("the bus connection was lost and is back")]
+    Reconnected,
+}
+
+/// A gateway's connection options, and what is notified each time the
+/// connection comes back after it was lost: the intake then starts over
+/// at once (the stream's consumers did not survive a NATS restart).
+pub fn connect_options(name: String) -> (async_nats::ConnectOptions, Arc<tokio::sync::Notify>) {
+    let back = Arc::new(tokio::sync::Notify::new());
+    let lost = Arc::new(AtomicBool::new(false));
+    let notify = back.clone();
+    let options = async_nats::ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(2))
+        .event_callback(move |event| {
+            let (notify, lost) = (notify.clone(), lost.clone());
+            async move {
+                match event {
+                    async_nats::Event::Disconnected => lost.store(true, Ordering::Relaxed),
+                    async_nats::Event::Connected if lost.swap(false, Ordering::Relaxed) => {
+                        notify.notify_one();
+                    }
+                    _ => {}
+                }
+            }
+        });
+    (options, back)
 }
 
 /// Starts the intake; it runs as long as the process.
 pub fn start(
     client: async_nats::Client,
+    reconnected: Arc<tokio::sync::Notify>,
     link: EngineLink,
     registry: Addr<RegistryActor>,
     replay_events: usize,
@@ -84,6 +113,7 @@ pub fn start(
         run: None,
         held: HashMap::new(),
         was_down: false,
+        reconnected,
     };
     actix::spawn(async move { feed.run().await });
     stats
@@ -105,6 +135,7 @@ struct Feed {
     held: HashMap<String, (u64, u64, Bytes, Instant)>,
     /// The engine was reported down (and its return is to be reported).
     was_down: bool,
+    reconnected: Arc<tokio::sync::Notify>,
 }
 
 impl Feed {
@@ -112,7 +143,7 @@ impl Feed {
         let mut wait = RETRY_FIRST;
         loop {
             match self.intake().await {
-                Ok(()) => wait = RETRY_FIRST,
+                Ok(()) | Err(FeedError::Reconnected) => wait = RETRY_FIRST,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "gateway: intake stopped; starting over");
                     if let FeedError::Engine(LinkError::NoEngine(_)) = e {
@@ -205,6 +236,7 @@ impl Feed {
                     self.take_market(m);
                 },
                 _ = hello.tick() => self.check_engine().await?,
+                _ = self.reconnected.notified() => return Err(FeedError::Reconnected),
             }
         }
     }

@@ -132,6 +132,9 @@ pub(super) struct Slot {
     pub(super) stuck_since: Option<Instant>,
     /// Market data this session takes at an `update_frequency`.
     pub(super) throttles: HashMap<ConflationKey, Throttle>,
+    /// Its snapshot's `seq`: a gateway catching up on the stream relays
+    /// older events, which the snapshot already holds.
+    pub(super) from_seq: u64,
 }
 
 /// One throttled market-data stream of a session.
@@ -186,6 +189,7 @@ impl Slot {
             grace: 0,
             stuck_since: None,
             throttles: HashMap::new(),
+            from_seq: 0,
         }
     }
 
