@@ -185,3 +185,62 @@ fn throughput_measures_each_client_count_with_fsync_off_and_on() {
         assert!(number(&cells[5]) >= 1.0, "records per commit: {out}");
     }
 }
+
+#[test]
+fn gateways_compares_clients_on_the_engine_with_clients_over_two_gateways() {
+    if which_nats().is_none() {
+        let why = "no nats-server: apt-get install nats-server";
+        assert!(std::env::var_os("LAICAI_REQUIRE_NATS").is_none(), "{why}");
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let out = bench(&[
+        "gateways",
+        "--clients",
+        "20",
+        "--rate",
+        "50",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+        "--count",
+        "100",
+    ]);
+    let cells = |layout: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("| 20 |") && l.contains(layout))
+            .unwrap_or_else(|| panic!("no row for {layout} in:\n{out}"));
+        line.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    for layout in ["on the engine", "over 2 gateways"] {
+        let c = cells(layout);
+        // 20 clients × 50/s = 1000 deliveries/s offered.
+        let rate = number(&c[2]);
+        assert!((700.0..1300.0).contains(&rate), "{layout}: {rate}/s\n{out}");
+        assert!(
+            number(&c[3]) > 0.0 && number(&c[3]) <= number(&c[4]),
+            "{out}"
+        );
+    }
+    // Both processes' CPU is read, and the ratios are printed.
+    for c in [cells("on the engine"), cells("over 2 gateways")] {
+        assert!(c[5].ends_with('%') && c[6].ends_with('%'), "{out}");
+    }
+    assert!(cells("gateways / engine")[2].ends_with('×'), "{out}");
+    let extra = row(&out, "extra through the gateway");
+    assert!(extra[1].starts_with('+'), "{out}");
+}
+
+fn which_nats() -> Option<()> {
+    Command::new("nats-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| ())
+}

@@ -8,6 +8,7 @@
 mod abuse;
 mod bare;
 mod clients;
+mod gateways;
 mod server;
 mod soak;
 mod throughput;
@@ -42,6 +43,10 @@ pub(crate) enum BenchCmd {
     /// Durable order throughput with N clients each keeping one command
     /// in flight, fsync off and on: group commit's batch sizes.
     Throughput(throughput::ThroughputArgs),
+    /// Clients on the engine against the same clients over two gateways
+    /// on NATS JetStream (`nats-server` on the PATH): fan-out, the
+    /// engine's CPU, and a command's extra round trip.
+    Gateways(gateways::GatewaysArgs),
     /// The bare broadcast/echo server the others compare with.
     #[command(hide = true)]
     BareServer {
@@ -118,6 +123,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
         BenchCmd::Fanout(a) => a.client_threads.max(1),
         BenchCmd::BareServer { threads, .. } => (*threads).max(1),
         BenchCmd::Abuse(_) | BenchCmd::Soak(_) | BenchCmd::Throughput(_) => 2,
+        BenchCmd::Gateways(a) => a.client_threads.max(1),
         _ => 1,
     };
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -134,6 +140,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
                     BenchCmd::Abuse(a) => abuse::abuse(a).await,
                     BenchCmd::Soak(a) => soak::soak(a).await,
                     BenchCmd::Throughput(a) => throughput::throughput(a).await,
+                    BenchCmd::Gateways(a) => gateways::gateways(a).await,
                     BenchCmd::BareServer { listen, rate, .. } => bare::serve(listen, rate)
                         .await
                         .map_err(|e| BenchError::Bad(format!("bare server on {listen}: {e}"))),
@@ -308,42 +315,11 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
         Kind::Bare => ServerProcess::bare(a.rate, bare_threads(a.threads))?,
     };
     let url = server.url("/api/v1/websocket");
-    let window = Arc::new(AtomicU8::new(WARMUP));
-    let mut tallies = Vec::with_capacity(a.clients);
-    let mut tasks = Vec::with_capacity(a.clients);
-    let mut left = a.clients;
-    while left > 0 {
-        let batch = left.min(50);
-        left -= batch;
-        let opened =
-            futures_util::future::join_all((0..batch).map(|_| clients::subscriber(&url))).await;
-        for ws in opened {
-            let tally = Arc::new(Mutex::new(Tally::default()));
-            tallies.push(tally.clone());
-            tasks.push(tokio::spawn(clients::count_prices(
-                ws?,
-                window.clone(),
-                tally,
-            )));
-        }
-    }
+    let subscribers = Subscribers::open(std::slice::from_ref(&url), a.clients).await?;
     tokio::time::sleep(Duration::from_secs(a.warmup)).await;
     let mut f = Fanout::default();
-    let measure = |w: u8| {
-        let (window, server) = (window.clone(), &server);
-        let secs = a.duration;
-        async move {
-            let (cpu, started) = (server.cpu(), Instant::now());
-            window.store(w, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            window.store(WARMUP, Ordering::Relaxed);
-            (
-                started.elapsed().as_secs_f64(),
-                server.cpu().saturating_sub(cpu),
-            )
-        }
-    };
-    (f.secs[0], f.cpu[0]) = measure(FIRST).await;
+    let (secs, cpu) = subscribers.measure(FIRST, a.duration, &[&server]).await;
+    (f.secs[0], f.cpu[0]) = (secs, cpu[0]);
     // With no stalled reader the second window is a control: how much
     // two windows differ with nothing changed.
     let mut stalled = Vec::with_capacity(a.slow);
@@ -351,20 +327,86 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
         stalled.push(clients::stalled_subscriber(server.addr, &url).await?);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    (f.secs[1], f.cpu[1]) = measure(SECOND).await;
-    for t in &tasks {
-        t.abort();
-    }
+    let (secs, cpu) = subscribers.measure(SECOND, a.duration, &[&server]).await;
+    (f.secs[1], f.cpu[1]) = (secs, cpu[0]);
     drop(stalled);
-    for tally in tallies {
-        let mut t = tally.lock();
-        for w in 0..2 {
-            f.delivered[w] += t.delivered[w];
-            f.latency_us[w].append(&mut t.latency_us[w]);
-        }
-    }
+    (f.delivered, f.latency_us) = subscribers.collect();
     drop(server);
     Ok(f)
+}
+
+/// Clients subscribed to prices, each counting into its tally by the
+/// current window.
+struct Subscribers {
+    window: Arc<AtomicU8>,
+    tallies: Vec<Arc<Mutex<Tally>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Subscribers {
+    /// `n` subscribers, spread over `urls` in turn, opened 50 at a time.
+    async fn open(urls: &[String], n: usize) -> Result<Self, BenchError> {
+        let window = Arc::new(AtomicU8::new(WARMUP));
+        let mut tallies = Vec::with_capacity(n);
+        let mut tasks = Vec::with_capacity(n);
+        let mut opened_so_far = 0;
+        while opened_so_far < n {
+            let batch = (n - opened_so_far).min(50);
+            let opened = futures_util::future::join_all((0..batch).map(|i| {
+                let url = &urls[(opened_so_far + i) % urls.len().max(1)];
+                clients::subscriber(url)
+            }))
+            .await;
+            opened_so_far += batch;
+            for ws in opened {
+                let tally = Arc::new(Mutex::new(Tally::default()));
+                tallies.push(tally.clone());
+                tasks.push(tokio::spawn(clients::count_prices(
+                    ws?,
+                    window.clone(),
+                    tally,
+                )));
+            }
+        }
+        Ok(Subscribers {
+            window,
+            tallies,
+            tasks,
+        })
+    }
+
+    /// Counts into window `w` for `secs`: the seconds it lasted and the
+    /// CPU each of `servers` used meanwhile.
+    async fn measure(&self, w: u8, secs: u64, servers: &[&ServerProcess]) -> (f64, Vec<Duration>) {
+        let (cpu, started): (Vec<Duration>, Instant) =
+            (servers.iter().map(|s| s.cpu()).collect(), Instant::now());
+        self.window.store(w, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        self.window.store(WARMUP, Ordering::Relaxed);
+        let used = servers
+            .iter()
+            .zip(cpu)
+            .map(|(s, before)| s.cpu().saturating_sub(before))
+            .collect();
+        (started.elapsed().as_secs_f64(), used)
+    }
+
+    /// Closes them: what they received in each window.
+    fn collect(self) -> ([u64; 2], [Vec<u32>; 2]) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let mut delivered = [0; 2];
+        let mut latency: [Vec<u32>; 2] = Default::default();
+        for tally in self.tallies {
+            let mut t = tally.lock();
+            for w in 0..2 {
+                delivered[w] += t.delivered[w];
+                latency[w].append(&mut t.latency_us[w]);
+            }
+        }
+        (delivered, latency)
+    }
 }
 
 /// A client on the engine's `/api/v1/websocket`, subscribed to its

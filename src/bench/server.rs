@@ -64,6 +64,8 @@ pub(super) struct EngineSetup {
     /// The `[strategies]` part: none booted, or `[[strategies.boot]]`
     /// tables.
     pub strategies: String,
+    /// `[bus] url`: publish to NATS JetStream for gateways.
+    pub bus: Option<String>,
 }
 
 impl EngineSetup {
@@ -75,6 +77,7 @@ impl EngineSetup {
             workers: 0,
             max_messages_per_sec: 100_000,
             strategies: "[strategies]\nboot = []\n".into(),
+            bus: None,
         }
     }
 }
@@ -91,14 +94,27 @@ fn free_port() -> Result<SocketAddr, ServerError> {
     l.local_addr().map_err(ServerError::Port)
 }
 
+/// The engine's name on a bench's bus.
+const BUS_ENGINE: &str = "bench";
+
+fn server_section(addr: SocketAddr, setup: &EngineSetup) -> String {
+    format!(
+        "[server]\nbind = \"{addr}\"\nmax_connections = {}\nmax_messages_per_sec = {}\nworkers = {}\n",
+        setup.max_connections, setup.max_messages_per_sec, setup.workers
+    )
+}
+
+fn bus_section(setup: &EngineSetup) -> String {
+    match &setup.bus {
+        Some(url) => format!("[bus]\nurl = \"{url}\"\nengine = \"{BUS_ENGINE}\"\n"),
+        None => String::new(),
+    }
+}
+
 fn engine_config(addr: SocketAddr, setup: &EngineSetup) -> String {
     format!(
-        r#"[server]
-bind = "{addr}"
-max_connections = {max}
-max_messages_per_sec = {per_sec}
-workers = {workers}
-
+        r#"{server}
+{bus}
 {strategies}
 [storage]
 fsync = {fsync}
@@ -118,11 +134,10 @@ level_size = "0.4"
 trade_probability = 0.6
 trade_size = "0.05"
 "#,
-        max = setup.max_connections,
+        server = server_section(addr, setup),
+        bus = bus_section(setup),
         rate = setup.rate,
         fsync = setup.fsync,
-        workers = setup.workers,
-        per_sec = setup.max_messages_per_sec,
         strategies = setup.strategies,
     )
 }
@@ -150,7 +165,41 @@ impl ServerProcess {
             .arg(&config)
             .arg("--state-dir")
             .arg(dir.join("state"));
-        Self::spawn(Kind::Engine, cmd, addr, dir)
+        Self::spawn(Kind::Engine.name(), cmd, addr, dir)
+    }
+
+    /// Starts a gateway to the engine on `setup.bus`, with `setup`'s
+    /// server limits.
+    pub(super) fn gateway(setup: &EngineSetup) -> Result<Self, ServerError> {
+        let addr = free_port()?;
+        let dir = scratch_dir("gateway");
+        let config = dir.join("bench.toml");
+        let text = format!("{}\n{}", server_section(addr, setup), bus_section(setup));
+        std::fs::write(&config, text).map_err(|source| ServerError::Write {
+            path: config.clone(),
+            source,
+        })?;
+        let mut cmd = Command::new(current_exe("a gateway")?);
+        cmd.arg("gateway")
+            .arg("--config")
+            .arg(&config)
+            .arg("--bus")
+            .arg(setup.bus.clone().unwrap_or_default())
+            .arg("--node")
+            .arg(format!("bench-gw-{}", addr.port()));
+        Self::spawn("laicai gateway", cmd, addr, dir)
+    }
+
+    /// Starts `nats-server -js` with its store in a scratch directory.
+    pub(super) fn nats() -> Result<Self, ServerError> {
+        let addr = free_port()?;
+        let dir = scratch_dir("nats");
+        let mut cmd = Command::new("nats-server");
+        cmd.args(["-js", "-a", "127.0.0.1", "-p"])
+            .arg(addr.port().to_string())
+            .arg("-sd")
+            .arg(dir.join("js"));
+        Self::spawn("nats-server", cmd, addr, dir)
     }
 
     /// Starts the bare server stepping `rate` frames a second on
@@ -165,16 +214,15 @@ impl ServerProcess {
             .arg(rate.to_string())
             .arg("--threads")
             .arg(threads.to_string());
-        Self::spawn(Kind::Bare, cmd, addr, dir)
+        Self::spawn(Kind::Bare.name(), cmd, addr, dir)
     }
 
     fn spawn(
-        kind: Kind,
+        what: &'static str,
         mut cmd: Command,
         addr: SocketAddr,
         dir: PathBuf,
     ) -> Result<Self, ServerError> {
-        let what = kind.name();
         let log_path = dir.join("server.log");
         let log = std::fs::File::create(&log_path).map_err(|source| ServerError::Write {
             path: log_path.clone(),
