@@ -52,14 +52,31 @@ pub type HealthWatch = Box<dyn Fn(Option<String>) + Send + Sync>;
 /// (which sets it) and everyone who must refuse work while it cannot.
 #[derive(Default)]
 pub struct StorageHealth {
-    unavailable: parking_lot::Mutex<Option<String>>,
+    /// Why, by cause (`Cause` indexes it); unavailable while either is set.
+    why: parking_lot::Mutex<[Option<String>; 2]>,
     watch: std::sync::OnceLock<HealthWatch>,
 }
+
+/// What keeps the database from being written.
+#[derive(Clone, Copy, Debug)]
+enum Cause {
+    /// Commits fail: nothing new is durable.
+    Commit = 0,
+    /// The journal's records cannot be brought into the tables: they are
+    /// durable, but the journal only grows, and something is wrong with
+    /// the tables.
+    Apply = 1,
+}
+
+/// Failed attempts in a row at applying the journal before storage is
+/// reported unavailable (one failure may be a lock another connection
+/// held; attempts are `RETRY_MAX` apart when nothing else comes).
+const APPLY_FAILURES: u32 = 3;
 
 impl std::fmt::Debug for StorageHealth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StorageHealth")
-            .field("unavailable", &*self.unavailable.lock())
+            .field("why", &*self.why.lock())
             .finish_non_exhaustive()
     }
 }
@@ -67,19 +84,20 @@ impl std::fmt::Debug for StorageHealth {
 impl StorageHealth {
     /// Why the database cannot be written now, if it cannot.
     pub fn unavailable(&self) -> Option<String> {
-        self.unavailable.lock().clone()
+        self.why.lock().iter().flatten().next().cloned()
     }
 
-    fn set(&self, now: Option<String>) {
-        let changed = {
-            let mut was = self.unavailable.lock();
-            let changed = was.is_some() != now.is_some();
-            *was = now.clone();
-            changed
+    fn set(&self, cause: Cause, now: Option<String>) {
+        let (changed, why) = {
+            let mut why = self.why.lock();
+            let was = why.iter().any(Option::is_some);
+            why[cause as usize] = now;
+            let is = why.iter().flatten().next().cloned();
+            (was != is.is_some(), is)
         };
         if changed {
             if let Some(watch) = self.watch.get() {
-                watch(now);
+                watch(why);
             }
         }
     }
@@ -155,6 +173,8 @@ pub struct StorageActor {
     stats: Arc<StorageStats>,
     alert: Arc<std::sync::OnceLock<Alert>>,
     health: Arc<StorageHealth>,
+    /// Failed attempts at applying the journal since the last success.
+    apply_failures: u32,
     /// The checkpointer runs while this lives.
     _alive: Arc<()>,
 }
@@ -186,6 +206,7 @@ impl StorageActor {
             stats: stats.clone(),
             alert: alert.clone(),
             health: health.clone(),
+            apply_failures: 0,
             _alive: alive,
         };
         std::thread::Builder::new()
@@ -222,10 +243,31 @@ impl StorageActor {
     }
 
     /// Brings the tables up to date with the journal. A failure leaves
-    /// the records durable in the journal and is tried again later.
+    /// the records durable in the journal and is tried again later; after
+    /// `APPLY_FAILURES` in a row storage is reported unavailable (commands
+    /// that change state are refused, strategies hold) until it succeeds.
     fn apply(&mut self) {
-        if let Err(e) = self.store.apply() {
-            tracing::error!(error = %e, records = self.store.unapplied(), "tables not brought up to date with the journal (the records are durable in it); retrying");
+        match self.store.apply() {
+            Ok(()) if self.apply_failures > 0 => {
+                tracing::info!(
+                    after = self.apply_failures,
+                    "the tables are up to date with the journal again"
+                );
+                self.apply_failures = 0;
+                self.health.set(Cause::Apply, None);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                let records = self.store.unapplied();
+                self.apply_failures += 1;
+                tracing::error!(error = %e, records, failures = self.apply_failures, "tables not brought up to date with the journal (the records are durable in it); retrying");
+                if self.apply_failures >= APPLY_FAILURES {
+                    self.health.set(
+                        Cause::Apply,
+                        Some(format!("the tables cannot be brought up to date from the journal ({e}); {records} durable records wait in it")),
+                    );
+                }
+            }
         }
         for conflict in self.store.take_conflicts() {
             tracing::error!(%conflict, "a record conflicts with a stored one");
@@ -281,19 +323,19 @@ impl StorageActor {
         let mut wait = RETRY_FIRST;
         while let Err(e) = self.try_commit(writes) {
             let why = e.to_string();
-            if self.health.unavailable().is_none() {
+            if self.health.why.lock()[Cause::Commit as usize].is_none() {
                 tracing::error!(error = %why, records = writes.len(), "storage cannot be written: holding these records and retrying; nothing is acknowledged until they are durable");
             }
-            self.health.set(Some(why));
+            self.health.set(Cause::Commit, Some(why));
             if !self.hold(writes, done, wait) {
                 // Every handle is gone: nobody is left to tell.
                 return;
             }
             wait = (wait * 2).min(RETRY_MAX);
         }
-        if self.health.unavailable().is_some() {
+        if self.health.why.lock()[Cause::Commit as usize].is_some() {
             tracing::info!(records = writes.len(), "storage can be written again");
-            self.health.set(None);
+            self.health.set(Cause::Commit, None);
         }
         writes.clear();
         for d in done.drain(..) {
@@ -513,6 +555,60 @@ mod tests {
         // Acknowledged means on disk: another connection sees every one.
         let stored = Store::open(&db).unwrap().state(Kind::Strategy, "").unwrap();
         assert_eq!(stored.len(), n);
+    }
+
+    /// Waits up to `secs` for `done`.
+    fn within(secs: u64, what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn tables_that_cannot_be_updated_make_storage_unavailable_until_they_can() {
+        let db = temp_db("apply");
+        let storage = StorageActor::start(Store::open(&db).unwrap(), 64).unwrap();
+        // Another connection makes every insert into the state table fail;
+        // the journal still takes rows.
+        let other = rusqlite::Connection::open(&db).unwrap();
+        other
+            .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON state BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;")
+            .unwrap();
+        let (tx, rx) = channel();
+        storage.write(
+            vec![put(1)],
+            Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        );
+        // Durable (in the journal), so acknowledged.
+        rx.recv().unwrap().unwrap();
+        within(15, "storage reported unavailable", || {
+            storage.health().unavailable().is_some()
+        });
+        let why = storage.health().unavailable().unwrap_or_default();
+        assert!(
+            why.contains("journal") && why.contains("refused by the test"),
+            "{why}"
+        );
+        // A commit that works does not hide it.
+        let (tx, rx) = channel();
+        storage.write(
+            vec![put(2)],
+            Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        );
+        rx.recv().unwrap().unwrap();
+        assert!(storage.health().unavailable().is_some());
+        other.execute_batch("DROP TRIGGER refuse").unwrap();
+        within(15, "storage available again", || {
+            storage.health().unavailable().is_none()
+        });
+        let stored = Store::open(&db).unwrap().state(Kind::Strategy, "").unwrap();
+        assert_eq!(stored.len(), 2);
     }
 
     #[test]
