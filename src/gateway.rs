@@ -72,6 +72,7 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
             registry,
             limits,
             latency: Default::default(),
+            frame_waits: Default::default(),
             stopping: stopping.clone(),
             commands: Commands::Remote(Box::new(link)),
         },

@@ -236,6 +236,24 @@ async fn engine_not_ready(deps: &SessionDeps) -> Vec<String> {
     not_ready
 }
 
+/// Each actor's restarts and mailbox.
+fn agent_metrics(m: &mut Metrics, agents: &[laicai_core::wire::events::AgentStatus]) {
+    let mut restarts = m.counter(
+        "laicai_agent_restarts_total",
+        "Restarts of each actor (strategies, exchange connections).",
+    );
+    for a in agents {
+        restarts.value(&format!("agent=\"{}\"", a.agent_id), a.data.restarts);
+    }
+    let mut queue = m.gauge(
+        "laicai_agent_queue",
+        "Messages waiting in each actor's mailbox at the last probe.",
+    );
+    for a in agents {
+        queue.value(&format!("agent=\"{}\"", a.agent_id), a.data.task_queue_size);
+    }
+}
+
 /// A gateway's intake: the engine up, events relayed, rebases.
 fn feed_metrics(m: &mut Metrics, feed: &laicai_actors::bus::feed::FeedStats) {
     m.gauge(
@@ -401,24 +419,15 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     for (status, n) in &stats.order_updates {
         updates.value(&format!("status=\"{status}\""), *n);
     }
-    let mut restarts = m.counter(
-        "laicai_agent_restarts_total",
-        "Restarts of each actor (strategies, exchange connections).",
-    );
-    for a in &agents {
-        restarts.value(&format!("agent=\"{}\"", a.agent_id), a.data.restarts);
-    }
-    let mut queue = m.gauge(
-        "laicai_agent_queue",
-        "Messages waiting in each actor's mailbox at the last probe.",
-    );
-    for a in &agents {
-        queue.value(&format!("agent=\"{}\"", a.agent_id), a.data.task_queue_size);
-    }
+    agent_metrics(&mut m, &agents);
     let mut body = m.0;
     body.push_str(&st.link.latency.render(
         "laicai_command_seconds",
         "Time from a command frame's arrival to its response.",
+    ));
+    body.push_str(&st.link.frame_waits.render(
+        "laicai_frame_wait_seconds",
+        "Time from the registry's offer of a session's first waiting frame to the session taking it.",
     ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -188,5 +188,11 @@ async fn metrics_count_events_by_type_orders_by_status_and_command_latency() {
     );
     assert!(after.contains_key("laicai_agent_queue{agent=\"registry\"}"));
     assert!(after.contains_key("laicai_market_ticks_dropped_total"));
+    // Every frame the session took was waited for, and counted.
+    assert!(grew("laicai_frame_wait_seconds_count") >= 2.0, "{after:?}");
+    assert_eq!(
+        after["laicai_frame_wait_seconds_bucket{le=\"+Inf\"}"],
+        after["laicai_frame_wait_seconds_count"]
+    );
     server.stop().await;
 }

@@ -14,6 +14,7 @@ pub mod bus;
 pub mod clock;
 pub mod engine;
 pub mod health;
+pub mod latency;
 pub mod order_book;
 pub mod outbox;
 pub mod recorder;

@@ -4,6 +4,7 @@
 //! allocation per frame once the queue has grown to its working size, and
 //! no actix message per frame.
 
+use crate::latency::LatencyHistogram;
 use bytestring::ByteString;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
@@ -11,6 +12,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 /// Frames of room an idle outbox keeps in each of its two buffers.
 const KEEP: usize = 64;
@@ -25,6 +27,8 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Queue {
     frames: VecDeque<ByteString>,
+    /// When the first frame now queued was offered to an empty queue.
+    since: Option<Instant>,
     /// The session is gone: nothing it is offered will be read.
     closed: bool,
 }
@@ -47,6 +51,8 @@ pub struct Inbox {
     shared: Arc<Shared>,
     /// Frames taken from the outbox in one lock, not yet yielded.
     taken: VecDeque<ByteString>,
+    /// Where the wait of each batch's first frame is recorded.
+    waits: Option<Arc<LatencyHistogram>>,
 }
 
 /// An outbox holding at most `capacity` frames (at least one), and the
@@ -61,6 +67,7 @@ pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
     let inbox = Inbox {
         shared: shared.clone(),
         taken: VecDeque::new(),
+        waits: None,
     };
     (Outbox(shared), inbox)
 }
@@ -79,6 +86,9 @@ impl Outbox {
                 return Err(Refused::Full(frame));
             }
             let was_empty = q.frames.is_empty();
+            if was_empty && q.since.is_none() {
+                q.since = Some(Instant::now());
+            }
             q.frames.push_back(frame);
             was_empty
         };
@@ -90,6 +100,13 @@ impl Outbox {
 }
 
 impl Inbox {
+    /// Records, for each batch taken, how long its first frame waited
+    /// since it was offered: the session's wake-up and whatever it was
+    /// busy with meanwhile.
+    pub fn record_waits_in(&mut self, waits: Arc<LatencyHistogram>) {
+        self.waits = Some(waits);
+    }
+
     /// The next frame: from the last batch taken, else everything queued
     /// is taken at once (swapping buffers, so neither side reallocates).
     /// A buffer a burst grew is shrunk back once it is empty.
@@ -98,8 +115,14 @@ impl Inbox {
             if self.taken.capacity() > KEEP {
                 self.taken.shrink_to(KEEP);
             }
-            let mut q = self.shared.queue.lock();
-            std::mem::swap(&mut q.frames, &mut self.taken);
+            let since = {
+                let mut q = self.shared.queue.lock();
+                std::mem::swap(&mut q.frames, &mut self.taken);
+                q.since.take()
+            };
+            if let (Some(since), Some(waits)) = (since, &self.waits) {
+                waits.record(since.elapsed());
+            }
         }
         self.taken.pop_front()
     }
@@ -178,6 +201,24 @@ mod tests {
         assert_eq!(rx.next().await.unwrap(), "y");
         assert!(rx.taken.capacity() <= KEEP, "{}", rx.taken.capacity());
         assert!(tx.0.queue.lock().frames.capacity() <= KEEP);
+    }
+
+    #[actix_rt::test]
+    async fn each_batch_records_how_long_its_first_frame_waited() {
+        let waits = Arc::new(LatencyHistogram::default());
+        let (tx, mut rx) = outbox(8);
+        rx.record_waits_in(waits.clone());
+        tx.offer(text("a")).unwrap();
+        tx.offer(text("b")).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        assert_eq!(rx.next().await.unwrap(), "a");
+        assert_eq!(rx.next().await.unwrap(), "b");
+        tx.offer(text("c")).unwrap();
+        assert_eq!(rx.next().await.unwrap(), "c");
+        let text = waits.render("w", "test");
+        // Two batches; the first waited at least 3 ms.
+        assert!(text.contains("w_count 2\n"), "{text}");
+        assert!(text.contains("w_bucket{le=\"0.0025\"} 1\n"), "{text}");
     }
 
     #[test]

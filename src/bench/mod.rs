@@ -191,6 +191,9 @@ struct Fanout {
     secs: [f64; 2],
     cpu: [Duration; 2],
     latency_us: [Vec<u32>; 2],
+    /// The engine's: how long frames waited for their session in the
+    /// first window (`laicai_frame_wait_seconds`), as cumulative buckets.
+    waits: Vec<(f64, u64)>,
 }
 
 impl Fanout {
@@ -233,6 +236,15 @@ async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
     for round in 0..a.rounds.max(1) {
         for (i, kind) in [Kind::Bare, Kind::Engine].into_iter().enumerate() {
             let f = fanout_once(kind, &a).await?;
+            if !f.waits.is_empty() {
+                println!(
+                    "  round {} laicai: a session's first waiting frame waited for it p50 ≤ {} ms, p99 ≤ {} ms ({} batches)",
+                    round + 1,
+                    bucket_at(&f.waits, 0.5),
+                    bucket_at(&f.waits, 0.99),
+                    f.waits.last().map_or(0, |(_, n)| *n),
+                );
+            }
             println!(
                 "  round {} {:<24} {:>9.0} deliveries/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {:>5.2} µs CPU/delivery  {:>4.0} % CPU  | with stalled: {}",
                 round + 1,
@@ -318,8 +330,10 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
     let subscribers = Subscribers::open(std::slice::from_ref(&url), a.clients).await?;
     tokio::time::sleep(Duration::from_secs(a.warmup)).await;
     let mut f = Fanout::default();
+    let waited_before = frame_waits(&server).await;
     let (secs, cpu) = subscribers.measure(FIRST, a.duration, &[&server]).await;
     (f.secs[0], f.cpu[0]) = (secs, cpu[0]);
+    f.waits = buckets_between(&waited_before, &frame_waits(&server).await);
     // With no stalled reader the second window is a control: how much
     // two windows differ with nothing changed.
     let mut stalled = Vec::with_capacity(a.slow);
@@ -333,6 +347,55 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
     (f.delivered, f.latency_us) = subscribers.collect();
     drop(server);
     Ok(f)
+}
+
+/// The engine's `laicai_frame_wait_seconds` buckets `(le, cumulative
+/// count)` from its `/metrics`; empty for a server without them.
+async fn frame_waits(server: &ServerProcess) -> Vec<(f64, u64)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(server.addr).await else {
+        return Vec::new();
+    };
+    let mut body = String::new();
+    let asked = s
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
+        .await;
+    if asked.is_err() || s.read_to_string(&mut body).await.is_err() {
+        return Vec::new();
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("laicai_frame_wait_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, n) = l.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The buckets of what was recorded between two readings.
+fn buckets_between(before: &[(f64, u64)], after: &[(f64, u64)]) -> Vec<(f64, u64)> {
+    after
+        .iter()
+        .map(|(le, n)| {
+            let was = before.iter().find(|(b, _)| b == le).map_or(0, |(_, n)| *n);
+            (*le, n.saturating_sub(was))
+        })
+        .collect()
+}
+
+/// The bucket bound (ms) at or below which a share `p` of the counts lie.
+fn bucket_at(buckets: &[(f64, u64)], p: f64) -> String {
+    let total = buckets.last().map_or(0, |(_, n)| *n);
+    let wanted = (total as f64 * p).ceil() as u64;
+    match buckets.iter().find(|(_, n)| *n >= wanted.max(1)) {
+        Some((le, _)) if le.is_finite() => format!("{}", le * 1000.0),
+        _ => "∞".into(),
+    }
 }
 
 /// Clients subscribed to prices, each counting into its tally by the

@@ -6,7 +6,6 @@
 
 pub mod dispatch;
 pub mod forward;
-pub mod latency;
 pub mod remote;
 pub mod transport;
 
@@ -61,7 +60,7 @@ pub struct SessionDeps {
     pub storage: crate::storage::Storage,
     pub limits: SessionLimits,
     /// Every command's time to answer, for `/metrics`.
-    pub latency: std::sync::Arc<latency::LatencyHistogram>,
+    pub latency: std::sync::Arc<crate::latency::LatencyHistogram>,
     /// Set when the engine stops: every session closes with 1012 (service
     /// restart) so clients reconnect instead of holding the stop up.
     pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -74,7 +73,10 @@ pub struct SessionLink {
     pub clock: crate::clock::Clock,
     pub registry: Addr<RegistryActor>,
     pub limits: SessionLimits,
-    pub latency: Arc<latency::LatencyHistogram>,
+    pub latency: Arc<crate::latency::LatencyHistogram>,
+    /// How long frames wait for their session to take them, for
+    /// `/metrics`.
+    pub frame_waits: Arc<crate::latency::LatencyHistogram>,
     pub stopping: Arc<AtomicBool>,
     pub commands: Commands,
 }
@@ -96,6 +98,7 @@ impl SessionLink {
             registry: deps.registry.clone(),
             limits: deps.limits.clone(),
             latency: deps.latency.clone(),
+            frame_waits: Default::default(),
             stopping: deps.stopping.clone(),
             commands: Commands::Local(Box::new(deps)),
         }

@@ -230,7 +230,8 @@ impl Actor for SessionActor {
     type Context = Ctx;
 
     fn started(&mut self, ctx: &mut Ctx) {
-        let (outbox, inbox) = outbox(self.deps.limits.outbox);
+        let (outbox, mut inbox) = outbox(self.deps.limits.outbox);
+        inbox.record_waits_in(self.deps.frame_waits.clone());
         ctx.add_stream(inbox);
         self.deps.registry.do_send(Register {
             session: self.id,

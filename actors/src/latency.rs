@@ -1,6 +1,7 @@
-//! `LatencyHistogram`: how long commands take, from the frame's arrival to
-//! its response, in fixed buckets for `/metrics` (Prometheus histogram).
-//! Lock-free: every session records into the same one.
+//! `LatencyHistogram`: how long something takes (a command, from its
+//! frame's arrival to its response; a frame, from the registry's offer to
+//! its session taking it), in fixed buckets for `/metrics` (Prometheus
+//! histogram). Lock-free: every session records into the same one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
