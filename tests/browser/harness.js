@@ -204,3 +204,62 @@ export async function command(page, cmd, params = {}) {
 export async function live(page, timeout = 10000) {
   await page.waitForFunction(() => window.laicai?.api?.state === 'live' && window.laicai.model.session, null, { timeout });
 }
+
+/**
+ * `nats-server -js` on a free loopback port with a temporary store, or
+ * null (the test is skipped) when it is not installed and
+ * LAICAI_REQUIRE_NATS is not set.
+ */
+export async function startNats() {
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), 'laicai-nats-'));
+  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  const failed = await new Promise((ok) => {
+    child.on('error', (e) => ok(e));
+    setTimeout(() => ok(null), 300);
+  });
+  if (failed) {
+    if (process.env.LAICAI_REQUIRE_NATS) throw new Error(`no nats-server (${failed.message}): apt-get install nats-server`);
+    return null;
+  }
+  const deadline = Date.now() + 10000;
+  while (!(await new Promise((ok) => net.connect(port, '127.0.0.1').on('connect', function () { this.destroy(); ok(true); }).on('error', () => ok(false))))) {
+    if (Date.now() > deadline) throw new Error('nats-server did not listen');
+    await sleep(50);
+  }
+  return { url: `nats://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** `laicai gateway` to `engine` over the bus `bus`, with the engine's config. */
+export class Gateway extends Engine {
+  static async start({ engine, bus, node = 'gw-browser' }) {
+    const g = new Gateway();
+    g.state = engine.state;
+    g.port = await freePort();
+    g.bus = bus;
+    g.node = node;
+    g.log = join(g.state, `gateway-${g.port}.log`);
+    await g.spawn();
+    return g;
+  }
+
+  async spawn(env = {}) {
+    appendFileSync(this.log, `--- start on ${this.port}\n`);
+    const args = ['gateway', '--config', join(this.state, 'test.toml'), '--bus', this.bus, '--bind', `127.0.0.1:${this.port}`, '--node', this.node];
+    this.child = spawn(engineBinary(), args, { env: { ...process.env, RUST_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (d) => appendFileSync(this.log, d));
+    this.child.stderr.on('data', (d) => appendFileSync(this.log, d));
+    this.exited = new Promise((ok) => this.child.on('exit', ok));
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try {
+        const r = await fetch(`${this.url}/api/health/ready`);
+        if (r.ok) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`the gateway did not reach the engine:\n${this.output()}`);
+      await sleep(100);
+    }
+  }
+}
