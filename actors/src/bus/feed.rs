@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 /// relayed anyway (the registry still drops it if it is stale).
 const HOLD_AT_MOST: Duration = Duration::from_secs(1);
 const HELLO_EVERY: Duration = Duration::from_secs(1);
+/// Unanswered `hello`s in a row before the engine is reported down.
+const SLOW_HELLOS: u32 = 3;
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -113,6 +115,7 @@ pub fn start(
         run: None,
         held: HashMap::new(),
         was_down: false,
+        slow_hellos: 0,
         reconnected,
     };
     actix::spawn(async move { feed.run().await });
@@ -135,6 +138,8 @@ struct Feed {
     held: HashMap<String, (u64, u64, Bytes, Instant)>,
     /// The engine was reported down (and its return is to be reported).
     was_down: bool,
+    /// `hello`s in a row that timed out.
+    slow_hellos: u32,
     reconnected: Arc<tokio::sync::Notify>,
 }
 
@@ -258,7 +263,11 @@ impl Feed {
     /// The engine answers with the run the state was rebased on; if it
     /// restarted, the state is rebased on its new snapshot.
     async fn check_engine(&mut self) -> Result<(), FeedError> {
-        match self.link.hello().await {
+        let hello = self.link.hello().await;
+        if !matches!(hello, Err(LinkError::Timeout(_))) {
+            self.slow_hellos = 0;
+        }
+        match hello {
             Ok(run) if Some(&run) == self.run.as_ref() => self.engine_up(true),
             Ok(run) => {
                 let (seq, snapshot) = self.snapshot().await?;
@@ -272,7 +281,15 @@ impl Feed {
                 self.run = Some(run);
                 self.engine_up(true);
             }
-            Err(LinkError::NoEngine(_) | LinkError::Timeout(_)) => self.engine_up(false),
+            Err(LinkError::NoEngine(_)) => self.engine_up(false),
+            // A busy engine may miss one; three in a row is an engine
+            // that cannot answer.
+            Err(LinkError::Timeout(_)) => {
+                self.slow_hellos += 1;
+                if self.slow_hellos >= SLOW_HELLOS {
+                    self.engine_up(false);
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         self.release_held(true);

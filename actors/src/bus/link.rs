@@ -12,6 +12,11 @@ use std::time::Duration;
 /// The header carrying the client's scope.
 pub const SCOPE_HEADER: &str = "Laicai-Scope";
 
+/// How long a `hello` may take: the gateway asks once a second, between
+/// relaying events, and an engine that cannot answer that fast is as good
+/// as down for it.
+const HELLO_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// Why the engine gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
@@ -87,7 +92,12 @@ impl EngineLink {
     /// The engine's run id: it changes when the engine restarts.
     pub async fn hello(&self) -> Result<String, LinkError> {
         let body = self
-            .request(hello_subject(&self.engine), Bytes::new(), None)
+            .request_within(
+                hello_subject(&self.engine),
+                Bytes::new(),
+                None,
+                HELLO_TIMEOUT,
+            )
             .await?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
@@ -98,10 +108,21 @@ impl EngineLink {
         payload: Bytes,
         headers: Option<async_nats::HeaderMap>,
     ) -> Result<Bytes, LinkError> {
+        self.request_within(subject, payload, headers, self.timeout)
+            .await
+    }
+
+    async fn request_within(
+        &self,
+        subject: String,
+        payload: Bytes,
+        headers: Option<async_nats::HeaderMap>,
+        timeout: Duration,
+    ) -> Result<Bytes, LinkError> {
         use async_nats::client::RequestErrorKind;
         let mut request = async_nats::Request::new()
             .payload(payload)
-            .timeout(Some(self.timeout));
+            .timeout(Some(timeout));
         if let Some(h) = headers {
             request = request.headers(h);
         }
@@ -109,7 +130,7 @@ impl EngineLink {
             Ok(reply) => Ok(reply.payload),
             Err(e) => Err(match e.kind() {
                 RequestErrorKind::NoResponders => LinkError::NoEngine(self.engine.clone()),
-                RequestErrorKind::TimedOut => LinkError::Timeout(self.timeout.as_millis() as u64),
+                RequestErrorKind::TimedOut => LinkError::Timeout(timeout.as_millis() as u64),
                 _ => LinkError::Bus(e.to_string()),
             }),
         }
