@@ -30,9 +30,9 @@ const CORE: &[&[&str]] = &[
 /// `laicai-actors`: from the storage and the registry every actor uses,
 /// up to the session that talks to all of them.
 const ACTORS: &[&[&str]] = &[
-    &[
-        "clock", "health", "latency", "outbox", "socket", "storage", "backtest",
-    ],
+    // Histograms the outbox and the sessions record into.
+    &["latency"],
+    &["clock", "health", "outbox", "socket", "storage", "backtest"],
     &["registry"],
     &["order_book", "recorder", "agents", "backtests", "bus"],
     &["venue"],
