@@ -83,6 +83,7 @@ async fn answer_all(
             let Some(reply) = msg.reply.clone() else {
                 return;
             };
+            let clock = deps.clock;
             let answer = match what {
                 Subject::Command => {
                     let scope = msg
@@ -100,6 +101,7 @@ async fn answer_all(
                 },
                 Subject::Hello => run,
             };
+            let answer = fit(answer, &msg.payload, client.max_payload(), clock.now_ms());
             if let Err(e) = client.publish(reply, answer.into()).await {
                 tracing::warn!(error = %e, "bus: an answer was not sent");
             }
@@ -126,6 +128,36 @@ impl Drop for Requests {
     }
 }
 
+/// `answer`, or, when it is more than the bus carries (the server's
+/// `max_payload`, 1 MiB by default), a refusal of the request saying so
+/// (so the client is not left to time out).
+fn fit(
+    answer: String,
+    request: &[u8],
+    max_payload: usize,
+    now: laicai_core::time::TimestampMs,
+) -> String {
+    if answer.len() <= max_payload {
+        return answer;
+    }
+    let text = String::from_utf8_lossy(request);
+    let cmd = match parse_client_message(&text) {
+        Ok(ClientMessage::Command(env)) => env.cmd,
+        _ => String::new(),
+    };
+    tracing::warn!(%cmd, bytes = answer.len(), max_payload, "bus: an answer too large for the bus was refused");
+    Response::fail(
+        &cmd,
+        request_id_of(&text),
+        laicai_core::error::ErrorCode::Internal,
+        format!(
+            "the answer is {} bytes, more than the bus carries ({max_payload}, nats-server's max_payload): ask for less (`limit`), or raise max_payload",
+            answer.len()
+        ),
+    )
+    .encode(now)
+}
+
 /// The frame answering `text`: a command's response, or the error a
 /// session would send.
 async fn command(deps: SessionDeps, scope: Scope, text: &str) -> String {
@@ -146,5 +178,26 @@ async fn command(deps: SessionDeps, scope: Scope, text: &str) -> String {
         )
         .encode(now),
         Err(e) => Response::fail("", request_id_of(text), e.code(), e.to_string()).encode(now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_larger_than_the_bus_carries_becomes_a_refusal_of_its_request() {
+        let request = br#"{"cmd":"export_trades","request_id":"x-1"}"#;
+        let small = "{}".to_string();
+        assert_eq!(fit(small.clone(), request, 10, 0), small);
+        let refused: serde_json::Value =
+            serde_json::from_str(&fit("y".repeat(11), request, 10, 0)).unwrap();
+        assert_eq!(refused["cmd"], "export_trades");
+        assert_eq!(refused["request_id"], "x-1");
+        assert_eq!(refused["success"], false);
+        assert!(
+            refused["message"].as_str().unwrap().contains("11 bytes"),
+            "{refused}"
+        );
     }
 }
