@@ -262,6 +262,9 @@ pub struct RegistryActor {
     load: Load,
     /// Set in a gateway: events come numbered from the engine.
     relay: Option<RelayMarks>,
+    /// A gateway's newest market frame per (type, symbol), with the
+    /// engine's `seq`, for throttled sessions.
+    relayed_market: HashMap<ConflationKey, (u64, Frame)>,
 }
 
 /// How far a gateway's registry has taken the engine's events.
@@ -292,6 +295,7 @@ impl RegistryActor {
             connections: HashMap::new(),
             load: Load::default(),
             relay: None,
+            relayed_market: HashMap::new(),
         }
     }
 
@@ -422,6 +426,7 @@ impl RegistryActor {
                 },
             };
             if send {
+                slot.sent_upto = seq;
                 let d = slot.deliver(frame.clone(), key.as_ref(), bounds, &mut self.stats);
                 if !matches!(d, Delivery::Sent) {
                     outcomes.push((*id, d));
@@ -430,6 +435,9 @@ impl RegistryActor {
         }
         self.settle(outcomes, ctx);
         if let Some(k) = key {
+            if self.relay.is_some() {
+                self.relayed_market.insert(k.clone(), (seq, frame));
+            }
             self.latest_market.insert(k, (event, at_ms));
         }
     }
@@ -458,14 +466,9 @@ impl RegistryActor {
     /// Sends each throttled session the newest market data it held back
     /// once its interval is up, each frame numbered and encoded once.
     fn flush_throttled(&mut self, ctx: &mut Context<Self>) {
-        if self.relay.is_some() {
-            // A gateway has no `seq` of its own to number them with: its
-            // throttled sessions get the first update of each interval.
-            return;
-        }
         let now = Instant::now();
         let bounds = self.bounds();
-        let mut frames: HashMap<ConflationKey, Option<Frame>> = HashMap::new();
+        let mut frames: HashMap<ConflationKey, Option<(u64, Frame)>> = HashMap::new();
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
             let due: Vec<ConflationKey> = slot
@@ -485,17 +488,33 @@ impl RegistryActor {
                 if !matches!(slot.subscriptions.route(&event.key()), Route::Every(_)) {
                     continue;
                 }
+                let numbered = match &self.relay {
+                    // The engine numbers it afresh, once for every session.
+                    None => frames
+                        .entry(key.clone())
+                        .or_insert_with(|| {
+                            let seq = self.seq.next();
+                            encode_frame(event, *at_ms, seq).map(|f| (seq, f))
+                        })
+                        .clone(),
+                    // A gateway has only the engine's numbers: the held
+                    // frame goes if the session has not had a newer one.
+                    Some(_) => self
+                        .relayed_market
+                        .get(&key)
+                        .filter(|(seq, _)| *seq > slot.sent_upto)
+                        .cloned(),
+                };
+                let Some((seq, frame)) = numbered else {
+                    continue;
+                };
                 if let Some(t) = slot.throttles.get_mut(&key) {
                     t.last_sent = now;
                 }
-                let frame = frames
-                    .entry(key.clone())
-                    .or_insert_with(|| encode_frame(event, *at_ms, self.seq.next()));
-                if let Some(frame) = frame {
-                    let d = slot.deliver(frame.clone(), Some(&key), bounds, &mut self.stats);
-                    if !matches!(d, Delivery::Sent) {
-                        outcomes.push((*id, d));
-                    }
+                slot.sent_upto = slot.sent_upto.max(seq);
+                let d = slot.deliver(frame, Some(&key), bounds, &mut self.stats);
+                if !matches!(d, Delivery::Sent) {
+                    outcomes.push((*id, d));
                 }
             }
         }
@@ -657,6 +676,7 @@ impl Handles<Rebase> for RegistryActor {
         let mut outcomes = Vec::new();
         for (id, slot) in self.sessions.iter_mut() {
             slot.from_seq = msg.seq;
+            slot.sent_upto = msg.seq;
             outcomes.push((*id, slot.deliver(frame.clone(), None, bounds, stats)));
         }
         self.settle(outcomes, ctx);
@@ -743,6 +763,7 @@ impl Handles<Register> for RegistryActor {
         };
         let mut slot = Slot::new(msg.outbox, msg.subscriptions, msg.evicted, msg.socket);
         slot.from_seq = at;
+        slot.sent_upto = at;
         let d = slot.deliver(frame, None, self.bounds(), &mut self.stats);
         self.sessions.insert(msg.session, slot);
         self.settle(vec![(msg.session, d)], ctx);

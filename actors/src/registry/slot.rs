@@ -135,6 +135,9 @@ pub(super) struct Slot {
     /// Its snapshot's `seq`: a gateway catching up on the stream relays
     /// older events, which the snapshot already holds.
     pub(super) from_seq: u64,
+    /// The newest `seq` it was sent live: a gateway's held market data,
+    /// numbered by the engine, may go only above it.
+    pub(super) sent_upto: u64,
 }
 
 /// One throttled market-data stream of a session.
@@ -190,6 +193,7 @@ impl Slot {
             stuck_since: None,
             throttles: HashMap::new(),
             from_seq: 0,
+            sent_upto: 0,
         }
     }
 

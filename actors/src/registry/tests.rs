@@ -101,3 +101,117 @@ fn backlog_keeps_order_and_conflates_market_data() {
     assert!(!b.push(frame("o3"), None));
     assert_eq!(b.pop().unwrap().0.text, "p3");
 }
+
+/// A gateway's registry with one session subscribed to BTC-USDT prices
+/// at most once a second; what the session is sent.
+async fn gateway_with_a_throttled_session() -> (Addr<RegistryActor>, crate::outbox::Inbox) {
+    let registry = RegistryActor::new(RegistryConfig {
+        mailbox: 64,
+        replay_events: 100,
+        backlog_limit: 100,
+        slow_client_timeout: Duration::from_secs(5),
+        subscription_limit: 10,
+        clock: crate::clock::Clock::System,
+    })
+    .relaying()
+    .start();
+    registry
+        .send(Rebase {
+            snapshot: StateView::default().snapshot(),
+            seq: 100,
+            dropped_upto: 100,
+        })
+        .await
+        .unwrap();
+    let (outbox, inbox) = crate::outbox::outbox(64);
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        r#"{"type":"subscribe","symbols":["BTC-USDT"],"data_types":["price","order_update"],"update_frequency":"1s"}"#,
+    )
+    .unwrap();
+    registry
+        .send(Register {
+            session: SessionId(1),
+            outbox,
+            subscriptions: SubscriptionSet::empty(),
+            evicted: Arc::new(AtomicBool::new(false)),
+            socket: None,
+        })
+        .await
+        .unwrap();
+    registry
+        .send(Subscribe {
+            session: SessionId(1),
+            request: SubscriptionRequest::parse(&map).unwrap(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    (registry, inbox)
+}
+
+fn relayed(seq: u64, event: Event) -> Relay {
+    let text = laicai_core::wire::events::encode(&event, 0, seq).unwrap();
+    Relay {
+        seq,
+        event,
+        frame: ByteString::from(text),
+    }
+}
+
+fn price(p: i64) -> Event {
+    Event::Price(laicai_core::wire::events::PriceUpdate {
+        symbol: "BTC-USDT".into(),
+        price: rust_decimal::Decimal::new(p, 0),
+        bid: None,
+        ask: None,
+        exchange: "paper".into(),
+        connection_id: None,
+    })
+}
+
+/// The `seq` of each frame the session has been sent so far (its
+/// snapshot first).
+async fn seqs(inbox: &mut crate::outbox::Inbox) -> Vec<u64> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    while let Ok(Some(f)) = actix_rt::time::timeout(Duration::from_millis(50), inbox.next()).await {
+        let v: serde_json::Value = serde_json::from_str(&f).unwrap();
+        out.push(v["seq"].as_u64().unwrap());
+    }
+    out
+}
+
+/// Through a gateway a throttled subscription gets, once its interval is
+/// up, the newest price held back, numbered as the engine numbered it —
+/// unless the session has since had a newer frame.
+#[actix_rt::test]
+async fn a_gateways_throttled_session_gets_the_newest_held_price_in_seq_order() {
+    let (registry, mut inbox) = gateway_with_a_throttled_session().await;
+    for (seq, p) in [(101, 1), (102, 2), (103, 3)] {
+        registry.send(relayed(seq, price(p))).await.unwrap();
+    }
+    // The snapshot, the first price at once; 102 and 103 are held.
+    assert_eq!(seqs(&mut inbox).await, vec![100, 101]);
+    actix_rt::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        seqs(&mut inbox).await,
+        vec![103],
+        "the newest, at the interval's end"
+    );
+    // A price held back, then an order update: the held price is older
+    // than what the session has, and is not sent.
+    registry.send(relayed(104, price(4))).await.unwrap();
+    registry.send(relayed(105, price(5))).await.unwrap();
+    let order =
+        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
+    registry
+        .send(relayed(106, Event::OrderUpdate(order)))
+        .await
+        .unwrap();
+    actix_rt::time::sleep(Duration::from_millis(1100)).await;
+    // 104 and 105 came within the interval of the last flush: held, and
+    // 105, older than 106, is then not sent.
+    assert_eq!(seqs(&mut inbox).await, vec![106]);
+    registry.send(relayed(107, price(7))).await.unwrap();
+    assert_eq!(seqs(&mut inbox).await, vec![107], "due again: sent at once");
+}
