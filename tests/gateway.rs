@@ -247,6 +247,14 @@ async fn clients_on_two_gateways_see_what_a_client_on_the_engine_sees() {
         .command(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "up"}))
         .await;
     assert_eq!(bad["error"], "invalid_params", "{bad}");
+    // A gateway stops cleanly on SIGTERM: exit 0, no panic on the way out
+    // (its NATS subscriptions are dropped with the runtime).
+    drop((g1, g2, on_engine));
+    let Cluster {
+        gateways: [first, _],
+        ..
+    } = cl;
+    assert_eq!(first.terminate(), Some(0));
 }
 
 /// What the SDK client saw of orders: `(seq, order id, status)`.

@@ -19,6 +19,7 @@
 //! stream message relayed; nothing is relayed twice (the registry drops
 //! a `seq` it has passed).
 
+use super::detached::Detached;
 use super::link::{EngineLink, LinkError};
 use super::publisher::{jittered, AFTER_HEADER};
 use super::route::{stream_name, stream_subjects, Lane};
@@ -26,7 +27,6 @@ use crate::registry::{Publish, Rebase, RegistryActor, Relay};
 use actix::Addr;
 use async_nats::jetstream::{self, consumer::pull};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use laicai_core::wire::events::{Envelope, Event, LogLevel};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -214,15 +214,18 @@ impl Feed {
             })
             .await
             .map_err(|e| stream_err(e.to_string()))?;
-        let mut events = consumer
-            .messages()
-            .await
-            .map_err(|e| stream_err(e.to_string()))?;
-        let mut market = self
-            .client
-            .subscribe(stream_subjects(self.link.engine(), Lane::Market))
-            .await
-            .map_err(|e| stream_err(e.to_string()))?;
+        let mut events = Detached::new(
+            consumer
+                .messages()
+                .await
+                .map_err(|e| stream_err(e.to_string()))?,
+        );
+        let mut market = Detached::new(
+            self.client
+                .subscribe(stream_subjects(self.link.engine(), Lane::Market))
+                .await
+                .map_err(|e| stream_err(e.to_string()))?,
+        );
         tracing::info!(stream = %name, from = start_at, seq, "gateway: relaying the engine's events");
         let mut hello = tokio::time::interval(HELLO_EVERY);
         loop {

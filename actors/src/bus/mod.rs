@@ -14,6 +14,7 @@
 //! nothing twice.
 
 mod backlog;
+pub mod detached;
 pub mod feed;
 pub mod link;
 mod publisher;

@@ -10,11 +10,11 @@
 
 use super::dispatch::{execute, Caller};
 use super::SessionDeps;
+use crate::bus::detached::Detached;
 use crate::bus::link::SCOPE_HEADER;
 use crate::bus::route::{command_subject, hello_subject, snapshot_subject};
 use crate::bus::BUS_SESSION;
 use crate::registry::SnapshotFrame;
-use futures_util::StreamExt;
 use laicai_core::auth::Scope;
 use laicai_core::error::Coded;
 use laicai_core::protocol::commands::request_id_of;
@@ -52,7 +52,7 @@ pub fn serve(url: String, engine: String, deps: SessionDeps) {
             (hello_subject(&engine), Subject::Hello),
         ] {
             let requests = match client.subscribe(subject.clone()).await {
-                Ok(s) => Requests(Some(s)),
+                Ok(s) => Detached::new(s),
                 Err(e) => {
                     tracing::error!(%subject, error = %e, "bus: requests not served");
                     return;
@@ -71,7 +71,7 @@ pub fn serve(url: String, engine: String, deps: SessionDeps) {
 }
 
 async fn answer_all(
-    mut requests: Requests,
+    mut requests: Detached<async_nats::Subscriber>,
     what: Subject,
     client: async_nats::Client,
     deps: SessionDeps,
@@ -106,25 +106,6 @@ async fn answer_all(
                 tracing::warn!(error = %e, "bus: an answer was not sent");
             }
         });
-    }
-}
-
-/// The subscription to a request subject. async-nats unsubscribes on drop
-/// by spawning a task, which panics once the runtime has gone (the engine
-/// exiting): then it is let go without one (the process is ending).
-struct Requests(Option<async_nats::Subscriber>);
-
-impl Requests {
-    async fn next(&mut self) -> Option<async_nats::Message> {
-        self.0.as_mut()?.next().await
-    }
-}
-
-impl Drop for Requests {
-    fn drop(&mut self) {
-        if tokio::runtime::Handle::try_current().is_err() {
-            std::mem::forget(self.0.take());
-        }
     }
 }
 
