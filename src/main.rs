@@ -150,16 +150,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if let Ok(token) = std::env::var("LAICAI_TOKEN") {
-        if !token.is_empty() {
-            config.server.tokens.push(laicai::config::TokenConfig {
-                token,
-                scope: laicai_core::auth::Scope::Admin,
-            });
-            if let Err(e) = config.validate() {
-                eprintln!("laicai: LAICAI_TOKEN: {e}");
-                return ExitCode::from(2);
-            }
+    if add_env_token(&mut config) {
+        if let Err(e) = config.validate() {
+            eprintln!("laicai: LAICAI_TOKEN: {e}");
+            return ExitCode::from(2);
         }
     }
     if engine.record {
@@ -180,6 +174,21 @@ fn main() -> ExitCode {
     }
     let reload = init_engine_log(&config);
     serve(config, path, reload)
+}
+
+/// Adds `LAICAI_TOKEN`, when set, as an admin token; answers whether it
+/// did.
+fn add_env_token(config: &mut Config) -> bool {
+    match std::env::var("LAICAI_TOKEN") {
+        Ok(token) if !token.is_empty() => {
+            config.server.tokens.push(laicai::config::TokenConfig {
+                token,
+                scope: laicai_core::auth::Scope::Admin,
+            });
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Sets the level of the engine's own log at run time.
@@ -302,14 +311,7 @@ fn gateway(args: GatewayArgs) -> ExitCode {
     if let Some(engine) = args.engine {
         config.bus.engine = engine;
     }
-    if let Ok(token) = std::env::var("LAICAI_TOKEN") {
-        if !token.is_empty() {
-            config.server.tokens.push(laicai::config::TokenConfig {
-                token,
-                scope: laicai_core::auth::Scope::Admin,
-            });
-        }
-    }
+    add_env_token(&mut config);
     if let Err(e) = config.validate() {
         eprintln!("laicai: {e}");
         return ExitCode::from(2);

@@ -91,10 +91,24 @@ export class Engine {
     return e;
   }
 
+  /** The binary's arguments and environment. */
+  command() {
+    return {
+      args: ['--config', join(this.state, 'test.toml'), '--bind', `127.0.0.1:${this.port}`],
+      env: { LAICAI_STATE_DIR: this.state },
+    };
+  }
+
+  /** Answers 200 once it can serve. */
+  get readyPath() {
+    return '/api/health';
+  }
+
   async spawn(env = {}) {
     appendFileSync(this.log, `--- start on ${this.port}\n`);
-    this.child = spawn(engineBinary(), ['--config', join(this.state, 'test.toml'), '--bind', `127.0.0.1:${this.port}`], {
-      env: { ...process.env, LAICAI_STATE_DIR: this.state, RUST_LOG: 'info', ...env },
+    const c = this.command();
+    this.child = spawn(engineBinary(), c.args, {
+      env: { ...process.env, ...c.env, RUST_LOG: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout.on('data', (d) => appendFileSync(this.log, d));
@@ -103,12 +117,12 @@ export class Engine {
     const deadline = Date.now() + 30000;
     for (;;) {
       try {
-        const r = await fetch(`${this.url}/api/health`);
+        const r = await fetch(`${this.url}${this.readyPath}`);
         if (r.ok) return;
       } catch {
         // not up yet
       }
-      if (Date.now() > deadline) throw new Error(`the engine did not come up:\n${this.output()}`);
+      if (Date.now() > deadline) throw new Error(`it did not come up:\n${this.output()}`);
       await sleep(100);
     }
   }
@@ -243,23 +257,15 @@ export class Gateway extends Engine {
     return g;
   }
 
-  async spawn(env = {}) {
-    appendFileSync(this.log, `--- start on ${this.port}\n`);
-    const args = ['gateway', '--config', join(this.state, 'test.toml'), '--bus', this.bus, '--bind', `127.0.0.1:${this.port}`, '--node', this.node];
-    this.child = spawn(engineBinary(), args, { env: { ...process.env, RUST_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d) => appendFileSync(this.log, d));
-    this.child.stderr.on('data', (d) => appendFileSync(this.log, d));
-    this.exited = new Promise((ok) => this.child.on('exit', ok));
-    const deadline = Date.now() + 30000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.url}/api/health/ready`);
-        if (r.ok) return;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`the gateway did not reach the engine:\n${this.output()}`);
-      await sleep(100);
-    }
+  command() {
+    return {
+      args: ['gateway', '--config', join(this.state, 'test.toml'), '--bus', this.bus, '--bind', `127.0.0.1:${this.port}`, '--node', this.node],
+      env: {},
+    };
+  }
+
+  /** Ready once it has reached the engine. */
+  get readyPath() {
+    return '/api/health/ready';
   }
 }

@@ -37,6 +37,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until ``/api/health`` on ``port`` answers (30 s at most); the log's
+    tail if the process exits first."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"it exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"not up in 30 s: {log.read_text()[-2000:]}")
+
+
 BASE_CONFIG = """
 [server]
 workers = 1
@@ -95,16 +110,7 @@ class Engine:
             stderr=subprocess.STDOUT,
             env={k: v for k, v in os.environ.items() if not k.startswith("LAICAI_")},
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the engine exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the engine did not come up in 30 s")
+        wait_healthy(self.port, self.proc, self.log_path)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None:

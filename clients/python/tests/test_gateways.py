@@ -13,27 +13,13 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import laicai
 import pytest
-from conftest import Engine, engine_binary, free_port
+from conftest import Engine, engine_binary, free_port, wait_healthy
 from test_reconnect import every_update_once, patient, place_and_cancel, until, watch
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"not up in 30 s: {log.read_text()[-2000:]}")
 
 
 @pytest.fixture
@@ -86,7 +72,7 @@ class Gateway:
             stderr=subprocess.STDOUT,
             env={k: v for k, v in os.environ.items() if not k.startswith("LAICAI_")},
         )
-        wait_listening(self.port, self.proc, self.log)
+        wait_healthy(self.port, self.proc, self.log)
 
     @property
     def url(self) -> str:
