@@ -272,16 +272,7 @@ fn serve(config: Config, path: Option<PathBuf>, reload: Option<LogReload>) -> Ex
         #[cfg(not(unix))]
         let _ = (path, reload);
         let running = laicai::start(config).await.map_err(|e| e.to_string())?;
-        let handle = running.server.handle();
-        let close_sessions = running.close_sessions();
-        actix::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            close_sessions();
-            // Sessions close within a quarter second; then the server.
-            actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
-            handle.stop(true).await;
-        });
+        stop_on_signal(running.server.handle(), running.close_sessions());
         let served = running.server.await.map_err(|e| e.to_string());
         // Every write queued so far reaches the disk before the process ends.
         laicai::Running::seal(&running.registry, &running.storage).await;
@@ -325,15 +316,7 @@ fn gateway(args: GatewayArgs) -> ExitCode {
         let gateway = laicai::gateway::start(config, node)
             .await
             .map_err(|e| e.to_string())?;
-        let handle = gateway.server.handle();
-        let close_sessions = gateway.close_sessions();
-        actix::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            close_sessions();
-            actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
-            handle.stop(true).await;
-        });
+        stop_on_signal(gateway.server.handle(), gateway.close_sessions());
         gateway.server.await.map_err(|e| e.to_string())
     });
     match result {
@@ -343,6 +326,18 @@ fn gateway(args: GatewayArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// On SIGINT or SIGTERM: closes every session (1012), then, once they
+/// have had a quarter second to go, stops the server.
+fn stop_on_signal(handle: actix_web::dev::ServerHandle, close_sessions: impl Fn() + 'static) {
+    actix::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        close_sessions();
+        actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        handle.stop(true).await;
+    });
 }
 
 /// Resolves on SIGINT (Ctrl+C) or, on Unix, SIGTERM.

@@ -83,11 +83,7 @@ async fn wait_stream_has(url: &str, seq: u64) -> Vec<u64> {
 /// and what comes in the next second (positions are marked on).
 async fn seen(c: &mut Client) -> Vec<(u64, String)> {
     let mut out = Vec::new();
-    let until = Instant::now() + Duration::from_secs(1);
-    while let Some(v) = c
-        .next(until.saturating_duration_since(Instant::now()))
-        .await
-    {
+    for v in c.during(Duration::from_secs(1)).await {
         let kind = v["type"].as_str().unwrap_or_default().to_string();
         if matches!(
             kind.as_str(),

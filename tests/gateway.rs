@@ -76,11 +76,7 @@ async fn engine_reached(c: &mut Client) {
 /// gateway's own alerts), during `for_`.
 async fn events(c: &mut Client, for_: Duration) -> Vec<(u64, String)> {
     let mut out = Vec::new();
-    let until = Instant::now() + for_;
-    while let Some(v) = c
-        .next(until.saturating_duration_since(Instant::now()))
-        .await
-    {
+    for v in c.during(for_).await {
         let kind = v["type"].as_str().unwrap_or_default().to_string();
         if matches!(
             kind.as_str(),
@@ -109,11 +105,7 @@ async fn events(c: &mut Client, for_: Duration) -> Vec<(u64, String)> {
 async fn seqs_rise(c: &mut Client, for_: Duration) -> usize {
     let mut last = 0;
     let mut n = 0;
-    let until = Instant::now() + for_;
-    while let Some(v) = c
-        .next(until.saturating_duration_since(Instant::now()))
-        .await
-    {
+    for v in c.during(for_).await {
         if v["type"] == "response" || v["type"] == "pong" {
             continue;
         }
@@ -395,18 +387,15 @@ async fn a_client_fails_over_to_the_other_gateway_and_the_engine_can_restart() {
 
 /// The order events a client saw: `(seq, "order_update <id> <status>")`.
 async fn order_events(c: &mut Client, for_: Duration) -> Vec<(u64, String)> {
-    let mut out = Vec::new();
-    let until = Instant::now() + for_;
-    while let Some(v) = c
-        .next(until.saturating_duration_since(Instant::now()))
+    c.during(for_)
         .await
-    {
-        if v["type"] == "order_update" {
+        .into_iter()
+        .filter(|v| v["type"] == "order_update")
+        .map(|v| {
             let seq = v["seq"].as_u64().expect("a seq");
-            out.push((seq, format!("{} {}", v["orderId"], v["status"])));
-        }
-    }
-    out
+            (seq, format!("{} {}", v["orderId"], v["status"]))
+        })
+        .collect()
 }
 
 /// NATS is killed and restarted while the engine trades: the gateway's

@@ -307,6 +307,19 @@ impl Client {
         self.read(Instant::now() + within).await
     }
 
+    /// Every frame (pending ones first) that arrives within `for_`.
+    pub async fn during(&mut self, for_: Duration) -> Vec<Value> {
+        let until = Instant::now() + for_;
+        let mut out = Vec::new();
+        while let Some(v) = self
+            .next(until.saturating_duration_since(Instant::now()))
+            .await
+        {
+            out.push(v);
+        }
+        out
+    }
+
     /// The first frame (pending or new) that satisfies `pred`; frames
     /// skipped on the way stay pending for later calls.
     pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
