@@ -316,12 +316,15 @@ struct Hub {
 }
 
 fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
-    let registry = RegistryActor::new((&cfg.server).into()).continuing(
+    let mut registry = RegistryActor::new((&cfg.server).into()).continuing(
         r.storage.clone(),
         r.seq_from,
         r.seq_ceiling,
         r.carried.clone(),
     );
+    if !cfg.bus.url.is_empty() {
+        registry = registry.leaving_gaps_for_gateways();
+    }
     let load = registry.load().clone();
     let registry = registry.start();
     logs::attach(registry.clone());

@@ -4,7 +4,7 @@
 //! events a clean stop kept for replay; and the storage thread, started.
 
 use crate::StartError;
-use laicai_actors::registry::{CarriedRing, CARRIED_RING_KEY, SEQ_LEASE};
+use laicai_actors::registry::{CarriedRing, BUS_SEQ_STEP, CARRIED_RING_KEY, SEQ_LEASE};
 use laicai_actors::risk::RISK_MEMORY_KEY;
 use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store, StoreError};
 use laicai_core::paper::{OpenOrder, PaperExchange};
@@ -79,7 +79,8 @@ pub(crate) fn recover(
         .map_err(|e| unreadable("the risk state", e))?
         .unwrap_or_default();
     let seq_from = store.seq()?;
-    let seq_ceiling = seq_from + SEQ_LEASE;
+    // A lease wide enough for an engine that numbers for gateways too.
+    let seq_ceiling = seq_from + SEQ_LEASE * BUS_SEQ_STEP;
     // Unreadable is not fatal: clients then resync from a snapshot.
     let carried = store
         .get(Kind::Stream, CARRIED_RING_KEY)

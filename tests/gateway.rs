@@ -11,6 +11,7 @@ mod common;
 
 use common::nats::Nats;
 use common::*;
+use laicai_actors::registry::BUS_SEQ_STEP;
 use laicai_client::{ConnectionConfig, ConnectionState, Event, NewOrder, WebSocketClient};
 use laicai_core::order::{OrderStatus, Side};
 use serde_json::json;
@@ -101,24 +102,22 @@ async fn events(c: &mut Client, for_: Duration) -> Vec<(u64, String)> {
     out
 }
 
-/// Every `seq` a client saw of every frame, market data included, rises.
-async fn seqs_rise(c: &mut Client, for_: Duration) -> usize {
+/// Every `seq` a client saw of every frame rises: market data, and the
+/// gateway's own frames (numbered in the engine's gaps) too. Answers the
+/// frames' types and `seq`s.
+async fn seqs_rise(c: &mut Client, for_: Duration) -> Vec<(String, u64)> {
     let mut last = 0;
-    let mut n = 0;
+    let mut frames = Vec::new();
     for v in c.during(for_).await {
         if v["type"] == "response" || v["type"] == "pong" {
             continue;
         }
         let seq = v["seq"].as_u64().expect("every event has a seq");
-        let own = v["type"] == "alerts" || v["type"] == "error";
-        assert!(
-            seq > last || (own && seq == last),
-            "seq went from {last} to {seq}: {v}"
-        );
+        assert!(seq > last, "seq went from {last} to {seq}: {v}");
         last = seq;
-        n += 1;
+        frames.push((v["type"].as_str().unwrap_or_default().to_string(), seq));
     }
-    n
+    frames
 }
 
 #[actix_rt::test]
@@ -133,9 +132,23 @@ async fn clients_on_two_gateways_see_what_a_client_on_the_engine_sees() {
     engine_reached(&mut g1).await;
     let (mut g2, _) = connect(&cl.gateways[1]).await;
     engine_reached(&mut g2).await;
-    // Market data flows through both gateways in seq order.
-    let n = seqs_rise(&mut g2, Duration::from_secs(1)).await;
-    assert!(n > 0, "market data reaches a gateway's client");
+    // Market data flows through both gateways in seq order, and a
+    // gateway's own error for a malformed frame takes a `seq` of its own
+    // between the engine's.
+    g2.send_text("{not json").await;
+    let frames = seqs_rise(&mut g2, Duration::from_secs(1)).await;
+    let gaps = |t: &str| -> BTreeSet<u64> {
+        frames
+            .iter()
+            .filter(|(ty, _)| ty == t)
+            .map(|(_, seq)| seq % BUS_SEQ_STEP)
+            .collect()
+    };
+    // The engine numbers BUS_SEQ_STEP apart (from a multiple of it, on a
+    // new state directory); the gateway's error falls between.
+    assert_eq!(gaps("price"), BTreeSet::from([0]), "{frames:?}");
+    assert_eq!(gaps("error").len(), 1, "{frames:?}");
+    assert!(!gaps("error").contains(&0), "{frames:?}");
 
     // Orders through a gateway: one rests, is cancelled; one fills.
     let rest = g1
@@ -287,6 +300,13 @@ async fn a_client_fails_over_to_the_other_gateway_and_the_engine_can_restart() {
             s.borrow_mut().push((seq, o.order_id.clone(), o.status));
         }
     });
+    let alerts = Rc::new(RefCell::new(Vec::<String>::new()));
+    let a = alerts.clone();
+    client.add_message_handler("alerts", move |m| {
+        if let Some(Event::Alerts { data }) = m.event() {
+            a.borrow_mut().push(data.message.clone());
+        }
+    });
     client.connect().await.expect("connects to gateway 1");
     let mut placed = Vec::new();
     for _ in 0..3 {
@@ -366,6 +386,15 @@ async fn a_client_fails_over_to_the_other_gateway_and_the_engine_can_restart() {
                     .is_some_and(|m| m.contains("not answering"))
         })
         .await;
+    // The SDK client on the gateway is told too: the gateway's alert has
+    // a `seq` above the last event relayed, so it is not dropped as a
+    // duplicate.
+    until(
+        "the engine-down alert in the SDK",
+        Duration::from_secs(10),
+        || alerts.borrow().iter().any(|m| m.contains("not answering")),
+    )
+    .await;
     // It comes back: the same session carries on.
     let engine = EngineProcess::start_in(&dir, &state, &config(&nats.url()), &free_addr()).await;
     engine_reached(&mut other).await;

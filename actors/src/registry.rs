@@ -206,32 +206,39 @@ pub struct CarriedRing {
 pub struct Seal;
 
 /// Handed out ahead of use and stored, so a restart (even after a crash)
-/// continues above every `seq` any client has seen.
+/// continues above every `seq` any client has seen: this many events'
+/// numbers.
 pub const SEQ_LEASE: u64 = 100_000;
 
+/// With a bus, the engine numbers its events this far apart, and a
+/// gateway numbers its own frames (its alerts, a client's protocol
+/// errors) in the gap after the newest event it relayed: every frame a
+/// client gets still has a `seq` above the one before, and none of the
+/// gateway's takes a number the engine gives out. Clients only compare
+/// `seq`s, so they see no other change.
+pub const BUS_SEQ_STEP: u64 = 16;
+
 /// The global `seq`: it only rises, across restarts too. With storage it
-/// keeps a stored ceiling `SEQ_LEASE` ahead and moves it on when half is
-/// used.
+/// keeps a stored ceiling `SEQ_LEASE` events ahead and moves it on when
+/// half is used.
 #[derive(Debug)]
 struct SeqCounter {
     seq: u64,
+    /// How far apart consecutive events are numbered: 1, or
+    /// `BUS_SEQ_STEP` with a bus.
+    step: u64,
     lease: Option<(Storage, u64)>,
-    /// A gateway's: `seq` is the last the engine numbered that was
-    /// relayed, and the gateway's own frames repeat it.
-    relayed: bool,
 }
 
 impl SeqCounter {
     fn next(&mut self) -> u64 {
-        if self.relayed {
-            return self.seq;
-        }
-        self.seq += 1;
+        self.seq += self.step;
         if let Some((storage, ceiling)) = &mut self.lease {
             // Never blocks the fan-out: with the storage queue full it
             // tries again at the next event (half a lease of headroom).
-            let next = self.seq + SEQ_LEASE;
-            if self.seq + SEQ_LEASE / 2 >= *ceiling && storage.try_write(vec![Record::Seq(next)]) {
+            let lease = SEQ_LEASE * self.step;
+            let next = self.seq + lease;
+            if self.seq + lease / 2 >= *ceiling && storage.try_write(vec![Record::Seq(next)]) {
                 *ceiling = next;
             }
         }
@@ -282,8 +289,8 @@ impl RegistryActor {
             cfg,
             seq: SeqCounter {
                 seq: 0,
+                step: 1,
                 lease: None,
-                relayed: false,
             },
             ring: ReplayRing::default(),
             view: StateView::default(),
@@ -303,7 +310,13 @@ impl RegistryActor {
     /// from the engine (`Rebase`, then `Relay`).
     pub fn relaying(mut self) -> Self {
         self.relay = Some(RelayMarks::default());
-        self.seq.relayed = true;
+        self
+    }
+
+    /// An engine on a bus: its events are numbered `BUS_SEQ_STEP` apart,
+    /// leaving gateways the numbers between.
+    pub fn leaving_gaps_for_gateways(mut self) -> Self {
+        self.seq.step = BUS_SEQ_STEP;
         self
     }
 
@@ -319,11 +332,8 @@ impl RegistryActor {
         ceiling: u64,
         carried: Option<CarriedRing>,
     ) -> Self {
-        self.seq = SeqCounter {
-            seq: issued_upto,
-            lease: Some((storage, ceiling)),
-            relayed: false,
-        };
+        self.seq.seq = issued_upto;
+        self.seq.lease = Some((storage, ceiling));
         self.ring.dropped_upto = issued_upto;
         if let Some(carried) = carried.filter(|c| c.dropped_upto <= issued_upto) {
             self.ring.dropped_upto = carried.dropped_upto;
@@ -353,6 +363,26 @@ impl RegistryActor {
         self.relay.as_ref().map_or(0, |m| m.view_seq)
     }
 
+    /// A gateway's number for a frame of its own to sessions sent up to
+    /// `sent_upto`: the next in the gap the engine leaves after the newest
+    /// of its events the gateway knows (`BUS_SEQ_STEP`). Past the gap's
+    /// end the last number is used again, and a client that already has
+    /// it drops the frame as a duplicate: a session would have to be sent
+    /// `BUS_SEQ_STEP - 1` frames of the gateway's own with no event from
+    /// the engine between.
+    fn gap_number(&self, sent_upto: Option<u64>) -> u64 {
+        let engine = self.seq.current().max(self.view_seq());
+        let last = engine + BUS_SEQ_STEP - 1;
+        let seq = sent_upto.unwrap_or(0).max(engine) + 1;
+        if seq > last {
+            tracing::debug!(
+                engine,
+                "gateway: no number left in the gap for a frame of its own"
+            );
+        }
+        seq.min(last)
+    }
+
     fn bounds(&self) -> Bounds {
         Bounds {
             backlog: self.cfg.backlog_limit,
@@ -371,12 +401,16 @@ impl RegistryActor {
             }
         }
         self.view.apply(&event);
-        let seq = self.seq.next();
+        let seq = match &self.relay {
+            None => self.seq.next(),
+            // A gateway's own events (its alerts) are numbered in the
+            // engine's gap, above what any session was sent.
+            Some(_) => self.gap_number(self.sessions.values().map(|s| s.sent_upto).max()),
+        };
         let Some(frame) = encode_frame(&event, at_ms, seq) else {
             return;
         };
-        // A gateway's own events (its alerts) repeat the last relayed
-        // `seq`: they are not the engine's, so not replayable.
+        // Not the engine's, so not replayable.
         let retain = self.relay.is_none();
         self.fan_out(event, at_ms, seq, frame, retain, ctx);
     }
@@ -736,14 +770,19 @@ impl Handles<Relay> for RegistryActor {
 impl Handles<Direct> for RegistryActor {
     type Result = ();
     fn handle(&mut self, msg: Direct, ctx: &mut Self::Context) {
-        if !self.sessions.contains_key(&msg.session) {
+        let Some(sent_upto) = self.sessions.get(&msg.session).map(|s| s.sent_upto) else {
             return;
-        }
-        let Some(frame) = encode_frame(&msg.event, self.cfg.clock.now_ms(), self.seq.next()) else {
+        };
+        let seq = match &self.relay {
+            None => self.seq.next(),
+            Some(_) => self.gap_number(Some(sent_upto)),
+        };
+        let Some(frame) = encode_frame(&msg.event, self.cfg.clock.now_ms(), seq) else {
             return;
         };
         let (bounds, stats) = (self.bounds(), &mut self.stats);
         if let Some(slot) = self.sessions.get_mut(&msg.session) {
+            slot.sent_upto = slot.sent_upto.max(seq);
             let d = slot.deliver(frame, None, bounds, stats);
             self.settle(vec![(msg.session, d)], ctx);
         }

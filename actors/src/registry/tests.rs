@@ -2,33 +2,35 @@ use super::*;
 
 #[test]
 fn the_stored_seq_ceiling_stays_ahead_of_every_seq_handed_out() {
-    let db = temp_db("seq");
-    let store = crate::storage::Store::open(&db).unwrap();
-    let storage = crate::storage::StorageActor::start(store, 64).unwrap();
-    // As a restart leaves it: numbering from the last ceiling, the
-    // next one a lease ahead.
-    let start = 7 * SEQ_LEASE;
-    let mut seq = SeqCounter {
-        relayed: false,
-        seq: start,
-        lease: Some((storage.clone(), start + SEQ_LEASE)),
-    };
-    let mut last = start;
-    for _ in 0..(2 * SEQ_LEASE) {
-        let next = seq.next();
-        assert_eq!(next, last + 1);
-        last = next;
+    for step in [1, BUS_SEQ_STEP] {
+        let db = temp_db("seq");
+        let store = crate::storage::Store::open(&db).unwrap();
+        let storage = crate::storage::StorageActor::start(store, 64).unwrap();
+        // As a restart leaves it: numbering from the last ceiling, the
+        // next one a lease ahead.
+        let start = 7 * SEQ_LEASE * BUS_SEQ_STEP;
+        let mut seq = SeqCounter {
+            seq: start,
+            step,
+            lease: Some((storage.clone(), start + SEQ_LEASE * step)),
+        };
+        let mut last = start;
+        for _ in 0..(2 * SEQ_LEASE) {
+            let next = seq.next();
+            assert_eq!(next, last + step);
+            last = next;
+        }
+        // Wait for every queued write, then read what a restart would.
+        let (tx, rx) = std::sync::mpsc::channel();
+        storage.write(Vec::new(), Some(Box::new(move |r| tx.send(r).unwrap())));
+        rx.recv().unwrap().unwrap();
+        let stored = crate::storage::Store::open(&db).unwrap().seq().unwrap();
+        assert!(
+            stored > last,
+            "step {step}: stored ceiling {stored} is not above seq {last}"
+        );
+        assert!(stored <= last + SEQ_LEASE * step);
     }
-    // Wait for every queued write, then read what a restart would.
-    let (tx, rx) = std::sync::mpsc::channel();
-    storage.write(Vec::new(), Some(Box::new(move |r| tx.send(r).unwrap())));
-    rx.recv().unwrap().unwrap();
-    let stored = crate::storage::Store::open(&db).unwrap().seq().unwrap();
-    assert!(
-        stored > last,
-        "stored ceiling {stored} is not above seq {last}"
-    );
-    assert!(stored <= last + SEQ_LEASE);
 }
 
 fn temp_db(what: &str) -> std::path::PathBuf {
@@ -103,7 +105,8 @@ fn backlog_keeps_order_and_conflates_market_data() {
 }
 
 /// A gateway's registry with one session subscribed to BTC-USDT prices
-/// at most once a second; what the session is sent.
+/// at most once a second (and to order updates and alerts); what the
+/// session is sent.
 async fn gateway_with_a_throttled_session() -> (Addr<RegistryActor>, crate::outbox::Inbox) {
     let registry = RegistryActor::new(RegistryConfig {
         mailbox: 64,
@@ -125,7 +128,7 @@ async fn gateway_with_a_throttled_session() -> (Addr<RegistryActor>, crate::outb
         .unwrap();
     let (outbox, inbox) = crate::outbox::outbox(64);
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
-        r#"{"type":"subscribe","symbols":["BTC-USDT"],"data_types":["price","order_update"],"update_frequency":"1s"}"#,
+        r#"{"type":"subscribe","symbols":["BTC-USDT"],"data_types":["price","order_update","alerts"],"update_frequency":"1s"}"#,
     )
     .unwrap();
     registry
@@ -214,4 +217,37 @@ async fn a_gateways_throttled_session_gets_the_newest_held_price_in_seq_order() 
     assert_eq!(seqs(&mut inbox).await, vec![106]);
     registry.send(relayed(107, price(7))).await.unwrap();
     assert_eq!(seqs(&mut inbox).await, vec![107], "due again: sent at once");
+}
+
+/// A gateway's own frames (a client's protocol error, its alerts) are
+/// numbered in the gap the engine leaves after each of its events: above
+/// everything the session was sent, below the engine's next number.
+#[actix_rt::test]
+async fn a_gateways_own_frames_are_numbered_in_the_engines_gaps() {
+    let (registry, mut inbox) = gateway_with_a_throttled_session().await;
+    let error = || Direct {
+        session: SessionId(1),
+        event: Event::error(laicai_core::error::ErrorCode::InvalidMessageFormat, "bad"),
+    };
+    let alert = || Publish::alert(LogLevel::Warning, "the engine is not answering", "gw");
+    assert_eq!(seqs(&mut inbox).await, vec![100]);
+    registry.send(error()).await.unwrap();
+    registry.send(alert()).await.unwrap();
+    registry.send(error()).await.unwrap();
+    assert_eq!(seqs(&mut inbox).await, vec![101, 102, 103]);
+    let order =
+        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
+    registry
+        .send(relayed(100 + BUS_SEQ_STEP, Event::OrderUpdate(order)))
+        .await
+        .unwrap();
+    for _ in 0..BUS_SEQ_STEP + 2 {
+        registry.send(error()).await.unwrap();
+    }
+    let got = seqs(&mut inbox).await;
+    let base = 100 + BUS_SEQ_STEP;
+    let mut want: Vec<u64> = (base..base + BUS_SEQ_STEP).collect();
+    // Past the gap: its last number again, never the engine's next.
+    want.extend([base + BUS_SEQ_STEP - 1; 3]);
+    assert_eq!(got, want);
 }
