@@ -142,7 +142,13 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let (listener, addr) = listen(&cfg)?;
     let market = PaperMarket::from_config(&cfg)?;
     let plan = Plan::from_config(&cfg)?;
-    let (venue, recovered) = recover::recover(&cfg.storage, market.venue)?;
+    // With a bus the engine leaves gateways numbers between its events.
+    let seq_step = if cfg.bus.url.is_empty() {
+        1
+    } else {
+        laicai_actors::registry::BUS_SEQ_STEP
+    };
+    let (venue, recovered) = recover::recover(&cfg.storage, market.venue, seq_step)?;
     // From here on nothing fails: start the actors.
     let hub = start_hub(&cfg, &recovered);
     let paper = start_paper(&cfg, &market.specs, market.feeds, venue, &hub, &recovered);
@@ -316,15 +322,14 @@ struct Hub {
 }
 
 fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
-    let mut registry = RegistryActor::new((&cfg.server).into()).continuing(
-        r.storage.clone(),
-        r.seq_from,
-        r.seq_ceiling,
-        r.carried.clone(),
-    );
-    if !cfg.bus.url.is_empty() {
-        registry = registry.leaving_gaps_for_gateways();
-    }
+    let registry = RegistryActor::new((&cfg.server).into())
+        .numbered_every(r.seq_step)
+        .continuing(
+            r.storage.clone(),
+            r.seq_from,
+            r.seq_ceiling,
+            r.carried.clone(),
+        );
     let load = registry.load().clone();
     let registry = registry.start();
     logs::attach(registry.clone());

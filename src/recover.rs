@@ -4,7 +4,7 @@
 //! events a clean stop kept for replay; and the storage thread, started.
 
 use crate::StartError;
-use laicai_actors::registry::{CarriedRing, BUS_SEQ_STEP, CARRIED_RING_KEY, SEQ_LEASE};
+use laicai_actors::registry::{CarriedRing, CARRIED_RING_KEY, SEQ_LEASE};
 use laicai_actors::risk::RISK_MEMORY_KEY;
 use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store, StoreError};
 use laicai_core::paper::{OpenOrder, PaperExchange};
@@ -20,6 +20,8 @@ pub(crate) struct Recovered {
     pub(crate) seq_from: u64,
     /// The next ceiling, a lease ahead (already durable).
     pub(crate) seq_ceiling: u64,
+    /// How far apart events are numbered (`RegistryActor::numbered_every`).
+    pub(crate) seq_step: u64,
     /// Stored strategy instances (JSON), for the manager to bring back.
     pub(crate) strategies: Vec<String>,
     /// Stored connections (JSON, credentials sealed).
@@ -32,10 +34,12 @@ pub(crate) struct Recovered {
 }
 
 /// Opens and migrates the database, puts the paper account back as it was
-/// stored, leases the next block of `seq`, and starts the storage thread.
+/// stored, leases the next block of `seq` (numbered `seq_step` apart), and
+/// starts the storage thread.
 pub(crate) fn recover(
     cfg: &crate::config::StorageSection,
     mut venue: PaperExchange,
+    seq_step: u64,
 ) -> Result<(PaperExchange, Recovered), StartError> {
     let mut store = Store::open(std::path::Path::new(&cfg.path))?;
     store.set_fsync(cfg.fsync)?;
@@ -79,8 +83,7 @@ pub(crate) fn recover(
         .map_err(|e| unreadable("the risk state", e))?
         .unwrap_or_default();
     let seq_from = store.seq()?;
-    // A lease wide enough for an engine that numbers for gateways too.
-    let seq_ceiling = seq_from + SEQ_LEASE * BUS_SEQ_STEP;
+    let seq_ceiling = seq_from + SEQ_LEASE * seq_step;
     // Unreadable is not fatal: clients then resync from a snapshot.
     let carried = store
         .get(Kind::Stream, CARRIED_RING_KEY)
@@ -107,6 +110,7 @@ pub(crate) fn recover(
             storage,
             seq_from,
             seq_ceiling,
+            seq_step,
             strategies,
             connections,
             sealer: Arc::new(sealer),

@@ -313,10 +313,10 @@ impl RegistryActor {
         self
     }
 
-    /// An engine on a bus: its events are numbered `BUS_SEQ_STEP` apart,
-    /// leaving gateways the numbers between.
-    pub fn leaving_gaps_for_gateways(mut self) -> Self {
-        self.seq.step = BUS_SEQ_STEP;
+    /// Numbers events `step` apart: an engine on a bus leaves gateways the
+    /// numbers between (`BUS_SEQ_STEP`).
+    pub fn numbered_every(mut self, step: u64) -> Self {
+        self.seq.step = step.max(1);
         self
     }
 
