@@ -57,7 +57,9 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
         node.clone(),
         limits.command_timeout,
     );
-    let registry = RegistryActor::new((&cfg.server).into()).relaying().start();
+    let registry = RegistryActor::new((&cfg.server).into()).relaying();
+    let event_ages = registry.event_ages();
+    let registry = registry.start();
     let stats = feed::start(
         client,
         reconnected,
@@ -85,6 +87,7 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
         dropped_ticks: Default::default(),
         recorded_lost: Default::default(),
         bus: None,
+        event_ages,
     };
     let server =
         http::server(state, listener, cfg.server.workers).map_err(|source| StartError::Bind {

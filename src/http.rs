@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub(crate) recorded_lost: Arc<AtomicU64>,
     /// The bus's counters, when there is a bus.
     pub(crate) bus: Option<Arc<laicai_actors::bus::BusStats>>,
+    /// How old events are when the registry fans them out.
+    pub(crate) event_ages: Arc<laicai_actors::latency::LatencyHistogram>,
 }
 
 /// The engine itself, or a gateway to one on the bus.
@@ -424,6 +426,10 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     body.push_str(&st.link.latency.render(
         "laicai_command_seconds",
         "Time from a command frame's arrival to its response.",
+    ));
+    body.push_str(&st.event_ages.render(
+        "laicai_event_age_seconds",
+        "Time from an event's source (a market tick, a fill) to the registry fanning it out, in whole milliseconds.",
     ));
     body.push_str(&st.link.frame_waits.render(
         "laicai_frame_wait_seconds",

@@ -210,6 +210,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         dropped_ticks: paper.dropped_ticks,
         recorded_lost: paper.recorded_lost,
         bus: hub.bus.clone(),
+        event_ages: hub.event_ages.clone(),
         gate: Arc::new(gate(&cfg)),
     };
     let bind_error = |source| StartError::Bind {
@@ -319,6 +320,7 @@ struct Hub {
     watch: Watch,
     /// The bus's counters, when there is a bus.
     bus: Option<Arc<laicai_actors::bus::BusStats>>,
+    event_ages: Arc<laicai_actors::latency::LatencyHistogram>,
 }
 
 fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
@@ -331,6 +333,7 @@ fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
             r.carried.clone(),
         );
     let load = registry.load().clone();
+    let event_ages = registry.event_ages();
     let registry = registry.start();
     logs::attach(registry.clone());
     let alerts = registry.clone();
@@ -363,6 +366,7 @@ fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
         agents,
         watch,
         bus: bus_stats,
+        event_ages,
     }
 }
 

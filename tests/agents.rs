@@ -194,5 +194,13 @@ async fn metrics_count_events_by_type_orders_by_status_and_command_latency() {
         after["laicai_frame_wait_seconds_bucket{le=\"+Inf\"}"],
         after["laicai_frame_wait_seconds_count"]
     );
+    // Every stamped event (the feed's prices, the order updates) had its
+    // age taken when it was fanned out.
+    assert!(
+        grew("laicai_event_age_seconds_count")
+            >= grew("laicai_events_published_by_type_total{type=\"price\"}"),
+        "{after:?}"
+    );
+    assert!(grew("laicai_event_age_seconds_count") > 0.0);
     server.stop().await;
 }

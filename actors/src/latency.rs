@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the buckets, in microseconds.
-const BOUNDS_US: [u64; 14] = [
-    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
-    1_000_000, 5_000_000,
+const BOUNDS_US: [u64; 19] = [
+    100, 250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 25_000, 35_000,
+    50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000,
 ];
 
 #[derive(Debug, Default)]
@@ -64,7 +64,7 @@ mod tests {
         h.record(Duration::from_secs(60));
         let text = h.render("x", "test");
         assert!(text.contains("x_bucket{le=\"0.0001\"} 2\n"), "{text}");
-        assert!(text.contains("x_bucket{le=\"0.0025\"} 2\n"), "{text}");
+        assert!(text.contains("x_bucket{le=\"0.002\"} 2\n"), "{text}");
         assert!(text.contains("x_bucket{le=\"0.005\"} 3\n"), "{text}");
         assert!(text.contains("x_bucket{le=\"5\"} 3\n"), "{text}");
         assert!(text.contains("x_bucket{le=\"+Inf\"} 4\n"), "{text}");

@@ -267,6 +267,9 @@ pub struct RegistryActor {
     /// venue-scoped events are stamped with it.
     connections: HashMap<String, String>,
     load: Load,
+    /// How old each stamped event is when it is fanned out: the time from
+    /// its source (a market tick, a fill) to the registry.
+    ages: Arc<crate::latency::LatencyHistogram>,
     /// Set in a gateway: events come numbered from the engine.
     relay: Option<RelayMarks>,
     /// A gateway's newest market frame per (type, symbol), with the
@@ -301,6 +304,7 @@ impl RegistryActor {
             sealed: false,
             connections: HashMap::new(),
             load: Load::default(),
+            ages: Arc::default(),
             relay: None,
             relayed_market: HashMap::new(),
         }
@@ -390,8 +394,21 @@ impl RegistryActor {
         }
     }
 
+    /// How old stamped events are when fanned out (for `/metrics`).
+    pub fn event_ages(&self) -> Arc<crate::latency::LatencyHistogram> {
+        self.ages.clone()
+    }
+
     fn publish(&mut self, mut event: Event, at_ms: Option<TimestampMs>, ctx: &mut Context<Self>) {
-        let at_ms = at_ms.unwrap_or_else(|| self.cfg.clock.now_ms());
+        let now_ms = self.cfg.clock.now_ms();
+        let at_ms = match at_ms {
+            Some(at_ms) => {
+                let age = u64::try_from(now_ms.saturating_sub(at_ms)).unwrap_or(0);
+                self.ages.record(Duration::from_millis(age));
+                at_ms
+            }
+            None => now_ms,
+        };
         if let Event::Alerts { data } = &mut event {
             data.timestamp = at_ms as f64 / 1000.0;
         }

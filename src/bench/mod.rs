@@ -80,8 +80,12 @@ pub(crate) struct FanoutArgs {
     /// Times each server is measured, alternating.
     #[arg(long, default_value_t = 1)]
     rounds: usize,
-    /// Threads running the clients.
-    #[arg(long, default_value_t = 1)]
+    /// Threads running the clients. Two by default: a server that writes
+    /// each frame as it comes (one segment per frame) has one client
+    /// thread reading 100 k segments a second near a full core, and the
+    /// latency measured is then the clients' own queue (their CPU is
+    /// printed, to check).
+    #[arg(long, default_value_t = 2)]
     client_threads: usize,
     /// Threads serving the connections, on both servers alike: the bare
     /// server's tokio workers and the engine's `[server] workers` (the
@@ -194,6 +198,13 @@ struct Fanout {
     /// The engine's: how long frames waited for their session in the
     /// first window (`laicai_frame_wait_seconds`), as cumulative buckets.
     waits: Vec<(f64, u64)>,
+    /// How old events were when the registry fanned them out, in the
+    /// first window (`laicai_event_age_seconds`).
+    ages: Vec<(f64, u64)>,
+    /// The CPU the clients (this process) used in the first window: when
+    /// it nears its threads' count of cores, the clients are the ones
+    /// behind, not the server.
+    client_cpu: Duration,
 }
 
 impl Fanout {
@@ -238,22 +249,30 @@ async fn fanout(a: FanoutArgs) -> Result<(), BenchError> {
             let f = fanout_once(kind, &a).await?;
             if !f.waits.is_empty() {
                 println!(
-                    "  round {} laicai: a session's first waiting frame waited for it p50 ≤ {} ms, p99 ≤ {} ms ({} batches)",
+                    "  round {} laicai: events reached the registry p50 ≤ {} ms, p99 ≤ {} ms after their source ({} events); \
+                     a session's first waiting frame then waited for it p50 ≤ {} ms, p99 ≤ {} ms ({} batches)",
                     round + 1,
+                    bucket_at(&f.ages, 0.5),
+                    bucket_at(&f.ages, 0.99),
+                    f.ages.last().map_or(0, |(_, n)| *n),
                     bucket_at(&f.waits, 0.5),
                     bucket_at(&f.waits, 0.99),
                     f.waits.last().map_or(0, |(_, n)| *n),
                 );
             }
             println!(
-                "  round {} {:<24} {:>9.0} deliveries/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {:>5.2} µs CPU/delivery  {:>4.0} % CPU  | with stalled: {}",
+                "  round {} {:<24} {:>9.0} deliveries/s  p50 {:>6.2} ms  p90 {:>6.2}  p99 {:>6.2} ms  p99.9 {:>6.2}  max {:>6.2}  {:>5.2} µs CPU/delivery  {:>4.0} % CPU (clients {:.0} %)  | with stalled: {}",
                 round + 1,
                 kind.name(),
                 f.rate(0),
                 lat_ms(&f, 0, 0.5),
+                lat_ms(&f, 0, 0.9),
                 lat_ms(&f, 0, 0.99),
+                lat_ms(&f, 0, 0.999),
+                lat_ms(&f, 0, 1.0),
                 f.cpu_us_per_delivery(0),
                 f.cpu[0].as_secs_f64() * 100.0 / f.secs[0].max(1e-9),
+                f.client_cpu.as_secs_f64() * 100.0 / f.secs[0].max(1e-9),
                 stalled_effect(&f),
             );
             totals[i].add(f);
@@ -330,10 +349,15 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
     let subscribers = Subscribers::open(std::slice::from_ref(&url), a.clients).await?;
     tokio::time::sleep(Duration::from_secs(a.warmup)).await;
     let mut f = Fanout::default();
-    let waited_before = frame_waits(&server).await;
+    let waited_before = histogram(&server, FRAME_WAITS).await;
+    let aged_before = histogram(&server, EVENT_AGES).await;
+    let own = || server::cpu_time(std::process::id()).unwrap_or_default();
+    let client_before = own();
     let (secs, cpu) = subscribers.measure(FIRST, a.duration, &[&server]).await;
     (f.secs[0], f.cpu[0]) = (secs, cpu[0]);
-    f.waits = buckets_between(&waited_before, &frame_waits(&server).await);
+    f.client_cpu = own().saturating_sub(client_before);
+    f.waits = buckets_between(&waited_before, &histogram(&server, FRAME_WAITS).await);
+    f.ages = buckets_between(&aged_before, &histogram(&server, EVENT_AGES).await);
     // With no stalled reader the second window is a control: how much
     // two windows differ with nothing changed.
     let mut stalled = Vec::with_capacity(a.slow);
@@ -349,9 +373,14 @@ async fn fanout_once(kind: Kind, a: &FanoutArgs) -> Result<Fanout, BenchError> {
     Ok(f)
 }
 
-/// The engine's `laicai_frame_wait_seconds` buckets `(le, cumulative
-/// count)` from its `/metrics`; empty for a server without them.
-async fn frame_waits(server: &ServerProcess) -> Vec<(f64, u64)> {
+/// How long a session's first waiting frame waited for it.
+const FRAME_WAITS: &str = "laicai_frame_wait_seconds";
+/// How old an event was when the registry fanned it out.
+const EVENT_AGES: &str = "laicai_event_age_seconds";
+
+/// The engine's buckets `(le, cumulative count)` of the histogram `name`
+/// from its `/metrics`; empty for a server without them.
+async fn histogram(server: &ServerProcess, name: &str) -> Vec<(f64, u64)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(mut s) = tokio::net::TcpStream::connect(server.addr).await else {
         return Vec::new();
@@ -364,7 +393,7 @@ async fn frame_waits(server: &ServerProcess) -> Vec<(f64, u64)> {
         return Vec::new();
     }
     body.lines()
-        .filter_map(|l| l.strip_prefix("laicai_frame_wait_seconds_bucket{le=\""))
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix("_bucket{le=\""))
         .filter_map(|l| {
             let (le, n) = l.split_once("\"} ")?;
             let le = if le == "+Inf" {
