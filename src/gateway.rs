@@ -69,7 +69,7 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
     );
     let stopping = Arc::new(AtomicBool::new(false));
     let state = http::AppState {
-        link: SessionLink {
+        link: Arc::new(SessionLink {
             clock: Clock::System,
             registry,
             limits,
@@ -77,7 +77,7 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
             frame_waits: Default::default(),
             stopping: stopping.clone(),
             commands: Commands::Remote(Box::new(link)),
-        },
+        }),
         node: http::Node::Gateway {
             engine: cfg.bus.engine.clone(),
             feed: stats,

@@ -19,7 +19,7 @@ use crate::VERSION;
 #[derive(Clone)]
 pub(crate) struct AppState {
     /// What sessions are started with.
-    pub(crate) link: SessionLink,
+    pub(crate) link: Arc<SessionLink>,
     /// What this process is.
     pub(crate) node: Node,
     pub(crate) started: Instant,

@@ -204,7 +204,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         );
     }
     let state = http::AppState {
-        link: SessionLink::local(deps.clone()),
+        link: Arc::new(SessionLink::local(deps.clone())),
         node: http::Node::Engine(Box::new(deps)),
         started: Instant::now(),
         dropped_ticks: paper.dropped_ticks,

@@ -105,11 +105,11 @@ impl SessionLink {
     }
 
     /// Runs a command and answers it.
-    pub async fn execute(self, caller: Caller, env: CommandEnvelope) -> Response {
-        match self.commands {
-            Commands::Local(deps) => dispatch::execute(*deps, caller, env).await,
+    pub async fn execute(self: Arc<Self>, caller: Caller, env: CommandEnvelope) -> Response {
+        match &self.commands {
+            Commands::Local(deps) => dispatch::execute((**deps).clone(), caller, env).await,
             Commands::Remote(engine) => {
-                forward::execute(&engine, &self.registry, &self.limits, caller, env).await
+                forward::execute(engine, &self.registry, &self.limits, caller, env).await
             }
         }
     }

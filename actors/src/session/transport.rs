@@ -28,7 +28,7 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 pub fn start_session(
     req: &HttpRequest,
     payload: web::Payload,
-    deps: SessionLink,
+    deps: Arc<SessionLink>,
     endpoint: Endpoint,
     admission: Admission,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -73,7 +73,8 @@ impl Drop for Place {
 #[derive(Debug)]
 pub struct SessionActor {
     id: SessionId,
-    deps: SessionLink,
+    /// Shared by every session of the process: one pointer each.
+    deps: Arc<SessionLink>,
     endpoint: Endpoint,
     last_heard: Instant,
     evicted: Arc<AtomicBool>,
