@@ -218,7 +218,7 @@ mod tests {
         let text = waits.render("w", "test");
         // Two batches; the first waited at least 3 ms.
         assert!(text.contains("w_count 2\n"), "{text}");
-        assert!(text.contains("w_bucket{le=\"0.0025\"} 1\n"), "{text}");
+        assert!(text.contains("w_bucket{le=\"0.002\"} 1\n"), "{text}");
     }
 
     #[test]
