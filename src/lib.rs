@@ -17,6 +17,7 @@ mod http;
 pub mod logs;
 mod recover;
 pub mod settings;
+pub mod state_lock;
 
 use actix::prelude::*;
 use config::Config;
@@ -85,6 +86,8 @@ pub enum StartError {
     },
     #[error("the bus: {0}")]
     Bus(String),
+    #[error(transparent)]
+    StateLock(#[from] state_lock::StateLockError),
 }
 
 /// A started engine: its address and the HTTP server to await or stop.
@@ -96,6 +99,8 @@ pub struct Running {
     /// `Seal` it once the server has stopped (see `seal`).
     pub registry: Addr<RegistryActor>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// No other engine opens the database while this one runs.
+    _lock: state_lock::StateLock,
 }
 
 impl std::fmt::Debug for Running {
@@ -139,6 +144,7 @@ impl Running {
 /// plans, the database) is done before the first actor starts, so a
 /// failed start leaves nothing running.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
+    let lock = state_lock::StateLock::take(std::path::Path::new(&cfg.storage.path))?;
     let (listener, addr) = listen(&cfg)?;
     let market = PaperMarket::from_config(&cfg)?;
     let plan = Plan::from_config(&cfg)?;
@@ -225,6 +231,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         storage: recovered.storage,
         registry: hub.registry,
         stopping,
+        _lock: lock,
     })
 }
 

@@ -95,3 +95,42 @@ fn a_corrupt_or_unwritable_database_stops_the_start_with_a_reason() {
         "{stderr}"
     );
 }
+
+/// Two engines on one database would both trade its account: the second
+/// is refused, naming the first; once the first is gone (however it
+/// went) the database is free again.
+#[actix_rt::test]
+async fn a_second_engine_on_the_same_database_is_refused() {
+    let dir = temp_dir("two-engines");
+    let state = dir.join("state");
+    let first = common::EngineProcess::start_in(&dir, &state, "", &common::free_addr()).await;
+    let mut second = Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "off")
+        .env("LAICAI_STATE_DIR", &state)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run laicai");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = second.try_wait().expect("wait for laicai") {
+            break status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second engine on the same database started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("is in use by another laicai engine (pid "),
+        "{stderr}"
+    );
+    first.kill9();
+    let again = common::EngineProcess::start_in(&dir, &state, "", &common::free_addr()).await;
+    drop(again);
+}
