@@ -19,6 +19,24 @@ fn bench(args: &[&str]) -> String {
     stdout
 }
 
+/// `laicai bench what` on a small feed: 20 clients, 50 prices a second,
+/// 2 s measured after 1 s; then `more` arguments.
+fn small_feed(what: &str, more: &[&str]) -> String {
+    let mut args = vec![
+        what,
+        "--clients",
+        "20",
+        "--rate",
+        "50",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    bench(&args)
+}
+
 /// The cells of the table row that starts with `| name |`.
 fn row(table: &str, name: &str) -> Vec<String> {
     let line = table
@@ -43,19 +61,7 @@ fn number(cell: &str) -> f64 {
 
 #[test]
 fn fanout_delivers_the_offered_rate_from_both_servers() {
-    let out = bench(&[
-        "fanout",
-        "--clients",
-        "20",
-        "--rate",
-        "50",
-        "--duration",
-        "2",
-        "--warmup",
-        "1",
-        "--slow",
-        "1",
-    ]);
+    let out = small_feed("fanout", &["--slow", "1"]);
     for name in ["bare tokio-tungstenite", "laicai"] {
         let cells = row(&out, name);
         // 20 clients × 50/s = 1000 deliveries/s offered.
@@ -194,19 +200,7 @@ fn gateways_compares_clients_on_the_engine_with_clients_over_two_gateways() {
         eprintln!("skipped: {why}");
         return;
     }
-    let out = bench(&[
-        "gateways",
-        "--clients",
-        "20",
-        "--rate",
-        "50",
-        "--duration",
-        "2",
-        "--warmup",
-        "1",
-        "--count",
-        "100",
-    ]);
+    let out = small_feed("gateways", &["--count", "100"]);
     let cells = |layout: &str| -> Vec<String> {
         let line = out
             .lines()

@@ -557,6 +557,18 @@ mod tests {
         assert_eq!(stored.len(), n);
     }
 
+    /// Writes `record` and waits until it is acknowledged durable.
+    fn commit(storage: &Storage, record: Record) {
+        let (tx, rx) = channel();
+        storage.write(
+            vec![record],
+            Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        );
+        rx.recv().unwrap().unwrap();
+    }
+
     /// Waits up to `secs` for `done`.
     fn within(secs: u64, what: &str, done: impl Fn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -576,15 +588,8 @@ mod tests {
         other
             .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON state BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;")
             .unwrap();
-        let (tx, rx) = channel();
-        storage.write(
-            vec![put(1)],
-            Some(Box::new(move |r| {
-                let _ = tx.send(r);
-            })),
-        );
         // Durable (in the journal), so acknowledged.
-        rx.recv().unwrap().unwrap();
+        commit(&storage, put(1));
         within(15, "storage reported unavailable", || {
             storage.health().unavailable().is_some()
         });
@@ -594,14 +599,7 @@ mod tests {
             "{why}"
         );
         // A commit that works does not hide it.
-        let (tx, rx) = channel();
-        storage.write(
-            vec![put(2)],
-            Some(Box::new(move |r| {
-                let _ = tx.send(r);
-            })),
-        );
-        rx.recv().unwrap().unwrap();
+        commit(&storage, put(2));
         assert!(storage.health().unavailable().is_some());
         other.execute_batch("DROP TRIGGER refuse").unwrap();
         within(15, "storage available again", || {
@@ -618,14 +616,7 @@ mod tests {
         // One commit each: commits do not checkpoint themselves any more.
         let n = 300;
         for i in 0..n {
-            let (tx, rx) = channel();
-            storage.write(
-                vec![put(i)],
-                Some(Box::new(move |r| {
-                    let _ = tx.send(r);
-                })),
-            );
-            rx.recv().unwrap().unwrap();
+            commit(&storage, put(i));
         }
         std::thread::sleep(checkpoint::EVERY * 4);
         // The database file alone, without its log, holds every record.
