@@ -148,13 +148,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let (listener, addr) = listen(&cfg)?;
     let market = PaperMarket::from_config(&cfg)?;
     let plan = Plan::from_config(&cfg)?;
-    // With a bus the engine leaves gateways numbers between its events.
-    let seq_step = if cfg.bus.url.is_empty() {
-        1
-    } else {
-        laicai_actors::registry::BUS_SEQ_STEP
-    };
-    let (venue, recovered) = recover::recover(&cfg.storage, market.venue, seq_step)?;
+    let (venue, recovered) = recover::recover(&cfg.storage, market.venue, seq_step(&cfg))?;
     // From here on nothing fails: start the actors.
     let hub = start_hub(&cfg, &recovered);
     let paper = start_paper(&cfg, &market.specs, market.feeds, venue, &hub, &recovered);
@@ -330,9 +324,19 @@ struct Hub {
     event_ages: Arc<laicai_actors::latency::LatencyHistogram>,
 }
 
+/// How far apart events are numbered: with a bus the engine leaves
+/// gateways the numbers between its events.
+fn seq_step(cfg: &Config) -> u64 {
+    if cfg.bus.url.is_empty() {
+        1
+    } else {
+        laicai_actors::registry::BUS_SEQ_STEP
+    }
+}
+
 fn start_hub(cfg: &Config, r: &Recovered) -> Hub {
     let registry = RegistryActor::new((&cfg.server).into())
-        .numbered_every(r.seq_step)
+        .numbered_every(seq_step(cfg))
         .continuing(
             r.storage.clone(),
             r.seq_from,

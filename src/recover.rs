@@ -20,8 +20,6 @@ pub(crate) struct Recovered {
     pub(crate) seq_from: u64,
     /// The next ceiling, a lease ahead (already durable).
     pub(crate) seq_ceiling: u64,
-    /// How far apart events are numbered (`RegistryActor::numbered_every`).
-    pub(crate) seq_step: u64,
     /// Stored strategy instances (JSON), for the manager to bring back.
     pub(crate) strategies: Vec<String>,
     /// Stored connections (JSON, credentials sealed).
@@ -110,7 +108,6 @@ pub(crate) fn recover(
             storage,
             seq_from,
             seq_ceiling,
-            seq_step,
             strategies,
             connections,
             sealer: Arc::new(sealer),
