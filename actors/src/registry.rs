@@ -367,17 +367,21 @@ impl RegistryActor {
         self.relay.as_ref().map_or(0, |m| m.view_seq)
     }
 
-    /// A gateway's number for a frame of its own to sessions sent up to
-    /// `sent_upto`: the next in the gap the engine leaves after the newest
-    /// of its events the gateway knows (`BUS_SEQ_STEP`). Past the gap's
-    /// end the last number is used again, and a client that already has
-    /// it drops the frame as a duplicate: a session would have to be sent
-    /// `BUS_SEQ_STEP - 1` frames of the gateway's own with no event from
-    /// the engine between.
-    fn gap_number(&self, sent_upto: Option<u64>) -> u64 {
+    /// The `seq` of a frame of this process's own for sessions sent up to
+    /// `sent_upto` (asked on a gateway only). The engine's is its next.
+    /// A gateway's is the next in the gap the engine leaves after the
+    /// newest of its events the gateway knows (`BUS_SEQ_STEP`); past the
+    /// gap's end the last number is used again, and a client that already
+    /// has it drops the frame as a duplicate: a session would have to be
+    /// sent `BUS_SEQ_STEP - 1` frames of the gateway's own with no event
+    /// from the engine between.
+    fn own_seq(&mut self, sent_upto: impl FnOnce(&Self) -> Option<u64>) -> u64 {
+        if self.relay.is_none() {
+            return self.seq.next();
+        }
         let engine = self.seq.current().max(self.view_seq());
         let last = engine + BUS_SEQ_STEP - 1;
-        let seq = sent_upto.unwrap_or(0).max(engine) + 1;
+        let seq = sent_upto(self).unwrap_or(0).max(engine) + 1;
         if seq > last {
             tracing::debug!(
                 engine,
@@ -418,12 +422,8 @@ impl RegistryActor {
             }
         }
         self.view.apply(&event);
-        let seq = match &self.relay {
-            None => self.seq.next(),
-            // A gateway's own events (its alerts) are numbered in the
-            // engine's gap, above what any session was sent.
-            Some(_) => self.gap_number(self.sessions.values().map(|s| s.sent_upto).max()),
-        };
+        // A gateway's alerts go above what any session was sent.
+        let seq = self.own_seq(|r| r.sessions.values().map(|s| s.sent_upto).max());
         let Some(frame) = encode_frame(&event, at_ms, seq) else {
             return;
         };
@@ -790,10 +790,7 @@ impl Handles<Direct> for RegistryActor {
         let Some(sent_upto) = self.sessions.get(&msg.session).map(|s| s.sent_upto) else {
             return;
         };
-        let seq = match &self.relay {
-            None => self.seq.next(),
-            Some(_) => self.gap_number(Some(sent_upto)),
-        };
+        let seq = self.own_seq(|_| Some(sent_upto));
         let Some(frame) = encode_frame(&msg.event, self.cfg.clock.now_ms(), seq) else {
             return;
         };
