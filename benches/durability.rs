@@ -54,8 +54,7 @@ async fn run(fsync: bool, orders: usize, in_flight: usize) -> Outcome {
     let config = Config::from_layers(&[("bench.toml", &config)]).expect("bench config");
     let running = laicai::start(config).await.expect("engine starts");
     let (addr, storage) = (running.addr, running.storage.clone());
-    let handle = running.server.handle();
-    actix_rt::spawn(running.server);
+    let handle = running.server.clone();
     let (_, mut conn) = awc::Client::new()
         .ws(format!("ws://{addr}/api/v1/websocket"))
         .max_frame_size(64 << 20)

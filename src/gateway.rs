@@ -89,8 +89,8 @@ pub async fn start(cfg: Config, node: String) -> Result<Gateway, StartError> {
         bus: None,
         event_ages,
     };
-    let server =
-        http::server(state, listener, cfg.server.workers).map_err(|source| StartError::Bind {
+    let server = http::server(http::StateCell::ready(state), listener, cfg.server.workers)
+        .map_err(|source| StartError::Bind {
             addr: cfg.server.bind.clone(),
             source,
         })?;

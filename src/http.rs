@@ -4,6 +4,7 @@
 
 use crate::dashboard;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use futures_util::future::LocalBoxFuture;
 use laicai_actors::agents::GetAgents;
 use laicai_actors::registry::GetRegistryStats;
 use laicai_actors::session::{start_session, Admission, Endpoint, SessionDeps, SessionLink};
@@ -108,16 +109,64 @@ impl Gate {
     }
 }
 
+/// Makes the app's state on the worker thread that calls it.
+pub(crate) type MakeState = Box<dyn FnOnce() -> LocalBoxFuture<'static, AppState> + Send>;
+
+/// Where every worker gets the app's state: given (a gateway), or made by
+/// the first worker that starts, on its own thread (the engine: its
+/// actors then run beside that worker's sessions, and a command from one
+/// of them reaches risk and the venue without crossing a thread).
+pub(crate) struct StateCell {
+    state: tokio::sync::OnceCell<AppState>,
+    make: Mutex<Option<MakeState>>,
+}
+
+impl StateCell {
+    pub(crate) fn ready(state: AppState) -> Arc<Self> {
+        Arc::new(StateCell {
+            state: tokio::sync::OnceCell::new_with(Some(state)),
+            make: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn made_on_worker(make: MakeState) -> Arc<Self> {
+        Arc::new(StateCell {
+            state: tokio::sync::OnceCell::new(),
+            make: Mutex::new(Some(make)),
+        })
+    }
+
+    /// The state; the first caller makes it, the others wait for it.
+    async fn get(&self) -> Result<AppState, &'static str> {
+        let state = self
+            .state
+            .get_or_try_init(|| async {
+                // Taken before the await: the lock is not held across it.
+                let make = self.make.lock().take();
+                match make {
+                    Some(make) => Ok(make().await),
+                    None => Err("the engine's start was abandoned"),
+                }
+            })
+            .await?;
+        Ok(state.clone())
+    }
+}
+
 /// The HTTP server on `listener` with every route, not yet running;
 /// `workers` 0 is one per core.
 pub(crate) fn server(
-    state: AppState,
+    state: Arc<StateCell>,
     listener: std::net::TcpListener,
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
     let mut server = HttpServer::new(move || {
+        let state = state.clone();
         App::new()
-            .app_data(web::Data::new(state.clone()))
+            .data_factory(move || {
+                let state = state.clone();
+                async move { state.get().await }
+            })
             .route("/api/stream", ws_route(Endpoint::Stream))
             .route("/ws", ws_route(Endpoint::General))
             .route("/ws/logs", ws_route(Endpoint::Logs))

@@ -88,16 +88,20 @@ pub enum StartError {
     Bus(String),
     #[error(transparent)]
     StateLock(#[from] state_lock::StateLockError),
+    #[error("the HTTP server did not start: {0}")]
+    Serve(String),
 }
 
-/// A started engine: its address and the HTTP server to await or stop.
+/// A started engine: its address, and the HTTP server to stop and await.
 pub struct Running {
     pub addr: SocketAddr,
-    pub server: actix_web::dev::Server,
+    /// Stops the server (`Running::stop` first closes the sessions).
+    pub server: actix_web::dev::ServerHandle,
+    /// Ends when the server has stopped.
+    pub served: actix_rt::task::JoinHandle<std::io::Result<()>>,
     /// Flush it after the server stops, so nothing queued is left behind.
     pub storage: Storage,
-    /// `Seal` it once the server has stopped (see `seal`).
-    pub registry: Addr<RegistryActor>,
+    registry: Addr<RegistryActor>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
     /// No other engine opens the database while this one runs.
     _lock: state_lock::StateLock,
@@ -113,45 +117,143 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
-    /// A handle that, when called, closes every WebSocket session (1012,
-    /// "the engine is stopping") within a quarter second, so a graceful
-    /// stop does not wait for clients that would never hang up.
-    pub fn close_sessions(&self) -> impl Fn() {
-        let stopping = self.stopping.clone();
-        move || stopping.store(true, std::sync::atomic::Ordering::Release)
+    /// A graceful stop: every WebSocket session is closed (1012, "the
+    /// engine is stopping") and given a quarter second to go; the event
+    /// stream is sealed, leaving the last retained `seq` for the next
+    /// start (clients replay across the restart without a gap); then the
+    /// server stops, and with its worker the actors. Await `served`, then
+    /// `flush`.
+    pub fn stop(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let (stopping, registry, server) = (
+            self.stopping.clone(),
+            self.registry.clone(),
+            self.server.clone(),
+        );
+        let close = move || stopping.store(true, std::sync::atomic::Ordering::Release);
+        stop_server(server, close, async move {
+            match registry.send(laicai_actors::registry::Seal).await {
+                Ok(carried) => tracing::info!(
+                    carried,
+                    "event stream sealed: retained events kept for replay after the restart"
+                ),
+                Err(e) => tracing::warn!(error = %e, "event stream not sealed"),
+            }
+        })
     }
 
-    /// After the server stopped: leaves the last retained `seq` for the
-    /// next start (clients replay across the restart without a gap) and
-    /// waits until everything queued is on disk.
-    pub async fn seal(registry: &Addr<RegistryActor>, storage: &Storage) {
-        match registry.send(laicai_actors::registry::Seal).await {
-            Ok(carried) => tracing::info!(
-                carried,
-                "event stream sealed: retained events kept for replay after the restart"
-            ),
-            Err(e) => tracing::warn!(error = %e, "event stream not sealed"),
-        }
+    /// Waits until everything queued is on disk.
+    pub async fn flush(storage: &Storage) {
         if let Err(e) = storage.read(|_| Ok(())).await {
             tracing::error!(error = %e, "storage did not flush");
         }
     }
 }
 
+/// Closes every session (`close_sessions`), gives them a quarter second
+/// to go, does `before_stop`, then stops the server: a graceful stop does
+/// not wait for clients that would never hang up.
+pub async fn stop_server(
+    server: actix_web::dev::ServerHandle,
+    close_sessions: impl Fn(),
+    before_stop: impl std::future::Future<Output = ()>,
+) {
+    close_sessions();
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    before_stop.await;
+    server.stop(true).await;
+}
+
 /// Starts every actor and the HTTP server. Call inside an actix system.
 ///
 /// Everything that can fail (the listening socket, the paper venue, the
 /// plans, the database) is done before the first actor starts, so a
-/// failed start leaves nothing running.
+/// failed start leaves nothing running. The actors are then started by
+/// the first HTTP worker, on its thread: the sessions it serves reach
+/// risk, the venue and the registry without crossing a thread (with
+/// `server.workers = 1`, the default, that is every session).
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let lock = state_lock::StateLock::take(std::path::Path::new(&cfg.storage.path))?;
     let (listener, addr) = listen(&cfg)?;
     let market = PaperMarket::from_config(&cfg)?;
     let plan = Plan::from_config(&cfg)?;
     let (venue, recovered) = recover::recover(&cfg.storage, market.venue, seq_step(&cfg))?;
-    // From here on nothing fails: start the actors.
+    let storage = recovered.storage.clone();
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers = cfg.server.workers;
+    let bind = cfg.server.bind.clone();
+    let (started, registry) = tokio::sync::oneshot::channel();
+    let parts = Parts {
+        cfg,
+        market: PaperMarket { venue, ..market },
+        plan,
+        recovered,
+        stopping: stopping.clone(),
+    };
+    let make: http::MakeState = Box::new(move || {
+        Box::pin(async move {
+            let (state, registry) = start_actors(parts).await;
+            // Nobody waits only if the start was abandoned.
+            let _ = started.send(registry);
+            state
+        })
+    });
+    let server = http::server(http::StateCell::made_on_worker(make), listener, workers)
+        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let handle = server.handle();
+    let mut served = actix_rt::spawn(server);
+    // The workers start once the server runs; one of them starts the actors.
+    let registry = tokio::select! {
+        registry = registry => registry.map_err(|_| StartError::Serve("the engine did not start".into()))?,
+        ended = &mut served => {
+            let why = match ended {
+                Ok(Ok(())) => "the server stopped".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            return Err(StartError::Serve(why));
+        }
+    };
+    tracing::info!(%addr, "laicai listening: ws://{addr}/api/stream, the dashboard at http://{addr}/");
+    Ok(Running {
+        addr,
+        server: handle,
+        served,
+        storage,
+        registry,
+        stopping,
+        _lock: lock,
+    })
+}
+
+/// What the actors are started from: the config, checked, and what the
+/// database gave back.
+struct Parts {
+    cfg: Config,
+    market: PaperMarket,
+    plan: Plan,
+    recovered: Recovered,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Starts every actor on the calling thread; the app's state for the
+/// HTTP side, and the registry.
+async fn start_actors(parts: Parts) -> (http::AppState, Addr<RegistryActor>) {
+    let Parts {
+        cfg,
+        market,
+        plan,
+        recovered,
+        stopping,
+    } = parts;
     let hub = start_hub(&cfg, &recovered);
-    let paper = start_paper(&cfg, &market.specs, market.feeds, venue, &hub, &recovered);
+    let paper = start_paper(
+        &cfg,
+        &market.specs,
+        market.feeds,
+        market.venue,
+        &hub,
+        &recovered,
+    );
     let (risk, engine) =
         start_risk_and_engine(&cfg, &market.specs, &paper.venues, &hub, &recovered);
     let connection_backoff = plan.connection_backoff;
@@ -180,7 +282,6 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         hub.registry.clone(),
     )
     .start_watched(&hub.watch, "backtests", 0);
-    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deps = SessionDeps {
         registry: hub.registry.clone(),
         engine,
@@ -193,7 +294,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         storage: recovered.storage.clone(),
         limits: (&cfg.server).into(),
         latency: Default::default(),
-        stopping: stopping.clone(),
+        stopping,
         clock: Clock::System,
     };
     if !cfg.bus.url.is_empty() {
@@ -213,20 +314,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         event_ages: hub.event_ages.clone(),
         gate: Arc::new(gate(&cfg)),
     };
-    let bind_error = |source| StartError::Bind {
-        addr: cfg.server.bind.clone(),
-        source,
-    };
-    let server = http::server(state, listener, cfg.server.workers).map_err(bind_error)?;
-    tracing::info!(%addr, "laicai listening: ws://{addr}/api/stream, the dashboard at http://{addr}/");
-    Ok(Running {
-        addr,
-        server,
-        storage: recovered.storage,
-        registry: hub.registry,
-        stopping,
-        _lock: lock,
-    })
+    (state, hub.registry)
 }
 
 /// The listening socket; a non-loopback address needs client tokens.

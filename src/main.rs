@@ -272,10 +272,13 @@ fn serve(config: Config, path: Option<PathBuf>, reload: Option<LogReload>) -> Ex
         #[cfg(not(unix))]
         let _ = (path, reload);
         let running = laicai::start(config).await.map_err(|e| e.to_string())?;
-        stop_on_signal(running.server.handle(), running.close_sessions());
-        let served = running.server.await.map_err(|e| e.to_string());
+        stop_on_signal(running.stop());
+        let served = match running.served.await {
+            Ok(served) => served.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         // Every write queued so far reaches the disk before the process ends.
-        laicai::Running::seal(&running.registry, &running.storage).await;
+        laicai::Running::flush(&running.storage).await;
         served
     });
     match result {
@@ -316,7 +319,11 @@ fn gateway(args: GatewayArgs) -> ExitCode {
         let gateway = laicai::gateway::start(config, node)
             .await
             .map_err(|e| e.to_string())?;
-        stop_on_signal(gateway.server.handle(), gateway.close_sessions());
+        stop_on_signal(laicai::stop_server(
+            gateway.server.handle(),
+            gateway.close_sessions(),
+            async {},
+        ));
         gateway.server.await.map_err(|e| e.to_string())
     });
     match result {
@@ -328,15 +335,13 @@ fn gateway(args: GatewayArgs) -> ExitCode {
     }
 }
 
-/// On SIGINT or SIGTERM: closes every session (1012), then, once they
-/// have had a quarter second to go, stops the server.
-fn stop_on_signal(handle: actix_web::dev::ServerHandle, close_sessions: impl Fn() + 'static) {
+/// On SIGINT or SIGTERM: `stop` (closes the sessions, then stops the
+/// server).
+fn stop_on_signal(stop: impl std::future::Future<Output = ()> + 'static) {
     actix::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
-        close_sessions();
-        actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
-        handle.stop(true).await;
+        stop.await;
     });
 }
 

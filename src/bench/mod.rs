@@ -89,8 +89,9 @@ pub(crate) struct FanoutArgs {
     client_threads: usize,
     /// Threads serving the connections, on both servers alike: the bare
     /// server's tokio workers and the engine's `[server] workers` (the
-    /// engine also has its registry, venue and storage threads). 0: one
-    /// per core, the engine's default.
+    /// engine's registry and venue run on the first of them; its storage
+    /// has a thread of its own). 1 is the engine's default; 0: one per
+    /// core.
     #[arg(long, default_value_t = 1)]
     threads: usize,
 }

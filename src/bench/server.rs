@@ -56,7 +56,8 @@ pub(super) struct EngineSetup {
     pub max_connections: usize,
     /// `[storage] fsync`: each commit waits for the disk (the default).
     pub fsync: bool,
-    /// `[server] workers`: threads serving sessions (0: one per core).
+    /// `[server] workers`: threads serving sessions (0: one per core; 1,
+    /// the engine's default, serves them all on the engine's thread).
     pub workers: usize,
     /// `[server] max_messages_per_sec`: out of the way for measurements,
     /// the default (100) when the limits are what is tested.
@@ -74,7 +75,7 @@ impl EngineSetup {
             rate,
             max_connections,
             fsync: true,
-            workers: 0,
+            workers: 1,
             max_messages_per_sec: 100_000,
             strategies: "[strategies]\nboot = []\n".into(),
             bus: None,

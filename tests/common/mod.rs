@@ -129,8 +129,7 @@ impl TestServer {
         let config = Config::from_layers(&[("test.toml", &base), ("overrides.toml", overrides)])
             .expect("test config is valid");
         let running = laicai::start(config).await.expect("engine starts");
-        let handle = running.server.handle();
-        actix_rt::spawn(running.server);
+        let handle = running.server.clone();
         TestServer {
             addr: running.addr,
             handle,
