@@ -8,7 +8,8 @@
 //! - `http`: the endpoints, the auth gate and `/metrics`;
 //! - `gateway`: `laicai gateway`, the same API served from the bus;
 //! - `dashboard`: the web page's embedded files;
-//! - `logs`: the engine's own log as `log` events.
+//! - `logs`: the engine's own log as `log` events;
+//! - `typical_order`: an order's records, for the benchmarks.
 
 pub mod config;
 pub mod dashboard;
@@ -18,6 +19,7 @@ pub mod logs;
 mod recover;
 pub mod settings;
 pub mod state_lock;
+pub mod typical_order;
 
 use actix::prelude::*;
 use config::Config;

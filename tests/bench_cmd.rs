@@ -105,6 +105,25 @@ fn roundtrip_times_orders_and_the_echo() {
         (ratio - expected).abs() < 0.02,
         "{ratio} vs {expected}\n{out}"
     );
+    // And against SQLite's own commit of an order there, timed beside it.
+    let commit = row(
+        &out,
+        "floor: SQLite commits an order's records there (synchronous = FULL)",
+    );
+    let unsynced = row(
+        &out,
+        "floor: the same without the fsync (synchronous = NORMAL)",
+    );
+    assert!(
+        number(&commit[1]) > 0.0 && number(&unsynced[1]) > 0.0,
+        "{out}"
+    );
+    let ratio = number(&row(&out, "durable")[1]);
+    let expected = d50 / (e50 + number(&commit[1]));
+    assert!(
+        (ratio - expected).abs() < 0.02,
+        "{ratio} vs {expected}\n{out}"
+    );
 }
 
 #[test]

@@ -576,7 +576,14 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
         .append(true)
         .open(&probe)
         .map_err(|e| BenchError::Bad(format!("cannot open {}: {e}", probe.display())))?;
-    let mut times: [Vec<Duration>; 5] = Default::default();
+    // And what SQLite takes to commit an order's records (its journal
+    // row) there, with and without the fsync: no engine, whatever its
+    // threads, answers an order faster than the echo plus this.
+    let mut sqlite = [
+        SqliteFloor::open(&durable.state_dir().join("floor-fsync.db"), true)?,
+        SqliteFloor::open(&durable.state_dir().join("floor-no-fsync.db"), false)?,
+    ];
+    let mut times: [Vec<Duration>; 7] = Default::default();
     let mut done = 0;
     // The first block of each is a warm-up, not kept.
     let mut first = true;
@@ -594,6 +601,8 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
             clients::round_trips(&mut b, &b_url, n, |i| echo_trip(at + i)).await?,
             fdatasyncs(&mut floor_file, n)
                 .map_err(|e| BenchError::Bad(format!("fdatasync in {}: {e}", probe.display())))?,
+            sqlite[0].commits(at, n)?,
+            sqlite[1].commits(at, n)?,
         ];
         if !first {
             for (kept, t) in times.iter_mut().zip(trips) {
@@ -614,6 +623,52 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
 /// account and the open order's state.
 const ORDER_RECORD_BYTES: usize = 1024;
 
+/// A database of the engine's schema, timing the commit of one order's
+/// records at a time as the storage thread makes it (the journal row;
+/// the tables brought up to date behind it every 50 ms, not timed; its
+/// checkpoints are another thread's).
+struct SqliteFloor {
+    store: laicai_actors::storage::Store,
+    applied: Instant,
+}
+
+impl SqliteFloor {
+    fn open(path: &std::path::Path, fsync: bool) -> Result<Self, BenchError> {
+        let bad = |e: laicai_actors::storage::StoreError| {
+            BenchError::Bad(format!("SQLite floor in {}: {e}", path.display()))
+        };
+        let mut store = laicai_actors::storage::Store::open(path).map_err(bad)?;
+        store.set_fsync(fsync).map_err(bad)?;
+        // As in the engine, no checkpoint inside a commit (its WAL grows
+        // by a few MiB a thousand orders).
+        store.stop_auto_checkpoint().map_err(bad)?;
+        Ok(SqliteFloor {
+            store,
+            applied: Instant::now(),
+        })
+    }
+
+    /// Orders `from..from + n` committed one by one: each commit's time.
+    fn commits(&mut self, from: usize, n: usize) -> Result<Vec<Duration>, BenchError> {
+        let bad = |e: String| BenchError::Bad(format!("SQLite floor: {e}"));
+        let mut took = Vec::with_capacity(n);
+        for i in from..from + n {
+            let records =
+                laicai::typical_order::records(i, false).map_err(|e| bad(e.to_string()))?;
+            let started = Instant::now();
+            self.store
+                .append(&records)
+                .map_err(|e| bad(e.to_string()))?;
+            took.push(started.elapsed());
+            if self.applied.elapsed() >= Duration::from_millis(50) {
+                self.store.apply().map_err(|e| bad(e.to_string()))?;
+                self.applied = Instant::now();
+            }
+        }
+        Ok(took)
+    }
+}
+
 /// `n` appends of an order-sized record, each followed by `fdatasync`.
 fn fdatasyncs(file: &mut std::fs::File, n: usize) -> std::io::Result<Vec<Duration>> {
     use std::io::Write;
@@ -630,7 +685,7 @@ fn fdatasyncs(file: &mut std::fs::File, n: usize) -> std::io::Result<Vec<Duratio
 
 /// The round trips' table: p50 and p99 of each, p50 against the echo,
 /// and the targets' ratios.
-fn print_roundtrips(times: &[Vec<Duration>; 5], count: usize, warm: usize, block: usize) {
+fn print_roundtrips(times: &[Vec<Duration>; 7], count: usize, warm: usize, block: usize) {
     let us = |v: &[Duration], p: f64| percentile(v, p).as_secs_f64() * 1e6;
     println!(
         "round trip over one WebSocket on loopback, {} each, interleaved in blocks of {block} (after {warm} unmeasured):",
@@ -657,6 +712,14 @@ fn print_roundtrips(times: &[Vec<Duration>; 5], count: usize, warm: usize, block
             "floor: an order-sized append + fdatasync in the state directory",
             &times[4],
         ),
+        (
+            "floor: SQLite commits an order's records there (synchronous = FULL)",
+            &times[5],
+        ),
+        (
+            "floor: the same without the fsync (synchronous = NORMAL)",
+            &times[6],
+        ),
     ] {
         println!(
             "| {what} | {:.0} | {:.0} | {:.2}× |",
@@ -682,6 +745,17 @@ fn print_roundtrips(times: &[Vec<Duration>; 5], count: usize, warm: usize, block
         ("get_balances p50 ≤ 1.3 × echo", &times[2]),
     ] {
         println!("| {what} | {:.2}× |", us(t, 0.5) / us(echo, 0.5).max(1e-9));
+    }
+    println!();
+    println!("against what SQLite allows (the echo plus its commit of the order):");
+    println!("| | p50 / (echo + SQLite commit) |");
+    println!("|---|---|");
+    for (what, t, commit) in [
+        ("durable", &times[0], &times[5]),
+        ("fsync = false", &times[1], &times[6]),
+    ] {
+        let floor = us(echo, 0.5) + us(commit, 0.5);
+        println!("| {what} | {:.2}× |", us(t, 0.5) / floor.max(1e-9));
     }
 }
 
