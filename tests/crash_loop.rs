@@ -4,7 +4,10 @@
 //! `LAICAI_CRASH_SEED` to vary them). After every restart: every order any
 //! client was told was placed, and every fill it was told of, is there;
 //! no fill is stored or applied twice; every balance is its starting total
-//! plus the stored fills minus fees, to the last decimal.
+//! plus the stored fills minus fees, to the last decimal. Then the same
+//! with `[storage] fsync = false` (ten rounds): a commit there need only
+//! reach the OS, which survives the process, so `kill -9` may not lose
+//! anything either.
 //!
 //! `cargo test --test crash_loop -- --nocapture` prints what each round did.
 
@@ -22,10 +25,10 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 4;
 const IN_FLIGHT: usize = 16;
 
-fn config() -> String {
+fn config(fsync: bool) -> String {
     format!(
         "[server]\nworkers = 1\nmax_messages_per_sec = 100000\n\
-         [strategies]\nboot = []\n{}",
+         [storage]\nfsync = {fsync}\n[strategies]\nboot = []\n{}",
         btc_pair("")
     )
 }
@@ -101,17 +104,30 @@ async fn trade(mut c: Client, who: usize, told: Rc<RefCell<Told>>) {
 
 #[actix_rt::test]
 async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
+    crash_loop(true, 20).await;
+}
+
+#[actix_rt::test]
+async fn without_fsync_kill_9_loses_and_doubles_nothing_either() {
+    crash_loop(false, 10).await;
+}
+
+async fn crash_loop(fsync: bool, rounds: u32) {
     let rounds: u32 = std::env::var("LAICAI_CRASH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(rounds);
     let seed: u64 = std::env::var("LAICAI_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_261_205);
     let mut rng = Rng::new(seed);
-    let state = temp_dir("crash-loop");
-    let mut engine = EngineProcess::start(&state, &config()).await;
+    let state = temp_dir(if fsync {
+        "crash-loop"
+    } else {
+        "crash-loop-no-fsync"
+    });
+    let mut engine = EngineProcess::start(&state, &config(fsync)).await;
     let addr = engine.addr().to_string();
     let mut c = engine.client().await;
     let totals_at_start: BTreeMap<String, Decimal> = c.ok(json!({"cmd": "get_balances"})).await
@@ -150,7 +166,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         for t in traders {
             let _ = t.await;
         }
-        engine = EngineProcess::start_on(&state, &config(), &addr).await;
+        engine = EngineProcess::start_on(&state, &config(fsync), &addr).await;
         let mut c = engine.client().await;
         let (acknowledged, trades) = {
             let t = told.borrow();
@@ -170,7 +186,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     }
     let t = told.borrow();
     eprintln!(
-        "{rounds} rounds (seed {seed}) in {:.0?}: {} orders acknowledged, {} fills reported, \
+        "fsync {fsync}: {rounds} rounds (seed {seed}) in {:.0?}: {} orders acknowledged, {} fills reported, \
          refused {:?}; nothing lost, nothing applied twice",
         started.elapsed(),
         t.acknowledged.len(),
