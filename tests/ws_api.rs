@@ -621,3 +621,31 @@ async fn balances_read_after_an_answer_include_what_it_changed() {
     }
     server.stop().await;
 }
+
+#[actix_rt::test]
+async fn with_several_workers_every_session_reaches_the_one_engine() {
+    // The engine's actors start on the first worker; the others wait for
+    // them and serve their sessions from that same engine.
+    let server = TestServer::start("[server]\nworkers = 3\n").await;
+    let mut clients = Vec::new();
+    let mut placed = HashSet::new();
+    // Connections go to the workers in turn: six reach all three.
+    for _ in 0..6 {
+        let mut c = server.client("/api/stream").await;
+        let r = c.ok(order("buy", "limit", "0.001", Some("30000"))).await;
+        placed.insert(r["order_id"].as_str().expect("an order id").to_string());
+        clients.push(c);
+    }
+    assert_eq!(placed.len(), 6);
+    for c in &mut clients {
+        let listed = c.ok(json!({"cmd": "get_orders", "status": "open"})).await;
+        let ids: HashSet<String> = listed["orders"]
+            .as_array()
+            .expect("orders")
+            .iter()
+            .filter_map(|o| o["orderId"].as_str().map(String::from))
+            .collect();
+        assert!(placed.is_subset(&ids), "{ids:?} lacks some of {placed:?}");
+    }
+    server.stop().await;
+}
