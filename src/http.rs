@@ -336,9 +336,14 @@ fn storage_metrics(m: &mut Metrics, storage: &laicai_actors::storage::Storage) {
     let storage = storage.stats();
     m.counter(
         "laicai_storage_commits_total",
-        "Transactions the storage thread committed (or tried to), each one fsync.",
+        "Transactions committed (or tried), each one fsync when fsync is on.",
     )
     .value("", storage.batches.load(Ordering::Relaxed));
+    m.counter(
+        "laicai_storage_commits_on_venue_thread_total",
+        "Of those, commits a venue made on its own thread (fsync off: one per burst of orders).",
+    )
+    .value("", storage.batches_here.load(Ordering::Relaxed));
     m.counter(
         "laicai_storage_records_total",
         "Records written: records per commit is the group commit's batch size.",

@@ -22,7 +22,7 @@
 use super::checkpoint;
 use super::ledger::FillLedger;
 use super::store::{Kind, Record, Store, StoreError};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,6 +125,39 @@ enum Job {
     Read(ReadJob),
 }
 
+/// The storage thread's queue, and how many jobs sent to it are not yet
+/// finished: while any is, nobody commits on their own thread (records
+/// must reach the journal in the order they were sent).
+#[derive(Clone)]
+struct Queue {
+    tx: SyncSender<Job>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    fn try_send(&self, job: Job) -> Result<(), TrySendError<Job>> {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let sent = self.tx.try_send(job);
+        if sent.is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    fn send(&self, job: Job) -> Result<(), std::sync::mpsc::SendError<Job>> {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let sent = self.tx.send(job);
+        if sent.is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    fn idle(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0
+    }
+}
+
 /// What the storage thread has done, for metrics and benchmarks.
 #[derive(Debug, Default)]
 pub struct StorageStats {
@@ -132,6 +165,21 @@ pub struct StorageStats {
     pub records: AtomicU64,
     pub commit_micros: AtomicU64,
     pub failed_batches: AtomicU64,
+    /// Of `batches`, those made on a venue's thread (`write_here`).
+    pub batches_here: AtomicU64,
+}
+
+impl StorageStats {
+    /// One commit attempt of `records` records, begun at `started`.
+    fn count(&self, records: usize, started: Instant, ok: bool) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.records.fetch_add(records as u64, Ordering::Relaxed);
+        self.commit_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if !ok {
+            self.failed_batches.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +198,10 @@ pub type Alert = Box<dyn Fn(String) + Send + Sync>;
 /// when the last handle is dropped, after the jobs already queued.
 #[derive(Clone)]
 pub struct Storage {
-    tx: SyncSender<Job>,
+    queue: Queue,
+    /// The store, for a commit on the caller's thread; only without the
+    /// fsync (`write_here`).
+    here: Option<Arc<parking_lot::Mutex<Store>>>,
     stats: Arc<StorageStats>,
     alert: Arc<std::sync::OnceLock<Alert>>,
     health: Arc<StorageHealth>,
@@ -166,10 +217,15 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-/// The thread that owns the `Store`.
+/// The thread that owns the `Store` (a venue's thread may borrow it for
+/// one commit: `Storage::write_here`).
 pub struct StorageActor {
-    store: Store,
+    store: Arc<parking_lot::Mutex<Store>>,
     rx: Receiver<Job>,
+    /// Jobs sent and not yet finished (`Queue`).
+    queued: Arc<AtomicUsize>,
+    /// Jobs taken from `rx` since `queued` was last brought down.
+    taken: usize,
     stats: Arc<StorageStats>,
     alert: Arc<std::sync::OnceLock<Alert>>,
     health: Arc<StorageHealth>,
@@ -193,6 +249,7 @@ impl StorageActor {
     /// bounds the jobs waiting for it.
     pub fn start(mut store: Store, queue: usize) -> std::io::Result<Storage> {
         let (tx, rx) = sync_channel(queue.max(1));
+        let queued = Arc::new(AtomicUsize::new(0));
         let stats = Arc::new(StorageStats::default());
         let alive = Arc::new(());
         if let Err(e) = checkpoint::start(&mut store, Arc::downgrade(&alive)) {
@@ -200,9 +257,15 @@ impl StorageActor {
         }
         let alert = Arc::new(std::sync::OnceLock::new());
         let health = Arc::new(StorageHealth::default());
+        // Without the fsync a commit takes tens of µs: a venue may make it
+        // on its own thread rather than wait for this one to wake twice.
+        let here = !store.fsync();
+        let store = Arc::new(parking_lot::Mutex::new(store));
         let actor = StorageActor {
-            store,
+            store: store.clone(),
             rx,
+            queued: queued.clone(),
+            taken: 0,
             stats: stats.clone(),
             alert: alert.clone(),
             health: health.clone(),
@@ -213,7 +276,8 @@ impl StorageActor {
             .name("laicai-storage".into())
             .spawn(move || actor.run())?;
         Ok(Storage {
-            tx,
+            queue: Queue { tx, queued },
+            here: here.then_some(store),
             stats,
             alert,
             health,
@@ -226,16 +290,22 @@ impl StorageActor {
     fn next_job(&mut self, apply_due: &mut Option<Instant>) -> Option<Job> {
         loop {
             let Some(due) = *apply_due else {
-                return self.rx.recv().ok();
+                let job = self.rx.recv().ok();
+                self.taken += usize::from(job.is_some());
+                return job;
             };
             match self
                 .rx
                 .recv_timeout(due.saturating_duration_since(Instant::now()))
             {
-                Ok(job) => return Some(job),
+                Ok(job) => {
+                    self.taken += 1;
+                    return Some(job);
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     self.apply();
-                    *apply_due = (self.store.unapplied() > 0).then(|| Instant::now() + RETRY_MAX);
+                    let unapplied = self.store.lock().unapplied();
+                    *apply_due = (unapplied > 0).then(|| Instant::now() + RETRY_MAX);
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
             }
@@ -247,7 +317,8 @@ impl StorageActor {
     /// `APPLY_FAILURES` in a row storage is reported unavailable (commands
     /// that change state are refused, strategies hold) until it succeeds.
     fn apply(&mut self) {
-        match self.store.apply() {
+        let applied = self.store.lock().apply();
+        match applied {
             Ok(()) if self.apply_failures > 0 => {
                 tracing::info!(
                     after = self.apply_failures,
@@ -258,7 +329,7 @@ impl StorageActor {
             }
             Ok(()) => {}
             Err(e) => {
-                let records = self.store.unapplied();
+                let records = self.store.lock().unapplied();
                 self.apply_failures += 1;
                 tracing::error!(error = %e, records, failures = self.apply_failures, "tables not brought up to date with the journal (the records are durable in it); retrying");
                 if self.apply_failures >= APPLY_FAILURES {
@@ -269,7 +340,8 @@ impl StorageActor {
                 }
             }
         }
-        for conflict in self.store.take_conflicts() {
+        let conflicts = self.store.lock().take_conflicts();
+        for conflict in conflicts {
             tracing::error!(%conflict, "a record conflicts with a stored one");
             if let Some(alert) = self.alert.get() {
                 alert(conflict);
@@ -295,18 +367,25 @@ impl StorageActor {
                         // Reads see every write sent before them.
                         self.commit(&mut writes, &mut done);
                         self.apply();
-                        read(&self.store);
+                        read(&self.store.lock());
                     }
                 }
                 if taken < MAX_BATCH {
                     next = self.rx.try_recv().ok();
+                    self.taken += usize::from(next.is_some());
                 }
             }
             self.commit(&mut writes, &mut done);
-            if self.store.unapplied() >= APPLY_RECORDS {
+            // Everything taken so far is done: a venue may commit on its
+            // own thread again.
+            self.queued
+                .fetch_sub(std::mem::take(&mut self.taken), Ordering::AcqRel);
+            let unapplied = self.store.lock().unapplied();
+            if unapplied >= APPLY_RECORDS {
                 self.apply();
             }
-            apply_due = match (self.store.unapplied(), apply_due) {
+            let unapplied = self.store.lock().unapplied();
+            apply_due = match (unapplied, apply_due) {
                 (0, _) => None,
                 (_, None) => Some(Instant::now() + APPLY_AFTER),
                 (_, due) => due,
@@ -349,16 +428,9 @@ impl StorageActor {
         let result = if writes.is_empty() {
             Ok(())
         } else {
-            self.store.append(writes)
+            self.store.lock().append(writes)
         };
-        let s = &self.stats;
-        s.batches.fetch_add(1, Ordering::Relaxed);
-        s.records.fetch_add(writes.len() as u64, Ordering::Relaxed);
-        s.commit_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        if result.is_err() {
-            s.failed_batches.fetch_add(1, Ordering::Relaxed);
-        }
+        self.stats.count(writes.len(), started, result.is_ok());
         result
     }
 
@@ -375,14 +447,16 @@ impl StorageActor {
                 }
                 return true;
             }
-            match self.rx.recv_timeout(left) {
+            let job = self.rx.recv_timeout(left);
+            self.taken += usize::from(job.is_ok());
+            match job {
                 Ok(Job::Write { records, done: d }) => {
                     writes.extend(records);
                     done.extend(d);
                 }
                 Ok(Job::Read(read)) => {
                     self.apply();
-                    read(&self.store);
+                    read(&self.store.lock());
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return true,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
@@ -397,7 +471,7 @@ impl Storage {
     /// writer must wait for it rather than lose a record).
     pub fn write(&self, records: Vec<Record>, done: Option<Done>) {
         let job = Job::Write { records, done };
-        let job = match self.tx.try_send(job) {
+        let job = match self.queue.try_send(job) {
             Ok(()) => return,
             Err(TrySendError::Full(job)) => {
                 tracing::warn!("storage queue full: waiting for the disk");
@@ -405,7 +479,7 @@ impl Storage {
             }
             Err(TrySendError::Disconnected(job)) => job,
         };
-        if let Err(e) = self.tx.send(job) {
+        if let Err(e) = self.queue.send(job) {
             if let Job::Write {
                 done: Some(done), ..
             } = e.0
@@ -415,10 +489,59 @@ impl Storage {
         }
     }
 
+    /// Whether `write_here` may commit on the caller's thread (the store
+    /// does not fsync).
+    pub fn commits_here(&self) -> bool {
+        self.here.is_some()
+    }
+
+    /// Commits `records` on the calling thread, now, when that is as safe
+    /// as `write` and faster: the store does not fsync (a commit is tens of
+    /// µs, not a disk flush that would stall the caller), nothing sent to
+    /// the storage thread is unfinished (so nothing sent before is
+    /// overtaken), and the store is not busy. `Ok` once they are as
+    /// durable as `write` would have made them; otherwise the records
+    /// come back, for `write`. A failed commit comes back too: `write`
+    /// holds and retries it.
+    pub fn write_here(&self, records: Vec<Record>) -> Result<(), Vec<Record>> {
+        let Some(store) = &self.here else {
+            return Err(records);
+        };
+        if !self.queue.idle() {
+            return Err(records);
+        }
+        let Some(mut store) = store.try_lock() else {
+            return Err(records);
+        };
+        // Checked again with the store held: a job sent meanwhile would be
+        // overtaken otherwise.
+        if !self.queue.idle() {
+            return Err(records);
+        }
+        let first_unapplied = store.unapplied() == 0;
+        let started = Instant::now();
+        let appended = store.append(&records);
+        self.stats.count(records.len(), started, appended.is_ok());
+        if appended.is_ok() {
+            self.stats.batches_here.fetch_add(1, Ordering::Relaxed);
+        }
+        let apply_soon = store.unapplied() >= APPLY_RECORDS || first_unapplied;
+        drop(store);
+        if appended.is_err() {
+            return Err(records);
+        }
+        if apply_soon {
+            // The storage thread brings the tables up to date behind the
+            // journal; tell it there is something to apply.
+            let _ = self.try_write(Vec::new());
+        }
+        Ok(())
+    }
+
     /// Queues records unless the queue is full; never blocks. For a
     /// writer that must not wait (the registry) and can try again later.
     pub fn try_write(&self, records: Vec<Record>) -> bool {
-        self.tx
+        self.queue
             .try_send(Job::Write {
                 records,
                 done: None,
@@ -463,12 +586,11 @@ impl Storage {
         let job = Job::Read(Box::new(move |store| {
             let _ = tx.send(read(store));
         }));
-        let tx = self.tx.clone();
         // The queue may be full: wait for room off the actix thread's
         // critical path by retrying, never by blocking it.
         let mut job = job;
         loop {
-            match tx.try_send(job) {
+            match self.queue.try_send(job) {
                 Ok(()) => break,
                 Err(TrySendError::Full(back)) => {
                     job = back;
@@ -627,5 +749,63 @@ mod tests {
             .state(Kind::Strategy, "")
             .unwrap();
         assert_eq!(stored.len(), n);
+    }
+
+    #[test]
+    fn a_commit_on_the_callers_thread_only_without_fsync_and_never_overtaking_a_queued_one() {
+        // With the fsync (the default) every commit is the storage thread's.
+        let synced = StorageActor::start(Store::open(&temp_db("here-fsync")).unwrap(), 64).unwrap();
+        assert_eq!(synced.write_here(vec![put(0)]).unwrap_err().len(), 1);
+
+        let db = temp_db("here");
+        let mut store = Store::open(&db).unwrap();
+        store.set_fsync(false).unwrap();
+        let storage = StorageActor::start(store, 64).unwrap();
+        storage.write_here(vec![put(1)]).unwrap();
+        // Committed when it returns: another connection sees it in the
+        // journal at once, and in its table once applied behind it.
+        let journal_rows = |db: &std::path::Path| -> i64 {
+            rusqlite::Connection::open(db)
+                .unwrap()
+                .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(journal_rows(&db) >= 1);
+        within(15, "the record applied to its table", || {
+            Store::open(&db)
+                .unwrap()
+                .state(Kind::Strategy, "")
+                .unwrap()
+                .len()
+                == 1
+        });
+
+        // While a job sent to the storage thread is unfinished, nothing is
+        // committed past it: the thread is held telling a writer (the
+        // store free), and another write waits behind.
+        let (gate, stalled) = channel::<()>();
+        storage.write(
+            Vec::new(),
+            Some(Box::new(move |_| {
+                let _ = stalled.recv();
+            })),
+        );
+        let (tx, rx) = channel();
+        storage.write(
+            vec![put(2)],
+            Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        );
+        let back = storage.write_here(vec![put(3)]).unwrap_err();
+        assert_eq!(back.len(), 1, "refused, and the records handed back");
+        gate.send(()).unwrap();
+        rx.recv().unwrap().unwrap();
+        within(15, "the storage thread idle again", || {
+            storage.write_here(vec![put(4)]).is_ok()
+        });
+        let stored = Store::open(&db).unwrap().state(Kind::Strategy, "").unwrap();
+        let keys: Vec<&str> = stored.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(keys.contains(&"k2") && !keys.contains(&"k3"), "{keys:?}");
     }
 }

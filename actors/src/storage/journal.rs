@@ -26,6 +26,13 @@ pub struct Durable {
     pub result: Result<(), NotDurable>,
 }
 
+/// Written to the venue itself by its journal when it has staged records:
+/// it comes after the messages already waiting, and writes what they
+/// staged in one commit (`Journal::flush`).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct FlushJournal;
+
 /// Events that may now be published, and the reply they answer.
 #[derive(Debug)]
 pub struct Ready {
@@ -64,6 +71,12 @@ pub struct Journal {
     me: Option<Recipient<Durable>>,
     next_ticket: u64,
     pending: VecDeque<Entry>,
+    /// Where `FlushJournal` goes, for a venue that batches (`batch_into`).
+    flush_to: Option<Recipient<FlushJournal>>,
+    /// Records of the commits staged since the last flush, and their
+    /// tickets, in order.
+    staged: Vec<Record>,
+    staged_tickets: Vec<u64>,
 }
 
 /// The record an event leaves in the journal, if any.
@@ -89,7 +102,20 @@ impl Journal {
             me: None,
             next_ticket: 1,
             pending: VecDeque::new(),
+            flush_to: None,
+            staged: Vec::new(),
+            staged_tickets: Vec::new(),
         }
+    }
+
+    /// When the storage commits on the caller's thread (no fsync:
+    /// `Storage::write_here`), commits are staged and written together
+    /// once the venue has handled the messages already waiting for it:
+    /// one commit for a burst of orders, made on the venue's thread, and
+    /// none of them published before it. `flush_to` is the venue, which
+    /// calls `flush` on `FlushJournal`.
+    pub fn batch_into(&mut self, flush_to: Recipient<FlushJournal>) {
+        self.flush_to = Some(flush_to);
     }
 
     /// Where the storage thread's `Durable` answers go (the venue actor,
@@ -118,7 +144,7 @@ impl Journal {
             reply,
             result: Ok(()),
         };
-        let (Some(storage), Some(me)) = (&self.storage, &self.me) else {
+        let (Some(storage), Some(_)) = (&self.storage, &self.me) else {
             return vec![ready];
         };
         let records: Vec<Record> = ready
@@ -132,40 +158,103 @@ impl Journal {
         }
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        let result = if records.is_empty() {
-            Some(Ok(()))
-        } else {
-            let me = me.clone();
-            let done: Done = Box::new(move |result| me.do_send(Durable { ticket, result }));
-            let trades: Vec<&TradeView> = ready
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Trade(t) => Some(t),
-                    _ => None,
-                })
-                .collect();
-            let mut job = Some((records, done));
-            if let Some(ledger) = storage.fill_ledger().filter(|_| !trades.is_empty()) {
-                // What the fills did to the ledger goes in their transaction.
-                ledger.commit_fills(&trades, at_ms, &mut |derived| {
-                    if let Some((mut records, done)) = job.take() {
-                        records.extend(derived);
-                        storage.write(records, Some(done));
-                    }
-                });
+        if records.is_empty() {
+            // Nothing to store: it waits behind what came before.
+            self.pending.push_back(Entry {
+                ticket,
+                result: Some(Ok(())),
+                ready,
+            });
+            return Vec::new();
+        }
+        let trades: Vec<&TradeView> = ready
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Trade(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let ledger = storage
+            .fill_ledger()
+            .filter(|_| !trades.is_empty())
+            .cloned();
+        if let (Some(flush_to), None, true) = (&self.flush_to, &ledger, storage.commits_here()) {
+            if self.staged.is_empty() {
+                flush_to.do_send(FlushJournal);
             }
-            if let Some((records, done)) = job.take() {
-                storage.write(records, Some(done));
-            }
-            None
+            self.staged.extend(records);
+            self.staged_tickets.push(ticket);
+            self.pending.push_back(Entry {
+                ticket,
+                result: None,
+                ready,
+            });
+            return Vec::new();
+        }
+        // Written now, after whatever is staged.
+        let mut out = self.flush();
+        let (Some(storage), Some(me)) = (&self.storage, &self.me) else {
+            return out;
         };
+        let me = me.clone();
+        let done: Done = Box::new(move |result| me.do_send(Durable { ticket, result }));
+        let mut job = Some((records, done));
+        if let Some(ledger) = ledger {
+            // What the fills did to the ledger goes in their transaction.
+            ledger.commit_fills(&trades, at_ms, &mut |derived| {
+                if let Some((mut records, done)) = job.take() {
+                    records.extend(derived);
+                    storage.write(records, Some(done));
+                }
+            });
+        }
+        if let Some((records, done)) = job.take() {
+            storage.write(records, Some(done));
+        }
         self.pending.push_back(Entry {
             ticket,
-            result,
+            result: None,
             ready,
         });
-        Vec::new()
+        out.extend(self.release());
+        out
+    }
+
+    /// Writes what is staged in one commit (on this thread when storage
+    /// allows, else through the storage thread); returns what may be
+    /// published now.
+    pub fn flush(&mut self) -> Vec<Ready> {
+        let (Some(storage), Some(me)) = (&self.storage, &self.me) else {
+            return Vec::new();
+        };
+        if self.staged.is_empty() {
+            return Vec::new();
+        }
+        let records = std::mem::take(&mut self.staged);
+        let tickets = std::mem::take(&mut self.staged_tickets);
+        match storage.write_here(records) {
+            Ok(()) => {
+                for e in self.pending.iter_mut() {
+                    if tickets.contains(&e.ticket) {
+                        e.result = Some(Ok(()));
+                    }
+                }
+            }
+            Err(records) => {
+                let me = me.clone();
+                let done: Done = Box::new(move |result| {
+                    for ticket in tickets {
+                        me.do_send(Durable {
+                            ticket,
+                            result: result.clone(),
+                        });
+                    }
+                });
+                storage.write(records, Some(done));
+            }
+        }
+        self.release()
     }
 
     /// The storage thread answered: returns what may be published now.
@@ -173,6 +262,11 @@ impl Journal {
         if let Some(e) = self.pending.iter_mut().find(|e| e.ticket == msg.ticket) {
             e.result = Some(msg.result);
         }
+        self.release()
+    }
+
+    /// The oldest entries whose records are durable, in commit order.
+    fn release(&mut self) -> Vec<Ready> {
         let mut out = Vec::new();
         while self.pending.front().is_some_and(|e| e.result.is_some()) {
             if let Some(mut e) = self.pending.pop_front() {
@@ -187,13 +281,12 @@ impl Journal {
     /// are queued and will be written, but the venue will not be there to
     /// hear it.
     pub fn drain(&mut self) -> Vec<Ready> {
-        self.pending
-            .drain(..)
-            .map(|mut e| {
-                e.ready.result = e.result.unwrap_or(Ok(()));
-                e.ready
-            })
-            .collect()
+        let mut out = self.flush();
+        out.extend(self.pending.drain(..).map(|mut e| {
+            e.ready.result = e.result.unwrap_or(Ok(()));
+            e.ready
+        }));
+        out
     }
 }
 
@@ -227,6 +320,15 @@ pub(crate) mod tests {
         type Context = Context<Self>;
         fn started(&mut self, ctx: &mut Context<Self>) {
             self.journal.attach(ctx.address().recipient());
+            self.journal.batch_into(ctx.address().recipient());
+        }
+    }
+
+    impl Handler<FlushJournal> for TestVenue {
+        type Result = ();
+        fn handle(&mut self, _: FlushJournal, _: &mut Context<Self>) {
+            let ready = self.journal.flush();
+            self.release(ready);
         }
     }
 
@@ -254,16 +356,82 @@ pub(crate) mod tests {
     /// Whether ORD-1 is on disk: in the journal, or already in its table
     /// (read raw: opening a Store would apply the journal itself).
     fn on_disk(db: &std::path::Path) -> bool {
+        order_on_disk(db, "ORD-1")
+    }
+
+    fn order_on_disk(db: &std::path::Path, id: &str) -> bool {
         rusqlite::Connection::open(db)
             .and_then(|c| {
                 c.query_row(
-                    "SELECT (SELECT count(*) FROM journal WHERE records LIKE '%ORD-1%')
-                          + (SELECT count(*) FROM order_events WHERE order_id = 'ORD-1')",
-                    [],
+                    "SELECT (SELECT count(*) FROM journal WHERE records LIKE '%' || ?1 || '%')
+                          + (SELECT count(*) FROM order_events WHERE order_id = ?1)",
+                    [id],
                     |r| r.get::<_, i64>(0),
                 )
             })
             .is_ok_and(|n| n > 0)
+    }
+
+    #[actix_rt::test]
+    async fn without_fsync_a_burst_is_one_commit_on_the_venues_thread_published_in_order() {
+        let db = std::env::temp_dir()
+            .join(format!("laicai-journal-burst-{}", std::process::id()))
+            .join("laicai.db");
+        let _ = std::fs::remove_file(&db);
+        let mut store = Store::open(&db).unwrap();
+        store.set_fsync(false).unwrap();
+        let storage = StorageActor::start(store, 64).unwrap();
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let (seen, at) = (published.clone(), db.clone());
+        let venue = TestVenue {
+            journal: Journal::new(Some(storage.clone())),
+            on_publish: Box::new(move |events| {
+                for e in events {
+                    if let Event::OrderUpdate(o) = &e {
+                        let id = o.order_id.to_string();
+                        let stored = order_on_disk(&at, &id);
+                        seen.lock().push((id, stored));
+                    }
+                }
+            }),
+        }
+        .start();
+        // Let it start (it commits nothing: no events).
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+        let stats = storage.stats();
+        let before = stats.batches.load(std::sync::atomic::Ordering::Relaxed);
+        // Three orders waiting for the venue at once: one burst.
+        let mut answers = Vec::new();
+        for id in ["ORD-1", "ORD-2", "ORD-3"] {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            venue.do_send(Commit(
+                vec![Event::OrderUpdate(order(id, OrderStatus::Open, "0"))],
+                Some(reply),
+            ));
+            answers.push(answer);
+        }
+        for answer in answers {
+            let result = actix_rt::time::timeout(Duration::from_secs(5), answer)
+                .await
+                .expect("answered");
+            assert_eq!(result.unwrap(), Ok(()));
+        }
+        assert_eq!(
+            *published.lock(),
+            vec![
+                ("ORD-1".to_string(), true),
+                ("ORD-2".to_string(), true),
+                ("ORD-3".to_string(), true)
+            ],
+            "in order, each on disk when published"
+        );
+        let ordering = std::sync::atomic::Ordering::Relaxed;
+        assert_eq!(stats.batches.load(ordering) - before, 1, "one commit");
+        assert_eq!(
+            stats.batches_here.load(ordering),
+            1,
+            "made on the venue's thread"
+        );
     }
 
     #[actix_rt::test]

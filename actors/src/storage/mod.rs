@@ -13,7 +13,7 @@ pub mod store;
 pub use actor::{
     Done, HealthWatch, NotDurable, Storage, StorageActor, StorageError, StorageHealth, StorageStats,
 };
-pub use journal::{Durable, Journal, Ready};
+pub use journal::{Durable, FlushJournal, Journal, Ready};
 pub use ledger::FillLedger;
 pub use sealing::{SealError, SecretBox};
 pub use store::{Kind, Record, Store, StoreError, SCHEMA_VERSION};

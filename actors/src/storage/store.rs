@@ -271,6 +271,8 @@ pub struct Store {
     /// Records refused as conflicting with stored ones, since the last
     /// `take_conflicts`.
     conflicts: Vec<String>,
+    /// Whether commits wait for the disk (`set_fsync`).
+    fsync: bool,
 }
 
 impl Store {
@@ -299,6 +301,7 @@ impl Store {
             journal_upto: 0,
             journal_rows: 0,
             conflicts: Vec::new(),
+            fsync: true,
         };
         store.prepare()?;
         store.next_no = 1 + store.conn.query_row(
@@ -400,7 +403,13 @@ impl Store {
     pub fn set_fsync(&mut self, on: bool) -> Result<(), StoreError> {
         let mode = if on { "FULL" } else { "NORMAL" };
         self.conn.pragma_update(None, "synchronous", mode)?;
+        self.fsync = on;
         Ok(())
+    }
+
+    /// Whether each commit waits for the disk.
+    pub fn fsync(&self) -> bool {
+        self.fsync
     }
 
     pub fn path(&self) -> &Path {

@@ -10,7 +10,9 @@ use crate::health::{watched, Handles, Load};
 use crate::order_book::{OrderBookActor, ReplaceBook};
 use crate::recorder::Recording;
 use crate::registry::{Publish, RegistryActor, Seed};
-use crate::storage::{journal::Reply, Durable, Journal, Kind, Ready, Record, Storage};
+use crate::storage::{
+    journal::Reply, Durable, FlushJournal, Journal, Kind, Ready, Record, Storage,
+};
 use crate::venue::contract::*;
 use actix::prelude::*;
 use laicai_core::feed::MarketTick;
@@ -194,6 +196,7 @@ impl Actor for PaperVenue {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.cfg.mailbox);
         self.journal.attach(ctx.address().recipient());
+        self.journal.batch_into(ctx.address().recipient());
         let now = self.cfg.clock.now_ms();
         let balances = self
             .venue
@@ -275,6 +278,14 @@ impl Handles<CancelAll> for PaperVenue {
         let answer = self.answer(count, events, now);
         // The cancels happened either way; a storage failure is logged.
         Box::pin(async move { answer.await.unwrap_or(count) })
+    }
+}
+
+impl Handles<FlushJournal> for PaperVenue {
+    type Result = ();
+    fn handle(&mut self, _: FlushJournal, _: &mut Self::Context) {
+        let ready = self.journal.flush();
+        self.release(ready);
     }
 }
 
