@@ -167,14 +167,7 @@ impl Journal {
             });
             return Vec::new();
         }
-        let trades: Vec<&TradeView> = ready
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Trade(t) => Some(t),
-                _ => None,
-            })
-            .collect();
+        let trades: Vec<&TradeView> = ready.events.iter().filter_map(Event::trade).collect();
         let ledger = storage
             .fill_ledger()
             .filter(|_| !trades.is_empty())
@@ -372,12 +365,18 @@ pub(crate) mod tests {
             .is_ok_and(|n| n > 0)
     }
 
-    #[actix_rt::test]
-    async fn without_fsync_a_burst_is_one_commit_on_the_venues_thread_published_in_order() {
+    /// A fresh database for `test`.
+    fn fresh_db(test: &str) -> std::path::PathBuf {
         let db = std::env::temp_dir()
-            .join(format!("laicai-journal-burst-{}", std::process::id()))
+            .join(format!("laicai-journal-{test}-{}", std::process::id()))
             .join("laicai.db");
         let _ = std::fs::remove_file(&db);
+        db
+    }
+
+    #[actix_rt::test]
+    async fn without_fsync_a_burst_is_one_commit_on_the_venues_thread_published_in_order() {
+        let db = fresh_db("burst");
         let mut store = Store::open(&db).unwrap();
         store.set_fsync(false).unwrap();
         let storage = StorageActor::start(store, 64).unwrap();
@@ -436,10 +435,7 @@ pub(crate) mod tests {
 
     #[actix_rt::test]
     async fn nothing_is_published_or_answered_before_its_record_is_on_disk() {
-        let db = std::env::temp_dir()
-            .join(format!("laicai-journal-{}", std::process::id()))
-            .join("laicai.db");
-        let _ = std::fs::remove_file(&db);
+        let db = fresh_db("durable");
         let storage = StorageActor::start(Store::open(&db).unwrap(), 64).unwrap();
         // Stall the storage thread: the disk is slow.
         let (gate, stalled) = std::sync::mpsc::channel::<()>();

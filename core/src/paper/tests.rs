@@ -120,14 +120,7 @@ fn market_buy_walks_the_book_with_exact_fees() {
         (d("100000") - d("150.5") - d("0.301"), Decimal::ZERO)
     );
     assert_eq!(bal(&x, "BTC"), (d("2.5"), Decimal::ZERO));
-    let trades: Vec<_> = out
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Trade(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let trades: Vec<_> = out.events.iter().filter_map(Event::trade).collect();
     assert_eq!(trades.len(), 2);
     assert_eq!(
         (trades[0].price, trades[0].amount, trades[0].fee),

@@ -632,6 +632,14 @@ impl Event {
         Channel::of(self.kind())
     }
 
+    /// The trade, if this is one.
+    pub fn trade(&self) -> Option<&TradeView> {
+        match self {
+            Event::Trade(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The event's `type`.
     pub fn name(&self) -> &'static str {
         self.kind().as_str()
