@@ -7,7 +7,9 @@
 //! engine degraded, reads keep working; once space is freed the engine
 //! resumes by itself and what was held is written, published once and
 //! kept across a restart. A running strategy holds its quotes meanwhile,
-//! without changing status, and quotes again afterwards.
+//! without changing status, and quotes again afterwards. Run with the
+//! fsync (the default) and without it (where the paper venue commits on
+//! its own thread while it can).
 
 mod common;
 
@@ -58,11 +60,11 @@ impl Drop for SmallDisk {
     }
 }
 
-fn config() -> String {
+fn config(fsync: bool) -> String {
     format!(
         "[server]\nworkers = 1\nmax_messages_per_sec = 100000\ncommand_timeout_ms = 1500\n\
          [engine]\nstatus_interval_ms = 60000\n\
-         [storage]\nfsync = true\n\
+         [storage]\nfsync = {fsync}\n\
          [strategies]\nboot = []\n{}",
         btc_pair("")
     )
@@ -75,11 +77,28 @@ fn bid(i: usize) -> Value {
 
 #[actix_rt::test]
 async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_freed() {
-    let dir = temp_dir("storage-full");
+    full_disk(true).await;
+}
+
+#[actix_rt::test]
+async fn without_fsync_a_full_disk_degrades_and_resumes_the_same_way() {
+    full_disk(false).await;
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario told in order: fill the disk, refuse, free it, resume, restart"
+)]
+async fn full_disk(fsync: bool) {
+    let dir = temp_dir(if fsync {
+        "storage-full"
+    } else {
+        "storage-full-no-fsync"
+    });
     let Some(disk) = SmallDisk::mount(&dir.join("state")) else {
         return;
     };
-    let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &free_addr()).await;
+    let engine = EngineProcess::start_in(&dir, &disk.0, &config(fsync), &free_addr()).await;
     let mut c = engine.client().await;
     let mm = c
         .ok(json!({"cmd": "create_strategy", "name": "MM", "type": "pmm", "pair": "BTC-USDT",
@@ -223,7 +242,7 @@ async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_fre
     assert_eq!(engine.terminate(), Some(0));
 
     // And it is all on disk.
-    let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &addr).await;
+    let engine = EngineProcess::start_in(&dir, &disk.0, &config(fsync), &addr).await;
     let mut c = engine.client().await;
     let after = c.ok(json!({"cmd": "get_orders", "limit": 1000})).await;
     let (before, after) = (ids(&listed), ids(&after));
