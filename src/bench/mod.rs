@@ -625,11 +625,18 @@ const ORDER_RECORD_BYTES: usize = 1024;
 
 /// A database of the engine's schema, timing the commit of one order's
 /// records at a time as the storage thread makes it (the journal row;
-/// the tables brought up to date behind it every 50 ms, not timed; its
-/// checkpoints are another thread's).
+/// the tables brought up to date behind it every 50 ms, not timed) with
+/// the engine's checkpointing: the checkpointer beside it, and the writer
+/// finishing its checkpoint between two orders (not timed), so commits
+/// write the log over pages the file already has, as in the engine.
+/// (Without it the log only grows, and each fsync also has to record the
+/// file's new size: about 100 µs more on this disk.)
 struct SqliteFloor {
     store: laicai_actors::storage::Store,
     applied: Instant,
+    /// The checkpointer runs while this lives.
+    _checkpointing: Arc<()>,
+    behind: laicai_actors::storage::checkpoint::Behind,
 }
 
 impl SqliteFloor {
@@ -639,12 +646,15 @@ impl SqliteFloor {
         };
         let mut store = laicai_actors::storage::Store::open(path).map_err(bad)?;
         store.set_fsync(fsync).map_err(bad)?;
-        // As in the engine, no checkpoint inside a commit (its WAL grows
-        // by a few MiB a thousand orders).
-        store.stop_auto_checkpoint().map_err(bad)?;
+        let checkpointing = Arc::new(());
+        let behind =
+            laicai_actors::storage::checkpoint::start(&mut store, Arc::downgrade(&checkpointing))
+                .map_err(|e| BenchError::Bad(format!("SQLite floor's checkpointer: {e}")))?;
         Ok(SqliteFloor {
             store,
             applied: Instant::now(),
+            _checkpointing: checkpointing,
+            behind,
         })
     }
 
@@ -664,6 +674,8 @@ impl SqliteFloor {
                 self.store.apply().map_err(|e| bad(e.to_string()))?;
                 self.applied = Instant::now();
             }
+            // Idle between two orders, as the storage thread is.
+            laicai_actors::storage::checkpoint::finish(&self.store, &self.behind);
         }
         Ok(took)
     }

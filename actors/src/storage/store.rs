@@ -436,6 +436,21 @@ impl Store {
         Ok(())
     }
 
+    /// A PASSIVE checkpoint on this connection: whether it copied the
+    /// whole log (nobody else was checkpointing, no reader held it back).
+    pub fn checkpoint(&self) -> Result<bool, StoreError> {
+        let (busy, log, copied) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?;
+        Ok(busy == 0 && log == copied)
+    }
+
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         Ok(self
             .conn
