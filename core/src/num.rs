@@ -136,8 +136,120 @@ pub mod text {
 /// Rewrites a flat JSON object's numbers as strings holding the same
 /// digits, so a protocol view (whose decimals are written as JSON numbers)
 /// can be stored and read back exactly: `{"price":52000.10}` →
-/// `{"price":"52000.10"}`.
+/// `{"price":"52000.10"}`. Only the object's own values change; nested
+/// objects and arrays are kept as they are.
+///
+/// Compact JSON, as `serde_json::to_string` writes it, is rewritten in
+/// one pass over its text (every order and trade stored goes through
+/// here, on the order's path); anything else goes through serde_json,
+/// which also gives the error when it is not an object.
 pub fn numbers_as_strings(object: &str) -> Result<String, serde_json::Error> {
+    match compact_numbers_as_strings(object) {
+        Some(out) => Ok(out),
+        None => parsed_numbers_as_strings(object),
+    }
+}
+
+/// The one-pass rewrite of a compact object; `None` at the first byte it
+/// does not expect (whitespace, a malformed object), for serde_json to
+/// read instead.
+fn compact_numbers_as_strings(object: &str) -> Option<String> {
+    let bytes = object.as_bytes();
+    if bytes.first() != Some(&b'{') || bytes.last() != Some(&b'}') {
+        return None;
+    }
+    let mut out = String::with_capacity(object.len() + 32);
+    // Where the text not yet copied to `out` starts.
+    let mut copied = 0;
+    let mut i = 1;
+    if bytes.get(i) == Some(&b'}') {
+        return (bytes.len() == 2).then(|| object.to_string());
+    }
+    loop {
+        // A key, then ':'.
+        i = string_end(bytes, i)?;
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let value = i;
+        match *bytes.get(i)? {
+            b'-' | b'0'..=b'9' => {
+                i = value
+                    + bytes[value..]
+                        .iter()
+                        .position(|b| matches!(b, b',' | b'}'))?;
+                let number = &object[value..i];
+                serde_json::from_str::<serde::de::IgnoredAny>(number).ok()?;
+                out.push_str(&object[copied..value]);
+                out.push('"');
+                out.push_str(number);
+                out.push('"');
+                copied = i;
+            }
+            b'"' => i = string_end(bytes, i)?,
+            b'{' | b'[' => i = nested_end(bytes, i)?,
+            b't' | b'f' | b'n' => {
+                let word = ["true", "false", "null"]
+                    .into_iter()
+                    .find(|w| object[i..].starts_with(w))?;
+                i += word.len();
+            }
+            _ => return None,
+        }
+        match *bytes.get(i)? {
+            b',' => i += 1,
+            b'}' if i == bytes.len() - 1 => break,
+            _ => return None,
+        }
+    }
+    out.push_str(&object[copied..]);
+    Some(out)
+}
+
+/// Where the string starting at `at` (a '"') ends: the index after its
+/// closing quote.
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut i = at + 1;
+    loop {
+        match *bytes.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// Where the object or array starting at `at` ends: the index after its
+/// closing bracket (strings inside skipped whole).
+fn nested_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = at;
+    loop {
+        match *bytes.get(i)? {
+            b'"' => {
+                i = string_end(bytes, i)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The same through serde_json: any JSON object, whitespace included
+/// (its keys come out sorted).
+fn parsed_numbers_as_strings(object: &str) -> Result<String, serde_json::Error> {
     let fields: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
         serde_json::from_str(object)?;
     let mut out = serde_json::Map::new();
@@ -213,7 +325,7 @@ mod tests {
         let back: W = serde_json::from_str(&plain).unwrap();
         assert_ne!(back.v, long, "a JSON number goes through f64");
         let stored = numbers_as_strings(&plain).unwrap();
-        assert_eq!(stored, r#"{"o":null,"v":"52000.123456789012345678901"}"#);
+        assert_eq!(stored, r#"{"v":"52000.123456789012345678901","o":null}"#);
         let back: W = serde_json::from_str(&stored).unwrap();
         assert_eq!(back, w);
 
@@ -228,6 +340,49 @@ mod tests {
         let back: T = serde_json::from_str(&json).unwrap();
         assert_eq!(back.0.to_string(), "0.150");
         assert_eq!(back, t);
+    }
+
+    #[test]
+    fn the_one_pass_rewrite_reads_as_serde_json_does() {
+        let cases = [
+            r#"{}"#,
+            r#"{"price":52000.10,"size":-0.5,"e":1e-7,"n":0}"#,
+            r#"{"id":"ORD-1","note":"a \"quoted\" 12:34, {x}","status":"open","qty":3}"#,
+            r#"{"t":true,"f":false,"z":null,"p":-12.50}"#,
+            r#"{"levels":[[52000.1,0.5],[51999.9,1]],"inner":{"a":1,"b":"}"},"last":7}"#,
+            r#"{"k\\":"\\","v":1.0}"#,
+        ];
+        for case in cases {
+            let fast = compact_numbers_as_strings(case).unwrap_or_else(|| panic!("{case}"));
+            let slow = parsed_numbers_as_strings(case).unwrap();
+            let read = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+            assert_eq!(read(&fast), read(&slow), "{case} → {fast}");
+        }
+        // The object's own numbers become strings, every digit kept;
+        // nested ones stay as they are.
+        assert_eq!(
+            numbers_as_strings(r#"{"a":[1.50],"b":2.50,"c":"3"}"#).unwrap(),
+            r#"{"a":[1.50],"b":"2.50","c":"3"}"#
+        );
+        // Not compact, or not an object: serde_json reads it, or says why.
+        assert_eq!(
+            numbers_as_strings(r#"{ "b": 2.50, "a": 1 }"#).unwrap(),
+            r#"{"a":"1","b":"2.50"}"#
+        );
+        for bad in [
+            r#"[1,2]"#,
+            r#"{"a":1"#,
+            r#"{"a":}"#,
+            r#"{"a":1,}"#,
+            "",
+            r#"{"a":1}}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":1 2}"#,
+        ] {
+            assert!(compact_numbers_as_strings(bad).is_none(), "{bad}");
+            assert!(numbers_as_strings(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
