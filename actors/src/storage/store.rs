@@ -265,12 +265,14 @@ pub struct Store {
     /// Records durable in the journal, not yet in their tables, and the
     /// last journal row holding them.
     unapplied: Vec<entry::Pending>,
-    journal_upto: i64,
-    /// Journal rows holding `unapplied`.
-    journal_rows: usize,
+    /// The journal rows holding `unapplied`, oldest first: each row's id
+    /// and how many of its records.
+    rows: std::collections::VecDeque<(i64, usize)>,
     /// Records refused as conflicting with stored ones, since the last
     /// `take_conflicts`.
     conflicts: Vec<String>,
+    /// `synchronous` was lowered for an application and not yet put back.
+    unsynced: bool,
     /// Whether commits wait for the disk (`set_fsync`).
     fsync: bool,
 }
@@ -298,10 +300,10 @@ impl Store {
             path: path.to_path_buf(),
             next_no: 0,
             unapplied: Vec::new(),
-            journal_upto: 0,
-            journal_rows: 0,
+            rows: std::collections::VecDeque::new(),
             conflicts: Vec::new(),
             fsync: true,
+            unsynced: false,
         };
         store.prepare()?;
         store.next_no = 1 + store.conn.query_row(
@@ -467,10 +469,10 @@ impl Store {
             rows.collect::<Result<_, _>>()?
         };
         for (id, row) in &rows {
-            self.unapplied.extend(entry::decode(row)?);
-            self.journal_upto = *id;
+            let records = entry::decode(row)?;
+            self.rows.push_back((*id, records.len()));
+            self.unapplied.extend(records);
         }
-        self.journal_rows = rows.len();
         if !rows.is_empty() {
             tracing::info!(
                 rows = rows.len(),
@@ -489,11 +491,12 @@ impl Store {
             return Ok(());
         }
         let (row, pending) = entry::encode(batch)?;
+        self.synced()?;
         self.conn
             .prepare_cached("INSERT INTO journal (records) VALUES (?1)")?
             .execute(params![row])?;
-        self.journal_upto = self.conn.last_insert_rowid();
-        self.journal_rows += 1;
+        self.rows
+            .push_back((self.conn.last_insert_rowid(), pending.len()));
         self.unapplied.extend(pending);
         Ok(())
     }
@@ -506,25 +509,81 @@ impl Store {
     /// Writes the appended records to their tables and deletes their
     /// journal rows, in one transaction. Reads see what was applied.
     pub fn apply(&mut self) -> Result<(), StoreError> {
+        self.apply_some(usize::MAX)
+    }
+
+    /// As `apply`, for the oldest journal rows only: whole rows, as many
+    /// as hold at most `records` records (at least one row). A commit
+    /// queued behind waits for no more than that.
+    pub fn apply_some(&mut self, records: usize) -> Result<(), StoreError> {
         if self.unapplied.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.unapplied);
-        match self.apply_batch(&batch) {
+        let (mut rows, mut taken) = (0, 0);
+        for &(_, n) in &self.rows {
+            if rows > 0 && taken + n > records {
+                break;
+            }
+            rows += 1;
+            taken += n;
+        }
+        let upto = match rows {
+            0 => 0,
+            _ => self.rows[rows - 1].0,
+        };
+        if rows == 0 {
+            // Records with no row (none are appended so): all of them.
+            taken = self.unapplied.len();
+        }
+        let batch: Vec<entry::Pending> = self.unapplied.drain(..taken).collect();
+        let applied = self.without_fsync(|store| store.apply_batch(&batch, upto, rows));
+        match applied {
             Ok(()) => {
-                self.journal_rows = 0;
+                self.rows.drain(..rows);
                 Ok(())
             }
             Err(StoreError::AppliedElsewhere { expected, found }) => {
                 tracing::warn!(expected, found, "another connection brought the tables up to date with this journal; not applied twice");
-                self.journal_rows = 0;
+                self.rows.drain(..rows);
                 Ok(())
             }
             Err(e) => {
-                self.unapplied = batch;
+                self.unapplied.splice(0..0, batch);
                 Err(e)
             }
         }
+    }
+
+    /// Runs `write` with its commit not waiting for the disk. For bringing
+    /// the tables up to date: what it writes is already durable in the
+    /// journal, and the log is written in order, so a power loss can only
+    /// take this commit together with everything after it, and never a
+    /// commit that did wait (its fsync covers all before it); the journal
+    /// rows it deleted are then still there, and `recover` applies them
+    /// again. Spares each application one fsync, which the order
+    /// committed behind it would otherwise wait for.
+    fn without_fsync<T>(
+        &mut self,
+        write: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.fsync {
+            return write(self);
+        }
+        self.unsynced = true;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let written = write(self);
+        self.synced()?;
+        written
+    }
+
+    /// Puts the fsync back if `without_fsync` could not: nothing is
+    /// appended without it.
+    fn synced(&mut self) -> Result<(), StoreError> {
+        if self.unsynced {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            self.unsynced = false;
+        }
+        Ok(())
     }
 
     /// Appends and applies a batch: durable and in its tables on return.
@@ -533,7 +592,14 @@ impl Store {
         self.apply()
     }
 
-    fn apply_batch(&mut self, batch: &[entry::Pending]) -> Result<(), StoreError> {
+    /// Applies `batch`, the records of the journal rows up to `upto`
+    /// (`rows` of them), and deletes those rows.
+    fn apply_batch(
+        &mut self,
+        batch: &[entry::Pending],
+        upto: i64,
+        rows: usize,
+    ) -> Result<(), StoreError> {
         // Only the last state of a key in the batch is written; an order's
         // row takes its last state too (every state goes to order_events),
         // numbered by its first, so ties in time keep insertion order.
@@ -618,10 +684,10 @@ impl Store {
         // is rolled back rather than written twice.
         let deleted = tx
             .prepare_cached("DELETE FROM journal WHERE id <= ?1")?
-            .execute(params![self.journal_upto])?;
-        if deleted != self.journal_rows {
+            .execute(params![upto])?;
+        if deleted != rows {
             return Err(StoreError::AppliedElsewhere {
-                expected: self.journal_rows,
+                expected: rows,
                 found: deleted,
             });
         }

@@ -338,3 +338,92 @@ fn a_journal_is_applied_once_whoever_applies_it() {
         "applied twice"
     );
 }
+
+/// Bringing the tables up to date commits without waiting for the disk
+/// (its records are durable in the journal already); every append after
+/// it waits again, even if putting the fsync back failed once.
+#[test]
+fn the_tables_follow_the_journal_without_an_fsync_of_their_own() {
+    let path = dir().join("unsynced-apply.db");
+    let mut s = Store::open(&path).unwrap();
+    let synchronous = |s: &Store| -> i64 {
+        s.conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(synchronous(&s), 2, "FULL");
+    let inside = s.without_fsync(|s| Ok(synchronous(s))).unwrap();
+    assert_eq!(inside, 1, "NORMAL while applying");
+    assert_eq!(synchronous(&s), 2);
+    s.write(&[Record::Order {
+        view: order("ORD-1", OrderStatus::Open, "0"),
+        at_ms: 1,
+    }])
+    .unwrap();
+    assert_eq!(synchronous(&s), 2);
+    // As if putting it back had failed: the next append puts it back.
+    s.conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    s.unsynced = true;
+    s.append(&[Record::Order {
+        view: order("ORD-2", OrderStatus::Open, "0"),
+        at_ms: 2,
+    }])
+    .unwrap();
+    assert_eq!(synchronous(&s), 2);
+    // Without the fsync configured, nothing changes.
+    s.set_fsync(false).unwrap();
+    assert_eq!(s.without_fsync(|s| Ok(synchronous(s))).unwrap(), 1);
+    assert_eq!(synchronous(&s), 1);
+}
+
+/// The tables can follow the journal a few rows at a time: whole rows,
+/// at least one, the oldest first; reads see every record throughout.
+#[test]
+fn the_journal_is_applied_in_slices_of_whole_rows() {
+    let path = dir().join("slices.db");
+    let mut s = Store::open(&path).unwrap();
+    for n in 0..3 {
+        s.append(&[
+            Record::Order {
+                view: order(&format!("ORD-{n}"), OrderStatus::Open, "0"),
+                at_ms: n,
+            },
+            Record::Trade {
+                view: trade(&format!("T-{n}"), &format!("ORD-{n}")),
+                at_ms: n,
+            },
+        ])
+        .unwrap();
+    }
+    let journal = |s: &Store| -> i64 {
+        s.conn
+            .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+            .unwrap()
+    };
+    let in_table = |s: &Store| -> i64 {
+        s.conn
+            .query_row("SELECT count(*) FROM trades", [], |r| r.get(0))
+            .unwrap()
+    };
+    let all = OrderFilter::default();
+    assert_eq!((journal(&s), in_table(&s), s.unapplied()), (3, 0, 6));
+    // Three records allowed: one row (a second would make four).
+    s.apply_some(3).unwrap();
+    assert_eq!((journal(&s), in_table(&s), s.unapplied()), (2, 1, 4));
+    assert_eq!(s.trades(&all).unwrap().len(), 3);
+    // Fewer than a row: still one row.
+    s.apply_some(1).unwrap();
+    assert_eq!((journal(&s), in_table(&s), s.unapplied()), (1, 2, 2));
+    assert_eq!(s.orders(&all).unwrap().len(), 3);
+    s.apply().unwrap();
+    assert_eq!((journal(&s), in_table(&s), s.unapplied()), (0, 3, 0));
+    // What a slice left in the journal is applied on opening.
+    s.append(&[Record::Trade {
+        view: trade("T-9", "ORD-0"),
+        at_ms: 9,
+    }])
+    .unwrap();
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    assert_eq!((journal(&s), in_table(&s), s.unapplied()), (0, 4, 0));
+}
