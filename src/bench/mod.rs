@@ -630,7 +630,7 @@ const ORDER_RECORD_BYTES: usize = 1024;
 /// finishing its checkpoint between two orders (not timed), so commits
 /// write the log over pages the file already has, as in the engine.
 /// (Without it the log only grows, and each fsync also has to record the
-/// file's new size: about 100 µs more on this disk.)
+/// file's new size: 60–100 µs more on this disk.)
 struct SqliteFloor {
     store: laicai_actors::storage::Store,
     applied: Instant,

@@ -8,7 +8,7 @@
 //! commits land while it copies. SQLite writes the log from its start
 //! again only once a checkpoint has copied all of it, so such a log grows
 //! without end, and every durable commit then also waits for the file
-//! system to record the file's new size (about 100 µs more per commit on
+//! system to record the file's new size (60–100 µs more per commit on
 //! the CI disk, BENCHMARKS.md §15). So a pass that copied frames raises
 //! `Behind`, and the writer, the next time it has nothing to do, finishes
 //! the checkpoint itself (`finish`): only the frames committed since the
