@@ -195,8 +195,12 @@ fn soak_prints_a_line_a_period_and_the_slopes() {
         assert!(number(cells[2]) > 10.0, "fds: {r}");
         assert!(number(cells[6]) > 0.0, "events: {r}");
         assert!(number(cells[7]) > 0.0, "orders: {r}");
+        assert!(number(cells[9]) >= 0.0, "WAL: {r}");
     }
-    assert!(out.contains("RSS slope"), "{out}");
+    assert!(
+        out.contains("RSS slope") && out.contains("/period, WAL "),
+        "{out}"
+    );
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! back every minute, and 20 clients placing and cancelling orders — with
 //! one line a minute: resident memory, open descriptors, threads, the
 //! deepest actor mailbox, sessions, events delivered to one watcher, and
-//! the order round trip's p99. At the end, the slope of memory and
-//! descriptors after the first minutes, which must be flat.
+//! the order round trip's p99, and the size of the database's write-ahead
+//! log. At the end, the slope of memory, descriptors and the log after
+//! the first minutes, which must be flat.
 
 use super::clients::{connect, stalled_subscriber, subscriber, Socket};
 use super::server::{EngineSetup, ServerProcess};
@@ -77,6 +78,8 @@ struct Period {
     events: u64,
     rtt_p99_ms: f64,
     orders: u64,
+    /// The write-ahead log's size: it must not grow with the orders.
+    wal_mb: f64,
 }
 
 pub(super) async fn soak(a: SoakArgs) -> Result<(), BenchError> {
@@ -122,9 +125,10 @@ pub(super) async fn soak(a: SoakArgs) -> Result<(), BenchError> {
         crowd.lock().push(tokio::spawn(drain(ws)));
     }
     println!(
-        "\n| period | RSS MB | fds | threads | deepest mailbox | sessions | events (one watcher) | orders | order RTT p99 ms |"
+        "\n| period | RSS MB | fds | threads | deepest mailbox | sessions | events (one watcher) | orders | order RTT p99 ms | WAL MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let wal = server.state_dir().join("laicai.db-wal");
     let mut periods = Vec::new();
     let mut n = 0;
     while Instant::now() < until {
@@ -142,10 +146,19 @@ pub(super) async fn soak(a: SoakArgs) -> Result<(), BenchError> {
             events: events.swap(0, Ordering::Relaxed),
             rtt_p99_ms: percentile(&rtt, 0.99) as f64 / 1000.0,
             orders: orders.swap(0, Ordering::Relaxed),
+            wal_mb: std::fs::metadata(&wal).map_or(0, |m| m.len()) as f64 / 1e6,
         };
         println!(
-            "| {n} | {:.1} | {} | {} | {:.0} | {:.0} | {} | {} | {:.2} |",
-            p.rss_mb, p.fds, p.threads, p.max_queue, p.sessions, p.events, p.orders, p.rtt_p99_ms
+            "| {n} | {:.1} | {} | {} | {:.0} | {:.0} | {} | {} | {:.2} | {:.1} |",
+            p.rss_mb,
+            p.fds,
+            p.threads,
+            p.max_queue,
+            p.sessions,
+            p.events,
+            p.orders,
+            p.rtt_p99_ms,
+            p.wal_mb
         );
         periods.push(p);
         churn(&crowd, server.addr, &url, a.clients).await;
@@ -327,14 +340,16 @@ fn summarize(periods: &[Period]) {
     let rss: Vec<f64> = settled.iter().map(|p| p.rss_mb).collect();
     let fds: Vec<f64> = settled.iter().map(|p| p.fds as f64).collect();
     let threads: Vec<f64> = settled.iter().map(|p| p.threads as f64).collect();
+    let wal: Vec<f64> = settled.iter().map(|p| p.wal_mb).collect();
     println!(
         "\nover the second half (periods {} to {}): RSS slope {:+.2} MB/period, fds {:+.2}/period, \
-         threads {:+.2}/period; deepest mailbox seen {:.0}; order RTT p99 worst {:.2} ms",
+         threads {:+.2}/period, WAL {:+.2} MB/period; deepest mailbox seen {:.0}; order RTT p99 worst {:.2} ms",
         whole.len() - settled.len() + 1,
         whole.len(),
         slope(&rss),
         slope(&fds),
         slope(&threads),
+        slope(&wal),
         periods.iter().map(|p| p.max_queue).fold(0.0, f64::max),
         periods.iter().map(|p| p.rtt_p99_ms).fold(0.0, f64::max),
     );
