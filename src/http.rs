@@ -330,7 +330,8 @@ fn feed_metrics(m: &mut Metrics, feed: &laicai_actors::bus::feed::FeedStats) {
 }
 
 /// The storage thread's commits: their count, records (so the group
-/// commit's batch size), time, failures, and whether it can write.
+/// commit's batch size), time (and its spread, and how long writers
+/// waited), failures, and whether it can write.
 fn storage_metrics(m: &mut Metrics, storage: &laicai_actors::storage::Storage) {
     let health = storage.health().unavailable().is_some();
     let storage = storage.stats();
@@ -367,6 +368,14 @@ fn storage_metrics(m: &mut Metrics, storage: &laicai_actors::storage::Storage) {
         "1 while the database cannot be written.",
     )
     .value("", u8::from(health));
+    m.0.push_str(&storage.commit_times.render(
+        "laicai_storage_commit_seconds",
+        "Time each commit on the storage thread took (its fsync included, when fsync is on).",
+    ));
+    m.0.push_str(&storage.durable_waits.render(
+        "laicai_storage_durable_wait_seconds",
+        "For each commit a writer waited for: from its oldest waiting write being queued to the acknowledgement.",
+    ));
 }
 
 /// The bus to gateways: connected, published, waiting, dropped.

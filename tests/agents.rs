@@ -147,7 +147,7 @@ async fn a_strategy_blocking_its_thread_shows_as_unresponsive() {
 }
 
 #[actix_rt::test]
-async fn metrics_count_events_by_type_orders_by_status_and_command_latency() {
+async fn metrics_count_events_by_type_orders_by_status_command_latency_and_commits() {
     let server = TestServer::start(FAST).await;
     let mut c = server.client("/api/stream").await;
     let book = c
@@ -202,5 +202,20 @@ async fn metrics_count_events_by_type_orders_by_status_and_command_latency() {
         "{after:?}"
     );
     assert!(grew("laicai_event_age_seconds_count") > 0.0);
+    // The order and its cancel were each answered after a commit of the
+    // storage thread (fsync on, the default): both timed, and both
+    // writers' waits.
+    assert!(
+        grew("laicai_storage_commit_seconds_count") >= 2.0,
+        "{after:?}"
+    );
+    assert!(
+        grew("laicai_storage_durable_wait_seconds_count") >= 2.0,
+        "{after:?}"
+    );
+    assert_eq!(
+        after["laicai_storage_durable_wait_seconds_bucket{le=\"+Inf\"}"],
+        after["laicai_storage_durable_wait_seconds_count"]
+    );
     server.stop().await;
 }

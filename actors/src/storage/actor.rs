@@ -22,6 +22,7 @@
 use super::checkpoint;
 use super::ledger::FillLedger;
 use super::store::{Kind, Record, Store, StoreError};
+use crate::latency::LatencyHistogram;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -139,6 +140,8 @@ enum Job {
     Write {
         records: Vec<Record>,
         done: Option<Done>,
+        /// When it was sent: how long its writer waited, for `/metrics`.
+        sent: Instant,
     },
     Read(ReadJob),
 }
@@ -185,6 +188,12 @@ pub struct StorageStats {
     pub failed_batches: AtomicU64,
     /// Of `batches`, those made on a venue's thread (`write_here`).
     pub batches_here: AtomicU64,
+    /// How long each successful commit took (the disk's share of an
+    /// order's answer).
+    pub commit_times: LatencyHistogram,
+    /// For each commit someone waited for: from its oldest waiting
+    /// write's send to the acknowledgement (the queue's share as well).
+    pub durable_waits: LatencyHistogram,
 }
 
 impl StorageStats {
@@ -192,9 +201,12 @@ impl StorageStats {
     fn count(&self, records: usize, started: Instant, ok: bool) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.records.fetch_add(records as u64, Ordering::Relaxed);
+        let took = started.elapsed();
         self.commit_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        if !ok {
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        if ok {
+            self.commit_times.record(took);
+        } else {
             self.failed_batches.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -254,6 +266,8 @@ pub struct StorageActor {
     /// Raised when the checkpointer left frames for this thread to copy
     /// when it is idle.
     behind: checkpoint::Behind,
+    /// When the oldest write now waiting for a commit was sent.
+    oldest_waiting: Option<Instant>,
 }
 
 impl std::fmt::Debug for StorageActor {
@@ -294,6 +308,7 @@ impl StorageActor {
             apply_failures: 0,
             _alive: alive,
             behind,
+            oldest_waiting: None,
         };
         std::thread::Builder::new()
             .name("laicai-storage".into())
@@ -406,8 +421,15 @@ impl StorageActor {
             while let Some(job) = next.take() {
                 taken += 1;
                 match job {
-                    Job::Write { records, done: d } => {
+                    Job::Write {
+                        records,
+                        done: d,
+                        sent,
+                    } => {
                         writes.extend(records);
+                        if d.is_some() {
+                            self.oldest_waiting.get_or_insert(sent);
+                        }
                         done.extend(d);
                     }
                     Job::Read(read) => {
@@ -467,6 +489,9 @@ impl StorageActor {
         for d in done.drain(..) {
             d(Ok(()));
         }
+        if let Some(sent) = self.oldest_waiting.take() {
+            self.stats.durable_waits.record(sent.elapsed());
+        }
     }
 
     /// One attempt at writing `writes` in one transaction.
@@ -497,8 +522,15 @@ impl StorageActor {
             let job = self.rx.recv_timeout(left);
             self.taken += usize::from(job.is_ok());
             match job {
-                Ok(Job::Write { records, done: d }) => {
+                Ok(Job::Write {
+                    records,
+                    done: d,
+                    sent,
+                }) => {
                     writes.extend(records);
+                    if d.is_some() {
+                        self.oldest_waiting.get_or_insert(sent);
+                    }
                     done.extend(d);
                 }
                 Ok(Job::Read(read)) => {
@@ -517,7 +549,11 @@ impl Storage {
     /// when the queue is full (storage is the bottleneck then, and the
     /// writer must wait for it rather than lose a record).
     pub fn write(&self, records: Vec<Record>, done: Option<Done>) {
-        let job = Job::Write { records, done };
+        let job = Job::Write {
+            records,
+            done,
+            sent: Instant::now(),
+        };
         let job = match self.queue.try_send(job) {
             Ok(()) => return,
             Err(TrySendError::Full(job)) => {
@@ -592,6 +628,7 @@ impl Storage {
             .try_send(Job::Write {
                 records,
                 done: None,
+                sent: Instant::now(),
             })
             .is_ok()
     }
