@@ -485,6 +485,11 @@ async fn metrics(st: web::Data<AppState>) -> HttpResponse {
         updates.value(&format!("status=\"{status}\""), *n);
     }
     agent_metrics(&mut m, &agents);
+    m.counter(
+        "laicai_log_lines_dropped_total",
+        "Log lines not written to stdout because its reader fell too far behind.",
+    )
+    .value("", crate::log_output::dropped_lines());
     let mut body = m.0;
     body.push_str(&st.link.latency.render(
         "laicai_command_seconds",

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dashboard;
 pub mod gateway;
 mod http;
+pub mod log_output;
 pub mod logs;
 mod recover;
 pub mod settings;

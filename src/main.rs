@@ -172,7 +172,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let reload = init_engine_log(&config);
+    let (reload, _log_written) = init_engine_log(&config);
     serve(config, path, reload)
 }
 
@@ -195,10 +195,11 @@ fn add_env_token(config: &mut Config) -> bool {
 type LogReload = Box<dyn Fn(&str) -> Result<(), String>>;
 
 /// The engine's log: to stdout as text (colour only on a terminal) or JSON
-/// lines, at `engine.log_level` (RUST_LOG wins when set); and, as `log`
-/// events, to clients. Answers how to change the level later, unless
-/// RUST_LOG fixed it.
-fn init_engine_log(config: &Config) -> Option<LogReload> {
+/// lines, at `engine.log_level` (RUST_LOG wins when set), written by a
+/// thread of its own (`log_output`); and, as `log` events, to clients.
+/// Answers how to change the level later, unless RUST_LOG fixed it, and
+/// the guard that writes the last lines when dropped.
+fn init_engine_log(config: &Config) -> (Option<LogReload>, laicai::log_output::WorkerGuard) {
     use laicai::config::LogFormat;
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{fmt, reload, EnvFilter};
@@ -214,11 +215,17 @@ fn init_engine_log(config: &Config) -> Option<LogReload> {
         })
     });
     let (filter, handle) = reload::Layer::new(filter);
+    let (stdout, written) = laicai::log_output::stdout();
     let out = match config.engine.log_format {
         LogFormat::Text => fmt::layer()
             .with_ansi(std::io::stdout().is_terminal())
+            .with_writer(stdout)
             .boxed(),
-        LogFormat::Json => fmt::layer().json().with_ansi(false).boxed(),
+        LogFormat::Json => fmt::layer()
+            .json()
+            .with_ansi(false)
+            .with_writer(stdout)
+            .boxed(),
     };
     tracing_subscriber::registry()
         .with(out.with_filter(filter))
@@ -228,12 +235,13 @@ fn init_engine_log(config: &Config) -> Option<LogReload> {
         ))
         .init();
     if fixed {
-        return None;
+        return (None, written);
     }
-    Some(Box::new(move |level: &str| {
+    let reload: LogReload = Box::new(move |level: &str| {
         let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
         handle.reload(filter).map_err(|e| e.to_string())
-    }))
+    });
+    (Some(reload), written)
 }
 
 /// On SIGHUP, the config file is read again and its `engine.log_level`
@@ -313,7 +321,7 @@ fn gateway(args: GatewayArgs) -> ExitCode {
     let node = args
         .node
         .unwrap_or_else(|| format!("gw-{}", std::process::id()));
-    let _ = init_engine_log(&config);
+    let (_, _log_written) = init_engine_log(&config);
     let system = actix::System::new();
     let result: Result<(), String> = system.block_on(async move {
         let gateway = laicai::gateway::start(config, node)

@@ -214,3 +214,82 @@ async fn an_evicted_client_that_reads_again_gets_close_1013() {
     replay_has_every_order(&server, st.last_seen, &st).await;
     server.stop().await;
 }
+
+/// The engine's own log has a reader that can stall too: stdout piped to
+/// a log collector that stopped reading. The engine goes on answering
+/// (the sessions' thread logs every order, and would otherwise block on
+/// the full pipe), and the lines it could not hand over are dropped and
+/// counted in `/metrics`.
+#[actix_rt::test]
+async fn a_stdout_nobody_reads_does_not_stop_the_engine() {
+    let dir = temp_dir("stuck-stdout");
+    let addr = free_addr();
+    let config = dir.join("test.toml");
+    std::fs::write(
+        &config,
+        "[server]\nmax_messages_per_sec = 100000\n[storage]\nfsync = false\n",
+    )
+    .expect("write config");
+    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--bind")
+        .arg(&addr)
+        // Many lines an order: the pipe (64 KiB) and the writer's queue
+        // (8192 lines) fill within a few hundred orders.
+        .env("RUST_LOG", "trace")
+        .env("LAICAI_STATE_DIR", dir.join("state"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn laicai");
+    // Held, never read.
+    let _stdout = engine.stdout.take();
+    let url = format!("ws://{addr}/api/v1/websocket");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut c = loop {
+        match Client::try_connect(&url, &[], &[]).await {
+            Ok((c, _)) => break c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "laicai did not come up: {e}");
+                actix_rt::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let dropped = || async {
+        let mut resp = awc::Client::new()
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics");
+        let body = resp.body().limit(1 << 20).await.expect("metrics body");
+        String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|l| l.strip_prefix("laicai_log_lines_dropped_total "))
+            .map(|v| v.trim().parse::<f64>().expect("a number"))
+            .expect("laicai_log_lines_dropped_total in /metrics")
+    };
+    let book = c
+        .ok(json!({"cmd": "get_order_book", "symbol": "BTC-USDT"}))
+        .await;
+    let price = (best(&book, "bids") * d("0.9")).round_dp(2).to_string();
+    let mut orders = 0;
+    let mut lost = 0.0;
+    // Every command is answered (`ok` waits 10 s at most for each) well
+    // past the point where a blocking write to stdout would have stopped
+    // the engine.
+    while orders < 5000 && lost == 0.0 {
+        for _ in 0..250 {
+            let placed = c
+                .ok(json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": price, "size": "0.001"}))
+                .await;
+            c.ok(json!({"cmd": "cancel_order", "order_id": placed["data"]["order_id"]}))
+                .await;
+        }
+        orders += 250;
+        lost = dropped().await;
+    }
+    assert!(lost > 0.0, "no line dropped after {orders} orders");
+    let _ = engine.kill();
+    let _ = engine.wait();
+}
