@@ -262,8 +262,7 @@ pub struct Store {
     path: PathBuf,
     /// The `no` the next order or trade inserted gets: insertion order.
     next_no: i64,
-    /// Records durable in the journal, not yet in their tables, and the
-    /// last journal row holding them.
+    /// Records durable in the journal, not yet in their tables.
     unapplied: Vec<entry::Pending>,
     /// The journal rows holding `unapplied`, oldest first: each row's id
     /// and how many of its records.
