@@ -230,21 +230,23 @@ async fn a_stdout_nobody_reads_does_not_stop_the_engine() {
         "[server]\nmax_messages_per_sec = 100000\n[storage]\nfsync = false\n",
     )
     .expect("write config");
-    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--bind")
-        .arg(&addr)
-        // Many lines an order: the pipe (64 KiB) and the writer's queue
-        // (8192 lines) fill within a few hundred orders.
-        .env("RUST_LOG", "trace")
-        .env("LAICAI_STATE_DIR", dir.join("state"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn laicai");
+    let mut engine = Stopped(
+        std::process::Command::new(env!("CARGO_BIN_EXE_laicai"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--bind")
+            .arg(&addr)
+            // Many lines an order: the pipe (64 KiB) and the writer's queue
+            // (8192 lines) fill within a few hundred orders.
+            .env("RUST_LOG", "trace")
+            .env("LAICAI_STATE_DIR", dir.join("state"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn laicai"),
+    );
     // Held, never read.
-    let _stdout = engine.stdout.take();
+    let _stdout = engine.0.stdout.take();
     let url = format!("ws://{addr}/api/v1/websocket");
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut c = loop {
@@ -290,6 +292,14 @@ async fn a_stdout_nobody_reads_does_not_stop_the_engine() {
         lost = dropped().await;
     }
     assert!(lost > 0.0, "no line dropped after {orders} orders");
-    let _ = engine.kill();
-    let _ = engine.wait();
+}
+
+/// An engine spawned by hand, killed when the test ends, passed or not.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
