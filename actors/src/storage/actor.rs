@@ -17,10 +17,13 @@
 //! unavailable (`StorageHealth`), and tries the same commit again with
 //! backoff, taking in the writes that follow and answering reads from
 //! what is durable meanwhile. Once a commit succeeds, every writer held is
-//! told, in order, and storage is reported available again.
+//! told, in order, and storage is reported available again. A disk that
+//! returns nothing at all is reported unavailable the same way once an
+//! operation has waited `stall::AFTER`, and available when it returns.
 
 use super::checkpoint;
 use super::ledger::FillLedger;
+use super::stall::{self, DiskClock};
 use super::store::{Kind, Record, Store, StoreError};
 use crate::latency::LatencyHistogram;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -71,8 +74,8 @@ pub type HealthWatch = Box<dyn Fn(Option<String>) + Send + Sync>;
 /// (which sets it) and everyone who must refuse work while it cannot.
 #[derive(Default)]
 pub struct StorageHealth {
-    /// Why, by cause (`Cause` indexes it); unavailable while either is set.
-    why: parking_lot::Mutex<[Option<String>; 2]>,
+    /// Why, by cause (`Cause` indexes it); unavailable while any is set.
+    why: parking_lot::Mutex<[Option<String>; 3]>,
     watch: std::sync::OnceLock<HealthWatch>,
 }
 
@@ -85,6 +88,9 @@ enum Cause {
     /// durable, but the journal only grows, and something is wrong with
     /// the tables.
     Apply = 1,
+    /// A disk operation has not returned for `stall::AFTER`: nothing new
+    /// is durable until it does, and reads of the database wait for it.
+    Stall = 2,
 }
 
 /// Failed attempts in a row at applying the journal before storage is
@@ -104,6 +110,12 @@ impl StorageHealth {
     /// Why the database cannot be written now, if it cannot.
     pub fn unavailable(&self) -> Option<String> {
         self.why.lock().iter().flatten().next().cloned()
+    }
+
+    /// Whether the disk has stopped answering (reads of the database
+    /// would wait for it too).
+    pub fn stalled(&self) -> bool {
+        self.why.lock()[Cause::Stall as usize].is_some()
     }
 
     fn set(&self, cause: Cause, now: Option<String>) {
@@ -236,6 +248,8 @@ pub struct Storage {
     alert: Arc<std::sync::OnceLock<Alert>>,
     health: Arc<StorageHealth>,
     ledger: Arc<std::sync::OnceLock<Arc<dyn FillLedger>>>,
+    /// Times `write_here`'s commits, for the stall watcher.
+    disk: Arc<DiskClock>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -268,6 +282,8 @@ pub struct StorageActor {
     behind: checkpoint::Behind,
     /// When the oldest write now waiting for a commit was sent.
     oldest_waiting: Option<Instant>,
+    /// Times each disk operation, for the stall watcher.
+    disk: Arc<DiskClock>,
 }
 
 impl std::fmt::Debug for StorageActor {
@@ -277,6 +293,32 @@ impl std::fmt::Debug for StorageActor {
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
+}
+
+/// How a stall is told: a log line (from the watcher's thread, so it is
+/// written even while the thread waiting on the disk is the engine's),
+/// and storage reported unavailable until the operation returns.
+fn report_stalls(health: Arc<StorageHealth>) -> stall::Report {
+    Box::new(move |stuck| match stuck {
+        Some(took) => {
+            tracing::error!(
+                waited_ms = took.as_millis() as u64,
+                "the disk has not answered for {:.1} s: refusing what would change state until it does",
+                took.as_secs_f64()
+            );
+            health.set(
+                Cause::Stall,
+                Some(format!(
+                    "the disk has not answered for {:.1} s",
+                    took.as_secs_f64()
+                )),
+            );
+        }
+        None => {
+            tracing::info!("the disk answered again");
+            health.set(Cause::Stall, None);
+        }
+    })
 }
 
 impl StorageActor {
@@ -293,6 +335,13 @@ impl StorageActor {
         });
         let alert = Arc::new(std::sync::OnceLock::new());
         let health = Arc::new(StorageHealth::default());
+        let disk = Arc::new(DiskClock::default());
+        stall::watch(
+            disk.clone(),
+            Arc::downgrade(&alive),
+            stall::AFTER,
+            report_stalls(health.clone()),
+        )?;
         // Without the fsync a commit takes tens of µs: a venue may make it
         // on its own thread rather than wait for this one to wake twice.
         let here = !store.fsync();
@@ -309,6 +358,7 @@ impl StorageActor {
             _alive: alive,
             behind,
             oldest_waiting: None,
+            disk: disk.clone(),
         };
         std::thread::Builder::new()
             .name("laicai-storage".into())
@@ -320,6 +370,7 @@ impl StorageActor {
             alert,
             health,
             ledger: Arc::default(),
+            disk,
         })
     }
 
@@ -330,7 +381,9 @@ impl StorageActor {
     fn next_job(&mut self, apply_due: &mut Option<Instant>) -> Option<Job> {
         loop {
             if self.queued.load(Ordering::Acquire) == 0 {
-                checkpoint::finish(&self.store.lock(), &self.behind);
+                let store = self.store.lock();
+                let _busy = self.disk.busy();
+                checkpoint::finish(&store, &self.behind);
             }
             let Some(due) = *apply_due else {
                 let job = self.rx.recv().ok();
@@ -365,11 +418,21 @@ impl StorageActor {
     /// strategies hold) until it succeeds. Whether it succeeded.
     fn apply(&mut self, how: Apply) -> bool {
         let applied = match how {
-            Apply::All => self.store.lock().apply(),
-            Apply::OneSlice => self.store.lock().apply_some(APPLY_SLICE),
+            Apply::All => {
+                let mut store = self.store.lock();
+                let _busy = self.disk.busy();
+                store.apply()
+            }
+            Apply::OneSlice => {
+                let mut store = self.store.lock();
+                let _busy = self.disk.busy();
+                store.apply_some(APPLY_SLICE)
+            }
             Apply::UntilAJobWaits => loop {
                 let mut store = self.store.lock();
+                let busy = self.disk.busy();
                 let slice = store.apply_some(APPLY_SLICE);
+                drop(busy);
                 if slice.is_err()
                     || store.unapplied() == 0
                     || self.queued.load(Ordering::Acquire) > 0
@@ -436,7 +499,9 @@ impl StorageActor {
                         // Reads see every write sent before them.
                         self.commit(&mut writes, &mut done);
                         self.apply(Apply::All);
-                        read(&self.store.lock());
+                        let store = self.store.lock();
+                        let _busy = self.disk.busy();
+                        read(&store);
                     }
                 }
                 if taken < MAX_BATCH {
@@ -500,7 +565,9 @@ impl StorageActor {
         let result = if writes.is_empty() {
             Ok(())
         } else {
-            self.store.lock().append(writes)
+            let mut store = self.store.lock();
+            let _busy = self.disk.busy();
+            store.append(writes)
         };
         self.stats.count(writes.len(), started, result.is_ok());
         result
@@ -535,7 +602,9 @@ impl StorageActor {
                 }
                 Ok(Job::Read(read)) => {
                     self.apply(Apply::All);
-                    read(&self.store.lock());
+                    let store = self.store.lock();
+                    let _busy = self.disk.busy();
+                    read(&store);
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return true,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
@@ -603,7 +672,9 @@ impl Storage {
         }
         let first_unapplied = store.unapplied() == 0;
         let started = Instant::now();
+        let busy = self.disk.busy();
         let appended = store.append(&records);
+        drop(busy);
         self.stats.count(records.len(), started, appended.is_ok());
         if appended.is_ok() {
             self.stats.batches_here.fetch_add(1, Ordering::Relaxed);

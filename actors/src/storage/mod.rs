@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod journal;
 pub mod ledger;
 pub mod sealing;
+pub mod stall;
 pub mod store;
 
 pub use actor::{
