@@ -216,10 +216,25 @@ where
     T: Send + 'static,
     F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 {
-    deps.storage.read(read).await.map_err(|e| {
-        tracing::error!(error = %e, "history read failed");
-        (ErrorCode::Internal, format!("history is unavailable: {e}"))
-    })
+    // Reads of the database wait for the disk: while it has stopped
+    // answering they are refused at once rather than left to time out.
+    if deps.storage.health().stalled() {
+        let why = deps.storage.health().unavailable().unwrap_or_default();
+        return Err((
+            ErrorCode::StorageUnavailable,
+            format!("orders and trades cannot be read from the database now ({why}); balances, positions and status still answer"),
+        ));
+    }
+    match actix::clock::timeout(deps.limits.command_timeout, deps.storage.read(read)).await {
+        Ok(read) => read.map_err(|e| {
+            tracing::error!(error = %e, "history read failed");
+            (ErrorCode::Internal, format!("history is unavailable: {e}"))
+        }),
+        Err(_) => Err((
+            ErrorCode::Timeout,
+            "the database did not answer in time".to_string(),
+        )),
+    }
 }
 
 /// A refusal with the error's own code and message.
