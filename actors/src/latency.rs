@@ -6,10 +6,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Upper bounds of the buckets, in microseconds.
-const BOUNDS_US: [u64; 19] = [
-    100, 250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 25_000, 35_000,
-    50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000,
+/// Upper bounds of the buckets, in microseconds: fine below 100 µs,
+/// where a command's own share of a loopback round trip lies.
+const BOUNDS_US: [u64; 23] = [
+    10, 25, 50, 75, 100, 250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000,
+    25_000, 35_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000,
 ];
 
 #[derive(Debug, Default)]
