@@ -144,6 +144,10 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
     c.ok(bid(0)).await;
     let frozen = disk.freeze();
     let stalled_at = Instant::now();
+    // A read of the database sent now waits for the disk, until the
+    // stall is seen.
+    c.send_text(&json!({"cmd": "get_orders", "limit": 10, "request_id": "early-read"}).to_string())
+        .await;
 
     // Orders until the engine says the disk has stopped answering. None
     // is acknowledged: none can be durable.
@@ -189,6 +193,12 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
         v["type"] == "system_status" && v["degraded"].is_string()
     })
     .await;
+    let early = c
+        .wait_for("the early read's answer", |v| {
+            v["type"] == "response" && v["request_id"] == "early-read"
+        })
+        .await;
+    assert_eq!(early["error"], "storage_unavailable", "{early}");
     // What the engine holds in memory answers; the strategy is still
     // running (holding); what changes state is refused; a read of the
     // database is refused at once rather than hanging.

@@ -217,25 +217,37 @@ where
     F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 {
     // Reads of the database wait for the disk: while it has stopped
-    // answering they are refused at once rather than left to time out.
-    if deps.storage.health().stalled() {
+    // answering they are refused, at once or as soon as the stall is
+    // seen, rather than left waiting for it. (A slow read, a large
+    // export, is not cut short.)
+    let stalled = |deps: &SessionDeps| -> Failure {
         let why = deps.storage.health().unavailable().unwrap_or_default();
-        return Err((
+        (
             ErrorCode::StorageUnavailable,
             format!("orders and trades cannot be read from the database now ({why}); balances, positions and status still answer"),
-        ));
+        )
+    };
+    if deps.storage.health().stalled() {
+        return Err(stalled(deps));
     }
-    match actix::clock::timeout(deps.limits.command_timeout, deps.storage.read(read)).await {
-        Ok(read) => read.map_err(|e| {
+    let read = std::pin::pin!(deps.storage.read(read));
+    let stall = std::pin::pin!(async {
+        while !deps.storage.health().stalled() {
+            actix::clock::sleep(STALL_CHECK).await;
+        }
+    });
+    match futures_util::future::select(read, stall).await {
+        futures_util::future::Either::Left((read, _)) => read.map_err(|e| {
             tracing::error!(error = %e, "history read failed");
             (ErrorCode::Internal, format!("history is unavailable: {e}"))
         }),
-        Err(_) => Err((
-            ErrorCode::Timeout,
-            "the database did not answer in time".to_string(),
-        )),
+        futures_util::future::Either::Right(((), _)) => Err(stalled(deps)),
     }
 }
+
+/// How often a read of the database waiting for the disk checks whether
+/// the disk has been reported stalled.
+const STALL_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A refusal with the error's own code and message.
 fn refused(e: impl Coded) -> Failure {
