@@ -70,17 +70,34 @@ async fn a_reconnecting_client_replays_exactly_what_it_missed() {
     let mut b2 = server.client("/api/stream").await;
     let r = b2.ok(json!({"cmd": "replay", "since_seq": last})).await;
     let count = r["count"].as_u64().unwrap() as usize;
+    let upto = r["seq"].as_u64().unwrap();
     let mut replayed: Vec<(u64, String)> = Vec::new();
     let mut seqs = Vec::new();
+    let mut last_sent = None;
     for v in drain(&mut b2, Duration::from_millis(500)).await {
         let seq = v["seq"].as_u64().unwrap_or(0);
-        if v["type"] != "snapshot" && seq > last && seq <= r["seq"].as_u64().unwrap() {
+        if v["type"] != "snapshot" && seq > last && seq <= upto {
             seqs.push(seq);
             if durable(&v) {
                 replayed.push((seq, v["type"].as_str().unwrap().to_string()));
             }
+            if seq == upto
+                && !matches!(
+                    v["type"].as_str(),
+                    Some("price" | "market_data" | "orderbook")
+                )
+            {
+                last_sent = Some(v.clone());
+            }
         }
     }
+    // The answer's `seq` is the last event the replay sent (market data,
+    // never replayed, is published all the while): a client knows the
+    // replay is complete once it holds that one.
+    assert!(
+        last_sent.is_some(),
+        "the answer's seq {upto} is not an event the replay sent"
+    );
     replayed.sort();
     replayed.dedup();
     for m in &missed_all {

@@ -930,11 +930,16 @@ impl Handles<Replay> for RegistryActor {
         let stats = &mut self.stats;
         let mut sent = 0;
         let mut last = None;
-        for (_, channel, symbol, frame) in self.ring.frames.range(start..) {
+        // The answer's `seq` is the last event sent: a client knows the
+        // replay has arrived in full once it has that one (its frames
+        // come in order), whatever else numbered came meanwhile.
+        let mut upto = self.seq.current();
+        for (seq, channel, symbol, frame) in self.ring.frames.range(start..) {
             if !slot.subscriptions.matches(*channel, symbol.as_deref()) {
                 continue;
             }
             sent += 1;
+            upto = *seq;
             last = Some(slot.deliver(frame.clone(), None, bounds, stats));
             if matches!(last, Some(Delivery::TooSlow(_) | Delivery::Gone)) {
                 break;
@@ -943,7 +948,7 @@ impl Handles<Replay> for RegistryActor {
         if let Some(d) = last {
             self.settle(vec![(msg.session, d)], ctx);
         }
-        Ok((sent, self.seq.current()))
+        Ok((sent, upto))
     }
 }
 
