@@ -658,12 +658,14 @@ fn on_text(shared: &Shared, text: &str) {
         })]);
         return;
     };
-    // The engine replays everything but market data; a type this SDK
-    // does not know is replayed too.
+    // The engine replays everything but market data and the `error`s it
+    // numbers for one connection; a type this SDK does not know is
+    // replayed too.
     let (order, item) = match serde_json::from_str::<Envelope>(text) {
         Ok(envelope) => {
             let order = match &envelope.event {
                 Event::Snapshot(_) => Kind::Snapshot,
+                Event::Error(_) => Kind::Own,
                 e if e.is_market_data() => Kind::Market,
                 _ => Kind::Retained,
             };

@@ -16,6 +16,12 @@ pub enum Kind {
     Retained,
     /// Market data: has a `seq`, is never replayed.
     Market,
+    /// Numbered for this connection alone (an `error` answering one of its
+    /// frames): delivered in order, never replayed, so not counted as one
+    /// of the replay's events (counting it would let the held events go
+    /// before the replay's last ones came, and those would then be dropped
+    /// as already delivered).
+    Own,
     /// The `snapshot` of a new connection: state as of its `seq`.
     Snapshot,
 }
@@ -235,6 +241,29 @@ mod tests {
         assert_eq!(items(s.on_frame(17, Kind::Retained, "d17")), ["d17"]);
         // p12 live, then c16 after the release.
         assert_eq!(s.duplicates(), 2);
+    }
+
+    #[test]
+    fn a_frame_numbered_for_this_connection_does_not_count_towards_the_replay() {
+        let mut s = Sequencer::default();
+        live(&mut s);
+        assert_eq!(s.reconnected(), Some(12));
+        // Missed: 13, 14. The new connection's snapshot is at 14; an
+        // `error` answering one of its frames is numbered 15; 16 comes
+        // live. The replay sends 13, 14, 16; its answer (3 events, up to
+        // 16) overtakes them.
+        let mut got = Vec::new();
+        got.extend(items(s.on_frame(14, Kind::Snapshot, "snap14")));
+        got.extend(items(s.on_frame(15, Kind::Own, "err15")));
+        got.extend(items(s.on_frame(16, Kind::Retained, "c16")));
+        got.extend(items(s.replayed(16, 3)));
+        got.extend(items(s.on_frame(13, Kind::Retained, "a13")));
+        // Counting the error, three would be held: 14 would come after
+        // the release, below what was delivered, and be dropped.
+        assert!(got.is_empty(), "released before the replay's last: {got:?}");
+        got.extend(items(s.on_frame(14, Kind::Retained, "b14")));
+        assert_eq!(got, ["a13", "b14", "err15", "c16"]);
+        assert_eq!(s.last(), 16);
     }
 
     #[test]

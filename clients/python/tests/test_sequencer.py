@@ -38,6 +38,27 @@ def test_a_replay_interleaved_with_live_frames_comes_out_once_in_order() -> None
     assert s.duplicates == 2
 
 
+def test_a_frame_numbered_for_this_connection_does_not_count_towards_the_replay() -> None:
+    s: Sequencer[str] = Sequencer()
+    live(s)
+    assert s.reconnected() == 12
+    # Missed: 13, 14. The new connection's snapshot is at 14; an ``error``
+    # answering one of its frames is numbered 15; 16 comes live. The replay
+    # sends 13, 14, 16; its answer (3 events, up to 16) overtakes them.
+    got: list[object] = []
+    got += items(s.on_frame(14, Kind.SNAPSHOT, "snap14"))
+    got += items(s.on_frame(15, Kind.OWN, "err15"))
+    got += items(s.on_frame(16, Kind.RETAINED, "c16"))
+    got += items(s.replayed(16, 3))
+    got += items(s.on_frame(13, Kind.RETAINED, "a13"))
+    # Counting the error, three would be held: 14 would come after the
+    # release, below what was delivered, and be dropped.
+    assert got == [], got
+    got += items(s.on_frame(14, Kind.RETAINED, "b14"))
+    assert got == ["a13", "b14", "err15", "c16"]
+    assert s.last == 16
+
+
 def test_an_empty_replay_releases_at_once() -> None:
     s: Sequencer[str] = Sequencer()
     live(s)

@@ -465,9 +465,13 @@ class WebSocketClient(Commands):
         if event.seq is None:
             self._deliver([event])
             return
+        # The engine replays everything but market data and the errors it
+        # numbers for one connection.
         order = (
             Kind.SNAPSHOT
             if kind == "snapshot"
+            else Kind.OWN
+            if kind == "error"
             else Kind.MARKET
             if kind in MARKET_DATA
             else Kind.RETAINED

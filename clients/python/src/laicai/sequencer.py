@@ -23,6 +23,12 @@ class Kind(Enum):
     MARKET = 1
     #: The ``snapshot`` of a new connection: the state as of its ``seq``.
     SNAPSHOT = 2
+    #: Numbered for this connection alone (an ``error`` answering one of its
+    #: frames): delivered in order, never replayed, so not counted as one of
+    #: the replay's events (counting it would let the held events go before
+    #: the replay's last ones came, and those would then be dropped as
+    #: already delivered).
+    OWN = 3
 
 
 @dataclass(frozen=True)
