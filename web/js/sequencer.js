@@ -10,11 +10,17 @@
 export const RETAINED = 0;
 export const MARKET = 1;
 export const SNAPSHOT = 2;
+// Numbered for this connection alone (an `error` answering one of its
+// frames): applied in order, never replayed, so not counted as one of the
+// replay's events (counting it would let the held events go before the
+// replay's last ones came, and those would then be dropped).
+export const OWN = 3;
 
 const MARKET_TYPES = new Set(['price', 'market_data', 'orderbook']);
 
 export function kindOf(frame) {
   if (frame.type === 'snapshot') return SNAPSHOT;
+  if (frame.type === 'error') return OWN;
   return MARKET_TYPES.has(frame.type) ? MARKET : RETAINED;
 }
 
