@@ -427,9 +427,10 @@ impl RegistryActor {
         let Some(frame) = encode_frame(&event, at_ms, seq) else {
             return;
         };
-        // Not the engine's, so not replayable.
-        let retain = self.relay.is_none();
-        self.fan_out(event, at_ms, seq, frame, retain, ctx);
+        // A gateway's own alerts are kept for `replay` with the engine's
+        // events it relays (in their gaps, so in order): a client counts
+        // every event numbered inside a replay's range as one of it.
+        self.fan_out(event, at_ms, seq, frame, true, ctx);
     }
 
     /// Delivers a numbered event to every session whose subscriptions

@@ -251,3 +251,38 @@ async fn a_gateways_own_frames_are_numbered_in_the_engines_gaps() {
     want.extend([base + BUS_SEQ_STEP - 1; 3]);
     assert_eq!(got, want);
 }
+
+/// A gateway's own alert is replayed with the engine's events around it:
+/// clients count every event numbered inside a replay's range as one of
+/// its events, so one they were sent but the replay skipped would let
+/// them stop waiting one event short.
+#[actix_rt::test]
+async fn a_gateways_own_alert_is_replayed_in_order_with_the_engines_events() {
+    let (registry, mut inbox) = gateway_with_a_throttled_session().await;
+    assert_eq!(seqs(&mut inbox).await, vec![100]);
+    registry
+        .send(Publish::alert(
+            LogLevel::Error,
+            "the engine is not answering",
+            "gw",
+        ))
+        .await
+        .unwrap();
+    let order =
+        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
+    registry
+        .send(relayed(100 + BUS_SEQ_STEP, Event::OrderUpdate(order)))
+        .await
+        .unwrap();
+    assert_eq!(seqs(&mut inbox).await, vec![101, 100 + BUS_SEQ_STEP]);
+    let (count, upto) = registry
+        .send(Replay {
+            session: SessionId(1),
+            since_seq: 100,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((count, upto), (2, 100 + BUS_SEQ_STEP));
+    assert_eq!(seqs(&mut inbox).await, vec![101, 100 + BUS_SEQ_STEP]);
+}
