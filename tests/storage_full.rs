@@ -13,8 +13,9 @@
 
 mod common;
 
+use common::degraded::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -70,11 +71,6 @@ fn config(fsync: bool) -> String {
     )
 }
 
-fn bid(i: usize) -> Value {
-    json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit",
-           "size": "0.001", "price": format!("{}", 30000 + i), "client_order_id": format!("c-{i}")})
-}
-
 #[actix_rt::test]
 async fn a_full_disk_degrades_the_engine_safely_and_it_resumes_when_space_is_freed() {
     full_disk(true).await;
@@ -100,20 +96,8 @@ async fn full_disk(fsync: bool) {
     };
     let engine = EngineProcess::start_in(&dir, &disk.0, &config(fsync), &free_addr()).await;
     let mut c = engine.client().await;
-    let mm = c
-        .ok(json!({"cmd": "create_strategy", "name": "MM", "type": "pmm", "pair": "BTC-USDT",
-                   "config": {"bid_spread": 1, "ask_spread": 1, "order_amount": "0.001", "order_refresh_time": 1}}))
-        .await["instance_id"]
-        .as_str()
-        .expect("instance_id")
-        .to_string();
-    c.ok(json!({"cmd": "start_strategy", "id": mm})).await;
-    let quote_of = |v: &Value| {
-        v["type"] == "order_update"
-            && v["strategy_id"] == json!(mm)
-            && matches!(v["status"].as_str(), Some("open" | "pending"))
-    };
-    c.wait_for("the strategy's first quote", quote_of).await;
+    let mm = start_quoting_pmm(&mut c).await;
+    let quote_of = |v: &serde_json::Value| is_quote_of(&mm, v);
     c.ok(bid(0)).await;
     let ballast = disk.fill();
 
@@ -149,17 +133,8 @@ async fn full_disk(fsync: bool) {
             .is_some_and(|m| m.contains("cannot be written")),
         "{refusal}"
     );
-    c.wait_for("the alert", |v| {
-        v["type"] == "alerts"
-            && v["data"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("cannot be written"))
-    })
-    .await;
-    c.wait_for("system_status degraded", |v| {
-        v["type"] == "system_status" && v["degraded"].is_string()
-    })
-    .await;
+    wait_for_alert(&mut c, "cannot be written").await;
+    wait_until_degraded(&mut c).await;
     // The strategy holds: no quote is placed (or published) while the
     // database cannot be written, though it requotes every second, and
     // it is still running. (What arrived before the engine said so is
@@ -192,29 +167,16 @@ async fn full_disk(fsync: bool) {
         assert_eq!(r["error"], "storage_unavailable", "{refused} → {r}");
     }
     // Nothing acknowledged is missing from what is listed.
-    let ids = |v: &Value| -> Vec<String> {
-        v["orders"]
-            .as_array()
-            .map(|l| {
-                l.iter()
-                    .filter_map(|o| o["client_order_id"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     for a in &acked {
-        assert!(ids(&listed).contains(a), "{a} acknowledged but not listed");
+        assert!(
+            client_order_ids(&listed).contains(a),
+            "{a} acknowledged but not listed"
+        );
     }
 
     // Space comes back: the engine resumes by itself.
     std::fs::remove_file(&ballast).expect("free the disk");
-    c.wait_for("the recovery alert", |v| {
-        v["type"] == "alerts"
-            && v["data"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("can be written again"))
-    })
-    .await;
+    wait_for_alert(&mut c, "can be written again").await;
     let status = c.ok(json!({"cmd": "get_system_status"})).await;
     assert!(status["degraded"].is_null(), "{status}");
     c.ok(bid(10_000)).await;
@@ -245,7 +207,7 @@ async fn full_disk(fsync: bool) {
     let engine = EngineProcess::start_in(&dir, &disk.0, &config(fsync), &addr).await;
     let mut c = engine.client().await;
     let after = c.ok(json!({"cmd": "get_orders", "limit": 1000})).await;
-    let (before, after) = (ids(&listed), ids(&after));
+    let (before, after) = (client_order_ids(&listed), client_order_ids(&after));
     for id in acked.iter().chain(&held) {
         assert!(after.contains(id), "{id} lost across the restart");
     }

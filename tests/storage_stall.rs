@@ -15,8 +15,9 @@
 
 mod common;
 
+use common::degraded::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -99,22 +100,6 @@ fn config() -> String {
     )
 }
 
-fn bid(i: usize) -> Value {
-    json!({"cmd": "place_order", "symbol": "BTC-USDT", "side": "buy", "type": "limit",
-           "size": "0.001", "price": format!("{}", 30000 + i), "client_order_id": format!("c-{i}")})
-}
-
-fn ids(v: &Value) -> Vec<String> {
-    v["orders"]
-        .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|o| o["client_order_id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[allow(
     clippy::too_many_lines,
     reason = "one scenario told in order: stall the disk, refuse, thaw it, resume, restart"
@@ -127,20 +112,8 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
     };
     let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &free_addr()).await;
     let mut c = engine.client().await;
-    let mm = c
-        .ok(json!({"cmd": "create_strategy", "name": "MM", "type": "pmm", "pair": "BTC-USDT",
-                   "config": {"bid_spread": 1, "ask_spread": 1, "order_amount": "0.001", "order_refresh_time": 1}}))
-        .await["instance_id"]
-        .as_str()
-        .expect("instance_id")
-        .to_string();
-    c.ok(json!({"cmd": "start_strategy", "id": mm})).await;
-    let quote_of = |v: &Value| {
-        v["type"] == "order_update"
-            && v["strategy_id"] == json!(mm)
-            && matches!(v["status"].as_str(), Some("open" | "pending"))
-    };
-    c.wait_for("the strategy's first quote", quote_of).await;
+    let mm = start_quoting_pmm(&mut c).await;
+    let quote_of = |v: &serde_json::Value| is_quote_of(&mm, v);
     c.ok(bid(0)).await;
     let frozen = disk.freeze();
     let stalled_at = Instant::now();
@@ -182,17 +155,8 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
             .is_some_and(|m| m.contains("has not answered for")),
         "{refusal}"
     );
-    c.wait_for("the alert", |v| {
-        v["type"] == "alerts"
-            && v["data"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("has not answered for"))
-    })
-    .await;
-    c.wait_for("system_status degraded", |v| {
-        v["type"] == "system_status" && v["degraded"].is_string()
-    })
-    .await;
+    wait_for_alert(&mut c, "has not answered for").await;
+    wait_until_degraded(&mut c).await;
     let early = c
         .wait_for("the early read's answer", |v| {
             v["type"] == "response" && v["request_id"] == "early-read"
@@ -224,13 +188,7 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
 
     // The disk answers again: the engine resumes by itself.
     drop(frozen);
-    c.wait_for("the recovery alert", |v| {
-        v["type"] == "alerts"
-            && v["data"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("can be written again"))
-    })
-    .await;
+    wait_for_alert(&mut c, "can be written again").await;
     let status = c.ok(json!({"cmd": "get_system_status"})).await;
     assert!(status["degraded"].is_null(), "{status}");
     // What was held is written and published, each once.
@@ -260,14 +218,18 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
     // And it is all on disk.
     let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &addr).await;
     let mut c = engine.client().await;
-    let after = ids(&c.ok(json!({"cmd": "get_orders", "limit": 1000})).await);
+    let after = client_order_ids(&c.ok(json!({"cmd": "get_orders", "limit": 1000})).await);
     for id in held
         .iter()
         .chain([&"c-0".to_string(), &"c-10000".to_string()])
     {
         assert!(after.contains(id), "{id} lost across the restart");
     }
-    assert_eq!(ids(&listed).len(), after.len(), "{listed} vs {after:?}");
+    assert_eq!(
+        client_order_ids(&listed).len(),
+        after.len(),
+        "{listed} vs {after:?}"
+    );
     drop(c);
     assert_eq!(engine.terminate(), Some(0));
 }
@@ -288,10 +250,7 @@ async fn the_kill_switch_acts_while_the_disk_is_stalled_and_holds_across_a_resta
     // The engine notices (a write is waiting: the order's).
     let r = c.command(bid(1)).await;
     assert_eq!(r["error"], "timeout", "{r}");
-    c.wait_for("system_status degraded", |v| {
-        v["type"] == "system_status" && v["degraded"].is_string()
-    })
-    .await;
+    wait_until_degraded(&mut c).await;
     let r = c
         .command(json!({"cmd": "kill_switch", "mode": "stop", "reason": "disk"}))
         .await;
@@ -307,13 +266,7 @@ async fn the_kill_switch_acts_while_the_disk_is_stalled_and_holds_across_a_resta
     );
 
     drop(frozen);
-    c.wait_for("the recovery alert", |v| {
-        v["type"] == "alerts"
-            && v["data"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("can be written again"))
-    })
-    .await;
+    wait_for_alert(&mut c, "can be written again").await;
     // Both resting bids (the one held too) are cancelled, and no order
     // gets through.
     for id in ["c-0", "c-1"] {

@@ -7,6 +7,7 @@
 )]
 
 pub mod binance;
+pub mod degraded;
 pub mod nats;
 
 use awc::ws;
