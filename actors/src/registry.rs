@@ -429,7 +429,8 @@ impl RegistryActor {
         };
         // A gateway's own alerts are kept for `replay` with the engine's
         // events it relays (in their gaps, so in order): a client counts
-        // every event numbered inside a replay's range as one of it.
+        // every retained event numbered inside a replay's range as one of
+        // the replay's.
         self.fan_out(event, at_ms, seq, frame, true, ctx);
     }
 
@@ -931,9 +932,10 @@ impl Handles<Replay> for RegistryActor {
         let stats = &mut self.stats;
         let mut sent = 0;
         let mut last = None;
-        // The answer's `seq` is the last event sent: a client knows the
-        // replay has arrived in full once it has that one (its frames
-        // come in order), whatever else numbered came meanwhile.
+        // The answer's `seq` is the last event sent: clients count the
+        // retained events numbered up to it as the replay's, so nothing
+        // numbered after it (market data, a connection's own error) is
+        // mistaken for one of them.
         let mut upto = self.seq.current();
         for (seq, channel, symbol, frame) in self.ring.frames.range(start..) {
             if !slot.subscriptions.matches(*channel, symbol.as_deref()) {
