@@ -497,7 +497,15 @@ impl RegistryActor {
 
     /// Keeps a frame for `replay`, dropping the oldest past the bound.
     fn retain(&mut self, seq: u64, channel: Option<Channel>, symbol: Option<&str>, frame: &Frame) {
-        if self.cfg.replay_events == 0 {
+        // A gateway's own frame past its gap repeats the last `seq`: its
+        // clients drop it as a duplicate, and a replay that sent both
+        // would announce one event more than they can hold.
+        let repeated = self
+            .ring
+            .frames
+            .back()
+            .is_some_and(|(last, ..)| *last == seq);
+        if self.cfg.replay_events == 0 || repeated {
             return;
         }
         self.ring

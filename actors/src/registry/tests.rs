@@ -286,3 +286,36 @@ async fn a_gateways_own_alert_is_replayed_in_order_with_the_engines_events() {
     assert_eq!((count, upto), (2, 100 + BUS_SEQ_STEP));
     assert_eq!(seqs(&mut inbox).await, vec![101, 100 + BUS_SEQ_STEP]);
 }
+
+/// Past its gap a gateway's own alert repeats the gap's last `seq`; it is
+/// replayed once, as clients hold one event a `seq`.
+#[actix_rt::test]
+async fn a_gateways_alert_that_repeats_a_seq_is_replayed_once() {
+    let (registry, mut inbox) = gateway_with_a_throttled_session().await;
+    assert_eq!(seqs(&mut inbox).await, vec![100]);
+    for _ in 0..BUS_SEQ_STEP + 1 {
+        registry
+            .send(Publish::alert(
+                LogLevel::Error,
+                "the engine is not answering",
+                "gw",
+            ))
+            .await
+            .unwrap();
+    }
+    let sent = seqs(&mut inbox).await;
+    let last = 100 + BUS_SEQ_STEP - 1;
+    assert_eq!(sent[sent.len() - 3..], [last, last, last]);
+    let (count, upto) = registry
+        .send(Replay {
+            session: SessionId(1),
+            since_seq: 100,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((count, upto), (BUS_SEQ_STEP as usize - 1, last));
+    let replayed = seqs(&mut inbox).await;
+    let distinct: std::collections::BTreeSet<u64> = replayed.iter().copied().collect();
+    assert_eq!(replayed.len(), distinct.len(), "{replayed:?}");
+}
