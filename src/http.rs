@@ -370,7 +370,7 @@ fn storage_metrics(m: &mut Metrics, storage: &laicai_actors::storage::Storage) {
     .value("", u8::from(health));
     m.0.push_str(&storage.commit_times.render(
         "laicai_storage_commit_seconds",
-        "Time each commit on the storage thread took (its fsync included, when fsync is on).",
+        "Time each commit took (its fsync included, when fsync is on), on the storage thread or, with fsync off, a venue's.",
     ));
     m.0.push_str(&storage.durable_waits.render(
         "laicai_storage_durable_wait_seconds",

@@ -374,6 +374,14 @@ impl StorageActor {
         })
     }
 
+    /// Runs `op` on the store, timed for the stall watcher: every disk
+    /// operation of this thread goes through here.
+    fn on_disk<R>(&self, op: impl FnOnce(&mut Store) -> R) -> R {
+        let mut store = self.store.lock();
+        let _busy = self.disk.busy();
+        op(&mut store)
+    }
+
     /// The next job; applies the journal to the tables when it is due
     /// (or nothing comes before it is), and finishes a checkpoint the
     /// checkpointer was left behind on when nothing waits. `None` once
@@ -381,9 +389,7 @@ impl StorageActor {
     fn next_job(&mut self, apply_due: &mut Option<Instant>) -> Option<Job> {
         loop {
             if self.queued.load(Ordering::Acquire) == 0 {
-                let store = self.store.lock();
-                let _busy = self.disk.busy();
-                checkpoint::finish(&store, &self.behind);
+                self.on_disk(|store| checkpoint::finish(store, &self.behind));
             }
             let Some(due) = *apply_due else {
                 let job = self.rx.recv().ok();
@@ -418,25 +424,12 @@ impl StorageActor {
     /// strategies hold) until it succeeds. Whether it succeeded.
     fn apply(&mut self, how: Apply) -> bool {
         let applied = match how {
-            Apply::All => {
-                let mut store = self.store.lock();
-                let _busy = self.disk.busy();
-                store.apply()
-            }
-            Apply::OneSlice => {
-                let mut store = self.store.lock();
-                let _busy = self.disk.busy();
-                store.apply_some(APPLY_SLICE)
-            }
+            Apply::All => self.on_disk(Store::apply),
+            Apply::OneSlice => self.on_disk(|store| store.apply_some(APPLY_SLICE)),
             Apply::UntilAJobWaits => loop {
-                let mut store = self.store.lock();
-                let busy = self.disk.busy();
-                let slice = store.apply_some(APPLY_SLICE);
-                drop(busy);
-                if slice.is_err()
-                    || store.unapplied() == 0
-                    || self.queued.load(Ordering::Acquire) > 0
-                {
+                let (slice, unapplied) =
+                    self.on_disk(|store| (store.apply_some(APPLY_SLICE), store.unapplied()));
+                if slice.is_err() || unapplied == 0 || self.queued.load(Ordering::Acquire) > 0 {
                     break slice;
                 }
             },
@@ -499,9 +492,7 @@ impl StorageActor {
                         // Reads see every write sent before them.
                         self.commit(&mut writes, &mut done);
                         self.apply(Apply::All);
-                        let store = self.store.lock();
-                        let _busy = self.disk.busy();
-                        read(&store);
+                        self.on_disk(|store| read(store));
                     }
                 }
                 if taken < MAX_BATCH {
@@ -565,9 +556,7 @@ impl StorageActor {
         let result = if writes.is_empty() {
             Ok(())
         } else {
-            let mut store = self.store.lock();
-            let _busy = self.disk.busy();
-            store.append(writes)
+            self.on_disk(|store| store.append(writes))
         };
         self.stats.count(writes.len(), started, result.is_ok());
         result
@@ -602,9 +591,7 @@ impl StorageActor {
                 }
                 Ok(Job::Read(read)) => {
                     self.apply(Apply::All);
-                    let store = self.store.lock();
-                    let _busy = self.disk.busy();
-                    read(&store);
+                    self.on_disk(|store| read(store));
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return true,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
