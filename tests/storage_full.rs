@@ -183,20 +183,7 @@ async fn full_disk(fsync: bool) {
     c.wait_for("the strategy quoting again", quote_of).await;
     // What was held is written and published, each once.
     for h in &held {
-        let opened = c
-            .wait_for(&format!("{h} published"), |v| {
-                v["type"] == "order_update" && v["client_order_id"] == json!(h)
-            })
-            .await;
-        assert_eq!(opened["status"], "open");
-        assert!(
-            c.try_wait_for(Duration::from_millis(300), |v| {
-                v["type"] == "order_update" && v["client_order_id"] == json!(h)
-            })
-            .await
-            .is_none(),
-            "{h} published twice"
-        );
+        assert_published_once_as_open(&mut c, h).await;
     }
     let listed = c.ok(json!({"cmd": "get_orders", "limit": 1000})).await;
     drop(c);

@@ -193,20 +193,7 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
     assert!(status["degraded"].is_null(), "{status}");
     // What was held is written and published, each once.
     for h in &held {
-        let opened = c
-            .wait_for(&format!("{h} published"), |v| {
-                v["type"] == "order_update" && v["client_order_id"] == json!(h)
-            })
-            .await;
-        assert_eq!(opened["status"], "open");
-        assert!(
-            c.try_wait_for(Duration::from_millis(300), |v| {
-                v["type"] == "order_update" && v["client_order_id"] == json!(h)
-            })
-            .await
-            .is_none(),
-            "{h} published twice"
-        );
+        assert_published_once_as_open(&mut c, h).await;
     }
     c.ok(bid(10_000)).await;
     c.wait_for("the strategy quoting again", quote_of).await;

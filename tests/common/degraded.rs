@@ -4,6 +4,7 @@
 
 use super::Client;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// Creates and starts a pmm on BTC-USDT that requotes every second, and
 /// waits for its first quote; answers its id.
@@ -63,4 +64,20 @@ pub async fn wait_until_degraded(c: &mut Client) {
         v["type"] == "system_status" && v["degraded"].is_string()
     })
     .await;
+}
+
+/// Waits for the `order_update` of `client_order_id`, which must be
+/// `open`, and checks no second one follows.
+pub async fn assert_published_once_as_open(c: &mut Client, client_order_id: &str) {
+    let of_it = |v: &Value| v["type"] == "order_update" && v["client_order_id"] == client_order_id;
+    let opened = c
+        .wait_for(&format!("{client_order_id} published"), of_it)
+        .await;
+    assert_eq!(opened["status"], "open");
+    assert!(
+        c.try_wait_for(Duration::from_millis(300), of_it)
+            .await
+            .is_none(),
+        "{client_order_id} published twice"
+    );
 }

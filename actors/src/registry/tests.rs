@@ -252,6 +252,23 @@ async fn a_gateways_own_frames_are_numbered_in_the_engines_gaps() {
     assert_eq!(got, want);
 }
 
+/// A gateway's own alert that the engine is not answering.
+fn engine_gone() -> Publish {
+    Publish::alert(LogLevel::Error, "the engine is not answering", "gw")
+}
+
+/// Session 1's replay after seq 100: how many events, and the last seq.
+async fn replay_after_100(registry: &Addr<RegistryActor>) -> (usize, u64) {
+    registry
+        .send(Replay {
+            session: SessionId(1),
+            since_seq: 100,
+        })
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// A gateway's own alert is replayed with the engine's events around it:
 /// clients count every event numbered inside a replay's range as one of
 /// its events, so one they were sent but the replay skipped would let
@@ -260,14 +277,7 @@ async fn a_gateways_own_frames_are_numbered_in_the_engines_gaps() {
 async fn a_gateways_own_alert_is_replayed_in_order_with_the_engines_events() {
     let (registry, mut inbox) = gateway_with_a_throttled_session().await;
     assert_eq!(seqs(&mut inbox).await, vec![100]);
-    registry
-        .send(Publish::alert(
-            LogLevel::Error,
-            "the engine is not answering",
-            "gw",
-        ))
-        .await
-        .unwrap();
+    registry.send(engine_gone()).await.unwrap();
     let order =
         crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
     registry
@@ -275,14 +285,7 @@ async fn a_gateways_own_alert_is_replayed_in_order_with_the_engines_events() {
         .await
         .unwrap();
     assert_eq!(seqs(&mut inbox).await, vec![101, 100 + BUS_SEQ_STEP]);
-    let (count, upto) = registry
-        .send(Replay {
-            session: SessionId(1),
-            since_seq: 100,
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let (count, upto) = replay_after_100(&registry).await;
     assert_eq!((count, upto), (2, 100 + BUS_SEQ_STEP));
     assert_eq!(seqs(&mut inbox).await, vec![101, 100 + BUS_SEQ_STEP]);
 }
@@ -294,26 +297,12 @@ async fn a_gateways_alert_that_repeats_a_seq_is_replayed_once() {
     let (registry, mut inbox) = gateway_with_a_throttled_session().await;
     assert_eq!(seqs(&mut inbox).await, vec![100]);
     for _ in 0..BUS_SEQ_STEP + 1 {
-        registry
-            .send(Publish::alert(
-                LogLevel::Error,
-                "the engine is not answering",
-                "gw",
-            ))
-            .await
-            .unwrap();
+        registry.send(engine_gone()).await.unwrap();
     }
     let sent = seqs(&mut inbox).await;
     let last = 100 + BUS_SEQ_STEP - 1;
     assert_eq!(sent[sent.len() - 3..], [last, last, last]);
-    let (count, upto) = registry
-        .send(Replay {
-            session: SessionId(1),
-            since_seq: 100,
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let (count, upto) = replay_after_100(&registry).await;
     assert_eq!((count, upto), (BUS_SEQ_STEP as usize - 1, last));
     let replayed = seqs(&mut inbox).await;
     let distinct: std::collections::BTreeSet<u64> = replayed.iter().copied().collect();
