@@ -1,5 +1,6 @@
 //! `laicai`: the command line. With no subcommand it serves.
 
+mod allocator;
 mod backtest_cmd;
 mod bench;
 mod cli;
