@@ -205,12 +205,7 @@ async fn a_gateways_throttled_session_gets_the_newest_held_price_in_seq_order() 
     // than what the session has, and is not sent.
     registry.send(relayed(104, price(4))).await.unwrap();
     registry.send(relayed(105, price(5))).await.unwrap();
-    let order =
-        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
-    registry
-        .send(relayed(106, Event::OrderUpdate(order)))
-        .await
-        .unwrap();
+    relay_an_order(&registry, 106).await;
     actix_rt::time::sleep(Duration::from_millis(1100)).await;
     // 104 and 105 came within the interval of the last flush: held, and
     // 105, older than 106, is then not sent.
@@ -235,12 +230,7 @@ async fn a_gateways_own_frames_are_numbered_in_the_engines_gaps() {
     registry.send(alert()).await.unwrap();
     registry.send(error()).await.unwrap();
     assert_eq!(seqs(&mut inbox).await, vec![101, 102, 103]);
-    let order =
-        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
-    registry
-        .send(relayed(100 + BUS_SEQ_STEP, Event::OrderUpdate(order)))
-        .await
-        .unwrap();
+    relay_an_order(&registry, 100 + BUS_SEQ_STEP).await;
     for _ in 0..BUS_SEQ_STEP + 2 {
         registry.send(error()).await.unwrap();
     }
@@ -250,6 +240,16 @@ async fn a_gateways_own_frames_are_numbered_in_the_engines_gaps() {
     // Past the gap: its last number again, never the engine's next.
     want.extend([base + BUS_SEQ_STEP - 1; 3]);
     assert_eq!(got, want);
+}
+
+/// The engine's `order_update` for ORD-1, relayed to the gateway as `seq`.
+async fn relay_an_order(registry: &Addr<RegistryActor>, seq: u64) {
+    let order =
+        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
+    registry
+        .send(relayed(seq, Event::OrderUpdate(order)))
+        .await
+        .unwrap();
 }
 
 /// A gateway's own alert that the engine is not answering.
@@ -278,12 +278,7 @@ async fn a_gateways_own_alert_is_replayed_in_order_with_the_engines_events() {
     let (registry, mut inbox) = gateway_with_a_throttled_session().await;
     assert_eq!(seqs(&mut inbox).await, vec![100]);
     registry.send(engine_gone()).await.unwrap();
-    let order =
-        crate::storage::store::tests::order("ORD-1", laicai_core::order::OrderStatus::Open, "0");
-    registry
-        .send(relayed(100 + BUS_SEQ_STEP, Event::OrderUpdate(order)))
-        .await
-        .unwrap();
+    relay_an_order(&registry, 100 + BUS_SEQ_STEP).await;
     assert_eq!(seqs(&mut inbox).await, vec![101, 100 + BUS_SEQ_STEP]);
     let (count, upto) = replay_after_100(&registry).await;
     assert_eq!((count, upto), (2, 100 + BUS_SEQ_STEP));
