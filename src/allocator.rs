@@ -12,7 +12,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_arena_eager_commit` in mimalloc.h: the crate names no constant
 /// for it. Read from the v2 and v3 headers of libmimalloc-sys 0.1.49; check
 /// it again when that crate is upgraded (`laicai bench sessions` shows the
-/// difference: 15 KiB per session with it, 27 without).
+/// difference: 15 KiB per session with the option set, 27 without).
+#[cfg(target_os = "linux")]
 const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
 /// Runs before `main`, and before the first allocation: mimalloc makes its
