@@ -30,7 +30,11 @@ def run(engine: Engine, name: str, *args: str, timeout: float = 120) -> str:
 
 def test_the_documents_quick_start_prints_prices(engine: Engine) -> None:
     out = run(engine, "quickstart.py", "3").splitlines()
-    assert out[0] == "connected" and out[1].startswith("subscribed: quickstart-")
+    # The handler runs as frames are read: a price that follows the
+    # subscription's answer in the same read can print before the example
+    # resumes to print its id, so only the first line's place is fixed.
+    assert out[0] == "connected", out
+    assert [line for line in out if line.startswith("subscribed: quickstart-")], out
     prices = [line for line in out if line.startswith("price update: ")]
     assert prices, out
     assert {line.split()[2] for line in prices} <= {"BTC-USDT", "ETH-USDT"}
