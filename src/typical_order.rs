@@ -2,7 +2,7 @@
 //! of realistic size: what the benchmarks time a commit with
 //! (`cargo bench --bench store_commit`, `laicai bench roundtrip`).
 
-use laicai_actors::storage::{Kind, Record};
+use laicai_actors::storage::{Kind, Record, StateJson};
 use laicai_core::wire::events::{OrderView, TradeView};
 use serde_json::json;
 
@@ -28,12 +28,12 @@ fn trade(n: usize) -> serde_json::Result<TradeView> {
     }))
 }
 
-fn blob(kind: Kind, key: String, bytes: usize) -> Record {
-    Record::Put {
+fn blob(kind: Kind, key: String, bytes: usize) -> serde_json::Result<Record> {
+    Ok(Record::Put {
         kind,
         key,
-        value: format!("{{\"pad\":\"{}\"}}", "x".repeat(bytes)),
-    }
+        value: StateJson::of(&json!({ "pad": "x".repeat(bytes) }))?,
+    })
 }
 
 /// Order `n`'s records: as placed (the order, the paper account, the
@@ -46,8 +46,8 @@ pub fn records(n: usize, filled: bool) -> serde_json::Result<Vec<Record>> {
             view: order(n, "open")?,
             at_ms,
         },
-        blob(Kind::Paper, "paper".into(), 400),
-        blob(Kind::PaperOrder, format!("paper/ORD-{n:06}"), 300),
+        blob(Kind::Paper, "paper".into(), 400)?,
+        blob(Kind::PaperOrder, format!("paper/ORD-{n:06}"), 300)?,
         Record::Seq(n as u64 * 3),
     ];
     if filled {
@@ -64,7 +64,7 @@ pub fn records(n: usize, filled: bool) -> serde_json::Result<Vec<Record>> {
                 kind: Kind::PaperOrder,
                 key: format!("paper/ORD-{n:06}"),
             },
-            blob(Kind::Risk, "memory".into(), 600),
+            blob(Kind::Risk, "memory".into(), 600)?,
         ]);
     }
     Ok(b)

@@ -772,6 +772,7 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::StateJson;
     use std::sync::mpsc::channel;
 
     fn temp_db(what: &str) -> std::path::PathBuf {
@@ -788,7 +789,7 @@ mod tests {
         Record::Put {
             kind: Kind::Strategy,
             key: format!("k{i}"),
-            value: i.to_string(),
+            value: StateJson::of(&i).unwrap(),
         }
     }
 

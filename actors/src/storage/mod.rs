@@ -17,4 +17,4 @@ pub use actor::{
 pub use journal::{Durable, FlushJournal, Journal, Ready};
 pub use ledger::FillLedger;
 pub use sealing::{SealError, SecretBox};
-pub use store::{Kind, Record, Store, StoreError, SCHEMA_VERSION};
+pub use store::{Kind, Record, StateJson, Store, StoreError, SCHEMA_VERSION};

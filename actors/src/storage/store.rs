@@ -6,6 +6,7 @@
 use laicai_core::venue::OrderFilter;
 use laicai_core::wire::events::{OrderView, TradeView};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
 
 /// Each entry moves the schema from version `i` to `i + 1`. Append only:
@@ -200,7 +201,7 @@ pub enum Record {
     Put {
         kind: Kind,
         key: String,
-        value: String,
+        value: StateJson,
     },
     Delete {
         kind: Kind,
@@ -238,8 +239,30 @@ impl Record {
         Ok(Record::Put {
             kind,
             key: key.to_string(),
-            value: serde_json::to_string(value)?,
+            value: StateJson::of(value)?,
         })
+    }
+}
+
+/// A piece of engine state as JSON text. Made only by serializing a value
+/// (or by reading a journal row), so it is valid JSON and the journal can
+/// carry it as it is, neither escaped nor parsed again.
+#[derive(Clone, Debug)]
+pub struct StateJson(Box<RawValue>);
+
+impl StateJson {
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> Result<StateJson, serde_json::Error> {
+        Ok(StateJson(serde_json::value::to_raw_value(value)?))
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for StateJson {
+    fn eq(&self, other: &StateJson) -> bool {
+        self.get() == other.get()
     }
 }
 
@@ -634,7 +657,7 @@ impl Store {
                         "INSERT INTO state (kind, key, value) VALUES (?1, ?2, ?3)
                          ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
                     )?
-                    .execute(params![kind.as_str(), key, value])?;
+                    .execute(params![kind.as_str(), key, value.get()])?;
                 }
                 Record::Delete { kind, key } => {
                     tx.prepare_cached("DELETE FROM state WHERE kind = ?1 AND key = ?2")?

@@ -93,22 +93,22 @@ fn the_journal_survives_reopening_exactly() {
         Record::Put {
             kind: Kind::Paper,
             key: "paper".into(),
-            value: "{\"v\":1}".into(),
+            value: StateJson::of(&serde_json::json!({"v": 1})).unwrap(),
         },
         Record::Put {
             kind: Kind::Paper,
             key: "paper".into(),
-            value: "{\"v\":2}".into(),
+            value: StateJson::of(&serde_json::json!({"v": 2})).unwrap(),
         },
         Record::Put {
             kind: Kind::Strategy,
             key: "str-1".into(),
-            value: "{}".into(),
+            value: StateJson::of(&serde_json::json!({})).unwrap(),
         },
         Record::Put {
             kind: Kind::Strategy,
             key: "str-2".into(),
-            value: "{}".into(),
+            value: StateJson::of(&serde_json::json!({})).unwrap(),
         },
         Record::Delete {
             kind: Kind::Strategy,
