@@ -493,7 +493,7 @@ impl StrategyActor {
         });
     }
 
-    fn venue(&self) -> Option<crate::venue::directory::VenueHandle> {
+    fn venue(&self) -> Option<std::sync::Arc<crate::venue::directory::VenueHandle>> {
         self.links
             .venues
             .exchange(Some(&self.s.exchange))

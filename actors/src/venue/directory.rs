@@ -84,7 +84,7 @@ impl VenueHandle {
 /// How a venue name resolved.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Ready(String, VenueHandle),
+    Ready(String, Arc<VenueHandle>),
     /// Known, but its connection is down and reconnecting.
     Down(String),
     Unknown(String),
@@ -143,8 +143,9 @@ struct Known {
     /// this kind".
     kind: String,
     connection_id: Option<String>,
-    /// `None` while its connection is down.
-    handle: Option<VenueHandle>,
+    /// `None` while its connection is down. Shared: a command takes one
+    /// reference, not a copy of each recipient.
+    handle: Option<Arc<VenueHandle>>,
 }
 
 #[derive(Debug, Default)]
@@ -209,7 +210,7 @@ impl Venues {
             }
         }
         match inner.exchanges.get_mut(name) {
-            Some(known) => known.handle = handle,
+            Some(known) => known.handle = handle.map(Arc::new),
             None => tracing::error!(venue = name, "a handle for a venue never added"),
         }
     }
@@ -354,7 +355,7 @@ impl Venues {
     }
 
     /// The named exchange (or the default) if it is up.
-    pub fn exchange(&self, name: Option<&str>) -> Option<(String, VenueHandle)> {
+    pub fn exchange(&self, name: Option<&str>) -> Option<(String, Arc<VenueHandle>)> {
         match self.lookup(name) {
             Lookup::Ready(n, h) => Some((n, h)),
             _ => None,
@@ -368,7 +369,7 @@ impl Venues {
     }
 
     /// The named exchange only, or every exchange that is up.
-    pub fn select(&self, name: Option<&str>) -> Vec<VenueHandle> {
+    pub fn select(&self, name: Option<&str>) -> Vec<Arc<VenueHandle>> {
         let inner = self.inner.read();
         match name {
             Some(n) => inner

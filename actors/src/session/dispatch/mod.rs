@@ -38,6 +38,7 @@ use laicai_core::wire::events::{MarketView, VenueScoped};
 use laicai_core::wire::export::trades_csv;
 use laicai_core::wire::Response;
 use serde_json::Value;
+use std::sync::Arc;
 
 mod backtests;
 mod connections;
@@ -294,7 +295,10 @@ where
 }
 
 /// The venues a command names (every one, without a name), or why none.
-fn select_venues(deps: &SessionDeps, exchange: Option<&str>) -> Result<Vec<VenueHandle>, Failure> {
+fn select_venues(
+    deps: &SessionDeps,
+    exchange: Option<&str>,
+) -> Result<Vec<Arc<VenueHandle>>, Failure> {
     let venues = deps.venues.select(exchange);
     if venues.is_empty() {
         return Err(match exchange.map(|e| deps.venues.knows(e)) {
