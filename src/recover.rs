@@ -4,7 +4,7 @@
 //! events a clean stop kept for replay; and the storage thread, started.
 
 use crate::StartError;
-use laicai_actors::registry::{CarriedRing, CARRIED_RING_KEY, SEQ_LEASE};
+use laicai_actors::registry::{CarriedRing, SEQ_LEASE};
 use laicai_actors::risk::RISK_MEMORY_KEY;
 use laicai_actors::storage::{Kind, Record, SecretBox, Storage, StorageActor, Store, StoreError};
 use laicai_core::paper::{OpenOrder, PaperExchange};
@@ -82,21 +82,14 @@ pub(crate) fn recover(
         .unwrap_or_default();
     let seq_from = store.seq()?;
     let seq_ceiling = seq_from + SEQ_LEASE * seq_step;
-    // Unreadable is not fatal: clients then resync from a snapshot.
-    let carried = store
-        .get(Kind::Stream, CARRIED_RING_KEY)
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "the events kept for replay are unreadable");
-            None
-        });
+    let (carried, carried_keys) = CarriedRing::take_from(&store)?;
     // Taken once: after a crash from here on it must not be trusted.
-    store.write(&[
-        Record::Seq(seq_ceiling),
-        Record::Delete {
-            kind: Kind::Stream,
-            key: CARRIED_RING_KEY.into(),
-        },
-    ])?;
+    let mut taken = vec![Record::Seq(seq_ceiling)];
+    taken.extend(carried_keys.into_iter().map(|key| Record::Delete {
+        kind: Kind::Stream,
+        key,
+    }));
+    store.write(&taken)?;
     tracing::info!(%path, seq_from, "database ready");
     let storage = StorageActor::start(store, STORAGE_QUEUE).map_err(|e| StartError::Restore {
         path: path.clone(),

@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::health::{AgentHealth, Handles, Health, Load, SessionsHealth, Watched};
 use crate::outbox::{Outbox, Refused};
 use crate::socket::ClientSocket;
-use crate::storage::{Kind, Record, Storage};
+use crate::storage::{Kind, Record, Storage, Store, StoreError};
 use actix::prelude::*;
 use bytestring::ByteString;
 use laicai_core::ids::SessionId;
@@ -186,6 +186,13 @@ pub const CARRIED_RING_KEY: &str = "ring";
 /// At most this many retained events are carried over a clean restart.
 pub const CARRIED_EVENTS: usize = 20_000;
 
+/// Where an event retained after the seal is stored, one key each
+/// (`ring/<seq>`), beside the ring the seal stored.
+const CARRIED_LATER_PREFIX: &str = "ring/";
+
+/// A carried event: `(seq, type, symbol, frame)`.
+pub type CarriedFrame = (u64, String, Option<String>, String);
+
 /// The newest retained events at a clean stop, for `replay` after the
 /// next start: a client that missed some of them while the engine
 /// stopped gets them then.
@@ -193,8 +200,53 @@ pub const CARRIED_EVENTS: usize = 20_000;
 pub struct CarriedRing {
     /// Replay from before this `seq` is a gap.
     pub dropped_upto: u64,
-    /// `(seq, type, symbol, frame)`, oldest first.
-    pub frames: Vec<(u64, String, Option<String>, String)>,
+    /// Oldest first.
+    pub frames: Vec<CarriedFrame>,
+}
+
+impl CarriedRing {
+    /// Appends events retained after the seal (in `seq` order; any not
+    /// above the ring's newest is already in it) and keeps the newest
+    /// `CARRIED_EVENTS`.
+    pub fn extend_later(&mut self, later: impl IntoIterator<Item = CarriedFrame>) {
+        for frame in later {
+            if self.frames.last().is_none_or(|last| frame.0 > last.0) {
+                self.frames.push(frame);
+            }
+        }
+        let excess = self.frames.len().saturating_sub(CARRIED_EVENTS);
+        if excess > 0 {
+            self.dropped_upto = self.frames[excess - 1].0;
+            self.frames.drain(..excess);
+        }
+    }
+
+    /// What a clean stop left in `store`: the ring the seal stored with
+    /// the events retained after it (`None` if there is none, or any of
+    /// it is unreadable), and the keys holding them all, for the caller
+    /// to delete once taken.
+    pub fn take_from(store: &Store) -> Result<(Option<CarriedRing>, Vec<String>), StoreError> {
+        let later = store.state(Kind::Stream, CARRIED_LATER_PREFIX)?;
+        let mut keys: Vec<String> = later.iter().map(|(k, _)| k.clone()).collect();
+        keys.push(CARRIED_RING_KEY.to_string());
+        let read = || -> Result<Option<CarriedRing>, StoreError> {
+            let Some(mut ring) = store.get::<CarriedRing>(Kind::Stream, CARRIED_RING_KEY)? else {
+                return Ok(None);
+            };
+            let frames = later
+                .iter()
+                .map(|(_, v)| serde_json::from_str::<CarriedFrame>(v))
+                .collect::<Result<Vec<_>, _>>()?;
+            ring.extend_later(frames);
+            Ok(Some(ring))
+        };
+        // Unreadable is not fatal: clients then resync from a snapshot.
+        let ring = read().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the events kept for replay are unreadable");
+            None
+        });
+        Ok((ring, keys))
+    }
 }
 
 /// The engine is stopping cleanly and every session is gone: stores the
@@ -261,7 +313,8 @@ pub struct RegistryActor {
     latest_market: HashMap<ConflationKey, (Event, TimestampMs)>,
     drain_scheduled: bool,
     stats: RegistryStats,
-    /// `Seal`ed: each retained event from now on is stored with the ring.
+    /// `Seal`ed: each retained event from now on is stored beside the
+    /// ring, one record each (`CarriedRing::take_from` joins them).
     sealed: bool,
     /// The connection id of each venue reached through one, by venue name:
     /// venue-scoped events are stamped with it.
@@ -519,8 +572,22 @@ impl RegistryActor {
         if self.sealed {
             // Still running after the seal (a position mark, a fill
             // while the engine stops): carried too, or a client
-            // replaying after the restart would miss it unawares.
-            self.carry();
+            // replaying after the restart would miss it unawares. Stored
+            // on its own, beside the ring: storing the whole ring again
+            // for each would grow with the ring.
+            if let Some((storage, _)) = &self.seq.lease {
+                let frame: CarriedFrame = (
+                    seq,
+                    event_type(channel).to_string(),
+                    symbol.map(str::to_string),
+                    frame.text.to_string(),
+                );
+                storage.put(
+                    Kind::Stream,
+                    &format!("{CARRIED_LATER_PREFIX}{seq:020}"),
+                    &frame,
+                );
+            }
         }
     }
 

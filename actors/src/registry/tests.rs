@@ -63,15 +63,51 @@ async fn events_after_the_seal_are_carried_with_the_ring() {
     assert_eq!(registry.send(Seal).await.unwrap(), 1);
     // A position mark, a fill: the engine runs until the process ends.
     registry.send(log("after")).await.unwrap();
-    let ring: CarriedRing = storage
+    registry.send(log("later")).await.unwrap();
+    // The seal stored the ring once; what came after, one record each.
+    let sealed: CarriedRing = storage
         .read(|s| s.get(Kind::Stream, CARRIED_RING_KEY))
         .await
         .unwrap()
         .expect("a carried ring");
+    assert_eq!(sealed.frames.len(), 1, "{sealed:?}");
+    let (ring, keys) = storage.read(CarriedRing::take_from).await.unwrap();
+    let ring = ring.expect("a carried ring");
     let seqs: Vec<u64> = ring.frames.iter().map(|f| f.0).collect();
-    assert_eq!(seqs, [501, 502], "{ring:?}");
+    assert_eq!(seqs, [501, 502, 503], "{ring:?}");
     assert_eq!(ring.dropped_upto, 500);
     assert!(ring.frames[1].3.contains("after"));
+    assert!(ring.frames[2].3.contains("later"));
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}
+
+fn carried(seq: u64) -> CarriedFrame {
+    (seq, "log".into(), None, format!("{{\"seq\":{seq}}}"))
+}
+
+#[test]
+fn events_after_the_seal_extend_the_ring_once_each_and_keep_it_bounded() {
+    let mut ring = CarriedRing {
+        dropped_upto: 9,
+        frames: vec![carried(10), carried(11)],
+    };
+    // 11 again (stored with the ring and after it), then newer ones.
+    ring.extend_later([carried(11), carried(12), carried(13)]);
+    let seqs: Vec<u64> = ring.frames.iter().map(|f| f.0).collect();
+    assert_eq!(seqs, [10, 11, 12, 13]);
+    assert_eq!(ring.dropped_upto, 9);
+
+    let mut full = CarriedRing {
+        dropped_upto: 0,
+        frames: (1..=CARRIED_EVENTS as u64).map(carried).collect(),
+    };
+    let newest = CARRIED_EVENTS as u64;
+    full.extend_later([carried(newest + 1), carried(newest + 2)]);
+    assert_eq!(full.frames.len(), CARRIED_EVENTS);
+    assert_eq!(full.frames[0].0, 3);
+    assert_eq!(full.frames.last().map(|f| f.0), Some(newest + 2));
+    // Replay from before the oldest kept is a gap.
+    assert_eq!(full.dropped_upto, 2);
 }
 
 fn frame(s: &str) -> Frame {
