@@ -91,17 +91,51 @@ pub fn eth_pair(changes: &str) -> String {
     pair(ETH_PAIR, changes)
 }
 
-/// The base of every test server: fast markets, one worker, loopback.
-/// A fresh directory under the system's temp dir.
+/// A fresh directory for one test's state, under cargo's directory for
+/// integration tests' files (`target/tmp/laicai-tests`), not the system's
+/// temp dir. The first call in a test process removes what test processes
+/// that have ended left there, so runs do not pile up. `cargo test` stops
+/// after a test binary that failed, so its state stays, to look at, until
+/// the next run.
 pub fn temp_dir(what: &str) -> std::path::PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("laicai-tests");
+    SWEPT.call_once(|| remove_ended_runs(&base));
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("laicai-{what}-{}-{n}", std::process::id()));
+    let dir = base.join(format!("{what}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
 
+/// Removes the directories under `base` (`<what>-<pid>-<n>`) whose test
+/// process is no longer running. Linux only (it asks `/proc`); elsewhere
+/// nothing is removed.
+fn remove_ended_runs(base: &std::path::Path) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_string_lossy()
+            .rsplit('-')
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        let ended = pid.is_some_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if ended {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The base of every test server: fast markets, one worker, loopback.
 fn test_config() -> String {
     let db = temp_dir("db").join("laicai.db");
     format!(
