@@ -576,16 +576,10 @@ impl RegistryActor {
             // on its own, beside the ring: storing the whole ring again
             // for each would grow with the ring.
             if let Some((storage, _)) = &self.seq.lease {
-                let frame: CarriedFrame = (
-                    seq,
-                    event_type(channel).to_string(),
-                    symbol.map(str::to_string),
-                    frame.text.to_string(),
-                );
                 storage.put(
                     Kind::Stream,
                     &format!("{CARRIED_LATER_PREFIX}{seq:020}"),
-                    &frame,
+                    &carried_frame(seq, channel, symbol, frame),
                 );
             }
         }
@@ -955,12 +949,7 @@ impl RegistryActor {
                 .iter()
                 .skip(skip)
                 .map(|(seq, channel, symbol, frame)| {
-                    (
-                        *seq,
-                        event_type(*channel).to_string(),
-                        symbol.clone(),
-                        frame.text.to_string(),
-                    )
+                    carried_frame(*seq, *channel, symbol.as_deref(), frame)
                 })
                 .collect(),
         };
@@ -968,6 +957,21 @@ impl RegistryActor {
         storage.put(Kind::Stream, CARRIED_RING_KEY, &carried);
         count
     }
+}
+
+/// A retained frame as it is carried over a restart.
+fn carried_frame(
+    seq: u64,
+    channel: Option<Channel>,
+    symbol: Option<&str>,
+    frame: &Frame,
+) -> CarriedFrame {
+    (
+        seq,
+        event_type(channel).to_string(),
+        symbol.map(str::to_string),
+        frame.text.to_string(),
+    )
 }
 
 impl Handles<Seal> for RegistryActor {

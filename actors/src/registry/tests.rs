@@ -81,6 +81,33 @@ async fn events_after_the_seal_are_carried_with_the_ring() {
     assert_eq!(keys.len(), 3, "{keys:?}");
 }
 
+#[test]
+fn an_unreadable_carried_event_costs_the_replay_not_the_start_and_is_taken_too() {
+    let mut store = crate::storage::Store::open(&temp_db("carry-unreadable")).unwrap();
+    let ring = CarriedRing {
+        dropped_upto: 9,
+        frames: vec![carried(10)],
+    };
+    store
+        .write(&[
+            Record::put(Kind::Stream, CARRIED_RING_KEY, &ring).unwrap(),
+            Record::put(Kind::Stream, "ring/00000000000000000011", &carried(11)).unwrap(),
+            Record::put(Kind::Stream, "ring/00000000000000000012", &"not a frame").unwrap(),
+        ])
+        .unwrap();
+    let (read, mut keys) = CarriedRing::take_from(&store).unwrap();
+    assert_eq!(read, None);
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            CARRIED_RING_KEY,
+            "ring/00000000000000000011",
+            "ring/00000000000000000012"
+        ]
+    );
+}
+
 fn carried(seq: u64) -> CarriedFrame {
     (seq, "log".into(), None, format!("{{\"seq\":{seq}}}"))
 }

@@ -72,20 +72,14 @@ pub(super) fn encode(batch: &[Record]) -> Result<(String, Vec<Pending>), StoreEr
                 None
             }
             Record::Put { kind, key, value } => {
-                row.push_str(r#"{"set":{"kind":"#);
-                row.push_str(&serde_json::to_string(kind)?);
-                row.push_str(r#","key":"#);
-                row.push_str(&serde_json::to_string(key)?);
+                state_entry(&mut row, "set", *kind, key)?;
                 row.push_str(r#","value":"#);
                 row.push_str(value.get());
                 row.push_str("}}");
                 None
             }
             Record::Delete { kind, key } => {
-                row.push_str(r#"{"delete":{"kind":"#);
-                row.push_str(&serde_json::to_string(kind)?);
-                row.push_str(r#","key":"#);
-                row.push_str(&serde_json::to_string(key)?);
+                state_entry(&mut row, "delete", *kind, key)?;
                 row.push_str("}}");
                 None
             }
@@ -94,6 +88,14 @@ pub(super) fn encode(batch: &[Record]) -> Result<(String, Vec<Pending>), StoreEr
     }
     row.push(']');
     Ok((row, pending))
+}
+
+/// Opens `{"<tag>":{"kind":<kind>,"key":<key>`, for the caller to close.
+fn state_entry(row: &mut String, tag: &str, kind: Kind, key: &str) -> Result<(), StoreError> {
+    // Writing to a String cannot fail. A kind's name needs no escaping.
+    let _ = write!(row, r#"{{"{tag}":{{"kind":"{}","key":"#, kind.as_str());
+    row.push_str(&serde_json::to_string(key)?);
+    Ok(())
 }
 
 /// Writes `{"<tag>":{"view":<json>,"at_ms":<at_ms>}}`; answers `json`.
