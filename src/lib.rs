@@ -545,6 +545,16 @@ fn start_paper(
     }
 }
 
+/// The paper exchange and the risk manager the config describes, as the
+/// engine builds them, without their actors: what `laicai bench
+/// roundtrip` runs an order through on the socket's own thread, the floor
+/// of any shape the engine's order path could take.
+pub fn paper_domain(cfg: &Config) -> Result<(PaperExchange, RiskManager), StartError> {
+    let market = PaperMarket::from_config(cfg)?;
+    let risk = RiskManager::new(cfg.risk.clone(), paper_rules(&market.specs));
+    Ok((market.venue, risk))
+}
+
 fn paper_rules(specs: &[PairSpec]) -> Vec<(String, PairSpec)> {
     specs
         .iter()

@@ -2,6 +2,10 @@
 //! real engine and the bare server as child processes, real clients) and
 //! reports figures that add up. The figures themselves are BENCHMARKS.md's.
 
+mod common;
+
+use common::{Client, WAIT};
+use serde_json::json;
 use std::process::Command;
 
 fn bench(args: &[&str]) -> String {
@@ -116,6 +120,101 @@ fn roundtrip_times_orders_and_the_echo() {
     );
     let ratio = number(&row(&out, "durable")[1]);
     assert_ratio(ratio, d50, e50 + number(&commit[1]), &out);
+    // The same orders through the direct path, and its stack's echo.
+    for (name, engine) in [
+        ("direct place_order → order_update, fsync", d50),
+        (
+            "direct place_order → order_update, fsync = false",
+            number(&row(&out, "laicai place_order → order_update, fsync = false")[1]),
+        ),
+    ] {
+        let direct = row(&out, name);
+        let p50 = number(&direct[1]);
+        assert!(p50 > e50, "{name}: not slower than an echo\n{out}");
+        assert_ratio(number(&direct[4]), engine, p50, &out);
+    }
+    let stack = row(&out, "actix-web echo of the order's frame (its stack)");
+    assert!(number(&stack[1]) > 0.0, "{out}");
+}
+
+/// A child killed when dropped, the test passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The round trip's floor does an order's real work, with no actors: it
+/// matches the order, answers and publishes it as the engine does, and
+/// stores it in the engine's journal, where the engine's store reads it.
+#[actix_rt::test]
+async fn the_direct_order_path_matches_answers_and_stores_orders() {
+    let dir = common::temp_dir("direct-order-path");
+    let config = dir.join("direct.toml");
+    std::fs::write(
+        &config,
+        format!("[storage]\nfsync = false\n\n{}", common::btc_pair("")),
+    )
+    .expect("config written");
+    let addr = common::free_addr();
+    let server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_laicai"))
+            .args(["bench", "direct-server", "--listen", &addr])
+            .arg("--config")
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the direct server starts"),
+    );
+    let url = format!("ws://{addr}/api/v1/websocket");
+    let started = std::time::Instant::now();
+    let mut c = loop {
+        match Client::try_connect(&url, &[], &[]).await {
+            Ok((c, _)) => break c,
+            Err(_) if started.elapsed() < WAIT => {
+                actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("no direct server at {url}: {e}"),
+        }
+    };
+    let placed = c
+        .ok(common::order("buy", "limit", "0.001", Some("30000")))
+        .await;
+    let id = placed["order_id"]
+        .as_str()
+        .expect("an order id")
+        .to_string();
+    assert_eq!(placed["order"]["status"], "open", "{placed}");
+    let update = c
+        .wait_for("its order_update", |v| {
+            v["type"] == "order_update" && v["orderId"] == json!(id)
+        })
+        .await;
+    assert_eq!(update["status"], "open", "{update}");
+    let cancelled = c.ok(json!({"cmd": "cancel_all_orders"})).await;
+    assert_eq!(cancelled["cancelled_count"], 1, "{cancelled}");
+    // A frame that is no command comes back as it went.
+    c.send_text(r#"{"cmx":"place_order"}"#).await;
+    c.wait_for("the echo", |v| v["cmx"] == "place_order").await;
+    drop(server);
+    let mut store = laicai_actors::storage::Store::open(&dir.join("state").join("direct.db"))
+        .expect("the journal opens");
+    store.apply().expect("the journal applies");
+    let orders = store
+        .orders(&laicai_core::venue::OrderFilter::default())
+        .expect("orders read");
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0].order_id, id);
+    assert_eq!(
+        orders[0].status,
+        laicai_core::order::OrderStatus::Canceled,
+        "{orders:?}"
+    );
 }
 
 /// `ratio` (printed to 0.01) is `num / den`, whose parts were printed

@@ -166,6 +166,9 @@ fn frame_age_us(text: &str) -> Option<u32> {
     u32::try_from((now_us - sent_us).max(0)).ok()
 }
 
+/// What one round trip sends, what ends it, and what follows it unmeasured.
+pub(super) type Trip = (String, Box<dyn Fn(&str) -> bool>, Option<String>);
+
 /// Round trips on one connection: `send` a frame, wait for the frame
 /// `answer` accepts, `count` times; then `after` (unmeasured, e.g. a
 /// cancel) each time. Answers each round trip's duration.
@@ -173,7 +176,7 @@ pub(super) async fn round_trips(
     ws: &mut Socket,
     url: &str,
     count: usize,
-    mut frames: impl FnMut(usize) -> (String, Box<dyn Fn(&str) -> bool>, Option<String>),
+    mut frames: impl FnMut(usize) -> Trip,
 ) -> Result<Vec<Duration>, ClientError> {
     let mut times = Vec::with_capacity(count);
     for i in 0..count {

@@ -8,6 +8,7 @@
 mod abuse;
 mod bare;
 mod clients;
+mod direct;
 mod gateways;
 mod server;
 mod soak;
@@ -47,6 +48,17 @@ pub(crate) enum BenchCmd {
     /// on NATS JetStream (`nats-server` on the PATH): fan-out, the
     /// engine's CPU, and a command's extra round trip.
     Gateways(gateways::GatewaysArgs),
+    /// The engine's stack and domain code with no actors: an order
+    /// handled in the socket's handler (`roundtrip`'s floor).
+    #[command(hide = true)]
+    DirectServer {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long)]
+        config: std::path::PathBuf,
+        #[arg(long)]
+        state_dir: std::path::PathBuf,
+    },
     /// The bare broadcast/echo server the others compare with.
     #[command(hide = true)]
     BareServer {
@@ -124,6 +136,21 @@ enum BenchError {
 
 pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
     raise_open_files();
+    // On actix's own runtime, as the engine is.
+    if let BenchCmd::DirectServer {
+        listen,
+        config,
+        state_dir,
+    } = cmd
+    {
+        return match direct::serve(listen, config, state_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("laicai bench direct-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let threads = match &cmd {
         BenchCmd::Fanout(a) => a.client_threads.max(1),
         BenchCmd::BareServer { threads, .. } => (*threads).max(1),
@@ -146,6 +173,7 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
                     BenchCmd::Soak(a) => soak::soak(a).await,
                     BenchCmd::Throughput(a) => throughput::throughput(a).await,
                     BenchCmd::Gateways(a) => gateways::gateways(a).await,
+                    BenchCmd::DirectServer { .. } => Ok(()),
                     BenchCmd::BareServer { listen, rate, .. } => bare::serve(listen, rate)
                         .await
                         .map_err(|e| BenchError::Bad(format!("bare server on {listen}: {e}"))),
@@ -522,20 +550,37 @@ async fn order_client(engine: &ServerProcess) -> Result<(clients::Socket, String
     Ok((ws, url))
 }
 
+/// `frame`, ended when it comes back as it went.
+fn echo_of(frame: String) -> clients::Trip {
+    let same = frame.clone();
+    (frame, Box::new(move |t: &str| t == same), None)
+}
+
+/// `start` with the fsync (the default), and without.
+fn fsync_on_and_off(
+    start: fn(&EngineSetup) -> Result<ServerProcess, ServerError>,
+) -> Result<(ServerProcess, ServerProcess), ServerError> {
+    let setup = |fsync| EngineSetup {
+        fsync,
+        ..EngineSetup::new(10.0, 16)
+    };
+    Ok((start(&setup(true))?, start(&setup(false))?))
+}
+
 async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
     const WARM: usize = 100;
     const BLOCK: usize = 100;
     if a.count == 0 {
         return Err(BenchError::Bad("--count must be above 0".into()));
     }
-    let durable = ServerProcess::engine(&EngineSetup::new(10.0, 16))?;
-    let os_only = ServerProcess::engine(&EngineSetup {
-        fsync: false,
-        ..EngineSetup::new(10.0, 16)
-    })?;
+    let (durable, os_only) = fsync_on_and_off(ServerProcess::engine)?;
     let bare = ServerProcess::bare(0.0, 1)?;
+    // The same configs, the order handled in the socket's handler.
+    let (direct_durable, direct_os_only) = fsync_on_and_off(ServerProcess::direct)?;
     let (mut d, d_url) = order_client(&durable).await?;
     let (mut o, o_url) = order_client(&os_only).await?;
+    let (mut dd, dd_url) = order_client(&direct_durable).await?;
+    let (mut doo, doo_url) = order_client(&direct_os_only).await?;
     let b_url = bare.url("/api/v1/websocket");
     let mut b = clients::connect(&b_url).await?;
     let run = std::process::id();
@@ -562,12 +607,10 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
         let answer: Box<dyn Fn(&str) -> bool> = Box::new(move |t: &str| t.contains(&needle));
         (frame, answer, None)
     };
-    let echo_trip = move |i: usize| {
-        let frame = place(i);
-        let same = frame.clone();
-        let answer: Box<dyn Fn(&str) -> bool> = Box::new(move |t: &str| t == same);
-        (frame, answer, None)
-    };
+    let echo_trip = move |i: usize| echo_of(place(i));
+    // The direct server echoes what is not a command: the order's frame
+    // with its `cmd` renamed, the same size.
+    let stack_echo_trip = move |i: usize| echo_of(place(i).replacen("\"cmd\"", "\"cmx\"", 1));
     // The floor: what the disk under the durable engine's database takes
     // to make an order-sized record durable.
     let probe = durable.state_dir().join("fdatasync-probe");
@@ -583,7 +626,7 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
         SqliteFloor::open(&durable.state_dir().join("floor-fsync.db"), true)?,
         SqliteFloor::open(&durable.state_dir().join("floor-no-fsync.db"), false)?,
     ];
-    let mut times: [Vec<Duration>; 7] = Default::default();
+    let mut times: [Vec<Duration>; TRIPS] = Default::default();
     let mut done = 0;
     // The first block of each is a warm-up, not kept.
     let mut first = true;
@@ -603,6 +646,9 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
                 .map_err(|e| BenchError::Bad(format!("fdatasync in {}: {e}", probe.display())))?,
             sqlite[0].commits(at, n)?,
             sqlite[1].commits(at, n)?,
+            clients::round_trips(&mut dd, &dd_url, n, |i| engine_trip(at + i)).await?,
+            clients::round_trips(&mut doo, &doo_url, n, |i| engine_trip(at + i)).await?,
+            clients::round_trips(&mut doo, &doo_url, n, |i| stack_echo_trip(at + i)).await?,
         ];
         if !first {
             for (kept, t) in times.iter_mut().zip(trips) {
@@ -618,6 +664,12 @@ async fn roundtrip(a: RoundtripArgs) -> Result<(), BenchError> {
     print_roundtrips(&times, a.count, WARM, BLOCK);
     Ok(())
 }
+
+/// What `bench roundtrip` times, in this order: the engine durable, fsync
+/// off, a query; the bare echo; the fdatasync'd append; SQLite's commit
+/// with and without the fsync; the direct order path durable, fsync off,
+/// and its stack's echo.
+const TRIPS: usize = 10;
 
 /// What one order's journal row holds, about: the order's view, the
 /// account and the open order's state.
@@ -666,18 +718,30 @@ impl SqliteFloor {
             let records =
                 laicai::typical_order::records(i, false).map_err(|e| bad(e.to_string()))?;
             let started = Instant::now();
-            self.store
-                .append(&records)
-                .map_err(|e| bad(e.to_string()))?;
+            self.append(&records).map_err(|e| bad(e.to_string()))?;
             took.push(started.elapsed());
-            if self.applied.elapsed() >= Duration::from_millis(50) {
-                self.store.apply().map_err(|e| bad(e.to_string()))?;
-                self.applied = Instant::now();
-            }
-            // Idle between two orders, as the storage thread is.
-            laicai_actors::storage::checkpoint::finish(&self.store, &self.behind);
+            self.between().map_err(|e| bad(e.to_string()))?;
         }
         Ok(took)
+    }
+
+    /// Appends `records` in one commit.
+    fn append(
+        &mut self,
+        records: &[laicai_actors::storage::Record],
+    ) -> Result<(), laicai_actors::storage::StoreError> {
+        self.store.append(records)
+    }
+
+    /// What the storage thread does between two commits: the tables
+    /// brought up to date every 50 ms, the checkpoint finished.
+    fn between(&mut self) -> Result<(), laicai_actors::storage::StoreError> {
+        if self.applied.elapsed() >= Duration::from_millis(50) {
+            self.store.apply()?;
+            self.applied = Instant::now();
+        }
+        laicai_actors::storage::checkpoint::finish(&self.store, &self.behind);
+        Ok(())
     }
 }
 
@@ -697,7 +761,7 @@ fn fdatasyncs(file: &mut std::fs::File, n: usize) -> std::io::Result<Vec<Duratio
 
 /// The round trips' table: p50 and p99 of each, p50 against the echo,
 /// and the targets' ratios.
-fn print_roundtrips(times: &[Vec<Duration>; 7], count: usize, warm: usize, block: usize) {
+fn print_roundtrips(times: &[Vec<Duration>; TRIPS], count: usize, warm: usize, block: usize) {
     let us = |v: &[Duration], p: f64| percentile(v, p).as_secs_f64() * 1e6;
     println!(
         "round trip over one WebSocket on loopback, {} each, interleaved in blocks of {block} (after {warm} unmeasured):",
@@ -769,6 +833,48 @@ fn print_roundtrips(times: &[Vec<Duration>; 7], count: usize, warm: usize, block
         let floor = us(echo, 0.5) + us(commit, 0.5);
         println!("| {what} | {:.2}× |", us(t, 0.5) / floor.max(1e-9));
     }
+    print_direct(times, floor);
+}
+
+/// The direct order path's table, against the engine and the targets
+/// (`floor`: echo + fdatasync, p50 µs).
+fn print_direct(times: &[Vec<Duration>; TRIPS], floor: f64) {
+    let us = |v: &[Duration], p: f64| percentile(v, p).as_secs_f64() * 1e6;
+    let echo = &times[3];
+    println!();
+    println!("the direct order path: the engine's WebSocket stack and domain code (parse, risk check, matching, the journal's records appended, answer and event encoded), no actors:");
+    println!("| | p50 µs | p99 µs | p50 / echo | the engine's p50 / this |");
+    println!("|---|---|---|---|---|");
+    for (what, t, engine) in [
+        (
+            "direct place_order → order_update, fsync",
+            &times[7],
+            &times[0],
+        ),
+        (
+            "direct place_order → order_update, fsync = false",
+            &times[8],
+            &times[1],
+        ),
+        (
+            "actix-web echo of the order's frame (its stack)",
+            &times[9],
+            echo,
+        ),
+    ] {
+        println!(
+            "| {what} | {:.0} | {:.0} | {:.2}× | {:.2}× |",
+            us(t, 0.5),
+            us(t, 0.99),
+            us(t, 0.5) / us(echo, 0.5).max(1e-9),
+            us(engine, 0.5) / us(t, 0.5).max(1e-9)
+        );
+    }
+    println!(
+        "the direct path against the targets: durable / (echo + fdatasync) {:.2}× (≤ 1.3×), fsync = false / echo {:.2}× (≤ 1.5×)",
+        us(&times[7], 0.5) / floor.max(1e-9),
+        us(&times[8], 0.5) / us(echo, 0.5).max(1e-9)
+    );
 }
 
 async fn sessions(a: SessionsArgs) -> Result<(), BenchError> {

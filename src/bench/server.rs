@@ -143,6 +143,22 @@ trade_size = "0.05"
     )
 }
 
+/// A port, a scratch directory named for `what`, and the engine's config
+/// for `setup` written in it.
+fn engine_dir(
+    what: &str,
+    setup: &EngineSetup,
+) -> Result<(SocketAddr, PathBuf, PathBuf), ServerError> {
+    let addr = free_port()?;
+    let dir = scratch_dir(what);
+    let config = dir.join("bench.toml");
+    std::fs::write(&config, engine_config(addr, setup)).map_err(|source| ServerError::Write {
+        path: config.clone(),
+        source,
+    })?;
+    Ok((addr, dir, config))
+}
+
 impl ServerProcess {
     /// Where an engine keeps its database.
     pub(super) fn state_dir(&self) -> PathBuf {
@@ -151,15 +167,7 @@ impl ServerProcess {
 
     /// Starts the engine in a fresh state directory.
     pub(super) fn engine(setup: &EngineSetup) -> Result<Self, ServerError> {
-        let addr = free_port()?;
-        let dir = scratch_dir("engine");
-        let config = dir.join("bench.toml");
-        std::fs::write(&config, engine_config(addr, setup)).map_err(|source| {
-            ServerError::Write {
-                path: config.clone(),
-                source,
-            }
-        })?;
+        let (addr, dir, config) = engine_dir("engine", setup)?;
         let mut cmd = Command::new(current_exe("the engine")?);
         cmd.arg("serve")
             .arg("--config")
@@ -167,6 +175,20 @@ impl ServerProcess {
             .arg("--state-dir")
             .arg(dir.join("state"));
         Self::spawn(Kind::Engine.name(), cmd, addr, dir)
+    }
+
+    /// Starts the direct order path (`bench direct-server`) on the
+    /// engine's config for `setup`, in a fresh state directory.
+    pub(super) fn direct(setup: &EngineSetup) -> Result<Self, ServerError> {
+        let (addr, dir, config) = engine_dir("direct", setup)?;
+        let mut cmd = Command::new(current_exe("the direct order path")?);
+        cmd.args(["bench", "direct-server", "--listen"])
+            .arg(addr.to_string())
+            .arg("--config")
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"));
+        Self::spawn("direct order path", cmd, addr, dir)
     }
 
     /// Starts a gateway to the engine on `setup.bus`, with `setup`'s
