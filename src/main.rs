@@ -281,12 +281,13 @@ fn serve(config: Config, path: Option<PathBuf>, reload: Option<LogReload>) -> Ex
         #[cfg(not(unix))]
         let _ = (path, reload);
         let running = laicai::start(config).await.map_err(|e| e.to_string())?;
-        stop_on_signal(running.stop());
+        stop_on_signal(running.stop(), Some(running.storage.clone()));
         let served = match running.served.await {
             Ok(served) => served.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        // Every write queued so far reaches the disk before the process ends.
+        // Every write queued so far reaches the disk before the process
+        // ends, however long the disk takes.
         laicai::Running::flush(&running.storage).await;
         served
     });
@@ -328,11 +329,10 @@ fn gateway(args: GatewayArgs) -> ExitCode {
         let gateway = laicai::gateway::start(config, node)
             .await
             .map_err(|e| e.to_string())?;
-        stop_on_signal(laicai::stop_server(
-            gateway.server.handle(),
-            gateway.close_sessions(),
-            async {},
-        ));
+        stop_on_signal(
+            laicai::stop_server(gateway.server.handle(), gateway.close_sessions(), async {}),
+            None,
+        );
         gateway.server.await.map_err(|e| e.to_string())
     });
     match result {
@@ -345,13 +345,41 @@ fn gateway(args: GatewayArgs) -> ExitCode {
 }
 
 /// On SIGINT or SIGTERM: `stop` (closes the sessions, then stops the
-/// server).
-fn stop_on_signal(stop: impl std::future::Future<Output = ()> + 'static) {
+/// server); while it stops, says every few seconds what it waits for on
+/// `storage`'s disk.
+fn stop_on_signal(
+    stop: impl std::future::Future<Output = ()> + 'static,
+    storage: Option<laicai_actors::storage::Storage>,
+) {
     actix::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
+        if let Some(storage) = storage {
+            actix::spawn(say_while_stopping(storage));
+        }
         stop.await;
     });
+}
+
+/// Every few seconds while writes queued before the stop wait for the
+/// disk: how long, how many, and why. A stop waits for them: nothing
+/// queued is dropped, and a thread the kernel holds in a write to a hung
+/// disk keeps the process from ending anyway, whatever signal it gets.
+async fn say_while_stopping(storage: laicai_actors::storage::Storage) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+    let since = std::time::Instant::now();
+    loop {
+        actix_rt::time::sleep(EVERY).await;
+        let queued = storage.waiting();
+        if queued > 0 {
+            let why = storage.health().unavailable().unwrap_or_default();
+            tracing::warn!(
+                waited_s = since.elapsed().as_secs(),
+                queued,
+                "stopping: waiting for the disk to take {queued} queued writes before the engine ends; {why}"
+            );
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl+C) or, on Unix, SIGTERM.

@@ -221,6 +221,50 @@ async fn a_stalled_disk_degrades_the_engine_safely_and_it_resumes_when_the_disk_
     assert_eq!(engine.terminate(), Some(0));
 }
 
+/// A stop while the disk is stalled waits for it, and says so while it
+/// waits rather than hanging silently; once the disk answers, it ends
+/// with everything queued written, an order held in flight included.
+#[actix_rt::test]
+async fn a_stop_while_the_disk_is_stalled_says_what_it_waits_for_and_ends_when_it_answers() {
+    let dir = temp_dir("storage-stall-stop");
+    let Some(disk) = LoopDisk::mount(&dir.join("disk.img"), &dir.join("state")) else {
+        return;
+    };
+    let addr = free_addr();
+    let mut engine = EngineProcess::start_in(&dir, &disk.0, &config(), &addr).await;
+    let mut c = engine.client().await;
+    c.ok(bid(0)).await;
+    let frozen = disk.freeze();
+    // Held: it cannot be acknowledged, but it is queued for the disk.
+    c.send_text(&bid(1).to_string()).await;
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    engine.sigterm();
+    let said = "stopping: waiting for the disk to take";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !engine.stderr().contains(said) {
+        assert!(
+            Instant::now() < deadline,
+            "a stop waiting for the disk said nothing:\n{}",
+            engine.stderr()
+        );
+        assert!(!engine.ended(), "it ended with the disk frozen");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!engine.ended(), "it ended with the disk frozen");
+    drop(c);
+    drop(frozen);
+    assert_eq!(engine.exit_code(Duration::from_secs(20)), Some(0));
+
+    let engine = EngineProcess::start_in(&dir, &disk.0, &config(), &addr).await;
+    let mut c = engine.client().await;
+    let after = client_order_ids(&c.ok(json!({"cmd": "get_orders", "limit": 100})).await);
+    for id in ["c-0", "c-1"] {
+        assert!(after.iter().any(|a| a == id), "{id} lost: {after:?}");
+    }
+    drop(c);
+    assert_eq!(engine.terminate(), Some(0));
+}
+
 /// The kill switch acts at once while the disk is stalled: no order gets
 /// through from then on; its answer, and the cancellations of what was
 /// open, wait for the disk, and it is still engaged after a restart.

@@ -739,21 +739,38 @@ impl EngineProcess {
     }
 
     /// SIGTERM, then waits for it to exit; answers its exit code.
-    pub fn terminate(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
+    pub fn terminate(self) -> Option<i32> {
+        self.sigterm();
+        self.exit_code(Duration::from_secs(20))
+    }
+
+    /// SIGTERM, without waiting.
+    pub fn sigterm(&self) {
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+            .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill -TERM");
         assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
+    }
+
+    /// Whether it has ended (its exit code taken if so).
+    pub fn ended(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_some()
+    }
+
+    /// Waits up to `within` for it to exit; answers its exit code.
+    pub fn exit_code(mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 let stderr = self.stderr();
                 assert!(!stderr.contains("panicked"), "laicai panicked: {stderr}");
                 return status.code();
             }
-            assert!(Instant::now() < deadline, "laicai did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "laicai did not stop within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -744,6 +744,11 @@ impl Storage {
         Ok(rx.await.map_err(|_| StorageError::Stopped)??)
     }
 
+    /// Jobs sent to the storage thread and not yet finished.
+    pub fn waiting(&self) -> usize {
+        self.queue.queued.load(Ordering::Acquire)
+    }
+
     pub fn stats(&self) -> &StorageStats {
         &self.stats
     }
