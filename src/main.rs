@@ -372,11 +372,15 @@ async fn say_while_stopping(storage: laicai_actors::storage::Storage) {
         actix_rt::time::sleep(EVERY).await;
         let queued = storage.waiting();
         if queued > 0 {
-            let why = storage.health().unavailable().unwrap_or_default();
+            let why = storage
+                .health()
+                .unavailable()
+                .map(|why| format!(": {why}"))
+                .unwrap_or_default();
             tracing::warn!(
                 waited_s = since.elapsed().as_secs(),
                 queued,
-                "stopping: waiting for the disk to take {queued} queued writes before the engine ends; {why}"
+                "stopping: waiting for the disk to take {queued} queued writes before the engine ends{why}"
             );
         }
     }
