@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Client, WAIT};
+use common::EngineProcess;
 use serde_json::json;
 use std::process::Command;
 
@@ -137,51 +137,18 @@ fn roundtrip_times_orders_and_the_echo() {
     assert!(number(&stack[1]) > 0.0, "{out}");
 }
 
-/// A child killed when dropped, the test passed or not.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The round trip's floor does an order's real work, with no actors: it
 /// matches the order, answers and publishes it as the engine does, and
 /// stores it in the engine's journal, where the engine's store reads it.
 #[actix_rt::test]
 async fn the_direct_order_path_matches_answers_and_stores_orders() {
     let dir = common::temp_dir("direct-order-path");
-    let config = dir.join("direct.toml");
-    std::fs::write(
-        &config,
-        format!("[storage]\nfsync = false\n\n{}", common::btc_pair("")),
-    )
-    .expect("config written");
+    let config = format!("[storage]\nfsync = false\n\n{}", common::btc_pair(""));
+    let direct = ["bench", "direct-server"];
+    let state = dir.join("state");
     let addr = common::free_addr();
-    let server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_laicai"))
-            .args(["bench", "direct-server", "--listen", &addr])
-            .arg("--config")
-            .arg(&config)
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("the direct server starts"),
-    );
-    let url = format!("ws://{addr}/api/v1/websocket");
-    let started = std::time::Instant::now();
-    let mut c = loop {
-        match Client::try_connect(&url, &[], &[]).await {
-            Ok((c, _)) => break c,
-            Err(_) if started.elapsed() < WAIT => {
-                actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("no direct server at {url}: {e}"),
-        }
-    };
+    let server = EngineProcess::launch(&[], &direct, &dir, Some(&state), &config, &addr).await;
+    let mut c = server.client().await;
     let placed = c
         .ok(common::order("buy", "limit", "0.001", Some("30000")))
         .await;

@@ -16,7 +16,8 @@ use actix_web_actors::ws;
 use laicai::config::Config;
 use laicai_actors::clock::Clock;
 use laicai_actors::storage::journal::record_of;
-use laicai_actors::storage::{Kind, Record};
+use laicai_actors::storage::Record;
+use laicai_actors::venue::paper::changed_state;
 use laicai_core::error::ErrorCode;
 use laicai_core::paper::PaperExchange;
 use laicai_core::protocol::commands::{parse_client_message, ClientMessage, Command};
@@ -107,24 +108,15 @@ impl OrderPath {
     }
 
     /// The records the engine's paper venue appends for `events`: each
-    /// order and trade, each order's open state (or its deletion), the
-    /// account, and the `seq` lease.
+    /// order and trade, what they changed of its state, and the `seq`
+    /// lease.
     fn records(&self, events: &[Event], now: i64) -> Vec<Record> {
-        let mut records: Vec<Record> = events.iter().filter_map(|e| record_of(e, now)).collect();
-        for e in events {
-            let Event::OrderUpdate(o) = e else { continue };
-            let key = format!("{VENUE}/{}", o.order_id);
-            records.extend(match self.exchange.open_order(&o.order_id) {
-                Some(open) => Record::put(Kind::PaperOrder, &key, &open).ok(),
-                None => Some(Record::Delete {
-                    kind: Kind::PaperOrder,
-                    key,
-                }),
-            });
-        }
-        records.extend(Record::put(Kind::Paper, VENUE, &self.exchange.account()).ok());
-        records.push(Record::Seq(self.seq + events.len() as u64));
-        records
+        events
+            .iter()
+            .filter_map(|e| record_of(e, now))
+            .chain(changed_state(&self.exchange, events))
+            .chain([Record::Seq(self.seq + events.len() as u64)])
+            .collect()
     }
 }
 
@@ -166,7 +158,7 @@ async fn socket(
 
 /// Serves until killed: the paper market and risk limits of the engine's
 /// config at `config`, the journal in `state_dir`.
-pub(super) fn serve(listen: SocketAddr, config: PathBuf, state_dir: PathBuf) -> Result<(), String> {
+pub(super) fn serve(bind: SocketAddr, config: PathBuf, state_dir: PathBuf) -> Result<(), String> {
     let text =
         std::fs::read_to_string(&config).map_err(|e| format!("{}: {e}", config.display()))?;
     let cfg = Config::from_toml(Some((&config.display().to_string(), &text)))
@@ -198,10 +190,11 @@ pub(super) fn serve(listen: SocketAddr, config: PathBuf, state_dir: PathBuf) -> 
             App::new()
                 .app_data(web::Data::new(Rc::new(RefCell::new(path))))
                 .route("/api/v1/websocket", web::get().to(socket))
+                .route("/ws", web::get().to(socket))
         })
         .workers(1)
-        .bind(listen)
-        .map_err(|e| format!("{listen}: {e}"))?;
+        .bind(bind)
+        .map_err(|e| format!("{bind}: {e}"))?;
         server.run().await.map_err(|e| e.to_string())
     })
 }

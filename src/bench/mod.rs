@@ -51,12 +51,13 @@ pub(crate) enum BenchCmd {
     /// The engine's stack and domain code with no actors: an order
     /// handled in the socket's handler (`roundtrip`'s floor).
     #[command(hide = true)]
+    /// Its arguments are the engine's (`laicai serve`).
     DirectServer {
         #[arg(long)]
-        listen: SocketAddr,
+        bind: SocketAddr,
         #[arg(long)]
         config: std::path::PathBuf,
-        #[arg(long)]
+        #[arg(long, env = "LAICAI_STATE_DIR")]
         state_dir: std::path::PathBuf,
     },
     /// The bare broadcast/echo server the others compare with.
@@ -138,12 +139,12 @@ pub(crate) fn run(cmd: BenchCmd) -> ExitCode {
     raise_open_files();
     // On actix's own runtime, as the engine is.
     if let BenchCmd::DirectServer {
-        listen,
+        bind,
         config,
         state_dir,
     } = cmd
     {
-        return match direct::serve(listen, config, state_dir) {
+        return match direct::serve(bind, config, state_dir) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("laicai bench direct-server: {e}");

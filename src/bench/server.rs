@@ -182,7 +182,7 @@ impl ServerProcess {
     pub(super) fn direct(setup: &EngineSetup) -> Result<Self, ServerError> {
         let (addr, dir, config) = engine_dir("direct", setup)?;
         let mut cmd = Command::new(current_exe("the direct order path")?);
-        cmd.args(["bench", "direct-server", "--listen"])
+        cmd.args(["bench", "direct-server", "--bind"])
             .arg(addr.to_string())
             .arg("--config")
             .arg(&config)

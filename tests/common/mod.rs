@@ -627,7 +627,10 @@ impl EngineProcess {
         Self::launch(&[], &args, dir, None, config, addr).await
     }
 
-    async fn launch(
+    /// Starts `laicai <subcommand>` (the engine: none) through `wrapper`
+    /// on `addr`, its config and log in `dir`, its state in `state`, and
+    /// waits until it accepts WebSocket connections on `/ws`.
+    pub async fn launch(
         wrapper: &[&str],
         subcommand: &[&str],
         dir: &std::path::Path,

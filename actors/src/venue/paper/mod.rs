@@ -104,41 +104,12 @@ impl PaperVenue {
     /// not grow with the orders resting.
     fn commit(&mut self, events: Vec<Event>, at_ms: TimestampMs, reply: Option<Reply>) {
         let state = if self.journal.is_durable() && !events.is_empty() {
-            self.changed_state(&events)
+            changed_state(&self.venue, &events)
         } else {
             Vec::new()
         };
         let ready = self.journal.commit(events, state, at_ms, reply);
         self.release(ready);
-    }
-
-    /// The records that put the stored account where the venue now is.
-    fn changed_state(&self, events: &[Event]) -> Vec<Record> {
-        let name = self.venue.name();
-        let mut touched = HashSet::new();
-        let mut records = Vec::new();
-        for e in events {
-            let Event::OrderUpdate(o) = e else { continue };
-            if !touched.insert(o.order_id.as_str()) {
-                continue;
-            }
-            let key = format!("{name}/{}", o.order_id);
-            records.push(match self.venue.open_order(&o.order_id) {
-                Some(open) => Record::put(Kind::PaperOrder, &key, &open),
-                None => Ok(Record::Delete {
-                    kind: Kind::PaperOrder,
-                    key,
-                }),
-            });
-        }
-        records.push(Record::put(Kind::Paper, name, &self.venue.account()));
-        records
-            .into_iter()
-            .filter_map(|r| {
-                r.map_err(|e| tracing::error!(error = %e, "cannot encode the paper account"))
-                    .ok()
-            })
-            .collect()
     }
 
     fn release(&self, ready: Vec<Ready>) {
@@ -188,6 +159,37 @@ impl PaperVenue {
             let _ = book.try_send(ReplaceBook { bids, asks, at_ms });
         }
     }
+}
+
+/// The records that put the stored account where `venue` now is, after
+/// `events`: each order they touched as it now stands (or its deletion,
+/// once it is no longer open), and the account.
+pub fn changed_state(venue: &PaperExchange, events: &[Event]) -> Vec<Record> {
+    let name = venue.name();
+    let mut touched = HashSet::new();
+    let mut records = Vec::new();
+    for e in events {
+        let Event::OrderUpdate(o) = e else { continue };
+        if !touched.insert(o.order_id.as_str()) {
+            continue;
+        }
+        let key = format!("{name}/{}", o.order_id);
+        records.push(match venue.open_order(&o.order_id) {
+            Some(open) => Record::put(Kind::PaperOrder, &key, &open),
+            None => Ok(Record::Delete {
+                kind: Kind::PaperOrder,
+                key,
+            }),
+        });
+    }
+    records.push(Record::put(Kind::Paper, name, &venue.account()));
+    records
+        .into_iter()
+        .filter_map(|r| {
+            r.map_err(|e| tracing::error!(error = %e, "cannot encode the paper account"))
+                .ok()
+        })
+        .collect()
 }
 
 impl Actor for PaperVenue {
